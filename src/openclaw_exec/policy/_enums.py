@@ -1,0 +1,76 @@
+"""The policy knobs as enums whose values are OpenClaw's exact spellings."""
+
+from __future__ import annotations
+
+import enum
+from typing import Self
+
+from openclaw_exec.exceptions import PolicyError
+
+__all__ = ["Ask", "Security"]
+
+
+class _OrderedKnob(enum.StrEnum):
+    """
+    A string enum whose members are ordered by rank (declaration order).
+
+    Members *are* strings (their OpenClaw spelling), so they serialise as is. Do not
+    compare them with ``<``: that compares spellings. Use :attr:`rank`.
+    """
+
+    @property
+    def rank(self) -> int:
+        """Position in declaration order: 0 is the first member."""
+        return _RANKS[type(self)][self]
+
+    @classmethod
+    def parse(cls, value: object, *, what: str | None = None) -> Self:
+        """
+        Parse a knob from user input with OpenClaw's tolerance.
+
+        Accepts a member, or a string in any case with surrounding whitespace
+        (OpenClaw's ``normalizeExecSecurity`` / ``normalizeExecAsk``).
+
+        Raises:
+            PolicyError: For anything else, naming the bad value and the allowed ones.
+        """
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            text = value.strip().lower()
+            for member in cls:
+                if member.value == text:
+                    return member
+        allowed = ", ".join(m.value for m in cls)
+        label = what or cls.__name__.lower()
+        raise PolicyError(f"invalid {label} {value!r}: allowed values are {allowed}")
+
+    @classmethod
+    def parse_exact(cls, value: object) -> Self | None:
+        """Return the member whose value is exactly *value* (no trimming), else ``None``."""
+        if isinstance(value, str):
+            for member in cls:
+                if member.value == value:
+                    return member
+        return None
+
+
+class Security(_OrderedKnob):
+    """What host exec may do at all, from strictest to loosest."""
+
+    DENY = "deny"  # no host exec
+    ALLOWLIST = "allowlist"  # only commands every segment of which is allowlisted
+    FULL = "full"  # anything
+
+
+class Ask(_OrderedKnob):
+    """When a human is asked, from least to most prompting."""
+
+    OFF = "off"  # never prompt through ordinary policy
+    ON_MISS = "on-miss"  # prompt when an allowlist check misses
+    ALWAYS = "always"  # prompt for every command
+
+
+_RANKS: dict[type[_OrderedKnob], dict[_OrderedKnob, int]] = {
+    knob: {member: index for index, member in enumerate(knob)} for knob in (Security, Ask)
+}
