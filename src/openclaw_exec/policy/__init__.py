@@ -1,12 +1,83 @@
 """
-Policy objects: the knobs, "the stricter wins", host resolution, verdicts, the file.
+Policy objects: the knobs, "the stricter wins", host resolution, verdicts, the file model.
 
-Pure core: no I/O, no clock. Disk access for the approvals file lives in
+Pure core: no I/O, no clock. Reading and writing the approvals file on disk lives in
 :mod:`openclaw_exec.adapters.filestore`.
 """
 
 from __future__ import annotations
 
+from openclaw_exec.policy._approvals import (
+    DEFAULT_AGENT_ID,
+    WILDCARD_AGENT_ID,
+    AgentPolicy,
+    AllowlistEntry,
+    ApprovalsFile,
+    PolicyDefaults,
+    SocketConfig,
+)
+from openclaw_exec.policy._codec import (
+    approvals_from_json,
+    approvals_to_json,
+    dumps_approvals,
+    loads_approvals,
+)
 from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._policy import (
+    MOST_PERMISSIVE,
+    PRESET_OPENCLAW_2026_4_1,
+    PRESET_OPENCLAW_LATEST,
+    ExecPolicy,
+    max_ask,
+    min_security,
+    stricter,
+)
+from openclaw_exec.policy._resolve import (
+    POLICY_FIELDS,
+    FieldOrigin,
+    Layer,
+    ResolvedPolicy,
+    resolve_policy,
+)
+from openclaw_exec.policy._verdict import (
+    Verdict,
+    VerdictReason,
+    VerdictResult,
+    decide_verdict,
+    fallback_verdict,
+    requires_approval,
+)
 
-__all__ = ["Ask", "Security"]
+__all__ = [
+    "DEFAULT_AGENT_ID",
+    "MOST_PERMISSIVE",
+    "POLICY_FIELDS",
+    "PRESET_OPENCLAW_2026_4_1",
+    "PRESET_OPENCLAW_LATEST",
+    "WILDCARD_AGENT_ID",
+    "AgentPolicy",
+    "AllowlistEntry",
+    "ApprovalsFile",
+    "Ask",
+    "ExecPolicy",
+    "FieldOrigin",
+    "Layer",
+    "PolicyDefaults",
+    "ResolvedPolicy",
+    "Security",
+    "SocketConfig",
+    "Verdict",
+    "VerdictReason",
+    "VerdictResult",
+    "approvals_from_json",
+    "approvals_to_json",
+    "decide_verdict",
+    "dumps_approvals",
+    "fallback_verdict",
+    "loads_approvals",
+    "max_ask",
+    "min_security",
+    "requires_approval",
+    "resolve_policy",
+    "stricter",
+]

@@ -1,0 +1,126 @@
+"""
+``ExecPolicy`` and "the stricter wins".
+
+Theory of operation: a policy is four knobs. Two layers (what the agent requests and
+what the host's approvals file allows) are combined field by field so that the result
+is never looser than either layer. :func:`stricter` is that combination; it is a
+commutative, associative, idempotent operation with :data:`MOST_PERMISSIVE` as its
+identity (on normalised policies), which the test suite proves with hypothesis.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from openclaw_exec.policy._enums import Ask, Security
+
+__all__ = [
+    "MOST_PERMISSIVE",
+    "PRESET_OPENCLAW_2026_4_1",
+    "PRESET_OPENCLAW_LATEST",
+    "ExecPolicy",
+    "max_ask",
+    "min_security",
+    "stricter",
+]
+
+
+def min_security(a: Security, b: Security) -> Security:
+    """Return the stricter security (deny < allowlist < full), like OpenClaw's ``minSecurity``."""
+    return a if a.rank <= b.rank else b
+
+
+def max_ask(a: Ask, b: Ask) -> Ask:
+    """Return the more prompting ask (off < on-miss < always), like OpenClaw's ``maxAsk``."""
+    return a if a.rank >= b.rank else b
+
+
+def _to_security(value: object) -> Security:
+    return Security.parse(value, what="security")
+
+
+def _to_ask(value: object) -> Ask:
+    return Ask.parse(value, what="ask")
+
+
+def _to_ask_fallback(value: object) -> Security:
+    return Security.parse(value, what="askFallback")
+
+
+@attrs.frozen(kw_only=True)
+class ExecPolicy:
+    """
+    The four knobs that decide what host exec may do.
+
+    The defaults are the safe ones, equal to OpenClaw 2026.4.1's approvals-file
+    defaults: ``deny`` / ``on-miss`` / ``deny`` / no skill auto-allow.
+
+    Args:
+        security: What may run at all.
+        ask: When a human is asked.
+        ask_fallback: What applies when a prompt is needed but nobody answers
+            (timeout or no approver route). Only meaningful up to *security*; see
+            :meth:`normalized`.
+        auto_allow_skills: Treat executables registered by skills as allowlisted.
+
+    Strings are accepted with OpenClaw's tolerated spellings (case, whitespace);
+    anything else raises :class:`~openclaw_exec.PolicyError` naming the bad value.
+    """
+
+    security: Security = attrs.field(default=Security.DENY, converter=_to_security)
+    ask: Ask = attrs.field(default=Ask.ON_MISS, converter=_to_ask)
+    ask_fallback: Security = attrs.field(default=Security.DENY, converter=_to_ask_fallback)
+    auto_allow_skills: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+
+    def normalized(self) -> ExecPolicy:
+        """
+        Return the policy with ``ask_fallback`` clamped to ``security``.
+
+        A fallback looser than the policy itself would let an *unanswered* prompt do
+        more than an answered one; OpenClaw 2026.4.1 allowed that (a file fallback of
+        ``full`` ran anything on timeout under ``allowlist``), later builds clamp.
+        """
+        fallback = min_security(self.ask_fallback, self.security)
+        if fallback is self.ask_fallback:
+            return self
+        return attrs.evolve(self, ask_fallback=fallback)
+
+    def stricter(self, other: ExecPolicy) -> ExecPolicy:
+        """Return ``stricter(self, other)``."""
+        return stricter(self, other)
+
+
+def stricter(a: ExecPolicy, b: ExecPolicy) -> ExecPolicy:
+    """
+    Combine two policies so that the stricter wins in every field.
+
+    security is the lower, ask the higher, ask_fallback the lower and then never
+    above the resulting security, and skills are auto-allowed only if both allow it.
+    The result is never looser than either input in any field.
+    """
+    security = min_security(a.security, b.security)
+    return ExecPolicy(
+        security=security,
+        ask=max_ask(a.ask, b.ask),
+        ask_fallback=min_security(min_security(a.ask_fallback, b.ask_fallback), security),
+        auto_allow_skills=a.auto_allow_skills and b.auto_allow_skills,
+    )
+
+
+#: The identity of :func:`stricter`: combining it with a normalised policy changes nothing.
+MOST_PERMISSIVE: Final = ExecPolicy(
+    security=Security.FULL, ask=Ask.OFF, ask_fallback=Security.FULL, auto_allow_skills=True
+)
+
+#: OpenClaw 2026.4.1's approvals-file defaults, and this library's built-in default.
+PRESET_OPENCLAW_2026_4_1: Final = ExecPolicy()
+
+#: Newer OpenClaw (2026.4.2 and later, up to 2026.9.6) defaults: run everything, never ask.
+#: The fallback stays ``deny`` (OpenClaw PR #89938).
+PRESET_OPENCLAW_LATEST: Final = ExecPolicy(
+    security=Security.FULL, ask=Ask.OFF, ask_fallback=Security.DENY
+)

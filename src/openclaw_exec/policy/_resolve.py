@@ -1,0 +1,243 @@
+"""
+Host resolution with provenance: which layer every effective knob came from.
+
+Mirrors OpenClaw's ``resolveExecApprovalsFromFile`` for the host layer: per field,
+``agents.<id>`` > ``agents["*"]`` > ``defaults`` > the requested value > the built-in
+default; the allowlist is the ``"*"`` entries followed by the agent's own. The
+effective policy is then the requested policy combined with the host's by
+:func:`~openclaw_exec.policy.stricter`, and each field records where its value came from.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from openclaw_exec.policy._approvals import (
+    DEFAULT_AGENT_ID,
+    WILDCARD_AGENT_ID,
+    AgentPolicy,
+    AllowlistEntry,
+    ApprovalsFile,
+)
+from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._policy import PRESET_OPENCLAW_2026_4_1, ExecPolicy, stricter
+
+__all__ = ["POLICY_FIELDS", "FieldOrigin", "Layer", "ResolvedPolicy", "resolve_policy"]
+
+#: The knobs in the order they are shown, with OpenClaw's on-disk names.
+POLICY_FIELDS: Final = (
+    ("security", "security"),
+    ("ask", "ask"),
+    ("ask_fallback", "askFallback"),
+    ("auto_allow_skills", "autoAllowSkills"),
+)
+
+
+class Layer(enum.StrEnum):
+    """Where a value came from, from the most specific to the least."""
+
+    AGENT = "agent"  # agents.<id> in the approvals file
+    WILDCARD = "wildcard"  # agents["*"] in the approvals file
+    DEFAULTS = "defaults"  # defaults in the approvals file
+    REQUESTED = "requested"  # the requested policy (config, per-call parameters)
+    BUILT_IN = "built-in"  # this library's built-in default
+
+
+@attrs.frozen(kw_only=True)
+class FieldOrigin:
+    """
+    How one effective knob was decided.
+
+    Attributes:
+        field: The knob's OpenClaw name (``security``, ``askFallback``, ...).
+        value: The effective value.
+        requested: The requested value, or ``None`` when this knob was not requested.
+        host: The host layer's value (the file, or what it inherited).
+        host_layer: Where the host value came from.
+        layer: The layer the effective value is attributed to: the host layer when
+            the file made it stricter than requested, else ``requested`` (or
+            ``built-in`` when nothing was requested).
+        clamped: ``askFallback`` was lowered to the effective security.
+    """
+
+    field: str
+    value: Security | Ask | bool
+    requested: Security | Ask | bool | None
+    host: Security | Ask | bool
+    host_layer: Layer
+    layer: Layer
+    clamped: bool = False
+
+    def explain(self) -> str:
+        """One line in words, e.g. ``ask = always (from agents["*"]; requested off)``."""
+        shown = _show(self.value)
+        where = _LAYER_WORDS[self.layer]
+        text = f"{self.field} = {shown} (from {where}"
+        if (
+            self.layer is not Layer.REQUESTED
+            and self.requested is not None
+            and self.requested != self.value
+        ):
+            text += f"; requested {_show(self.requested)}"
+        if self.clamped:
+            text += f"; lowered from {_show(self.host)} to the effective security"
+        return text + ")"
+
+
+def _show(value: Security | Ask | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.value
+
+
+_LAYER_WORDS: Final = {
+    Layer.AGENT: "the agent's entry in the approvals file",
+    Layer.WILDCARD: 'agents["*"] in the approvals file',
+    Layer.DEFAULTS: "defaults in the approvals file",
+    Layer.REQUESTED: "the requested policy",
+    Layer.BUILT_IN: "the built-in default",
+}
+
+
+def _frozen_origins(value: Mapping[str, FieldOrigin]) -> Mapping[str, FieldOrigin]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class ResolvedPolicy:
+    """
+    The outcome of resolving a policy for one agent.
+
+    Attributes:
+        agent_id: The agent resolved for.
+        requested: The requested policy (layer A).
+        host: The host policy from the approvals file (layer B), unset fields inheriting
+            the requested values as OpenClaw does.
+        effective: ``stricter(requested, host)``: what is enforced.
+        allowlist: The wildcard entries followed by the agent's own.
+        origins: Per knob (keyed by OpenClaw name), how the effective value was decided.
+    """
+
+    agent_id: str
+    requested: ExecPolicy
+    host: ExecPolicy
+    effective: ExecPolicy
+    allowlist: tuple[AllowlistEntry, ...]
+    origins: Mapping[str, FieldOrigin] = attrs.field(converter=_frozen_origins, hash=False)
+
+    def explain(self) -> str:
+        """Several lines in words: each knob and where it came from."""
+        return "\n".join(origin.explain() for origin in self.origins.values())
+
+
+def _pick(
+    name: str,
+    *,
+    agent: AgentPolicy | None,
+    wildcard: AgentPolicy | None,
+    file: ApprovalsFile,
+    requested: Any,
+    requested_layer: Layer,
+) -> tuple[Any, Layer]:
+    for layer, source in ((Layer.AGENT, agent), (Layer.WILDCARD, wildcard)):
+        value = getattr(source, name) if source is not None else None
+        if value is not None:
+            return value, layer
+    value = getattr(file.defaults, name)
+    if value is not None:
+        return value, Layer.DEFAULTS
+    return requested, requested_layer
+
+
+def resolve_policy(
+    file: ApprovalsFile | None,
+    *,
+    agent_id: str | None = None,
+    requested: ExecPolicy | None = None,
+    requested_fields: Collection[str] | None = None,
+) -> ResolvedPolicy:
+    """
+    Resolve the effective policy for *agent_id* from an approvals file and a request.
+
+    Args:
+        file: The host's approvals file, or ``None`` when the host has none (then
+            the host layer inherits the request entirely, as in OpenClaw).
+        agent_id: The agent; ``None`` means ``main``, as OpenClaw 2026.4.1.
+        requested: The requested policy (layer A). ``None`` means "nothing requested":
+            the file decides alone, and knobs it leaves unset take the built-in safe
+            defaults (``deny`` / ``on-miss`` / ``deny`` / no skills).
+        requested_fields: Which knobs (Python names) of *requested* were really
+            requested; the others are reported as built-in defaults. ``None``: all of
+            them when *requested* is given.
+
+    Returns:
+        The host and effective policies, the allowlist and each knob's provenance.
+    """
+    agent_key = agent_id or DEFAULT_AGENT_ID
+    document = file if file is not None else ApprovalsFile()
+    agent = document.agents.get(agent_key)
+    wildcard = document.agents.get(WILDCARD_AGENT_ID) if agent_key != WILDCARD_AGENT_ID else None
+    asked = {
+        name
+        for name, _ in POLICY_FIELDS
+        if requested is not None and (requested_fields is None or name in requested_fields)
+    }
+    picked: dict[str, tuple[Any, Layer]] = {}
+    for name, _ in POLICY_FIELDS:
+        if name in asked:
+            fallback, fallback_layer = getattr(requested, name), Layer.REQUESTED
+        else:
+            fallback, fallback_layer = getattr(PRESET_OPENCLAW_2026_4_1, name), Layer.BUILT_IN
+        picked[name] = _pick(
+            name,
+            agent=agent,
+            wildcard=wildcard,
+            file=document,
+            requested=fallback,
+            requested_layer=fallback_layer,
+        )
+    host = ExecPolicy(**{name: value for name, (value, _) in picked.items()})
+    # A knob nobody requested inherits the host's value: OpenClaw's requested chain
+    # ends at the file's defaults, so "not requested" never tightens or loosens.
+    request = ExecPolicy(
+        **{
+            name: getattr(requested, name) if name in asked else picked[name][0]
+            for name, _ in POLICY_FIELDS
+        }
+    )
+    effective = stricter(request, host)
+    origins: dict[str, FieldOrigin] = {}
+    for name, wire in POLICY_FIELDS:
+        value = getattr(effective, name)
+        host_value, host_layer = picked[name]
+        req_value = getattr(request, name)
+        clamped = name == "ask_fallback" and value not in (host_value, req_value)
+        if name not in asked or (host_value == value and req_value != value):
+            layer = host_layer
+        else:
+            layer = Layer.REQUESTED
+        origins[wire] = FieldOrigin(
+            field=wire,
+            value=value,
+            requested=req_value if name in asked else None,
+            host=host_value,
+            host_layer=host_layer,
+            layer=layer,
+            clamped=clamped,
+        )
+    allowlist = tuple(wildcard.allowlist if wildcard is not None else ()) + tuple(
+        agent.allowlist if agent is not None else ()
+    )
+    return ResolvedPolicy(
+        agent_id=agent_key,
+        requested=request,
+        host=host,
+        effective=effective,
+        allowlist=allowlist,
+        origins=origins,
+    )
