@@ -1,0 +1,201 @@
+"""
+Contracts embedders implement: abstract classes with written guarantees.
+
+:class:`ApprovalStore` is what the exec guard (:class:`openclaw_exec.ExecGuard`) and a
+gateway need to hold approvals: register, resolve, wait, consume, look up, list, and tell
+approvers what happened. The in-memory implementation is
+:class:`openclaw_exec.adapters.memory.MemoryApprovalStore`; a Redis one follows the same
+contract. The reusable test suite :class:`openclaw_exec.testing.ApprovalStoreContract`
+checks an implementation against every guarantee stated here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from openclaw_exec.protocol import (
+        ApprovalEvent,
+        ApprovalRecord,
+        ApprovalRequest,
+        ApprovalResult,
+        Decision,
+        ExecBinding,
+        Principal,
+    )
+
+__all__ = ["ApprovalStore"]
+
+
+class ApprovalStore(ABC):
+    """
+    Holds many approvals and settles each exactly once.
+
+    An implementation drives the life cycle of :data:`openclaw_exec.protocol.TRANSITIONS`
+    (pending -> decided | expired | cancelled -> forgotten after the grace window) and
+    answers with :class:`~openclaw_exec.protocol.ApprovalResult` values whose ``outcome``,
+    ``message`` and ``reason`` are the ones :class:`~openclaw_exec.protocol.ApprovalBroker`
+    gives. The simplest correct implementation wraps that sans-IO broker.
+
+    Guarantees every implementation must give:
+
+    * **Atomicity.** Each call is atomic per approval id: it reads the state and applies the
+      table row as one step (a compare-and-swap in a shared database). In particular the first
+      ``resolve`` wins for every caller in every process; a later one with the same decision
+      answers ``RESOLVED_AGAIN`` and a different one ``ALREADY_RESOLVED``; an ``allow-once``
+      answers ``CONSUMED`` to exactly one ``consume`` call ever.
+    * **Ordering.** Calls on one id are linearisable. Events for one id reach each subscriber
+      in order (``ApprovalRequested`` before the one settling event); nothing is announced
+      before the state change it reports is visible to ``get``.
+    * **No lost wake-ups.** A ``wait_decision`` that starts while the approval is pending
+      returns as soon as it settles; one that starts after it settled (within the grace
+      window) returns at once. Every waiter of one id sees the same decision.
+    * **Time.** ``request.expires_at_ms`` is epoch milliseconds. An approval is never decided
+      at or after its expiry: a pending approval is treated as expired by every call made
+      at ``now >= expires_at_ms``, even if a background timer has not run yet. Settled
+      approvals stay readable for ``grace_ms`` after settling, then behave as unknown.
+    * **Fail closed.** Any failure to reach the backing store raises
+      :class:`~openclaw_exec.exceptions.TransportError`; it never reports a decision it did
+      not read. A store that survives restarts must settle approvals left pending by a previous
+      run as cancelled (never decided), and must persist allow-once consumption together with
+      the decision so an allow-once cannot be consumed twice across a restart.
+    * **Durability** is implementation-defined and must be documented by each implementation
+      (the memory store keeps nothing across restarts, as OpenClaw's in-memory manager).
+
+    Use as an async context manager (``async with store:``) or call :meth:`aclose`.
+    """
+
+    @property
+    @abstractmethod
+    def grace_ms(self) -> int:
+        """How long settled approvals stay readable (OpenClaw: 15 000 ms)."""
+
+    @abstractmethod
+    def now_ms(self) -> int:
+        """
+        The store's clock in epoch milliseconds.
+
+        Requesters stamp ``created_at_ms`` / ``expires_at_ms`` with it so expiry and creation
+        times agree with the store's view of time.
+        """
+
+    @abstractmethod
+    async def register(
+        self,
+        request: ApprovalRequest,
+        *,
+        requester: Principal | None = None,
+        has_route: bool | None = None,
+    ) -> ApprovalResult:
+        """
+        Register *request* as pending, and announce it to subscribers.
+
+        Args:
+            request: The request; its id is the approval id.
+            requester: Who asks, recorded on the approval.
+            has_route: Whether some approver can be asked. ``None`` lets the store decide
+                (the memory store: at least one subscriber). With no route the approval
+                expires at once with reason ``no-approval-route`` and no event is announced
+                except :class:`~openclaw_exec.protocol.ApprovalExpired`; the caller then
+                applies ``askFallback`` (never a hang).
+
+        Returns:
+            ``REGISTERED`` (or ``EXPIRED`` with no route); ``ALREADY_PENDING`` for the same
+            request again (idempotent); ``ID_CONFLICT`` for a different request under a
+            pending id; ``ID_SETTLED`` for an id settled within the grace window.
+        """
+
+    @abstractmethod
+    async def resolve(
+        self, approval_id: str, decision: Decision, *, approver: Principal | None
+    ) -> ApprovalResult:
+        """
+        Record *decision* for a pending approval; the first decision wins.
+
+        *approval_id* may be a unique case-insensitive prefix of a pending approval's id
+        (the chat slug); an exact id always wins over prefixes.
+
+        Returns:
+            ``RESOLVED``, ``RESOLVED_AGAIN`` (same decision repeated), ``ALREADY_RESOLVED``
+            (different decision; reason ``APPROVAL_ALREADY_RESOLVED``), ``NOT_FOUND`` (unknown,
+            expired, cancelled, forgotten, or an ambiguous prefix: reason
+            ``APPROVAL_NOT_FOUND`` or ``APPROVAL_ID_AMBIGUOUS``), or ``NOT_FOUND`` with
+            reason ``APPROVER_NOT_ALLOWED`` when the approver policy refuses *approver*
+            (the approval stays pending).
+        """
+
+    @abstractmethod
+    async def wait_decision(
+        self,
+        approval_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a remote store passes it to its server)
+    ) -> ApprovalRecord | None:
+        """
+        Wait until the approval settles, at most *timeout* seconds (``None``: until expiry).
+
+        Exact id only, no prefix lookup.
+
+        Returns:
+            The record when the wait ends: settled (decided, expired or cancelled), or still
+            pending if *timeout* passed first; ``None`` if the id is unknown or forgotten.
+        """
+
+    @abstractmethod
+    async def consume(self, approval_id: str, binding: ExecBinding | None) -> ApprovalResult:
+        """
+        Spend the approval for one run of exactly *binding*.
+
+        Returns:
+            ``CONSUMED`` once for an ``allow-once`` (it becomes ``consumed``), and for an
+            ``allow-always`` within the grace window; ``NOT_CONSUMABLE`` otherwise, with reason
+            ``APPROVAL_REQUEST_MISMATCH`` when *binding* differs from the request's binding
+            (the approval is left as it was); ``NOT_FOUND`` for an unknown id.
+        """
+
+    @abstractmethod
+    async def cancel(self, approval_id: str) -> ApprovalResult:
+        """
+        Withdraw a pending approval; parked waiters get no decision.
+
+        Returns:
+            ``CANCELLED``, ``IGNORED`` (already settled) or ``NOT_FOUND``.
+        """
+
+    @abstractmethod
+    async def get(self, approval_id: str) -> ApprovalRecord | None:
+        """The current record for the exact id, or ``None`` if unknown or forgotten."""
+
+    @abstractmethod
+    async def list_pending(self) -> Sequence[ApprovalRecord]:
+        """Every pending (not expired) approval, oldest first."""
+
+    @abstractmethod
+    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[ApprovalEvent]]:
+        """
+        Receive approval events, as an approver channel does.
+
+        While the context is open the subscriber counts as an approver route. Events may be
+        dropped for a subscriber that does not keep up (OpenClaw: drop-if-slow); approvers
+        catch up with :meth:`list_pending`. Events are never invented or reordered per id.
+        """
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release resources. Parked waiters get ``None``; later calls may raise."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
