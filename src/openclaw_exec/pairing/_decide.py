@@ -1,0 +1,799 @@
+"""
+``decide_pairing``: the whole handshake admission decision as one pure, total function.
+
+Order of checks (OpenClaw's, see ``docs/pairing.md``): role; origin; credential
+exclusivity; auth configuration; shared secret; approval-runtime credential; clients
+without a device; device proof; device token; the device branch (not paired, metadata,
+role, scopes) and whether a needed pairing is silent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from openclaw_exec.pairing import _net
+from openclaw_exec.pairing._device import (
+    DeviceProofFailure,
+    SignatureVerifier,
+    _key_bytes,
+    ed25519_verify,
+    encode_public_key,
+    normalize_device_metadata,
+    verify_device_proof,
+)
+from openclaw_exec.pairing._locality import (
+    classify_locality,
+    is_browser_ui_client,
+    resolve_client_ip,
+)
+from openclaw_exec.pairing._model import (
+    AuthConfig,
+    AuthMethod,
+    AuthMode,
+    ConnectionFacts,
+    ConnectRequest,
+    DeviceProof,
+    Locality,
+    Outcome,
+    PairedDevice,
+    PairingDecision,
+    PairingReason,
+    PendingPairing,
+)
+from openclaw_exec.pairing._secrets import secrets_equal
+
+__all__ = [
+    "APPROVALS_SCOPE",
+    "KNOWN_ROLES",
+    "NATIVE_APP_CLIENT_IDS",
+    "PENDING_REQUEST_TTL_MS",
+    "decide_pairing",
+    "effective_roles",
+    "scopes_cover",
+]
+
+APPROVALS_SCOPE = "operator.approvals"
+"""The one scope the approval-runtime credential can grant."""
+
+KNOWN_ROLES = frozenset({"operator", "node"})
+"""The roles a ``connect`` may ask for."""
+
+NATIVE_APP_CLIENT_IDS = frozenset(
+    {"openclaw-macos", "openclaw-ios", "openclaw-android", "macos-app"}
+)
+"""Native app clients whose metadata refresh on direct loopback is silent (post-#69431)."""
+
+PENDING_REQUEST_TTL_MS = 5 * 60 * 1000
+"""A pending request older than this is expired and replaced (OpenClaw: 5 minutes)."""
+
+_CLOSE_POLICY = 1008
+_CLOSE_REASON_MAX_BYTES = 123
+
+_REQUIREMENT = {
+    PairingReason.NOT_PAIRED: "device is not approved yet",
+    PairingReason.ROLE_UPGRADE: "device is asking for a higher role than currently approved",
+    PairingReason.SCOPE_UPGRADE: "device is asking for more scopes than currently approved",
+    PairingReason.METADATA_UPGRADE: "device identity changed and must be re-approved",
+}
+_REMEDIATION_HINT = {
+    PairingReason.NOT_PAIRED: "Approve this device from the pending pairing requests.",
+    PairingReason.ROLE_UPGRADE: (
+        "Review the requested role upgrade, then approve the pending request."
+    ),
+    PairingReason.SCOPE_UPGRADE: "Review the requested scopes, then approve the pending upgrade.",
+    PairingReason.METADATA_UPGRADE: (
+        "Review the refreshed device details, then approve the pending request."
+    ),
+}
+_SHARED_SECRET_METHODS = frozenset(
+    {AuthMethod.TOKEN, AuthMethod.PASSWORD, AuthMethod.TRUSTED_PROXY}
+)
+
+
+def scopes_cover(role: str, granted: Iterable[str], requested: Iterable[str]) -> bool:
+    """
+    OpenClaw's ``roleScopesAllow``: do *granted* scopes cover *requested* ones for *role*?
+
+    An empty request is always covered; an empty grant covers nothing else. For role
+    ``operator``, ``operator.admin`` covers every ``operator.*`` scope and
+    ``operator.write`` covers ``operator.read``; everything else must match exactly.
+    """
+    wanted = set(requested)
+    if not wanted:
+        return True
+    have = set(granted)
+    if not have:
+        return False
+    operator = role == "operator"
+    admin = operator and "operator.admin" in have
+    for scope in wanted:
+        if scope in have:
+            continue
+        if admin and scope.startswith("operator."):
+            continue
+        if operator and scope == "operator.read" and "operator.write" in have:
+            continue
+        return False
+    return True
+
+
+def effective_roles(paired: PairedDevice) -> frozenset[str]:
+    """
+    The roles a paired record currently grants.
+
+    With a non-empty ``tokens`` map: the roles of the tokens that are not revoked. With
+    no map or an empty one (``tokens: {}``, the legacy shape behind #59882 mechanism B):
+    the approved ``roles`` plus the legacy ``role`` (OpenClaw #59092's fallback).
+    """
+    if paired.tokens:
+        return frozenset(t.role for t in paired.tokens if t.revoked_at_ms is None)
+    return frozenset(paired.approved_roles)
+
+
+def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _close_reason(text: str) -> str:
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= _CLOSE_REASON_MAX_BYTES:
+        return text
+    return data[:_CLOSE_REASON_MAX_BYTES].decode("utf-8", "ignore")
+
+
+def _reject(
+    rule: str,
+    note: str,
+    *,
+    message: str,
+    details: dict[str, Any],
+    error_code: str = "INVALID_REQUEST",
+    locality: Locality = Locality.REMOTE,
+    auth_method: AuthMethod | None = None,
+    role: str | None = None,
+) -> PairingDecision:
+    return PairingDecision(
+        outcome=Outcome.REJECT,
+        rule=rule,
+        note=note,
+        locality=locality,
+        auth_method=auth_method,
+        role=role,
+        close_code=_CLOSE_POLICY,
+        close_reason=_close_reason(message),
+        error_code=error_code,
+        error_message=message,
+        error_details=details,
+    )
+
+
+def _client_hints(client_id: str, client_mode: str) -> tuple[str, str]:
+    """OpenClaw's token and password hints for ``unauthorized: …`` messages."""
+    if client_id == "cli" or client_mode == "cli":
+        return (
+            "set gateway.remote.token to match gateway.auth.token",
+            "set gateway.remote.password to match gateway.auth.password",
+        )
+    if is_browser_ui_client(client_id, client_mode):
+        return (
+            "open the dashboard URL and paste the token in Control UI settings",
+            "enter the password in Control UI settings",
+        )
+    return ("provide gateway auth token", "provide gateway auth password")
+
+
+def _origin_check(
+    connection: ConnectionFacts, auth: AuthConfig, peer: _net.IPAddress | None
+) -> str | None:
+    """OpenClaw's ``checkBrowserOrigin``; ``None`` when allowed, else the failure reason."""
+    raw = (connection.origin or "").strip()
+    scheme, sep, rest = raw.partition("://")
+    rest = rest.rstrip("/")
+    hostname = _net.host_name(rest) if sep and scheme and "/" not in rest else None
+    if raw in {"", "null"} or hostname is None or "@" in rest:
+        return "origin missing or invalid"
+    trusted = _net.in_networks(peer, _net.parse_networks(auth.trusted_proxies))
+    if connection.x_forwarded_host is not None and not trusted:
+        return "origin not allowed"
+    normalized = f"{scheme.lower()}://{rest.lower()}"
+    for allowed in auth.allowed_origins:
+        entry = allowed.strip().lower().rstrip("/")
+        if entry in {"*", normalized}:
+            return None
+    direct_loopback = (
+        _net.is_loopback(peer)
+        and not connection.has_forwarding_headers
+        and _net.is_loopback_host(_net.host_name(connection.host))
+    )
+    if direct_loopback and _net.is_loopback_host(hostname):
+        return None
+    return "origin not allowed"
+
+
+def _derive_request_id(device: DeviceProof, role: str, scopes: Sequence[str], now_ms: int) -> str:
+    seed = "|".join((device.id, role, ",".join(sorted(scopes)), str(now_ms)))
+    digest = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _same_key(stored: str, presented: bytes) -> bool:
+    return _key_bytes(stored) == presented
+
+
+def decide_pairing(
+    *,
+    connection: ConnectionFacts,
+    auth: AuthConfig,
+    request: ConnectRequest,
+    paired: PairedDevice | None = None,
+    pending: PendingPairing | None = None,
+    now_ms: int,
+    request_id: str | None = None,
+    signature_verifier: SignatureVerifier = ed25519_verify,
+) -> PairingDecision:
+    """
+    Decide what a gateway does with one ``connect`` request.
+
+    Pure and total: no I/O, no clock, no randomness; for any valid input objects it
+    returns a :class:`PairingDecision` and never raises. The caller stores
+    ``paired_record`` / ``pending_request`` from the decision, mints a device token when
+    ``issue_device_token`` is set, and sends ``hello-ok`` or the error and close frame.
+
+    Args:
+        connection: Socket facts (peer, headers, the challenge nonce).
+        auth: The gateway's auth and pairing configuration.
+        request: The ``connect`` parameters that matter for pairing.
+        paired: The stored pairing record for ``request.device.id``, if any.
+        pending: The stored pending request for that device, if any.
+        now_ms: The gateway clock in milliseconds (signature freshness, timestamps).
+        request_id: Id for a new pending request; by default one is derived
+            deterministically from the device, role, scopes and *now_ms*.
+        signature_verifier: The Ed25519 check; tests and benchmarks may inject another.
+
+    Returns:
+        The decision (see ``docs/pairing.md`` for the table of rules).
+    """
+    client_id = request.client_id
+    client_mode = request.client_mode
+    browser_ui = is_browser_ui_client(client_id, client_mode)
+    peer = _net.parse_ip(connection.peer_address)
+
+    def locality_for(*, shared_ok: bool) -> Locality:
+        return classify_locality(
+            connection,
+            auth,
+            client_id=client_id,
+            client_mode=client_mode,
+            shared_secret_ok=shared_ok,
+        )
+
+    # 1. Role.
+    role = "operator" if request.role is None else request.role
+    if role not in KNOWN_ROLES:
+        return _reject(
+            "invalid-role",
+            f"role {request.role!r} is not operator or node",
+            message="invalid role",
+            details={},
+            locality=locality_for(shared_ok=False),
+        )
+
+    # 2. Origin: any client that sent one, and always the Control UI / webchat.
+    if connection.origin is not None or browser_ui:
+        failure = _origin_check(connection, auth, peer)
+        if failure is not None:
+            return _reject(
+                "origin-not-allowed",
+                f"origin check failed: {failure} (origin {connection.origin!r})",
+                message=(
+                    "origin not allowed (open the Control UI from the gateway host or allow "
+                    "it in gateway.controlUi.allowedOrigins)"
+                ),
+                details={"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": failure},
+                locality=locality_for(shared_ok=False),
+                role=role,
+            )
+
+    # 3. Credentials that must not be combined (#121529).
+    if request.approval_runtime_token is not None and request.device is not None:
+        return _reject(
+            "credentials-conflict",
+            "auth.approvalRuntimeToken and device were both sent",
+            message="invalid connect params: approval runtime token cannot be combined with device",
+            details={},
+            locality=locality_for(shared_ok=False),
+            role=role,
+        )
+
+    # 4. Auth configuration.
+    token_hint, password_hint = _client_hints(client_id, client_mode)
+    mode = auth.mode
+    if mode is AuthMode.TOKEN and not auth.token:
+        return _reject(
+            "auth-not-configured",
+            "auth mode is token but gateway.auth.token is empty",
+            message=(
+                "unauthorized: gateway token not configured on gateway (set gateway.auth.token)"
+            ),
+            details={"code": "AUTH_TOKEN_NOT_CONFIGURED"},
+            locality=locality_for(shared_ok=False),
+            role=role,
+        )
+    if mode is AuthMode.PASSWORD and not auth.password:
+        return _reject(
+            "auth-not-configured",
+            "auth mode is password but gateway.auth.password is empty",
+            message=(
+                "unauthorized: gateway password not configured on gateway "
+                "(set gateway.auth.password)"
+            ),
+            details={"code": "AUTH_PASSWORD_NOT_CONFIGURED"},
+            locality=locality_for(shared_ok=False),
+            role=role,
+        )
+    if mode is AuthMode.TRUSTED_PROXY and (auth.token or auth.password or not auth.trusted_proxies):
+        return _reject(
+            "trusted-proxy-misconfigured",
+            "trusted-proxy auth with a shared secret set, or with no trusted proxies",
+            message="unauthorized: trusted-proxy auth is misconfigured (review gateway.auth)",
+            details={
+                "code": "AUTH_UNAUTHORIZED",
+                "recommendedNextStep": "review_auth_configuration",
+            },
+            locality=locality_for(shared_ok=False),
+            role=role,
+        )
+
+    # 5. Shared secret.
+    method: AuthMethod | None = None
+    if mode is AuthMode.TOKEN and request.token is not None:
+        if not secrets_equal(request.token, auth.token):
+            return _reject(
+                "auth-mismatch",
+                "auth.token was sent and does not match gateway.auth.token",
+                message=f"unauthorized: gateway token mismatch ({token_hint})",
+                details={
+                    "code": "AUTH_TOKEN_MISMATCH",
+                    "recommendedNextStep": "retry_with_device_token",
+                },
+                locality=locality_for(shared_ok=False),
+                role=role,
+            )
+        method = AuthMethod.TOKEN
+    elif mode is AuthMode.PASSWORD and request.password is not None:
+        if not secrets_equal(request.password, auth.password):
+            return _reject(
+                "auth-mismatch",
+                "auth.password was sent and does not match gateway.auth.password",
+                message=f"unauthorized: gateway password mismatch ({password_hint})",
+                details={
+                    "code": "AUTH_PASSWORD_MISMATCH",
+                    "recommendedNextStep": "update_auth_credentials",
+                },
+                locality=locality_for(shared_ok=False),
+                role=role,
+            )
+        method = AuthMethod.PASSWORD
+    elif mode is AuthMode.TRUSTED_PROXY:
+        if not (
+            _net.in_networks(peer, _net.parse_networks(auth.trusted_proxies))
+            and (connection.proxy_user or "").strip()
+        ):
+            return _reject(
+                "trusted-proxy-failed",
+                "the peer is not a trusted proxy, or it sent no user identity header",
+                message="unauthorized: trusted proxy authentication required",
+                details={"code": "AUTH_UNAUTHORIZED"},
+                locality=locality_for(shared_ok=False),
+                role=role,
+            )
+        method = AuthMethod.TRUSTED_PROXY
+    elif mode is AuthMode.NONE:
+        method = AuthMethod.NONE
+    shared_ok = method in _SHARED_SECRET_METHODS
+
+    # 6. The approval-runtime credential (#87105): a capability, not a name.
+    if request.approval_runtime_token is not None:
+        if not secrets_equal(request.approval_runtime_token, auth.approval_runtime_token):
+            return _reject(
+                "approval-runtime-invalid",
+                "auth.approvalRuntimeToken does not match this gateway's runtime credential",
+                message="unauthorized: approval runtime token mismatch",
+                details={"code": "AUTH_UNAUTHORIZED"},
+                locality=locality_for(shared_ok=shared_ok),
+                auth_method=method,
+                role=role,
+            )
+        locality = locality_for(shared_ok=True)
+        if not locality.is_local:
+            return _reject(
+                "approval-runtime-remote",
+                "the approval-runtime credential arrived on a remote connection",
+                message="unauthorized: approval runtime token is only accepted locally",
+                details={"code": "AUTH_UNAUTHORIZED"},
+                locality=locality,
+                auth_method=AuthMethod.APPROVAL_RUNTIME,
+                role=role,
+            )
+        extra = sorted(set(request.scopes) - {APPROVALS_SCOPE})
+        if role != "operator" or extra:
+            return _reject(
+                "approval-runtime-scope",
+                f"role {role!r} with scopes beyond operator.approvals: {extra}",
+                message=(
+                    "unauthorized: approval runtime token scope mismatch "
+                    "(it grants operator.approvals only)"
+                ),
+                details={"code": "AUTH_DEVICE_TOKEN_SCOPE_MISMATCH"},
+                locality=locality,
+                auth_method=AuthMethod.APPROVAL_RUNTIME,
+                role=role,
+            )
+        return PairingDecision(
+            outcome=Outcome.ACCEPT,
+            rule="approval-runtime",
+            note=f"local ({locality.value}) approval runtime",
+            locality=locality,
+            auth_method=AuthMethod.APPROVAL_RUNTIME,
+            role=role,
+            scopes=_dedupe(request.scopes),
+        )
+
+    locality = locality_for(shared_ok=method in {AuthMethod.TOKEN, AuthMethod.PASSWORD})
+    device = request.device
+
+    # 7. No device identity (OpenClaw's evaluateMissingDeviceIdentity).
+    if device is None:
+        if browser_ui and method is AuthMethod.TRUSTED_PROXY and role == "operator":
+            return PairingDecision(
+                outcome=Outcome.ACCEPT,
+                rule="control-ui-trusted-proxy",
+                note="Control UI behind a trusted proxy, no device",
+                locality=locality,
+                auth_method=method,
+                role=role,
+                scopes=_dedupe(request.scopes),
+            )
+        if browser_ui:
+            return _reject(
+                "control-ui-device-required",
+                "Control UI/webchat connected without a device identity",
+                message=(
+                    "control ui requires device identity (use HTTPS or localhost secure context)"
+                ),
+                details={"code": "CONTROL_UI_DEVICE_IDENTITY_REQUIRED"},
+                locality=locality,
+                auth_method=method,
+                role=role,
+            )
+        if role == "operator" and shared_ok:
+            return PairingDecision(
+                outcome=Outcome.ACCEPT,
+                rule="device-less-shared-secret",
+                note=(
+                    f"no device; the {len(request.scopes)} declared scope(s) are cleared "
+                    f"whatever the client calls itself ({client_id}/{client_mode})"
+                ),
+                locality=locality,
+                auth_method=method,
+                role=role,
+                scopes=(),
+            )
+        return _reject(
+            "device-identity-required",
+            f"role {role} without a device identity and without a verified shared secret",
+            message="device identity required",
+            details={"code": "DEVICE_IDENTITY_REQUIRED"},
+            error_code="NOT_PAIRED",
+            locality=locality,
+            auth_method=method,
+            role=role,
+        )
+
+    # 8. Device proof.
+    payload_token = next(
+        (
+            t
+            for t in (request.token, request.device_token, request.bootstrap_token)
+            if t is not None
+        ),
+        None,
+    )
+    proof_failure, _version = verify_device_proof(
+        device,
+        client_id=client_id,
+        client_mode=client_mode,
+        role=role,
+        scopes=request.scopes,
+        token=payload_token,
+        platform=request.platform,
+        device_family=request.device_family,
+        challenge_nonce=connection.challenge_nonce,
+        now_ms=now_ms,
+        verifier=signature_verifier,
+    )
+    if proof_failure is not None:
+        return _device_reject(proof_failure, locality, method, role)
+    key = _key_bytes(device.public_key)
+    assert key is not None  # verify_device_proof checked it
+    is_paired = (
+        paired is not None and paired.device_id == device.id and _same_key(paired.public_key, key)
+    )
+
+    # 9. Device token, then bootstrap token, when no shared secret authenticated.
+    if method is None:
+        if request.device_token is not None:
+            live = None
+            if is_paired and paired is not None and paired.tokens:
+                live = next(
+                    (t for t in paired.tokens if t.role == role and t.revoked_at_ms is None),
+                    None,
+                )
+            if (
+                live is None
+                or not secrets_equal(request.device_token, live.token)
+                or not scopes_cover(role, live.scopes, request.scopes)
+            ):
+                return _reject(
+                    "device-token-mismatch",
+                    "auth.deviceToken is unknown, revoked, for another role, or too narrow",
+                    message="unauthorized: device token mismatch (rotate/reissue device token)",
+                    details={"code": "AUTH_DEVICE_TOKEN_MISMATCH"},
+                    locality=locality,
+                    role=role,
+                )
+            method = AuthMethod.DEVICE_TOKEN
+        elif request.bootstrap_token is not None:
+            return _reject(
+                "bootstrap-token-unsupported",
+                "only a bootstrap token was sent; this library does not verify them",
+                message="unauthorized: bootstrap token invalid or expired",
+                details={"code": "AUTH_BOOTSTRAP_TOKEN_INVALID"},
+                locality=locality,
+                role=role,
+            )
+        else:
+            hint = token_hint if mode is AuthMode.TOKEN else password_hint
+            what = "token" if mode is AuthMode.TOKEN else "password"
+            return _reject(
+                "auth-missing",
+                f"auth mode {mode.value}: no {what} and no device token was sent",
+                message=f"unauthorized: gateway {what} missing ({hint})",
+                details={"code": f"AUTH_{what.upper()}_MISSING"},
+                locality=locality,
+                role=role,
+            )
+
+    # 10. The device branch.
+    if browser_ui and method is AuthMethod.TRUSTED_PROXY and role == "operator":
+        return PairingDecision(
+            outcome=Outcome.ACCEPT,
+            rule="control-ui-trusted-proxy",
+            note="Control UI behind a trusted proxy skips device pairing",
+            locality=locality,
+            auth_method=method,
+            role=role,
+            scopes=_dedupe(request.scopes),
+        )
+    platform = normalize_device_metadata(request.platform)
+    family = normalize_device_metadata(request.device_family)
+    reason: PairingReason | None
+    if not is_paired or paired is None:
+        reason = PairingReason.NOT_PAIRED
+        paired = None
+    elif normalize_device_metadata(paired.platform) not in {
+        "",
+        platform,
+    } or normalize_device_metadata(paired.device_family) not in {"", family}:
+        reason = PairingReason.METADATA_UPGRADE
+    elif role not in effective_roles(paired):
+        reason = PairingReason.ROLE_UPGRADE
+    elif request.scopes and not scopes_cover(role, paired.baseline_scopes, request.scopes):
+        reason = PairingReason.SCOPE_UPGRADE
+    else:
+        reason = None
+    if reason is None:
+        assert paired is not None
+        return PairingDecision(
+            outcome=Outcome.ACCEPT,
+            rule="paired-device",
+            note=f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
+            locality=locality,
+            auth_method=method,
+            role=role,
+            scopes=_dedupe(request.scopes),
+            issue_device_token=True,
+            device_token_scopes=tuple(sorted(set(paired.baseline_scopes))),
+        )
+
+    silent_rule, note = _silent_rule(
+        reason=reason,
+        role=role,
+        paired=paired,
+        locality=locality,
+        method=method,
+        auth=auth,
+        connection=connection,
+        peer=peer,
+        browser_ui=browser_ui,
+        client_id=client_id,
+        has_scopes=bool(request.scopes),
+    )
+    approved_roles = paired.approved_roles if paired is not None else ()
+    approved_scopes = tuple(sorted(set(paired.baseline_scopes))) if paired is not None else ()
+    requested = _dedupe(request.scopes)
+    if silent_rule.startswith("silent-"):
+        new_scopes = tuple(sorted(set(approved_scopes) | set(requested)))
+        record = PairedDevice(
+            device_id=device.id,
+            public_key=encode_public_key(key),
+            role=paired.role if paired is not None and paired.role else role,
+            roles=tuple(sorted({*approved_roles, role})),
+            scopes=new_scopes,
+            approved_scopes=new_scopes,
+            tokens=paired.tokens if paired is not None else None,
+            platform=platform or None,
+            device_family=family or None,
+            client_id=client_id,
+            client_mode=client_mode,
+            display_name=request.display_name,
+            created_at_ms=paired.created_at_ms if paired is not None else now_ms,
+            approved_at_ms=now_ms,
+        )
+        return PairingDecision(
+            outcome=Outcome.ACCEPT_AFTER_SILENT_PAIRING,
+            rule=silent_rule,
+            note=note,
+            locality=locality,
+            auth_method=method,
+            role=role,
+            scopes=requested,
+            issue_device_token=True,
+            device_token_scopes=new_scopes,
+            paired_record=record,
+            pairing_reason=reason,
+        )
+
+    # A human must approve: write or merge the pending request.
+    resolved_ip = resolve_client_ip(connection, auth)
+    pending_roles = {role}
+    pending_scopes = set(requested)
+    new_id = request_id or _derive_request_id(device, role, requested, now_ms)
+    if (
+        pending is not None
+        and pending.device_id == device.id
+        and _same_key(pending.public_key, key)
+        and 0 <= now_ms - pending.ts_ms < PENDING_REQUEST_TTL_MS
+    ):
+        if pending.role == role and set(pending.scopes) == pending_scopes:
+            new_id = pending.request_id
+        pending_roles |= {*pending.roles, pending.role}
+        pending_scopes |= set(pending.scopes)
+    pending_request = PendingPairing(
+        request_id=new_id,
+        device_id=device.id,
+        public_key=encode_public_key(key),
+        reason=reason,
+        role=role,
+        roles=tuple(sorted(pending_roles)),
+        scopes=tuple(sorted(pending_scopes)),
+        is_repair=paired is not None,
+        ts_ms=now_ms,
+        platform=platform or None,
+        device_family=family or None,
+        client_id=client_id,
+        client_mode=client_mode,
+        display_name=request.display_name,
+        remote_ip=str(resolved_ip) if resolved_ip is not None else None,
+    )
+    requirement = _REQUIREMENT[reason]
+    message = f"pairing required: {requirement}"
+    close = f"{message} (requestId: {new_id})"
+    if len(close.encode("utf-8", "surrogatepass")) > _CLOSE_REASON_MAX_BYTES:
+        close = f"pairing required (requestId: {new_id})"
+    details: dict[str, Any] = {
+        "code": "PAIRING_REQUIRED",
+        "reason": reason.value,
+        "requestId": new_id,
+        "remediationHint": _REMEDIATION_HINT[reason],
+        "deviceId": device.id,
+        "requestedRole": role,
+        "requestedScopes": list(requested),
+    }
+    if paired is not None:
+        details["approvedRoles"] = list(approved_roles)
+        details["approvedScopes"] = list(approved_scopes)
+    return PairingDecision(
+        outcome=Outcome.PAIRING_REQUIRED,
+        rule=silent_rule,
+        note=note,
+        locality=locality,
+        auth_method=method,
+        role=role,
+        pairing_reason=reason,
+        pending_request=pending_request,
+        close_code=_CLOSE_POLICY,
+        close_reason=_close_reason(close),
+        error_code="NOT_PAIRED",
+        error_message=message,
+        error_details=details,
+    )
+
+
+def _device_reject(
+    failure: DeviceProofFailure, locality: Locality, method: AuthMethod | None, role: str
+) -> PairingDecision:
+    return _reject(
+        "device-proof-failed",
+        f"device proof failed: {failure.reason}",
+        message=failure.message,
+        details={"code": failure.detail_code, "reason": failure.reason},
+        locality=locality,
+        auth_method=method,
+        role=role,
+    )
+
+
+def _silent_rule(
+    *,
+    reason: PairingReason,
+    role: str,
+    paired: PairedDevice | None,
+    locality: Locality,
+    method: AuthMethod,
+    auth: AuthConfig,
+    connection: ConnectionFacts,
+    peer: _net.IPAddress | None,
+    browser_ui: bool,
+    client_id: str,
+    has_scopes: bool,
+) -> tuple[str, str]:
+    """Return ``(rule id, note)``: a ``silent-*`` rule or the ``pairing-required-*`` one."""
+    shared_ok = method in _SHARED_SECRET_METHODS
+    if (
+        reason is PairingReason.NOT_PAIRED
+        and role == "node"
+        and not has_scopes
+        and shared_ok
+        and auth.auto_approve_cidrs
+        and connection.origin is None
+        and not browser_ui
+        and not connection.has_forwarding_headers
+        and not _net.is_loopback(peer)
+        and not _net.in_networks(peer, _net.parse_networks(auth.trusted_proxies))
+        and _net.in_networks(peer, _net.parse_networks(auth.auto_approve_cidrs))
+    ):
+        return "silent-cidr-node-pairing", f"fresh node from {peer} inside autoApproveCidrs"
+    if not locality.is_local:
+        return "pairing-required-remote", f"{reason.value} on a remote connection"
+    if not shared_ok:
+        return (
+            "pairing-required-no-secret",
+            f"{reason.value} on a {locality.value} connection authenticated by {method.value}",
+        )
+    if not auth.auto_approve_local:
+        return "pairing-required-auto-approve-off", f"{reason.value} with autoApproveLocal off"
+    was_node = paired is not None and "node" in paired.approved_roles
+    if reason is not PairingReason.NOT_PAIRED and (role != "operator" or was_node):
+        return (
+            "pairing-required-node-upgrade",
+            f"{reason.value} of a node device (role {role}); nodes are never upgraded silently",
+        )
+    if reason is PairingReason.METADATA_UPGRADE:
+        native = locality is Locality.DIRECT_LOCAL and client_id in NATIVE_APP_CLIENT_IDS
+        container = locality in {
+            Locality.CLI_CONTAINER_LOCAL,
+            Locality.SHARED_SECRET_LOOPBACK_LOCAL,
+        }
+        if browser_ui or connection.origin is not None or not (native or container):
+            return (
+                "pairing-required-metadata",
+                f"metadata changed for {client_id} on a {locality.value} connection",
+            )
+    return (
+        "silent-local-pairing",
+        f"{reason.value} approved silently: {locality.value}, {method.value} verified",
+    )

@@ -1,0 +1,634 @@
+"""
+Edges of the pairing core: JSON situation files in, explanations and JSON out.
+
+``openclaw-exec pairing explain --json FILE`` is a thin wrapper around
+:func:`situation_from_json`, :func:`decide_situation`, :func:`explain_decision` and
+:func:`decision_to_json`. The file format is documented in ``docs/pairing.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from openclaw_exec.exceptions import PairingError
+from openclaw_exec.pairing._decide import decide_pairing
+from openclaw_exec.pairing._device import device_id_from_public_key, ed25519_verify
+from openclaw_exec.pairing._model import (
+    AuthConfig,
+    AuthMode,
+    ConnectionFacts,
+    ConnectRequest,
+    DeviceProof,
+    DeviceTokenRecord,
+    Outcome,
+    PairedDevice,
+    PairingDecision,
+    PairingReason,
+    PendingPairing,
+)
+from openclaw_exec.pairing._net import parse_networks
+from openclaw_exec.pairing._rules import PAIRING_RULES
+
+__all__ = [
+    "ConnectSituation",
+    "decide_situation",
+    "decision_to_json",
+    "explain_decision",
+    "paired_device_from_json",
+    "paired_device_to_json",
+    "pending_pairing_to_json",
+    "situation_from_json",
+]
+
+
+def _always_valid(_key: bytes, _signature: bytes, _message: bytes) -> bool:
+    return True
+
+
+@attrs.frozen(kw_only=True)
+class ConnectSituation:
+    """
+    Everything :func:`decide_pairing` needs, as read from a situation file.
+
+    Attributes:
+        connection: Socket facts.
+        auth: Gateway configuration.
+        request: The connect request.
+        paired: The stored record for the device, if any.
+        pending: The stored pending request, if any.
+        now_ms: The gateway clock.
+        request_id: The id for a new pending request, if fixed by the file.
+        assume_signature_valid: Skip only the Ed25519 check (for hand-written files);
+            the id, nonce and freshness checks still run.
+    """
+
+    connection: ConnectionFacts
+    auth: AuthConfig
+    request: ConnectRequest
+    paired: PairedDevice | None = None
+    pending: PendingPairing | None = None
+    now_ms: int
+    request_id: str | None = None
+    assume_signature_valid: bool = False
+
+
+def decide_situation(situation: ConnectSituation) -> PairingDecision:
+    """Run :func:`decide_pairing` on a :class:`ConnectSituation`."""
+    return decide_pairing(
+        connection=situation.connection,
+        auth=situation.auth,
+        request=situation.request,
+        paired=situation.paired,
+        pending=situation.pending,
+        now_ms=situation.now_ms,
+        request_id=situation.request_id,
+        signature_verifier=_always_valid if situation.assume_signature_valid else ed25519_verify,
+    )
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to one JSON object, with errors that name the JSON path."""
+
+    def __init__(self, obj: object, path: str, *, known: frozenset[str] | None = None) -> None:
+        if not isinstance(obj, Mapping):
+            raise PairingError(f"{path or '<root>'}: expected an object, found {_kind(obj)}")
+        self.obj = obj
+        self.path = path
+        if known is not None:
+            unknown = sorted(str(k) for k in obj if k not in known)
+            if unknown:
+                raise PairingError(
+                    f"{self.at(unknown[0])}: unknown field (expected one of "
+                    f"{', '.join(sorted(known))})"
+                )
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return self.obj.get(key) is not None
+
+    def sub(self, key: str, *, known: frozenset[str] | None = None) -> _Reader | None:
+        value = self.obj.get(key)
+        return None if value is None else _Reader(value, self.at(key), known=known)
+
+    def str_(self, key: str, *, required: bool = False) -> str | None:
+        value = self.obj.get(key)
+        if value is None:
+            if required:
+                raise PairingError(f"{self.at(key)}: required string is missing")
+            return None
+        if not isinstance(value, str):
+            raise PairingError(f"{self.at(key)}: expected a string, found {_kind(value)}")
+        return value
+
+    def req_str(self, key: str) -> str:
+        value = self.str_(key, required=True)
+        assert value is not None
+        return value
+
+    def int_(self, key: str, default: int | None = None) -> int | None:
+        value = self.obj.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PairingError(f"{self.at(key)}: expected an integer, found {_kind(value)}")
+        return value
+
+    def bool_(self, key: str, default: bool) -> bool:
+        value = self.obj.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise PairingError(f"{self.at(key)}: expected true or false, found {_kind(value)}")
+        return value
+
+    def strs(self, key: str) -> tuple[str, ...] | None:
+        value = self.obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise PairingError(f"{self.at(key)}: expected a list of strings, found {_kind(value)}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise PairingError(
+                    f"{self.at(key)}[{index}]: expected a string, found {_kind(item)}"
+                )
+        return tuple(value)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {text!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _wrap(path: str, build: Any) -> Any:
+    """Run a constructor; turn its validation error into one naming *path*."""
+    try:
+        return build()
+    except PairingError as exc:
+        raise PairingError(f"{path}: {exc}") from None
+
+
+_SITUATION_KEYS = frozenset(
+    {
+        "$schema",
+        "comment",
+        "nowMs",
+        "requestId",
+        "assumeSignatureValid",
+        "connection",
+        "gateway",
+        "connect",
+        "paired",
+        "pending",
+    }
+)
+_CONNECTION_KEYS = frozenset({"peerAddress", "challengeNonce", "headers", "proxyUser"})
+_GATEWAY_KEYS = frozenset(
+    {
+        "auth",
+        "trustedProxies",
+        "allowRealIpFallback",
+        "nodes",
+        "controlUi",
+        "approvalRuntimeToken",
+    }
+)
+_HEADER_FIELDS = {
+    "host": "host",
+    "origin": "origin",
+    "forwarded": "forwarded",
+    "x-forwarded-for": "x_forwarded_for",
+    "x-forwarded-proto": "x_forwarded_proto",
+    "x-forwarded-host": "x_forwarded_host",
+    "x-real-ip": "x_real_ip",
+}
+
+
+def _connection(reader: _Reader) -> ConnectionFacts:
+    headers: dict[str, str] = {}
+    head = reader.sub("headers")
+    if head is not None:
+        for name in head.obj:
+            field = _HEADER_FIELDS.get(str(name).lower())
+            if field is None:
+                continue  # other headers do not matter for pairing
+            value = head.str_(str(name))
+            if value is not None:
+                headers[field] = value
+    return ConnectionFacts(
+        peer_address=reader.req_str("peerAddress"),
+        challenge_nonce=reader.req_str("challengeNonce"),
+        proxy_user=reader.str_("proxyUser"),
+        **headers,
+    )
+
+
+def _auth_config(reader: _Reader) -> AuthConfig:
+    auth = reader.sub("auth", known=frozenset({"mode", "token", "password"}))
+    if auth is None:
+        raise PairingError(f"{reader.at('auth')}: required object is missing")
+    mode_text = auth.req_str("mode")
+    try:
+        mode = AuthMode(mode_text)
+    except ValueError:
+        allowed = ", ".join(m.value for m in AuthMode)
+        raise PairingError(
+            f"{auth.at('mode')}: expected one of {allowed}, found {mode_text!r}"
+        ) from None
+    nodes = reader.sub("nodes", known=frozenset({"pairing"}))
+    pairing = (
+        nodes.sub("pairing", known=frozenset({"autoApproveLocal", "autoApproveCidrs"}))
+        if nodes is not None
+        else None
+    )
+    control = reader.sub("controlUi", known=frozenset({"allowedOrigins"}))
+    trusted = reader.strs("trustedProxies") or ()
+    cidrs = (pairing.strs("autoApproveCidrs") if pairing is not None else None) or ()
+    _wrap(reader.at("trustedProxies"), lambda: parse_networks(trusted))
+    _wrap("gateway.nodes.pairing.autoApproveCidrs", lambda: parse_networks(cidrs))
+    return AuthConfig(
+        mode=mode,
+        token=auth.str_("token"),
+        password=auth.str_("password"),
+        trusted_proxies=trusted,
+        allow_real_ip_fallback=reader.bool_("allowRealIpFallback", default=False),
+        auto_approve_local=(
+            pairing.bool_("autoApproveLocal", default=True) if pairing is not None else True
+        ),
+        auto_approve_cidrs=cidrs,
+        allowed_origins=(control.strs("allowedOrigins") if control is not None else None) or (),
+        approval_runtime_token=reader.str_("approvalRuntimeToken"),
+    )
+
+
+def _request(reader: _Reader, *, now_ms: int, nonce: str, assume_valid: bool) -> ConnectRequest:
+    client = reader.sub("client")
+    if client is None:
+        raise PairingError(f"{reader.at('client')}: required object is missing")
+    auth = reader.sub("auth")
+    device_reader = reader.sub("device")
+    device = None
+    if device_reader is not None:
+        public_key = device_reader.req_str("publicKey")
+        device_id = device_reader.str_("id")
+        if device_id is None and assume_valid:
+            device_id = _wrap(
+                device_reader.at("publicKey"), lambda: device_id_from_public_key(public_key)
+            )
+        device = DeviceProof(
+            id=device_id if device_id is not None else device_reader.req_str("id"),
+            public_key=public_key,
+            signature=(
+                device_reader.str_("signature") or ""
+                if assume_valid
+                else device_reader.req_str("signature")
+            ),
+            signed_at_ms=_req_int(device_reader, "signedAt", now_ms if assume_valid else None),
+            nonce=(
+                device_reader.str_("nonce") or nonce
+                if assume_valid
+                else device_reader.req_str("nonce")
+            ),
+        )
+    return ConnectRequest(
+        client_id=client.req_str("id"),
+        client_mode=client.req_str("mode"),
+        platform=client.str_("platform"),
+        device_family=client.str_("deviceFamily"),
+        display_name=client.str_("displayName"),
+        role=reader.str_("role"),
+        scopes=reader.strs("scopes") or (),
+        token=auth.str_("token") if auth is not None else None,
+        password=auth.str_("password") if auth is not None else None,
+        bootstrap_token=auth.str_("bootstrapToken") if auth is not None else None,
+        device_token=auth.str_("deviceToken") if auth is not None else None,
+        approval_runtime_token=auth.str_("approvalRuntimeToken") if auth is not None else None,
+        device=device,
+    )
+
+
+def _req_int(reader: _Reader, key: str, default: int | None) -> int:
+    value = reader.int_(key, default)
+    if value is None:
+        raise PairingError(f"{reader.at(key)}: required integer is missing")
+    return value
+
+
+def paired_device_from_json(obj: object, *, path: str = "paired") -> PairedDevice:
+    """
+    Read a ``devices/paired.json`` row (OpenClaw's camelCase layout).
+
+    Raises:
+        PairingError: Naming the JSON path of the first bad field.
+    """
+    reader = _Reader(obj, path)
+    tokens = None
+    if "tokens" in reader.obj and reader.obj["tokens"] is not None:
+        tokens_reader = reader.sub("tokens")
+        assert tokens_reader is not None
+        records = []
+        for role in tokens_reader.obj:
+            entry = tokens_reader.sub(str(role))
+            if entry is None:
+                continue
+            records.append(
+                DeviceTokenRecord(
+                    role=entry.str_("role") or str(role),
+                    token=entry.req_str("token"),
+                    scopes=entry.strs("scopes") or (),
+                    created_at_ms=entry.int_("createdAtMs", 0) or 0,
+                    revoked_at_ms=entry.int_("revokedAtMs"),
+                )
+            )
+        tokens = tuple(records)
+    return PairedDevice(
+        device_id=reader.req_str("deviceId"),
+        public_key=reader.req_str("publicKey"),
+        role=reader.str_("role"),
+        roles=reader.strs("roles") or (),
+        scopes=reader.strs("scopes") or (),
+        approved_scopes=reader.strs("approvedScopes"),
+        tokens=tokens,
+        platform=reader.str_("platform"),
+        device_family=reader.str_("deviceFamily"),
+        client_id=reader.str_("clientId"),
+        client_mode=reader.str_("clientMode"),
+        display_name=reader.str_("displayName"),
+        created_at_ms=reader.int_("createdAtMs", 0) or 0,
+        approved_at_ms=reader.int_("approvedAtMs", 0) or 0,
+    )
+
+
+def _pending(reader: _Reader) -> PendingPairing:
+    reason_text = reader.str_("reason") or PairingReason.NOT_PAIRED.value
+    try:
+        reason = PairingReason(reason_text)
+    except ValueError:
+        allowed = ", ".join(r.value for r in PairingReason)
+        raise PairingError(
+            f"{reader.at('reason')}: expected one of {allowed}, found {reason_text!r}"
+        ) from None
+    return PendingPairing(
+        request_id=reader.req_str("requestId"),
+        device_id=reader.req_str("deviceId"),
+        public_key=reader.req_str("publicKey"),
+        reason=reason,
+        role=reader.str_("role") or "operator",
+        roles=reader.strs("roles") or (),
+        scopes=reader.strs("scopes") or (),
+        is_repair=reader.bool_("isRepair", default=False),
+        ts_ms=reader.int_("ts", 0) or 0,
+        platform=reader.str_("platform"),
+        device_family=reader.str_("deviceFamily"),
+        client_id=reader.str_("clientId"),
+        client_mode=reader.str_("clientMode"),
+        display_name=reader.str_("displayName"),
+        remote_ip=reader.str_("remoteIp"),
+    )
+
+
+def situation_from_json(obj: object) -> ConnectSituation:
+    """
+    Read a connect-situation document (already parsed from JSON).
+
+    The format (camelCase, OpenClaw's own field names for ``connect`` params, the
+    ``gateway`` config section and the paired/pending rows) is in ``docs/pairing.md``.
+    Unknown fields are refused at the top level and in ``connection``/``gateway`` (a typo
+    there would silently change the answer); ``connect``, ``paired`` and ``pending`` are
+    wire or file objects and tolerate extra fields.
+
+    Raises:
+        PairingError: With the JSON path of the first problem, e.g.
+            ``connect.scopes[1]: expected a string, found the number 5``.
+    """
+    root = _Reader(obj, "", known=_SITUATION_KEYS)
+    now_ms = root.int_("nowMs")
+    if now_ms is None:
+        raise PairingError("nowMs: required integer is missing (the gateway clock, in ms)")
+    assume_valid = root.bool_("assumeSignatureValid", default=False)
+    connection_reader = root.sub("connection", known=_CONNECTION_KEYS)
+    if connection_reader is None:
+        raise PairingError("connection: required object is missing")
+    connection = _connection(connection_reader)
+    gateway_reader = root.sub("gateway", known=_GATEWAY_KEYS)
+    if gateway_reader is None:
+        raise PairingError("gateway: required object is missing")
+    auth = _auth_config(gateway_reader)
+    connect_reader = root.sub("connect")
+    if connect_reader is None:
+        raise PairingError("connect: required object is missing")
+    request = _wrap(
+        "connect",
+        lambda: _request(
+            connect_reader,
+            now_ms=now_ms,
+            nonce=connection.challenge_nonce,
+            assume_valid=assume_valid,
+        ),
+    )
+    paired_obj = root.obj.get("paired")
+    paired = None if paired_obj is None else paired_device_from_json(paired_obj)
+    pending_reader = root.sub("pending")
+    pending = None if pending_reader is None else _pending(pending_reader)
+    return ConnectSituation(
+        connection=connection,
+        auth=auth,
+        request=request,
+        paired=paired,
+        pending=pending,
+        now_ms=now_ms,
+        request_id=root.str_("requestId"),
+        assume_signature_valid=assume_valid,
+    )
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _drop_none(items: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in items.items() if v is not None}
+
+
+def paired_device_to_json(record: PairedDevice) -> dict[str, Any]:
+    """A :class:`PairedDevice` as a ``devices/paired.json`` row (camelCase, JSON-ready)."""
+    tokens = None
+    if record.tokens is not None:
+        tokens = {
+            t.role: _drop_none(
+                {
+                    "token": t.token,
+                    "role": t.role,
+                    "scopes": list(t.scopes),
+                    "createdAtMs": t.created_at_ms,
+                    "revokedAtMs": t.revoked_at_ms,
+                }
+            )
+            for t in record.tokens
+        }
+    return _drop_none(
+        {
+            "deviceId": record.device_id,
+            "publicKey": record.public_key,
+            "displayName": record.display_name,
+            "platform": record.platform,
+            "deviceFamily": record.device_family,
+            "clientId": record.client_id,
+            "clientMode": record.client_mode,
+            "role": record.role,
+            "roles": list(record.roles),
+            "scopes": list(record.scopes),
+            "approvedScopes": (
+                list(record.approved_scopes) if record.approved_scopes is not None else None
+            ),
+            "tokens": tokens,
+            "createdAtMs": record.created_at_ms,
+            "approvedAtMs": record.approved_at_ms,
+        }
+    )
+
+
+def pending_pairing_to_json(request: PendingPairing) -> dict[str, Any]:
+    """A :class:`PendingPairing` as a ``devices/pending.json`` row (camelCase, JSON-ready)."""
+    return _drop_none(
+        {
+            "requestId": request.request_id,
+            "deviceId": request.device_id,
+            "publicKey": request.public_key,
+            "reason": request.reason.value,
+            "displayName": request.display_name,
+            "platform": request.platform,
+            "deviceFamily": request.device_family,
+            "clientId": request.client_id,
+            "clientMode": request.client_mode,
+            "role": request.role,
+            "roles": list(request.roles),
+            "scopes": list(request.scopes),
+            "remoteIp": request.remote_ip,
+            "silent": False,
+            "isRepair": request.is_repair,
+            "ts": request.ts_ms,
+        }
+    )
+
+
+def _remediation(decision: PairingDecision) -> str:
+    rule = PAIRING_RULES.get(decision.rule)
+    if rule is None:
+        return ""
+    pending = decision.pending_request
+    device_id = str(decision.error_details.get("deviceId", "<deviceId>"))
+    if decision.paired_record is not None:
+        device_id = decision.paired_record.device_id
+    return rule.remediation.format(
+        request_id=pending.request_id if pending is not None else "<requestId>",
+        device_id=pending.device_id if pending is not None else device_id,
+        role=decision.role or "operator",
+    )
+
+
+def decision_to_json(decision: PairingDecision) -> dict[str, Any]:
+    """
+    A decision as a JSON-ready dict (what ``pairing explain --json`` prints).
+
+    Keys: ``outcome``, ``rule``, ``ruleSummary``, ``note``, ``remediation``, ``locality``,
+    ``authMethod``, ``role``, ``scopes``, ``issueDeviceToken``, ``deviceTokenScopes``,
+    ``pairingReason``, ``pairedRecord``, ``pendingRequest``, ``close`` (``code``,
+    ``reason``) and ``error`` (``code``, ``message``, ``details``), the last four only
+    when they apply.
+    """
+    rule = PAIRING_RULES.get(decision.rule)
+    out: dict[str, Any] = {
+        "outcome": decision.outcome.value,
+        "rule": decision.rule,
+        "ruleSummary": rule.summary if rule is not None else "",
+        "note": decision.note,
+        "remediation": _remediation(decision),
+        "locality": decision.locality.value,
+        "authMethod": decision.auth_method.value if decision.auth_method is not None else None,
+        "role": decision.role,
+        "scopes": list(decision.scopes),
+        "issueDeviceToken": decision.issue_device_token,
+        "deviceTokenScopes": list(decision.device_token_scopes),
+        "pairingReason": (
+            decision.pairing_reason.value if decision.pairing_reason is not None else None
+        ),
+    }
+    if decision.paired_record is not None:
+        out["pairedRecord"] = paired_device_to_json(decision.paired_record)
+    if decision.pending_request is not None:
+        out["pendingRequest"] = pending_pairing_to_json(decision.pending_request)
+    if decision.close_code is not None:
+        out["close"] = {"code": decision.close_code, "reason": decision.close_reason}
+    if decision.error_code is not None:
+        out["error"] = {
+            "code": decision.error_code,
+            "message": decision.error_message,
+            "details": dict(decision.error_details),
+        }
+    return out
+
+
+_OUTCOME_TITLE = {
+    Outcome.ACCEPT: "ACCEPT",
+    Outcome.ACCEPT_AFTER_SILENT_PAIRING: "ACCEPT_AFTER_SILENT_PAIRING",
+    Outcome.PAIRING_REQUIRED: "PAIRING_REQUIRED",
+    Outcome.REJECT: "REJECT",
+}
+
+
+def explain_decision(decision: PairingDecision) -> str:
+    """
+    Render a decision for a human: the outcome, the rule, why, and what to do.
+
+    When a human must approve, the last line is the exact
+    ``openclaw devices approve <requestId>`` step.
+    """
+    rule = PAIRING_RULES.get(decision.rule)
+    title = _OUTCOME_TITLE[decision.outcome]
+    if decision.pairing_reason is not None:
+        title += f" ({decision.pairing_reason.value})"
+    lines = [f"Decision: {title}"]
+    lines.append(f"Rule: {decision.rule}: {rule.summary if rule is not None else ''}")
+    if decision.note:
+        lines.append(f"Why: {decision.note}")
+    auth = decision.auth_method.value if decision.auth_method is not None else "not authenticated"
+    lines.append(f"Connection: {decision.locality.value}, auth {auth}")
+    if decision.accepted:
+        granted = ", ".join(decision.scopes) or "no scopes"
+        lines.append(f"Granted: role {decision.role} with {granted}")
+        if decision.issue_device_token:
+            lines.append("Device token: issue or refresh one for this role")
+    if decision.paired_record is not None:
+        scopes = ", ".join(decision.paired_record.scopes) or "no scopes"
+        lines.append(f"Store paired record: roles {list(decision.paired_record.roles)}; {scopes}")
+    if decision.error_code is not None:
+        lines.append(
+            f"Gateway reply: {decision.error_code} {decision.error_message!r}, "
+            f"details.code {decision.error_details.get('code', '-')}"
+        )
+    if decision.close_code is not None:
+        lines.append(f"Close: {decision.close_code} {decision.close_reason!r}")
+    remediation = _remediation(decision)
+    if remediation:
+        lines.append(f"What to do: {remediation}")
+    return "\n".join(lines)
