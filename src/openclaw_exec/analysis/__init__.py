@@ -1,0 +1,79 @@
+"""
+Command analysis: which executables a command line would run, and whether the allowlist covers them.
+
+Pure core: no I/O except through an injected :class:`ExecutableResolver` (the default
+:class:`OsResolver` asks the real filesystem), no clock, no runtime imports.
+"""
+
+from __future__ import annotations
+
+from openclaw_exec.analysis._evaluate import (
+    MAX_SHELL_DEPTH,
+    AllowAlwaysGrant,
+    CompiledAllowlist,
+    Evaluation,
+    SatisfiedBy,
+    SegmentEvaluation,
+    SkillBin,
+    compile_allowlist,
+    durable_command_pattern,
+    evaluate_command,
+)
+from openclaw_exec.analysis._render import evaluation_to_dict, format_evaluation_table
+from openclaw_exec.analysis._resolver import (
+    ExecutableResolver,
+    OsResolver,
+    ResolutionCache,
+    ResolvedExecutable,
+)
+from openclaw_exec.analysis._rules import (
+    DEFAULT_SAFE_BIN_PROFILES,
+    DEFAULT_SAFE_BIN_TRUSTED_DIRS,
+    DEFAULT_SAFE_BINS,
+    CompiledPattern,
+    InlineEvalHit,
+    SafeBinProfile,
+    compile_pattern,
+    detect_inline_eval,
+)
+from openclaw_exec.analysis._shell import (
+    MAX_COMMAND_CHARS,
+    AnalysisFailure,
+    ParsedChainPart,
+    ParsedCommand,
+    ParsedSegment,
+    parse_shell_command,
+)
+
+__all__ = [
+    "DEFAULT_SAFE_BINS",
+    "DEFAULT_SAFE_BIN_PROFILES",
+    "DEFAULT_SAFE_BIN_TRUSTED_DIRS",
+    "MAX_COMMAND_CHARS",
+    "MAX_SHELL_DEPTH",
+    "AllowAlwaysGrant",
+    "AnalysisFailure",
+    "CompiledAllowlist",
+    "CompiledPattern",
+    "Evaluation",
+    "ExecutableResolver",
+    "InlineEvalHit",
+    "OsResolver",
+    "ParsedChainPart",
+    "ParsedCommand",
+    "ParsedSegment",
+    "ResolutionCache",
+    "ResolvedExecutable",
+    "SafeBinProfile",
+    "SatisfiedBy",
+    "SegmentEvaluation",
+    "SkillBin",
+    "compile_allowlist",
+    "compile_pattern",
+    "detect_inline_eval",
+    "durable_command_pattern",
+    "evaluate_command",
+    "evaluation_to_dict",
+    "format_evaluation_table",
+    "parse_shell_command",
+]

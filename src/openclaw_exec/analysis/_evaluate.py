@@ -1,0 +1,826 @@
+"""
+The evaluation entry point: command (or argv) + cwd + env + allowlist -> :class:`Evaluation`.
+
+Semantics follow OpenClaw 2026.4.1's ``evaluateShellAllowlist``,
+``resolveAllowAlwaysPatterns`` and ``hasDurableExecApproval``; every place where this
+library deliberately answers "no" where OpenClaw answers "yes" is listed in
+``docs/differences.md``. The reverse never happens.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import posixpath
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeGuard
+
+import attrs
+
+from openclaw_exec.analysis._resolver import (
+    ExecutableResolver,
+    OsResolver,
+    ResolutionCache,
+    ResolvedExecutable,
+    resolve_executable,
+)
+from openclaw_exec.analysis._rules import (
+    DEFAULT_SAFE_BIN_PROFILES,
+    DEFAULT_SAFE_BIN_TRUSTED_DIRS,
+    DEFAULT_SAFE_BINS,
+    CompiledPattern,
+    InlineEvalHit,
+    SafeBinProfile,
+    compile_pattern,
+    detect_inline_eval,
+    is_interpreter_like,
+    validate_safe_bin_argv,
+)
+from openclaw_exec.analysis._shell import AnalysisFailure, ParsedSegment, parse_shell_command
+from openclaw_exec.analysis._wrappers import WrapperPlan, shell_script_candidate, wrapper_plan
+from openclaw_exec.exceptions import AnalysisError
+
+if TYPE_CHECKING:
+    from openclaw_exec.policy import AllowlistEntry, ExecPolicy, VerdictResult
+
+__all__ = [
+    "MAX_SHELL_DEPTH",
+    "AllowAlwaysGrant",
+    "CompiledAllowlist",
+    "Evaluation",
+    "SatisfiedBy",
+    "SegmentEvaluation",
+    "SkillBin",
+    "compile_allowlist",
+    "durable_command_pattern",
+    "evaluate_command",
+]
+
+MAX_SHELL_DEPTH = 3
+"""Shell wrappers nested deeper than this (``bash -c "sh -c '...'"``) fail analysis."""
+
+_DEFAULT_RESOLVER = OsResolver()
+# JavaScript's String.prototype.trim() set, so exact-command hashes equal OpenClaw's.
+_JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class SatisfiedBy(enum.StrEnum):
+    """What satisfied a segment (OpenClaw's ``segmentSatisfiedBy`` spellings)."""
+
+    ALLOWLIST = "allowlist"  # an allowlist entry matched
+    SAFE_BINS = "safeBins"  # a stdin-only safe bin from a trusted folder
+    SKILLS = "skills"  # a trusted skill bin (auto_allow_skills)
+
+
+@attrs.frozen
+class SkillBin:
+    """
+    A trusted skill executable: its bare name and the path it must resolve to.
+
+    Attributes:
+        name: The command name as typed (compared lower-cased).
+        resolved_path: The absolute path the name must resolve to.
+    """
+
+    name: str
+    resolved_path: str
+
+
+def durable_command_pattern(command_text: str) -> str:
+    """
+    The exact-command grant for *command_text*: ``=command:`` + 16 hex of SHA-256.
+
+    The text is trimmed like JavaScript's ``trim()`` first, so the pattern equals the
+    one OpenClaw writes for the same command.
+    """
+    normalized = _SURROGATES.sub("\ufffd", command_text.strip(_JS_WHITESPACE))
+    return "=command:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
+
+
+@attrs.frozen
+class CompiledAllowlist:
+    """
+    Allowlist entries with their patterns compiled once; reuse it across evaluations.
+
+    Attributes:
+        entries: The entries, in order (first match wins).
+        home: The home folder ``~`` patterns were expanded with.
+        bare_name_patterns: Whether bare-name patterns (``rg``) match PATH lookups.
+    """
+
+    entries: tuple[AllowlistEntry, ...]
+    home: str | None
+    bare_name_patterns: bool = False
+    _compiled: tuple[CompiledPattern, ...] = attrs.field(init=False, repr=False, eq=False)
+    _any: AllowlistEntry | None = attrs.field(init=False, repr=False, eq=False)
+    _path_regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
+    _path_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    _name_regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
+    _name_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        compiled = tuple(compile_pattern(e.pattern, self.home) for e in self.entries)
+        object.__setattr__(self, "_compiled", compiled)
+        any_entry = next(
+            (e for e, c in zip(self.entries, compiled, strict=True) if c.kind == "any"), None
+        )
+        object.__setattr__(self, "_any", any_entry)
+        for kind, regex_attr, index_attr in (
+            ("path", "_path_regex", "_path_index"),
+            ("name", "_name_regex", "_name_index"),
+        ):
+            index: list[int] = []
+            sources: list[str] = []
+            flags = 0
+            for i, c in enumerate(compiled):
+                if c.kind == kind and c.regex is not None:
+                    index.append(i)
+                    sources.append(f"({c.regex.pattern})")
+                    flags = c.regex.flags
+            regex = re.compile("|".join(sources), flags) if sources else None
+            object.__setattr__(self, regex_attr, regex)
+            object.__setattr__(self, index_attr, tuple(index))
+
+    @property
+    def patterns(self) -> tuple[CompiledPattern, ...]:
+        """The compiled pattern of each entry, in order."""
+        return self._compiled
+
+    def match(
+        self, resolved: ResolvedExecutable | None, *, path: str | None = None
+    ) -> AllowlistEntry | None:
+        """
+        The first entry matching an executable (OpenClaw's ``matchAllowlist``).
+
+        A bare ``*`` matches anything typed; path patterns need a resolved path;
+        bare-name patterns (when enabled) need a PATH lookup.
+        """
+        if resolved is None and path is None:
+            return None
+        if self._any is not None:
+            return self._any
+        target = path if path is not None else (resolved.path if resolved is not None else None)
+        if target is not None and self._path_regex is not None:
+            m = self._path_regex.fullmatch(target)
+            if m is not None and m.lastindex is not None:
+                return self.entries[self._path_index[m.lastindex - 1]]
+        if (
+            self.bare_name_patterns
+            and path is None
+            and resolved is not None
+            and resolved.via_path_lookup
+            and resolved.path is not None
+            and self._name_regex is not None
+        ):
+            m = self._name_regex.fullmatch(resolved.raw)
+            if m is not None and m.lastindex is not None:
+                return self.entries[self._name_index[m.lastindex - 1]]
+        return None
+
+
+def compile_allowlist(
+    entries: Iterable[AllowlistEntry], *, home: str | None = None, bare_name_patterns: bool = False
+) -> CompiledAllowlist:
+    """Compile allowlist entries once for many evaluations (see :class:`CompiledAllowlist`)."""
+    return CompiledAllowlist(
+        entries=tuple(entries), home=home, bare_name_patterns=bare_name_patterns
+    )
+
+
+@attrs.frozen
+class SegmentEvaluation:
+    """
+    One simple command of the evaluated command line.
+
+    Attributes:
+        argv: The words as typed (leading assignments excluded).
+        assignments: Leading ``NAME=value`` pairs (a segment with any is a miss).
+        raw: Source text of the segment.
+        position: Character offset of the segment in the text it was parsed from.
+        depth: 0 for top-level segments, 1+ inside shell-wrapper payloads.
+        effective_argv: ``argv`` with dispatch wrappers / busybox removed.
+        wrappers: The wrappers removed, outermost first.
+        blocked_wrapper: A wrapper that could not be unwrapped safely (a miss).
+        executable: Where the effective ``argv[0]`` resolves (what runs).
+        policy_executable: Where the policy target resolves (what is matched).
+        satisfied_by: What satisfied the segment, ``None`` for a miss.
+        matched_entry: The allowlist entry that matched, if any.
+        miss_reason: Why the segment is not satisfied (``None`` when satisfied).
+        inline_eval: An inline-eval hit (``python -c ...``), if any.
+        inner: Segments of a shell wrapper's ``-c`` payload (analysed recursively).
+    """
+
+    argv: tuple[str, ...]
+    assignments: tuple[tuple[str, str], ...]
+    raw: str
+    position: int
+    depth: int
+    effective_argv: tuple[str, ...]
+    wrappers: tuple[str, ...]
+    blocked_wrapper: str | None
+    executable: ResolvedExecutable | None
+    policy_executable: ResolvedExecutable | None
+    satisfied_by: SatisfiedBy | None
+    matched_entry: AllowlistEntry | None
+    miss_reason: str | None
+    inline_eval: InlineEvalHit | None
+    inner: tuple[SegmentEvaluation, ...] = ()
+
+    @property
+    def satisfied(self) -> bool:
+        """Whether this segment (and its shell payload, if any) is covered."""
+        return self.satisfied_by is not None
+
+    def walk(self) -> Iterable[SegmentEvaluation]:
+        """This segment and every nested payload segment, depth first."""
+        yield self
+        for child in self.inner:
+            yield from child.walk()
+
+
+@attrs.frozen
+class AllowAlwaysGrant:
+    """
+    One allowlist pattern an "allow always" decision would persist, with its breadth.
+
+    Attributes:
+        pattern: The pattern to store with ``source="allow-always"``.
+        kind: ``"path"`` (an executable) or ``"command"`` (``=command:<sha16>``).
+        preview: What else this grant allows, in words, for the approver.
+    """
+
+    pattern: str
+    kind: str
+    preview: str
+
+
+@attrs.frozen
+class Evaluation:
+    """
+    Everything the analyser found out about one command.
+
+    Attributes:
+        command: The command text, or ``None`` when an argv was evaluated.
+        argv: The argv evaluated without a shell, else ``None``.
+        command_text: The text used for exact-command grants (the command, or the
+            shell-quoted argv).
+        analysis_ok: The command was fully understood.
+        failure: Why not, when ``analysis_ok`` is false.
+        allowlist_satisfied: Every segment (and nested payload segment) is satisfied.
+        segments: Every top-level segment, in order (none when analysis failed).
+        chain_ops: For each top-level segment, the operator that follows it
+            (``"|"``, ``"&&"``, ``"||"``, ``";"`` or ``None`` for the last).
+        durable_approval_satisfied: An allow-always grant covers this exact command,
+            or every segment matched an allow-always entry (``hasDurableExecApproval``).
+        heredoc: The command contains a heredoc ("must ask" trigger; it also fails analysis).
+        inline_eval_hits: Inline-eval forms found in any segment.
+        strict_inline_eval: Whether strict inline eval was requested.
+        allow_always: The grants an "allow always" decision would persist.
+    """
+
+    command: str | None
+    argv: tuple[str, ...] | None
+    command_text: str
+    analysis_ok: bool
+    failure: AnalysisFailure | None
+    allowlist_satisfied: bool
+    segments: tuple[SegmentEvaluation, ...]
+    chain_ops: tuple[str | None, ...]
+    durable_approval_satisfied: bool
+    heredoc: bool
+    inline_eval_hits: tuple[InlineEvalHit, ...]
+    strict_inline_eval: bool
+    allow_always: tuple[AllowAlwaysGrant, ...]
+
+    @property
+    def must_ask(self) -> tuple[str, ...]:
+        """Triggers that demand a human even when the allowlist is satisfied."""
+        triggers: list[str] = []
+        if self.heredoc:
+            triggers.append("heredoc")
+        if self.strict_inline_eval:
+            triggers.extend(
+                f"strict-inline-eval: {hit.describe()}" for hit in self.inline_eval_hits
+            )
+        return tuple(triggers)
+
+    @property
+    def allow_always_patterns(self) -> tuple[str, ...]:
+        """Just the patterns of :attr:`allow_always`."""
+        return tuple(g.pattern for g in self.allow_always)
+
+    @property
+    def all_segments(self) -> tuple[SegmentEvaluation, ...]:
+        """Top-level and nested payload segments, depth first."""
+        return tuple(s for top in self.segments for s in top.walk())
+
+    @property
+    def enforced_argvs(self) -> tuple[tuple[str, ...], ...] | None:
+        """
+        The argv to run for each segment, ``argv[0]`` replaced by the resolved real path.
+
+        ``None`` unless the analysis succeeded and every segment resolved with no
+        leading assignments. Running these (instead of the raw text) makes the
+        decision independent of later PATH changes, as OpenClaw's rebuild does.
+        """
+        if not self.analysis_ok or not self.segments:
+            return None
+        out: list[tuple[str, ...]] = []
+        for seg in self.segments:
+            exe = seg.executable
+            if (
+                seg.assignments
+                or exe is None
+                or exe.path is None
+                or seg.blocked_wrapper is not None
+            ):
+                return None
+            out.append((exe.real_path or exe.path, *seg.effective_argv[1:]))
+        return tuple(out)
+
+    @property
+    def enforced_command(self) -> str | None:
+        """:attr:`enforced_argvs` as shell text, every word single-quoted, operators kept."""
+        argvs = self.enforced_argvs
+        if argvs is None:
+            return None
+        parts: list[str] = []
+        for argv, op in zip(argvs, self.chain_ops, strict=True):
+            parts.append(" ".join(_single_quote(w) for w in argv))
+            if op is not None:
+                parts.append(op)
+        return " ".join(parts)
+
+    def verdict(self, policy: ExecPolicy) -> VerdictResult:
+        """ALLOW / ASK / DENY for this command under *policy* (``decide_verdict``)."""
+        from openclaw_exec.policy import decide_verdict  # noqa: PLC0415 - avoid an import cycle
+
+        return decide_verdict(
+            policy,
+            analysis_ok=self.analysis_ok,
+            allowlist_satisfied=self.allowlist_satisfied,
+            durable_approval_satisfied=self.durable_approval_satisfied,
+            force_ask=self.must_ask,
+        )
+
+
+def _single_quote(word: str) -> str:
+    return "'" + word.replace("'", "'\"'\"'") + "'"
+
+
+@attrs.frozen
+class _Context:
+    cwd: str
+    env: Mapping[str, str]
+    path_env: str
+    allowlist: CompiledAllowlist
+    safe_bins: frozenset[str]
+    profiles: Mapping[str, SafeBinProfile]
+    trusted_dirs: frozenset[str]
+    skills: Mapping[str, frozenset[str]] | None
+    resolver: ExecutableResolver
+    cache: ResolutionCache | None
+
+    def resolve(self, raw: str) -> ResolvedExecutable | None:
+        if not raw.strip():
+            return None
+        if self.cache is not None:
+            return self.cache.resolve(
+                self.resolver, raw, cwd=self.cwd, path_env=self.path_env, env=self.env
+            )
+        return resolve_executable(
+            self.resolver, raw, cwd=self.cwd, path_env=self.path_env, env=self.env
+        )
+
+
+class _Abort(Exception):  # noqa: N818 - internal control flow
+    def __init__(self, failure: AnalysisFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def evaluate_command(
+    command_or_argv: str | Sequence[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    allowlist: Iterable[AllowlistEntry] | CompiledAllowlist = (),
+    safe_bins: Iterable[str] | None = None,
+    safe_bin_profiles: Mapping[str, SafeBinProfile] | None = None,
+    safe_bin_trusted_dirs: Iterable[str] = (),
+    auto_allow_skills: bool = False,
+    skill_bins: Iterable[SkillBin | tuple[str, str]] = (),
+    strict_inline_eval: bool = False,
+    bare_name_patterns: bool = False,
+    resolver: ExecutableResolver | None = None,
+    cache: ResolutionCache | None = None,
+) -> Evaluation:
+    """
+    Analyse a command line (or an argv) and check every segment against the allowlist.
+
+    Args:
+        command_or_argv: Shell text (parsed with tree-sitter-bash against a whitelist
+            of constructs), or an argv run without a shell.
+        cwd: The absolute working directory the command would run in.
+        env: The environment it would run with (``PATH`` and ``HOME`` are read).
+        allowlist: Entries (``openclaw_exec.policy.AllowlistEntry``) or a
+            :class:`CompiledAllowlist` (compile once when evaluating often).
+        safe_bins: Safe-bin names; ``None`` means OpenClaw's defaults.
+        safe_bin_profiles: Extra or replacement profiles by bin name.
+        safe_bin_trusted_dirs: Folders trusted for safe bins besides ``/bin`` and ``/usr/bin``.
+        auto_allow_skills: Let trusted skill bins satisfy segments.
+        skill_bins: The trusted skill bins (name, resolved path).
+        strict_inline_eval: Inline eval always needs a human; allow-always persists nothing.
+        bare_name_patterns: Let bare-name patterns (``rg``) match PATH lookups (later
+            OpenClaw builds); OpenClaw 2026.4.1 ignores them, which is the default.
+        resolver: Filesystem access; defaults to :class:`OsResolver`.
+        cache: A :class:`ResolutionCache` shared across calls (``None``: no caching).
+
+    Returns:
+        The evaluation. Commands the analyser does not fully understand come back with
+        ``analysis_ok=False`` and a reason; this function does not raise for any text.
+
+    Raises:
+        AnalysisError: For misuse: a relative *cwd*, a non-string command, and so on.
+    """
+    cwd_in: object = cwd
+    env_in: object = env
+    if not isinstance(cwd_in, str) or not cwd_in.startswith("/"):
+        raise AnalysisError(f"cwd must be an absolute path, got {cwd!r}")
+    if not isinstance(env_in, Mapping):
+        raise AnalysisError(f"env must be a mapping, got {type(env).__name__}")
+    home = env.get("HOME")
+    home = home if isinstance(home, str) and home.startswith("/") else None
+    if isinstance(allowlist, CompiledAllowlist):
+        compiled = allowlist
+    else:
+        compiled = compile_allowlist(allowlist, home=home, bare_name_patterns=bare_name_patterns)
+    path_env = env.get("PATH", "")
+    if not isinstance(path_env, str):
+        raise AnalysisError("env['PATH'] must be a string")
+    ctx = _Context(
+        cwd=posixpath.normpath(cwd),
+        env=env,
+        path_env=path_env,
+        allowlist=compiled,
+        safe_bins=DEFAULT_SAFE_BINS
+        if safe_bins is None
+        else frozenset(b.strip().lower() for b in safe_bins if b.strip()),
+        profiles=DEFAULT_SAFE_BIN_PROFILES
+        if not safe_bin_profiles
+        else {
+            **DEFAULT_SAFE_BIN_PROFILES,
+            **{k.strip().lower(): v for k, v in safe_bin_profiles.items()},
+        },
+        trusted_dirs=frozenset(
+            posixpath.normpath(d.strip())
+            for d in (*DEFAULT_SAFE_BIN_TRUSTED_DIRS, *safe_bin_trusted_dirs)
+            if d.strip().startswith("/")
+        ),
+        skills=_skill_index(skill_bins) if auto_allow_skills else None,
+        resolver=resolver if resolver is not None else _DEFAULT_RESOLVER,
+        cache=cache,
+    )
+    if isinstance(command_or_argv, str):
+        command: str | None = command_or_argv
+        argv_in: tuple[str, ...] | None = None
+        command_text = command_or_argv
+        parsed = parse_shell_command(command_or_argv)
+        failure = parsed.failure
+        heredoc = parsed.heredoc
+        raw_segments = [seg for part in parsed.parts for seg in part.segments]
+        ops: list[str | None] = []
+        for part in parsed.parts:
+            ops.extend(["|"] * (len(part.segments) - 1))
+            ops.append(part.op_to_next)
+    elif _is_argv(command_or_argv):
+        command = None
+        argv_in = tuple(command_or_argv)
+        command_text = shlex.join(argv_in)
+        heredoc = False
+        failure = None
+        ops = [None]
+        if not argv_in or not argv_in[0].strip():
+            failure = AnalysisFailure("empty argv", 0, "empty argv at position 0")
+        elif any("\x00" in w for w in argv_in):
+            failure = AnalysisFailure("NUL byte", 0, "NUL byte in argv at position 0")
+        raw_segments = (
+            [ParsedSegment(argv=argv_in, assignments=(), raw=command_text, position=0)]
+            if failure is None
+            else []
+        )
+    else:
+        kind = type(command_or_argv).__name__
+        raise AnalysisError(f"command must be a string or a sequence of strings, got {kind}")
+
+    segments: tuple[SegmentEvaluation, ...] = ()
+    if failure is None:
+        try:
+            segments = tuple(
+                _evaluate_segment(seg, ctx, 0, strict_inline_eval) for seg in raw_segments
+            )
+        except _Abort as abort:
+            failure = abort.failure
+            segments = ()
+    analysis_ok = failure is None
+    if not analysis_ok:
+        ops = []
+    satisfied = analysis_ok and bool(segments) and all(s.satisfied for s in segments)
+    hits = tuple(s.inline_eval for top in segments for s in top.walk() if s.inline_eval is not None)
+    durable = _durable(command_text, compiled.entries, segments, analysis_ok=analysis_ok)
+    grants = _allow_always(
+        command_text, segments, ctx, analysis_ok=analysis_ok, strict=strict_inline_eval, hits=hits
+    )
+    return Evaluation(
+        command=command,
+        argv=argv_in,
+        command_text=command_text,
+        analysis_ok=analysis_ok,
+        failure=failure,
+        allowlist_satisfied=satisfied,
+        segments=segments,
+        chain_ops=tuple(ops),
+        durable_approval_satisfied=durable,
+        heredoc=heredoc,
+        inline_eval_hits=hits,
+        strict_inline_eval=strict_inline_eval,
+        allow_always=grants,
+    )
+
+
+def _is_argv(value: object) -> TypeGuard[Sequence[str]]:
+    return isinstance(value, Sequence) and all(isinstance(w, str) for w in value)
+
+
+def _skill_index(skill_bins: Iterable[SkillBin | tuple[str, str]]) -> Mapping[str, frozenset[str]]:
+    index: dict[str, set[str]] = {}
+    for item in skill_bins:
+        name, path = (item.name, item.resolved_path) if isinstance(item, SkillBin) else item
+        name = name.strip().lower()
+        path = path.strip()
+        if not name or not path.startswith("/"):
+            continue
+        index.setdefault(name, set()).add(posixpath.normpath(path))
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def _candidate_path(resolved: ResolvedExecutable | None) -> str | None:
+    if resolved is None or resolved.path is None or resolved.traversal:
+        return None
+    return resolved.path
+
+
+def _evaluate_segment(
+    seg: ParsedSegment, ctx: _Context, depth: int, strict: bool
+) -> SegmentEvaluation:
+    argv = seg.argv
+    plan = wrapper_plan(argv)
+    execution = ctx.resolve(plan.argv[0]) if plan.argv else None
+    policy = (
+        execution
+        if plan.policy_argv == plan.argv
+        else (ctx.resolve(plan.policy_argv[0]) if plan.policy_argv else None)
+    )
+    inline = detect_inline_eval(plan.argv)
+    inner: tuple[SegmentEvaluation, ...] = ()
+    if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
+        inner = _evaluate_payload(plan.shell_inline_command, seg, ctx, depth, strict)
+
+    def result(
+        by: SatisfiedBy | None, entry: AllowlistEntry | None, reason: str | None
+    ) -> SegmentEvaluation:
+        return SegmentEvaluation(
+            argv=argv,
+            assignments=seg.assignments,
+            raw=seg.raw,
+            position=seg.position,
+            depth=depth,
+            effective_argv=plan.argv,
+            wrappers=plan.wrappers,
+            blocked_wrapper=plan.blocked_wrapper,
+            executable=execution,
+            policy_executable=policy,
+            satisfied_by=by,
+            matched_entry=entry,
+            miss_reason=reason,
+            inline_eval=inline,
+            inner=inner,
+        )
+
+    if plan.blocked:
+        return result(None, None, f"wrapper {plan.blocked_wrapper!r} cannot be unwrapped safely")
+    if seg.assignments:
+        names = ", ".join(name for name, _ in seg.assignments)
+        return result(
+            None, None, f"leading assignment ({names}) changes the executable's environment"
+        )
+    for resolved in (execution, policy):
+        if resolved is not None and resolved.traversal:
+            return result(None, None, f"{resolved.raw!r} goes through '..' across a symlink")
+    entry = _match(plan, policy, ctx)
+    by: SatisfiedBy | None = None
+    if entry is not None:
+        by = SatisfiedBy.ALLOWLIST
+    elif _safe_bin(plan, execution, ctx):
+        by = SatisfiedBy.SAFE_BINS
+    elif _skill(execution, ctx):
+        by = SatisfiedBy.SKILLS
+    if by is None:
+        if policy is None or policy.path is None:
+            word = plan.policy_argv[0] if plan.policy_argv else ""
+            reason = f"{word!r} does not resolve to an executable"
+        else:
+            reason = f"no allowlist entry matches {policy.path}"
+        return result(None, None, reason)
+    if inner and not all(s.satisfied for s in inner):
+        return result(None, entry, "the shell payload has a segment that is not allowlisted")
+    return result(by, entry, None)
+
+
+def _match(
+    plan: WrapperPlan, policy: ResolvedExecutable | None, ctx: _Context
+) -> AllowlistEntry | None:
+    entry = ctx.allowlist.match(policy)
+    if entry is None and plan.shell_wrapper and plan.shell_inline_command is None:
+        script = shell_script_candidate(plan.argv, "", ctx.cwd)
+        if script is not None:
+            entry = ctx.allowlist.match(None, path=script)
+    return entry
+
+
+def _safe_bin(plan: WrapperPlan, execution: ResolvedExecutable | None, ctx: _Context) -> bool:
+    if not ctx.safe_bins or execution is None or execution.path is None:
+        return False
+    name = execution.name.lower()
+    if name not in ctx.safe_bins:
+        return False
+    if posixpath.dirname(execution.path) not in ctx.trusted_dirs:
+        return False
+    profile = ctx.profiles.get(name)
+    if profile is None:
+        return False
+    return validate_safe_bin_argv(plan.argv[1:], profile, bin_name=name)
+
+
+def _skill(execution: ResolvedExecutable | None, ctx: _Context) -> bool:
+    if ctx.skills is None or execution is None or execution.path is None:
+        return False
+    raw = execution.raw.strip()
+    if not raw or "/" in raw or "\\" in raw:
+        return False
+    paths = ctx.skills.get(execution.name.strip().lower())
+    return paths is not None and execution.path in paths
+
+
+def _evaluate_payload(
+    payload: str, seg: ParsedSegment, ctx: _Context, depth: int, strict: bool
+) -> tuple[SegmentEvaluation, ...]:
+    where = f"in the shell payload of the segment at position {seg.position}"
+    if depth + 1 > MAX_SHELL_DEPTH:
+        construct = f"shell wrappers nested deeper than {MAX_SHELL_DEPTH}"
+        raise _Abort(AnalysisFailure(construct, seg.position, f"{construct} {where}"))
+    parsed = parse_shell_command(payload)
+    if parsed.failure is not None:
+        f = parsed.failure
+        raise _Abort(
+            AnalysisFailure(
+                f.construct, seg.position, f"{f.construct} at payload position {f.position} {where}"
+            )
+        )
+    return tuple(_evaluate_segment(inner, ctx, depth + 1, strict) for inner in parsed.segments)
+
+
+def _durable(
+    command_text: str,
+    entries: Sequence[AllowlistEntry],
+    segments: Sequence[SegmentEvaluation],
+    *,
+    analysis_ok: bool,
+) -> bool:
+    normalized = command_text.strip(_JS_WHITESPACE)
+    if normalized:
+        pattern = durable_command_pattern(normalized)
+        for entry in entries:
+            if entry.source == "allow-always" and (
+                entry.pattern == pattern
+                or (
+                    isinstance(entry.command_text, str)
+                    and entry.command_text.strip(_JS_WHITESPACE) == normalized
+                )
+            ):
+                return True
+    if not analysis_ok or not segments:
+        return False
+    for top in segments:
+        for seg in top.walk():
+            if seg.matched_entry is None or seg.matched_entry.source != "allow-always":
+                return False
+            if seg.assignments or seg.blocked_wrapper is not None:
+                return False
+    return True
+
+
+def _allow_always(
+    command_text: str,
+    segments: Sequence[SegmentEvaluation],
+    ctx: _Context,
+    *,
+    analysis_ok: bool,
+    strict: bool,
+    hits: Sequence[InlineEvalHit],
+) -> tuple[AllowAlwaysGrant, ...]:
+    if strict and hits:
+        return ()
+    paths: dict[str, None] = {}
+    if analysis_ok:
+        for seg in segments:
+            _collect(
+                seg.argv,
+                has_assignments=bool(seg.assignments),
+                ctx=ctx,
+                strict=strict,
+                depth=0,
+                out=paths,
+            )
+    grants = [
+        AllowAlwaysGrant(
+            pattern=p,
+            kind="path",
+            preview=f"any run of {p} with any arguments, from any folder, in any command chain",
+        )
+        for p in paths
+    ]
+    if grants:
+        return tuple(grants)
+    if not command_text.strip(_JS_WHITESPACE):
+        return ()
+    return (
+        AllowAlwaysGrant(
+            pattern=durable_command_pattern(command_text),
+            kind="command",
+            preview="exactly this command text, nothing else",
+        ),
+    )
+
+
+def _collect(
+    argv: tuple[str, ...],
+    *,
+    has_assignments: bool,
+    ctx: _Context,
+    strict: bool,
+    depth: int,
+    out: dict[str, None],
+) -> None:
+    if depth >= MAX_SHELL_DEPTH or has_assignments or not argv:
+        return
+    plan = wrapper_plan(argv)
+    if plan.blocked:
+        return
+    execution = ctx.resolve(plan.argv[0]) if plan.argv else None
+    candidate = _candidate_path(execution)
+    if (
+        candidate is None
+        and execution is not None
+        and execution.path is None
+        and not execution.traversal
+    ):
+        raw = plan.argv[0].strip()
+        if "/" in raw and not raw.startswith("~"):
+            parts = raw.split("/")
+            if ".." not in parts:
+                candidate = posixpath.normpath(
+                    raw if raw.startswith("/") else posixpath.join(ctx.cwd, raw)
+                )
+    if candidate is None:
+        return
+    if is_interpreter_like(candidate) and (not strict or detect_inline_eval(plan.argv) is not None):
+        return
+    if not plan.shell_wrapper:
+        if "*" not in candidate and "?" not in candidate:
+            out[candidate] = None
+        return
+    payload = plan.shell_inline_command
+    if payload is None:
+        script = shell_script_candidate(plan.argv, posixpath.basename(candidate), ctx.cwd)
+        if script is not None and "*" not in script and "?" not in script:
+            out[script] = None
+        return
+    parsed = parse_shell_command(payload)
+    if not parsed.ok:
+        return
+    for inner in parsed.segments:
+        _collect(
+            inner.argv,
+            has_assignments=bool(inner.assignments),
+            ctx=ctx,
+            strict=strict,
+            depth=depth + 1,
+            out=out,
+        )

@@ -1,0 +1,265 @@
+"""
+Executable resolution: the one place the analyser learns facts about the filesystem.
+
+The analysis core never touches the filesystem itself. It asks an
+:class:`ExecutableResolver`, which embedders and tests can replace (a virtual
+filesystem lives in :mod:`openclaw_exec.testing`). :class:`OsResolver` is the small
+default that asks the real operating system; it is the only class of
+:mod:`openclaw_exec.analysis` that does I/O.
+
+:class:`ResolutionCache` memoises PATH lookups per ``(PATH, cwd, name)``. Each cached
+answer carries change stamps of every path that decided it (the PATH folders searched
+and the file found), and a hit is only used while those stamps are unchanged, so a
+binary dropped into an earlier PATH folder, a ``chmod -x`` or a replaced file
+invalidates the entry. :meth:`ResolutionCache.clear` drops everything.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import posixpath
+import stat
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+
+import attrs
+
+__all__ = ["ExecutableResolver", "OsResolver", "ResolutionCache", "ResolvedExecutable"]
+
+
+class ExecutableResolver(abc.ABC):
+    """
+    Answers the filesystem questions of command analysis.
+
+    Contract: every method is total (returns a value, never raises for any string),
+    answers for absolute, normalised POSIX paths, and is consistent with what the
+    kernel would do when the command runs. Implementations must be safe to call from
+    several threads.
+    """
+
+    @abc.abstractmethod
+    def is_executable_file(self, path: str) -> bool:
+        """Return whether *path* is a regular file (after symlinks) the caller may execute."""
+
+    @abc.abstractmethod
+    def realpath(self, path: str) -> str | None:
+        """Return the canonical path of *path* with every symlink resolved, ``None`` if absent."""
+
+    @abc.abstractmethod
+    def stamp(self, path: str) -> Hashable:
+        """
+        Return a change token for *path* (a file or folder), ``None`` if it does not exist.
+
+        The token must change whenever the answer of :meth:`is_executable_file` for
+        *path*, or a lookup of a name inside the folder *path*, could change (mtime,
+        inode and mode are a good choice).
+        """
+
+
+class OsResolver(ExecutableResolver):
+    """The default resolver: asks the real filesystem (``os.stat``, ``os.access``)."""
+
+    def is_executable_file(self, path: str) -> bool:
+        try:
+            st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
+        except (OSError, ValueError):
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        try:
+            return os.access(path, os.X_OK)
+        except (OSError, ValueError):
+            return False
+
+    def realpath(self, path: str) -> str | None:
+        try:
+            return os.path.realpath(path, strict=True)
+        except (OSError, ValueError):
+            return None
+
+    def stamp(self, path: str) -> Hashable:
+        try:
+            st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
+        except (OSError, ValueError):
+            return None
+        return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
+
+
+@attrs.frozen
+class ResolvedExecutable:
+    """
+    Where a command word leads.
+
+    Attributes:
+        raw: The word as typed (``argv[0]``).
+        path: The resolved executable path as the shell would find it (not the
+            realpath), or ``None`` when nothing executable was found.
+        real_path: ``path`` with every symlink resolved, or ``None``.
+        via_path_lookup: The word was a bare name looked up through ``PATH``.
+        traversal: The typed path goes through ``..`` across a symlink, so the
+            lexically normalised ``path`` is not what the kernel would run.
+    """
+
+    raw: str
+    path: str | None
+    real_path: str | None
+    via_path_lookup: bool
+    traversal: bool = False
+
+    @property
+    def name(self) -> str:
+        """The basename of the resolved path, else the raw word."""
+        return posixpath.basename(self.path) if self.path else self.raw
+
+
+def _home(env: Mapping[str, str]) -> str | None:
+    home = env.get("HOME")
+    return home if home and home.startswith("/") else None
+
+
+def expand_home(value: str, env: Mapping[str, str]) -> str | None:
+    """Expand a leading ``~`` / ``~/`` with ``HOME`` from *env*; ``None`` if impossible."""
+    if not value.startswith("~"):
+        return value
+    if value == "~" or value.startswith("~/"):
+        home = _home(env)
+        if home is None:
+            return None
+        return home + value[1:]
+    return None  # ~user forms are not supported: fail closed
+
+
+class ResolutionCache:
+    """
+    A bounded cache of executable lookups, revalidated by change stamps.
+
+    Args:
+        max_entries: Entries kept (least recently used are evicted).
+        validate: Check stamps on every hit (default). With ``False`` a hit is
+            trusted until :meth:`clear`: only safe when the command that runs is the
+            rebuilt one with absolute paths (:attr:`Evaluation.enforced_argvs`).
+    """
+
+    def __init__(self, max_entries: int = 4096, *, validate: bool = True) -> None:
+        self._entries: OrderedDict[
+            tuple[int, str, str, str], tuple[ResolvedExecutable, tuple[tuple[str, Hashable], ...]]
+        ] = OrderedDict()
+        self._max = max_entries
+        self._validate = validate
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self) -> None:
+        """Drop every cached lookup."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def resolve(
+        self,
+        resolver: ExecutableResolver,
+        raw: str,
+        *,
+        cwd: str,
+        path_env: str,
+        env: Mapping[str, str],
+    ) -> ResolvedExecutable:
+        """Resolve *raw* like :func:`resolve_executable`, using and filling the cache."""
+        key = (id(resolver), raw, cwd, path_env)
+        found = self._entries.get(key)
+        if found is not None:
+            value, stamps = found
+            if not self._validate or all(resolver.stamp(p) == s for p, s in stamps):
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return value
+        self.misses += 1
+        value, consulted = _resolve(resolver, raw, cwd=cwd, path_env=path_env, env=env)
+        stamps_now = tuple((p, resolver.stamp(p)) for p in consulted) if self._validate else ()
+        self._entries[key] = (value, stamps_now)
+        if len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        return value
+
+
+def resolve_executable(
+    resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str, env: Mapping[str, str]
+) -> ResolvedExecutable:
+    """
+    Resolve a command word the way the shell would.
+
+    A word with a slash is taken relative to *cwd* (``~`` expanded with ``HOME``); a
+    bare name is searched in the absolute folders of *path_env* (empty and relative
+    entries are skipped: fail closed) and must be an executable regular file.
+    """
+    return _resolve(resolver, raw, cwd=cwd, path_env=path_env, env=env)[0]
+
+
+def _resolve(
+    resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str, env: Mapping[str, str]
+) -> tuple[ResolvedExecutable, list[str]]:
+    word = raw.strip()
+    if not word or "\x00" in word:
+        return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=False), []
+    expanded = expand_home(word, env)
+    if expanded is None:
+        return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=False), []
+    if "/" in expanded:
+        joined = expanded if expanded.startswith("/") else posixpath.join(cwd, expanded)
+        candidate = posixpath.normpath(joined)
+        if candidate.startswith("//"):
+            candidate = "/" + candidate.lstrip("/")
+        consulted = [candidate, posixpath.dirname(candidate)]
+        if not resolver.is_executable_file(candidate):
+            return ResolvedExecutable(
+                raw=raw, path=None, real_path=None, via_path_lookup=False
+            ), consulted
+        real = resolver.realpath(candidate)
+        traversal = False
+        if "/.." in joined or joined.startswith(".."):
+            # The kernel resolves ".." after symlinks; the lexical normpath does not.
+            kernel_real = _kernel_realpath(resolver, joined)
+            traversal = kernel_real != real
+        return (
+            ResolvedExecutable(
+                raw=raw, path=candidate, real_path=real, via_path_lookup=False, traversal=traversal
+            ),
+            consulted,
+        )
+    consulted = []
+    for entry in path_env.split(":"):
+        if not entry.startswith("/"):
+            continue
+        folder = posixpath.normpath(entry)
+        consulted.append(folder)
+        candidate = posixpath.join(folder, expanded)
+        if resolver.is_executable_file(candidate):
+            consulted.append(candidate)
+            return (
+                ResolvedExecutable(
+                    raw=raw,
+                    path=candidate,
+                    real_path=resolver.realpath(candidate),
+                    via_path_lookup=True,
+                ),
+                consulted,
+            )
+    return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=True), consulted
+
+
+def _kernel_realpath(resolver: ExecutableResolver, joined: str) -> str | None:
+    """Resolve *joined* component by component, symlinks before ``..`` (as the kernel does)."""
+    parts = [p for p in joined.split("/") if p and p != "."]
+    current = "/"
+    for part in parts:
+        if part == "..":
+            current = posixpath.dirname(current) or "/"
+            continue
+        nxt = posixpath.join(current, part)
+        real = resolver.realpath(nxt)
+        if real is None:
+            return None
+        current = real
+    return current

@@ -1,0 +1,570 @@
+"""
+Shell text to segments: a tree-sitter-bash walk over an explicit whitelist of node kinds.
+
+Theory of operation. tree-sitter gives a concrete syntax tree; we accept only the
+shapes listed here and fail closed on everything else:
+
+* ``program`` holding statements separated by ``;`` (no trailing ``;``, no ``&``);
+* ``list`` (``&&`` / ``||``) and ``pipeline`` (``|``, not ``|&``);
+* ``command`` = leading ``variable_assignment`` nodes, a ``command_name`` and arguments;
+* arguments are ``word``, ``number``, ``string`` (double quotes with plain content only),
+  ``raw_string`` (single quotes) and ``concatenation`` of those.
+
+Every leaf is decoded again from its source bytes by our own strict decoder (tree-sitter
+is a parser for editors: it tolerates things bash reads differently), and every byte
+between two accepted nodes must be a space or a tab. Expansions, substitutions,
+redirections, heredocs, globs, brace and tilde expansion, line continuations, comments,
+control characters and anything unknown fail with a reason naming the construct and
+its position (a 0-based character offset into the command text).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import attrs
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+__all__ = [
+    "MAX_COMMAND_CHARS",
+    "AnalysisFailure",
+    "ParsedChainPart",
+    "ParsedCommand",
+    "ParsedSegment",
+    "parse_shell_command",
+]
+
+MAX_COMMAND_CHARS = 65_536
+"""Longer command texts fail analysis without being parsed (bounded time and memory)."""
+
+_LANGUAGE = Language(tree_sitter_bash.language())
+_LOCAL = threading.local()
+
+# Control characters (except tab), DEL, C1 controls, line/paragraph separators,
+# non-ASCII blanks and invisible format characters (zero-width, bidi overrides, BOM):
+# tree-sitter and bash may disagree on them, or a human would not see them.
+_FORBIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f"
+    "\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]"
+)
+_CHAR_NAMES = {"\n": "newline", "\r": "carriage return", "\x00": "NUL byte"}
+
+_ASSIGNMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# Node kinds that fail analysis, with the words used in the reason.
+_CONSTRUCT_NAMES = {
+    "command_substitution": "command substitution",
+    "process_substitution": "process substitution",
+    "expansion": "parameter expansion",
+    "simple_expansion": "parameter expansion",
+    "arithmetic_expansion": "arithmetic expansion",
+    "brace_expression": "brace expansion",
+    "ansi_c_string": "ANSI-C quoting $'...'",
+    "translated_string": 'locale quoting $"..."',
+    "redirected_statement": "redirection",
+    "file_redirect": "redirection",
+    "herestring_redirect": "here-string",
+    "heredoc_redirect": "heredoc",
+    "subshell": "subshell",
+    "compound_statement": "command group { ... }",
+    "function_definition": "function definition",
+    "if_statement": "if statement",
+    "while_statement": "while loop",
+    "for_statement": "for loop",
+    "c_style_for_statement": "for loop",
+    "case_statement": "case statement",
+    "test_command": "test command [[ ... ]]",
+    "negated_command": "negation !",
+    "declaration_command": "declaration builtin",
+    "unset_command": "unset builtin",
+    "variable_assignment": "assignment without a command",
+    "variable_assignments": "assignment without a command",
+    "comment": "comment",
+    "array": "array assignment",
+    "ERROR": "syntax error",
+    "&": "background operator &",
+    "|&": "pipe operator |&",
+    ";;": "case terminator ;;",
+    "$": "dollar sign",
+}
+
+# Builtins that evaluate text, replace the shell, change its behaviour or hide the
+# executable: they fail analysis even though they look like plain commands.
+_SEMANTIC_BUILTINS = frozenset(
+    {
+        ".",
+        "alias",
+        "bind",
+        "builtin",
+        "command",
+        "coproc",
+        "declare",
+        "enable",
+        "eval",
+        "exec",
+        "export",
+        "fc",
+        "hash",
+        "let",
+        "local",
+        "readonly",
+        "set",
+        "shopt",
+        "source",
+        "trap",
+        "typeset",
+        "unalias",
+        "unset",
+    }
+)
+
+
+@attrs.frozen
+class AnalysisFailure:
+    """
+    Why a command could not be analysed.
+
+    Attributes:
+        construct: The construct that is not accepted, in words (``"redirection"``).
+        position: 0-based character offset of the construct in the analysed text.
+        message: A one-line human explanation including construct and position.
+    """
+
+    construct: str
+    position: int
+    message: str
+
+
+@attrs.frozen
+class ParsedSegment:
+    """
+    One simple command as parsed from shell text.
+
+    Attributes:
+        argv: The decoded words, ``argv[0]`` being the command as typed.
+        assignments: Leading ``NAME=value`` pairs.
+        raw: The source text of the segment.
+        position: 0-based character offset of the segment in the analysed text.
+    """
+
+    argv: tuple[str, ...]
+    assignments: tuple[tuple[str, str], ...]
+    raw: str
+    position: int
+
+
+@attrs.frozen
+class ParsedChainPart:
+    """
+    A pipeline and the chain operator that follows it (``None`` for the last part).
+
+    Attributes:
+        segments: The pipeline's simple commands, left to right.
+        op_to_next: ``"&&"``, ``"||"``, ``";"`` or ``None``.
+    """
+
+    segments: tuple[ParsedSegment, ...]
+    op_to_next: str | None
+
+
+@attrs.frozen
+class ParsedCommand:
+    """
+    The outcome of parsing a command line: chain parts, or a failure.
+
+    Attributes:
+        parts: The chain parts (empty on failure).
+        failure: ``None`` when the text was fully understood.
+        heredoc: Whether the text contains a heredoc (a "must ask" trigger).
+    """
+
+    parts: tuple[ParsedChainPart, ...]
+    failure: AnalysisFailure | None
+    heredoc: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command was fully understood."""
+        return self.failure is None
+
+    @property
+    def segments(self) -> tuple[ParsedSegment, ...]:
+        """Every segment of every chain part, in order."""
+        return tuple(seg for part in self.parts for seg in part.segments)
+
+
+class _Fail(Exception):  # noqa: N818 - internal control flow, never escapes this module
+    def __init__(self, construct: str, byte_pos: int) -> None:
+        super().__init__(construct)
+        self.construct = construct
+        self.byte_pos = byte_pos
+
+
+def _parser() -> Parser:
+    parser: Parser | None = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = Parser(_LANGUAGE)
+        _LOCAL.parser = parser
+    return parser
+
+
+def _failure(src: bytes | None, construct: str, pos: int, *, is_byte: bool) -> ParsedCommand:
+    char_pos = len(src[:pos].decode("utf-8", "replace")) if (is_byte and src is not None) else pos
+    message = f"{construct} at position {char_pos}"
+    heredoc = construct == "heredoc"
+    return ParsedCommand(
+        parts=(),
+        failure=AnalysisFailure(construct=construct, position=char_pos, message=message),
+        heredoc=heredoc,
+    )
+
+
+def parse_shell_command(text: str) -> ParsedCommand:
+    """
+    Parse *text* as a POSIX shell command line into chain parts of pipelines.
+
+    Never raises for any string: everything not understood becomes a failure value.
+
+    Args:
+        text: The command line.
+
+    Returns:
+        The parsed command; check :attr:`ParsedCommand.ok`.
+    """
+    if len(text) > MAX_COMMAND_CHARS:
+        return _failure(
+            None,
+            f"command longer than {MAX_COMMAND_CHARS} characters",
+            MAX_COMMAND_CHARS,
+            is_byte=False,
+        )
+    bad = _FORBIDDEN_CHARS.search(text)
+    if bad is not None:
+        ch = bad.group()
+        name = _CHAR_NAMES.get(ch, f"control or invisible character U+{ord(ch):04X}")
+        if ch == "\n" and text.rfind("\\", 0, bad.start()) == bad.start() - 1 and bad.start() > 0:
+            name = "line continuation"
+        elif ch == "\n" and "<<" in text[: bad.start()]:
+            name = "heredoc"
+        return _failure(None, name, bad.start(), is_byte=False)
+    try:
+        src = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return _failure(None, "text that is not valid Unicode", exc.start, is_byte=False)
+    if not src.strip(b" \t"):
+        return _failure(None, "empty command", 0, is_byte=False)
+    tree = _parser().parse(src)
+    root = tree.root_node
+    try:
+        parts = _Walker(src).program(root)
+    except _Fail as fail:
+        return _failure(src, fail.construct, fail.byte_pos, is_byte=True)
+    except RecursionError:
+        return _failure(None, "nesting too deep", 0, is_byte=False)
+    return ParsedCommand(parts=tuple(parts), failure=None)
+
+
+def _kind_name(node: Node) -> str:
+    kind = node.type
+    if node.is_missing:
+        return f"syntax error (missing {kind!r})"
+    return _CONSTRUCT_NAMES.get(kind, f"unsupported construct {kind!r}")
+
+
+class _Walker:
+    __slots__ = ("src",)
+
+    def __init__(self, src: bytes) -> None:
+        self.src = src
+
+    def _gap(self, start: int, end: int) -> None:
+        if start < end:
+            gap = self.src[start:end]
+            if gap.strip(b" \t"):
+                stripped = gap.lstrip(b" \t")
+                offset = start + len(gap) - len(stripped)
+                construct = (
+                    "escaped blank or line continuation"
+                    if stripped[:1] == b"\\"
+                    else (f"unexpected text {stripped[:10].decode('utf-8', 'replace')!r}")
+                )
+                raise _Fail(construct, offset)
+
+    def program(self, node: Node) -> list[ParsedChainPart]:
+        if node.type != "program":
+            raise _Fail(_kind_name(node), node.start_byte)
+        parts: list[ParsedChainPart] = []
+        expect_statement = True
+        cursor = 0
+        pending: list[list[ParsedSegment]] = []
+        ops: list[str | None] = []
+        for child in node.children:
+            self._gap(cursor, child.start_byte)
+            cursor = child.end_byte
+            kind = child.type
+            if child.is_named and kind != "comment":
+                if not expect_statement:
+                    raise _Fail("statement without separator", child.start_byte)
+                self._statement(child, pending, ops)
+                expect_statement = False
+            elif kind == ";" and not expect_statement:
+                ops[-1] = ";"
+                expect_statement = True
+            else:
+                raise _Fail(_kind_name(child), child.start_byte)
+        self._gap(cursor, len(self.src))
+        if not pending:
+            raise _Fail("empty command", 0)
+        if expect_statement:
+            raise _Fail("empty chain part after ';'", cursor)
+        for segs, op in zip(pending, ops, strict=True):
+            parts.append(ParsedChainPart(segments=tuple(segs), op_to_next=op))
+        return parts
+
+    def _statement(
+        self, node: Node, pending: list[list[ParsedSegment]], ops: list[str | None]
+    ) -> None:
+        kind = node.type
+        if node.has_error:
+            raise _Fail(_first_error(node), _first_error_pos(node))
+        if kind == "list":
+            children = node.children
+            if len(children) != 3:
+                raise _Fail("malformed list", node.start_byte)
+            left, op, right = children
+            if op.type not in ("&&", "||"):
+                raise _Fail(_kind_name(op), op.start_byte)
+            self._gap(left.end_byte, op.start_byte)
+            self._gap(op.end_byte, right.start_byte)
+            self._statement(left, pending, ops)
+            ops[-1] = op.type
+            if right.type == "list":
+                raise _Fail("malformed list", right.start_byte)
+            self._statement(right, pending, ops)
+            return
+        if kind == "pipeline":
+            segs: list[ParsedSegment] = []
+            expect_command = True
+            cursor = node.start_byte
+            for child in node.children:
+                self._gap(cursor, child.start_byte)
+                cursor = child.end_byte
+                if expect_command and child.type == "command":
+                    segs.append(self._command(child))
+                    expect_command = False
+                elif not expect_command and child.type == "|":
+                    expect_command = True
+                else:
+                    raise _Fail(_kind_name(child), child.start_byte)
+            if expect_command or len(segs) < 2:
+                raise _Fail("empty pipeline segment", node.end_byte)
+            pending.append(segs)
+            ops.append(None)
+            return
+        if kind == "command":
+            pending.append([self._command(node)])
+            ops.append(None)
+            return
+        raise _Fail(_heredoc_or(node), node.start_byte)
+
+    def _command(self, node: Node) -> ParsedSegment:
+        argv: list[str] = []
+        assignments: list[tuple[str, str]] = []
+        cursor = node.start_byte
+        seen_name = False
+        for child in node.children:
+            self._gap(cursor, child.start_byte)
+            cursor = child.end_byte
+            kind = child.type
+            if kind == "variable_assignment" and not seen_name:
+                assignments.append(self._assignment(child))
+            elif kind == "command_name" and not seen_name:
+                seen_name = True
+                inner = child.children
+                if len(inner) != 1:
+                    raise _Fail("malformed command name", child.start_byte)
+                argv.append(self._argument(inner[0]))
+            elif seen_name:
+                argv.append(self._argument(child))
+            else:
+                raise _Fail(_kind_name(child), child.start_byte)
+        if not argv:
+            raise _Fail("assignment without a command", node.start_byte)
+        if argv[0] in _SEMANTIC_BUILTINS:
+            raise _Fail(f"shell builtin {argv[0]!r}", node.start_byte)
+        raw = self.src[node.start_byte : node.end_byte].decode("utf-8")
+        position = len(self.src[: node.start_byte].decode("utf-8"))
+        return ParsedSegment(
+            argv=tuple(argv), assignments=tuple(assignments), raw=raw, position=position
+        )
+
+    def _assignment(self, node: Node) -> tuple[str, str]:
+        children = node.children
+        if len(children) not in (2, 3) or children[1].type != "=":
+            raise _Fail(
+                "append assignment +="
+                if len(children) > 1 and children[1].type == "+="
+                else "malformed assignment",
+                node.start_byte,
+            )
+        name_node = children[0]
+        name = self.src[name_node.start_byte : name_node.end_byte].decode("utf-8")
+        if name_node.type != "variable_name" or not _ASSIGNMENT_NAME.match(name):
+            raise _Fail("malformed assignment", node.start_byte)
+        if name_node.end_byte != children[1].start_byte:
+            raise _Fail("malformed assignment", node.start_byte)
+        if len(children) == 2:
+            if children[1].end_byte != node.end_byte:
+                raise _Fail("malformed assignment", node.start_byte)
+            return name, ""
+        value_node = children[2]
+        if value_node.start_byte != children[1].end_byte or value_node.end_byte != node.end_byte:
+            raise _Fail("malformed assignment", node.start_byte)
+        return name, self._argument(value_node)
+
+    def _argument(self, node: Node) -> str:
+        kind = node.type
+        if kind == "concatenation":
+            out: list[str] = []
+            cursor = node.start_byte
+            first = True
+            for child in node.children:
+                if child.start_byte != cursor:
+                    raise _Fail("escaped blank or line continuation", cursor)
+                cursor = child.end_byte
+                out.append(self._piece(child, at_word_start=first))
+                first = False
+            if cursor != node.end_byte:
+                raise _Fail("unexpected text", cursor)
+            return "".join(out)
+        return self._piece(node, at_word_start=True)
+
+    def _piece(self, node: Node, *, at_word_start: bool) -> str:
+        kind = node.type
+        start, end = node.start_byte, node.end_byte
+        if kind in ("word", "number"):
+            if node.children:
+                raise _Fail(_kind_name(node.children[0]), node.children[0].start_byte)
+            return _decode_unquoted(self.src, start, end, at_word_start=at_word_start)
+        if kind == "raw_string":
+            text = self.src[start:end]
+            if len(text) < 2 or text[:1] != b"'" or text[-1:] != b"'" or b"'" in text[1:-1]:
+                raise _Fail("malformed single-quoted string", start)
+            return text[1:-1].decode("utf-8")
+        if kind == "string":
+            for child in node.children:
+                if child.type not in ('"', "string_content"):
+                    raise _Fail(_kind_name(child), child.start_byte)
+            return _decode_double(self.src, start, end)
+        raise _Fail(_kind_name(node), start)
+
+
+def _first_error(node: Node) -> str:
+    found = _find_error(node)
+    if found is None:
+        return "syntax error"
+    return _kind_name(found)
+
+
+def _first_error_pos(node: Node) -> int:
+    found = _find_error(node)
+    return node.start_byte if found is None else found.start_byte
+
+
+def _find_error(node: Node) -> Node | None:
+    if node.type == "ERROR" or node.is_missing:
+        return node
+    for child in node.children:
+        if child.has_error or child.is_missing or child.type == "ERROR":
+            found = _find_error(child)
+            if found is not None:
+                return found
+    return None
+
+
+def _heredoc_or(node: Node) -> str:
+    stack = [node]
+    budget = 10_000
+    while stack and budget:
+        budget -= 1
+        current = stack.pop()
+        if current.type == "heredoc_redirect":
+            return "heredoc"
+        stack.extend(current.children)
+    return _kind_name(node)
+
+
+_UNQUOTED_SPECIAL = frozenset("$`*?[]{}()<>|&;'\"\\~#=: \t!")
+
+
+def _decode_unquoted(src: bytes, start: int, end: int, *, at_word_start: bool) -> str:
+    text = src[start:end].decode("utf-8")
+    if not any(ch in _UNQUOTED_SPECIAL for ch in text):
+        return text
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    previous = "" if at_word_start else "x"
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 >= n:
+                raise _Fail("trailing backslash", start + len(text[:i].encode()))
+            out.append(text[i + 1])
+            previous = "x"
+            i += 2
+            continue
+        pos = start + len(text[:i].encode())
+        if ch in "$`":
+            raise _Fail("command substitution" if ch == "`" else "parameter expansion", pos)
+        if ch in "*?[]":
+            raise _Fail(f"glob character {ch!r}", pos)
+        if ch in "{}":
+            raise _Fail(f"brace character {ch!r}", pos)
+        if ch == "~" and previous in ("", "=", ":"):
+            raise _Fail("tilde expansion", pos)
+        if ch == "#" and previous == "":
+            raise _Fail("comment", pos)
+        if ch in "()<>|&;'\" \t":
+            raise _Fail(f"unexpected {ch!r}", pos)
+        out.append(ch)
+        previous = ch if ch in "=:" else "x"
+        i += 1
+    return "".join(out)
+
+
+def _decode_double(src: bytes, start: int, end: int) -> str:
+    text = src[start:end].decode("utf-8")
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise _Fail("malformed double-quoted string", start)
+    body = text[1:-1]
+    if "\\" not in body and "$" not in body and "`" not in body and '"' not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    n = len(body)
+    while i < n:
+        ch = body[i]
+        pos = start + 1 + len(body[:i].encode())
+        if ch == "\\" and i + 1 < n:
+            nxt = body[i + 1]
+            if nxt in '$`"\\':
+                out.append(nxt)
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "\\":
+            raise _Fail("trailing backslash", pos)
+        if ch == "$":
+            raise _Fail("parameter expansion", pos)
+        if ch == "`":
+            raise _Fail("command substitution", pos)
+        if ch == '"':
+            raise _Fail("malformed double-quoted string", pos)
+        out.append(ch)
+        i += 1
+    return "".join(out)
