@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -219,6 +219,12 @@ def _optional_str_tuple(value: object) -> tuple[str, ...] | None:
     return None if value is None else _str_tuple(value)
 
 
+def _frozen_strs(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        raise TypeError("expected a collection of strings, not a single string")
+    return frozenset(value)
+
+
 _opt_str = attrs.validators.optional(attrs.validators.instance_of(str))
 
 
@@ -357,7 +363,7 @@ class Principal:
 
     id: str = attrs.field(validator=attrs.validators.instance_of(str))
     display_name: str | None = attrs.field(default=None, validator=_opt_str)
-    scopes: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    scopes: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_strs)
 
     @property
     def label(self) -> str:
@@ -441,7 +447,7 @@ class ScopedApprovers:
     """
 
     scopes: frozenset[str] = attrs.field(
-        default=frozenset({"operator.approvals", "operator.admin"}), converter=frozenset
+        default=frozenset({"operator.approvals", "operator.admin"}), converter=_frozen_strs
     )
 
     def __call__(self, approver: Principal | None, record: ApprovalRecord) -> str | None:
@@ -463,7 +469,7 @@ class NamedApprovers:
         ids: Accepted ``Principal.id`` values.
     """
 
-    ids: frozenset[str] = attrs.field(converter=frozenset)
+    ids: frozenset[str] = attrs.field(converter=_frozen_strs)
 
     def __call__(self, approver: Principal | None, record: ApprovalRecord) -> str | None:
         """Refuse anyone whose id is not listed (anonymous included)."""

@@ -1,0 +1,373 @@
+"""
+In-process approvals: an :class:`~openclaw_exec.abc.ApprovalStore` on anyio memory streams.
+
+:class:`MemoryApprovalStore` wraps the sans-IO :class:`~openclaw_exec.protocol.ApprovalBroker`
+and drives its clock: waiters sleep until their approval's expiry at most, and every call
+first applies due expiries and grace windows. Approver channels are anyio memory streams
+(:meth:`MemoryApprovalStore.subscribe`). :class:`AutoApprover` and :class:`ConsoleApprover`
+are ready approvers for tests and demos. Runs on asyncio and trio.
+
+Durability: none. Like OpenClaw's in-memory manager, every approval is lost when the process
+ends (the guard then sees no decision and applies ``askFallback``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+import anyio
+import anyio.abc
+import anyio.to_thread
+import attrs
+
+from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.exceptions import LocalProtocolError
+from openclaw_exec.protocol import (
+    NO_EVENT,
+    RESOLVED_GRACE_MS,
+    ApprovalBroker,
+    ApprovalEvent,
+    ApprovalRecord,
+    ApprovalRequest,
+    ApprovalRequested,
+    ApprovalResult,
+    ApproverPolicy,
+    Decision,
+    ExecBinding,
+    Outcome,
+    Principal,
+    WaitFinished,
+    parse_approve_command,
+)
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+__all__ = ["AutoApprover", "ConsoleApprover", "MemoryApprovalStore", "wall_clock_ms"]
+
+
+def wall_clock_ms() -> int:
+    """Epoch milliseconds (the clock OpenClaw stamps approvals with)."""
+    return time.time_ns() // 1_000_000
+
+
+class _Waiter:
+    __slots__ = ("event", "record")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.record: ApprovalRecord | None = None
+
+
+class MemoryApprovalStore(ApprovalStore):
+    """
+    The in-memory approval store.
+
+    Args:
+        grace_ms: How long settled approvals stay readable (OpenClaw: 15 000).
+        approver_policy: Who may resolve (default: anyone identified, never anonymous).
+        clock: Epoch-milliseconds clock (default :func:`wall_clock_ms`).
+        subscriber_buffer: Events buffered per subscriber before new ones are dropped.
+
+    Every method runs to completion without awaiting in between, so each call is atomic on
+    the event loop; the store is not thread-safe (use it from one event loop).
+    """
+
+    def __init__(
+        self,
+        *,
+        grace_ms: int = RESOLVED_GRACE_MS,
+        approver_policy: ApproverPolicy | None = None,
+        clock: Callable[[], int] = wall_clock_ms,
+        subscriber_buffer: int = 1024,
+    ) -> None:
+        self._broker = ApprovalBroker(grace_ms=grace_ms, approver_policy=approver_policy)
+        self._clock = clock
+        self._buffer = subscriber_buffer
+        self._waiters: dict[int, _Waiter] = {}
+        self._keys = itertools.count()
+        self._subscribers: list[MemoryObjectSendStream[ApprovalEvent]] = []
+        self._closed = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def broker(self) -> ApprovalBroker:
+        """The sans-IO broker underneath (read it, do not drive it from outside)."""
+        return self._broker
+
+    @property
+    def grace_ms(self) -> int:
+        """How long settled approvals stay readable."""
+        return self._broker.grace_ms
+
+    @property
+    def subscriber_count(self) -> int:
+        """Open approver channels (each one is an approver route)."""
+        return len(self._subscribers)
+
+    def now_ms(self) -> int:
+        """The store's clock (epoch milliseconds)."""
+        return self._clock()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LocalProtocolError("the approval store is closed")
+
+    def _pump(self, now_ms: int | None = None) -> int:
+        """Apply due deadlines, then deliver every queued broker event."""
+        now = self._clock() if now_ms is None else now_ms
+        broker = self._broker
+        broker.tick(now)
+        while (event := broker.next_event()) is not NO_EVENT:
+            if isinstance(event, WaitFinished):
+                waiter = self._waiters.pop(event.waiter, None)  # type: ignore[call-overload]
+                if waiter is not None:
+                    waiter.record = event.record
+                    waiter.event.set()
+                continue
+            for stream in tuple(self._subscribers):
+                try:
+                    stream.send_nowait(event)
+                except anyio.WouldBlock:
+                    pass  # drop-if-slow, as OpenClaw; the approver catches up with list_pending
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    self._subscribers.remove(stream)
+        return now
+
+    # ------------------------------------------------------------------ ApprovalStore
+
+    async def register(
+        self,
+        request: ApprovalRequest,
+        *,
+        requester: Principal | None = None,
+        has_route: bool | None = None,
+    ) -> ApprovalResult:
+        """See :meth:`ApprovalStore.register`; with ``has_route=None`` a route is a subscriber."""
+        self._check_open()
+        now = self._pump()
+        route = bool(self._subscribers) if has_route is None else has_route
+        result = self._broker.register(request, now_ms=now, requester=requester, has_route=route)
+        self._pump(now)
+        return result
+
+    async def resolve(
+        self, approval_id: str, decision: Decision, *, approver: Principal | None
+    ) -> ApprovalResult:
+        """See :meth:`ApprovalStore.resolve`."""
+        self._check_open()
+        now = self._pump()
+        result = self._broker.resolve(approval_id, decision, approver=approver, now_ms=now)
+        self._pump(now)
+        return result
+
+    async def wait_decision(
+        self,
+        approval_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (part of the ApprovalStore contract)
+    ) -> ApprovalRecord | None:
+        """See :meth:`ApprovalStore.wait_decision`."""
+        self._check_open()
+        now = self._pump()
+        key = next(self._keys)
+        result = self._broker.wait(approval_id, waiter=key, now_ms=now)
+        if result.outcome is Outcome.NOT_FOUND:
+            return None
+        if result.outcome is not Outcome.WAITING:
+            return result.record
+        assert result.record is not None
+        expires_at = result.record.request.expires_at_ms
+        waiter = _Waiter()
+        self._waiters[key] = waiter
+        give_up = None if timeout is None else anyio.current_time() + max(timeout, 0.0)
+        try:
+            while not waiter.event.is_set():
+                delay = max((expires_at - self._clock()) / 1000, 0.001)
+                if give_up is not None:
+                    delay = min(delay, give_up - anyio.current_time())
+                    if delay <= 0:
+                        break
+                with anyio.move_on_after(delay):
+                    await waiter.event.wait()
+                if not waiter.event.is_set():
+                    self._pump()  # the expiry (or a grace window) may be due now
+        finally:
+            if not waiter.event.is_set():
+                self._broker.abandon(key)
+                self._waiters.pop(key, None)
+        if waiter.event.is_set():
+            return waiter.record
+        return self._broker.get(approval_id, now_ms=self._pump())
+
+    async def consume(self, approval_id: str, binding: ExecBinding | None) -> ApprovalResult:
+        """See :meth:`ApprovalStore.consume`."""
+        self._check_open()
+        now = self._pump()
+        result = self._broker.consume(approval_id, binding, now_ms=now)
+        self._pump(now)
+        return result
+
+    async def cancel(self, approval_id: str) -> ApprovalResult:
+        """See :meth:`ApprovalStore.cancel`."""
+        self._check_open()
+        now = self._pump()
+        result = self._broker.cancel(approval_id, now_ms=now)
+        self._pump(now)
+        return result
+
+    async def get(self, approval_id: str) -> ApprovalRecord | None:
+        """See :meth:`ApprovalStore.get`."""
+        self._check_open()
+        now = self._pump()
+        record = self._broker.get(approval_id, now_ms=now)
+        self._pump(now)
+        return record
+
+    async def list_pending(self) -> Sequence[ApprovalRecord]:
+        """See :meth:`ApprovalStore.list_pending`."""
+        self._check_open()
+        now = self._pump()
+        records = self._broker.pending(now_ms=now)
+        self._pump(now)
+        return records
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[MemoryObjectReceiveStream[ApprovalEvent]]:
+        """See :meth:`ApprovalStore.subscribe`: a memory-stream approver channel."""
+        self._check_open()
+        send, receive = anyio.create_memory_object_stream[ApprovalEvent](self._buffer)
+        self._subscribers.append(send)
+        try:
+            async with receive:
+                yield receive
+        finally:
+            if send in self._subscribers:
+                self._subscribers.remove(send)
+            send.close()
+
+    async def aclose(self) -> None:
+        """Close: parked waiters wake up with the record as it is; channels end."""
+        if self._closed:
+            return
+        self._closed = True
+        for key, waiter in list(self._waiters.items()):
+            self._broker.abandon(key)
+            waiter.event.set()
+        self._waiters.clear()
+        for stream in self._subscribers:
+            stream.close()
+        self._subscribers.clear()
+        await anyio.lowlevel.checkpoint()
+
+
+DecideFn = Callable[[ApprovalRecord], Decision | None]
+
+
+@attrs.define
+class AutoApprover:
+    """
+    An approver that answers every request with a fixed decision or a function's answer.
+
+    Args:
+        store: The store to serve.
+        decide: A decision, or a function of the record returning one (``None``: leave
+            the request pending so it times out).
+        principal: Who it resolves as (recorded as ``resolvedBy``).
+
+    Run it in a task group: ``await tg.start(approver.run)``; it is a route once started.
+    """
+
+    store: ApprovalStore
+    decide: Decision | DecideFn
+    principal: Principal = attrs.field(factory=lambda: Principal(id="auto-approver"))
+    results: list[ApprovalResult] = attrs.field(factory=list, init=False)
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve requests until cancelled or the store closes."""
+        async with self.store.subscribe() as events:
+            for record in await self.store.list_pending():
+                await self._answer(record)
+            task_status.started()
+            async for event in events:
+                if isinstance(event, ApprovalRequested):
+                    await self._answer(event.record)
+
+    async def _answer(self, record: ApprovalRecord) -> None:
+        decision = self.decide if isinstance(self.decide, Decision) else self.decide(record)
+        if decision is not None:
+            result = await self.store.resolve(record.id, decision, approver=self.principal)
+            self.results.append(result)
+
+
+def _default_reader() -> str:
+    return sys.stdin.readline()
+
+
+@attrs.define
+class ConsoleApprover:
+    """
+    An approver that asks on a terminal: shows the request, reads a decision line.
+
+    Accepts a decision or alias (``allow``, ``once``, ``always``, ``deny``, ``reject``...)
+    or a full ``/approve <id> <decision>`` line; an empty or unknown line leaves the request
+    pending (it then times out and ``askFallback`` applies).
+
+    Args:
+        store: The store to serve.
+        principal: Who it resolves as.
+        read_line: Blocking line reader, run in a worker thread (default: stdin).
+        output: Where prompts go (default: stdout).
+    """
+
+    store: ApprovalStore
+    principal: Principal = attrs.field(factory=lambda: Principal(id="console"))
+    read_line: Callable[[], str] = _default_reader
+    output: TextIO | None = None
+
+    def _print(self, text: str) -> None:
+        out = self.output or sys.stdout
+        out.write(text + "\n")
+        out.flush()
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Prompt for each request until cancelled or the store closes."""
+        async with self.store.subscribe() as events:
+            task_status.started()
+            async for event in events:
+                if isinstance(event, ApprovalRequested):
+                    await self._prompt(event.record)
+
+    async def _prompt(self, record: ApprovalRecord) -> None:
+        request = record.request
+        self._print(f"Exec approval {request.slug}: {request.command}")
+        if request.cwd:
+            self._print(f"  cwd: {request.cwd}")
+        if request.agent_id:
+            self._print(f"  agent: {request.agent_id}")
+        self._print("  allow-once | allow-always | deny ?")
+        line = (await anyio.to_thread.run_sync(self.read_line, abandon_on_cancel=True)).strip()
+        decision = Decision.parse_alias(line)
+        approval_id = record.id
+        if decision is None:
+            try:
+                command = parse_approve_command(line)
+            except LocalProtocolError as exc:
+                self._print(exc.message)
+                return
+            if command is None:
+                self._print("no decision; the request stays pending")
+                return
+            decision, approval_id = command.decision, command.approval_id
+        result = await self.store.resolve(approval_id, decision, approver=self.principal)
+        self._print(f"{decision.value}: {'ok' if result.ok else result.message}")
