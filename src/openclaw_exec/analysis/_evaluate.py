@@ -10,11 +10,12 @@ library deliberately answers "no" where OpenClaw answers "yes" is listed in
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import posixpath
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
 import attrs
@@ -281,7 +282,6 @@ class Evaluation:
         heredoc: The command contains a heredoc ("must ask" trigger; it also fails analysis).
         inline_eval_hits: Inline-eval forms found in any segment.
         strict_inline_eval: Whether strict inline eval was requested.
-        allow_always: The grants an "allow always" decision would persist.
     """
 
     command: str | None
@@ -296,7 +296,20 @@ class Evaluation:
     heredoc: bool
     inline_eval_hits: tuple[InlineEvalHit, ...]
     strict_inline_eval: bool
-    allow_always: tuple[AllowAlwaysGrant, ...]
+    _allow_always_fn: Callable[[], tuple[AllowAlwaysGrant, ...]] = attrs.field(
+        repr=False, eq=False, alias="allow_always_fn"
+    )
+
+    @functools.cached_property
+    def allow_always(self) -> tuple[AllowAlwaysGrant, ...]:
+        """
+        The grants an "allow always" decision would persist (computed on first access).
+
+        Inner executables (never a shell, interpreter or wrapper binary), or one exact-
+        command grant ``=command:<sha16>`` when no safe pattern exists; nothing at all
+        after a strict inline-eval hit.
+        """
+        return self._allow_always_fn()
 
     @property
     def must_ask(self) -> tuple[str, ...]:
@@ -391,12 +404,8 @@ class _Context:
         if not raw.strip():
             return None
         if self.cache is not None:
-            return self.cache.resolve(
-                self.resolver, raw, cwd=self.cwd, path_env=self.path_env, env=self.env
-            )
-        return resolve_executable(
-            self.resolver, raw, cwd=self.cwd, path_env=self.path_env, env=self.env
-        )
+            return self.cache.resolve(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
+        return resolve_executable(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
 
 
 class _Abort(Exception):  # noqa: N818 - internal control flow
@@ -496,6 +505,7 @@ def evaluate_command(
         heredoc = parsed.heredoc
         raw_segments = [seg for part in parsed.parts for seg in part.segments]
         ops: list[str | None] = []
+        part_sizes = [len(part.segments) for part in parsed.parts]
         for part in parsed.parts:
             ops.extend(["|"] * (len(part.segments) - 1))
             ops.append(part.op_to_next)
@@ -506,6 +516,7 @@ def evaluate_command(
         heredoc = False
         failure = None
         ops = [None]
+        part_sizes = [1]
         if not argv_in or not argv_in[0].strip():
             failure = AnalysisFailure("empty argv", 0, "empty argv at position 0")
         elif any("\x00" in w for w in argv_in):
@@ -534,9 +545,28 @@ def evaluate_command(
     satisfied = analysis_ok and bool(segments) and all(s.satisfied for s in segments)
     hits = tuple(s.inline_eval for top in segments for s in top.walk() if s.inline_eval is not None)
     durable = _durable(command_text, compiled.entries, segments, analysis_ok=analysis_ok)
-    grants = _allow_always(
-        command_text, segments, ctx, analysis_ok=analysis_ok, strict=strict_inline_eval, hits=hits
-    )
+    # OpenClaw derives allow-always patterns from the chain parts up to and including
+    # the first part that misses; persisting more would allow more than it does.
+    aa_segments: list[SegmentEvaluation] = []
+    if analysis_ok:
+        start = 0
+        for size in part_sizes:
+            chunk = segments[start : start + size]
+            start += size
+            aa_segments.extend(chunk)
+            if len(part_sizes) > 1 and not all(s.satisfied for s in chunk):
+                break
+
+    def grants() -> tuple[AllowAlwaysGrant, ...]:
+        return _allow_always(
+            command_text,
+            aa_segments,
+            ctx,
+            analysis_ok=analysis_ok,
+            strict=strict_inline_eval,
+            hits=hits,
+        )
+
     return Evaluation(
         command=command,
         argv=argv_in,
@@ -550,7 +580,7 @@ def evaluate_command(
         heredoc=heredoc,
         inline_eval_hits=hits,
         strict_inline_eval=strict_inline_eval,
-        allow_always=grants,
+        allow_always_fn=grants,
     )
 
 

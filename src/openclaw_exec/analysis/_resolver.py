@@ -21,7 +21,7 @@ import os
 import posixpath
 import stat
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 
 import attrs
 
@@ -113,23 +113,6 @@ class ResolvedExecutable:
         return posixpath.basename(self.path) if self.path else self.raw
 
 
-def _home(env: Mapping[str, str]) -> str | None:
-    home = env.get("HOME")
-    return home if home and home.startswith("/") else None
-
-
-def expand_home(value: str, env: Mapping[str, str]) -> str | None:
-    """Expand a leading ``~`` / ``~/`` with ``HOME`` from *env*; ``None`` if impossible."""
-    if not value.startswith("~"):
-        return value
-    if value == "~" or value.startswith("~/"):
-        home = _home(env)
-        if home is None:
-            return None
-        return home + value[1:]
-    return None  # ~user forms are not supported: fail closed
-
-
 class ResolutionCache:
     """
     A bounded cache of executable lookups, revalidated by change stamps.
@@ -164,7 +147,6 @@ class ResolutionCache:
         *,
         cwd: str,
         path_env: str,
-        env: Mapping[str, str],
     ) -> ResolvedExecutable:
         """Resolve *raw* like :func:`resolve_executable`, using and filling the cache."""
         key = (id(resolver), raw, cwd, path_env)
@@ -176,7 +158,7 @@ class ResolutionCache:
                 self.hits += 1
                 return value
         self.misses += 1
-        value, consulted = _resolve(resolver, raw, cwd=cwd, path_env=path_env, env=env)
+        value, consulted = _resolve(resolver, raw, cwd=cwd, path_env=path_env)
         stamps_now = tuple((p, resolver.stamp(p)) for p in consulted) if self._validate else ()
         self._entries[key] = (value, stamps_now)
         if len(self._entries) > self._max:
@@ -185,27 +167,29 @@ class ResolutionCache:
 
 
 def resolve_executable(
-    resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str, env: Mapping[str, str]
+    resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str
 ) -> ResolvedExecutable:
     """
     Resolve a command word the way the shell would.
 
-    A word with a slash is taken relative to *cwd* (``~`` expanded with ``HOME``); a
+    A word with a slash is taken relative to *cwd* (a leading ``~`` never resolves); a
     bare name is searched in the absolute folders of *path_env* (empty and relative
     entries are skipped: fail closed) and must be an executable regular file.
     """
-    return _resolve(resolver, raw, cwd=cwd, path_env=path_env, env=env)[0]
+    return _resolve(resolver, raw, cwd=cwd, path_env=path_env)[0]
 
 
 def _resolve(
-    resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str, env: Mapping[str, str]
+    resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str
 ) -> tuple[ResolvedExecutable, list[str]]:
-    word = raw.strip()
-    if not word or "\x00" in word:
+    word = raw
+    # The shell runs the word exactly as written: " ls" is not "ls" (OpenClaw trims).
+    if not word or word != word.strip() or "\x00" in word:
         return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=False), []
-    expanded = expand_home(word, env)
-    if expanded is None:
+    if word.startswith("~"):
+        # Neither exec nor a quoted shell word expands "~"; OpenClaw does. Fail closed.
         return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=False), []
+    expanded = word
     if "/" in expanded:
         joined = expanded if expanded.startswith("/") else posixpath.join(cwd, expanded)
         candidate = posixpath.normpath(joined)

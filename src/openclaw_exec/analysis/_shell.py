@@ -512,6 +512,8 @@ def _decode_unquoted(src: bytes, start: int, end: int, *, at_word_start: bool) -
         if ch == "\\":
             if i + 1 >= n:
                 raise _Fail("trailing backslash", start + len(text[:i].encode()))
+            if text[i + 1] in " \t":
+                raise _Fail("escaped blank", start + len(text[:i].encode()))
             out.append(text[i + 1])
             previous = "x"
             i += 2
