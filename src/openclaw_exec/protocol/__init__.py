@@ -6,6 +6,7 @@ Pure core: no I/O, no clock (time is passed in as ``now_ms``), no tasks, no anyi
 * :class:`ApprovalRequest`, :class:`Decision`, :class:`ExecBinding` and friends are the values.
 * :data:`TRANSITIONS` (one table, keyed by ``(state, input)``) is the whole life cycle.
 * :class:`ApprovalBroker` holds many approvals and applies the table.
+* :class:`ApprovalGateway` serves OpenClaw's approval methods over it: frames in, frames out.
 * :mod:`._wire` maps OpenClaw's frames to these classes and back (one cattrs converter).
 """
 
@@ -24,6 +25,7 @@ from openclaw_exec.protocol._events import (
     NoEvent,
     WaitFinished,
 )
+from openclaw_exec.protocol._gateway import APPROVAL_SCOPES, ApprovalGateway, Outgoing
 from openclaw_exec.protocol._models import (
     APPROVAL_SLUG_LENGTH,
     DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -85,6 +87,7 @@ from openclaw_exec.protocol._wire import (
 )
 
 __all__ = [
+    "APPROVAL_SCOPES",
     "APPROVAL_SLUG_LENGTH",
     "DECIDED_STATES",
     "DEFAULT_APPROVAL_TIMEOUT_MS",
@@ -102,6 +105,7 @@ __all__ = [
     "ApprovalCancelled",
     "ApprovalEvent",
     "ApprovalExpired",
+    "ApprovalGateway",
     "ApprovalInput",
     "ApprovalRecord",
     "ApprovalRequest",
@@ -123,6 +127,7 @@ __all__ = [
     "NamedApprovers",
     "NoEvent",
     "Outcome",
+    "Outgoing",
     "Principal",
     "RequestFrame",
     "ResolveParams",

@@ -181,6 +181,7 @@ class ApprovalBroker:
         decision: Decision | None = None,
         resolved_by: str | None = None,
         now_ms: int | None = None,
+        announce: type[ApprovalResolved | ApprovalExpired | ApprovalCancelled] | None = None,
     ) -> None:
         entry.state = state
         entry.decision = decision
@@ -193,6 +194,8 @@ class ApprovalBroker:
         elif entry.settled_at_ms is None:  # error state with no clock at hand: forget soon
             entry.settled_at_ms = entry.request.created_at_ms
         record = entry.record()
+        if announce is not None:  # the announcement precedes the waiters it releases
+            self._events.append(announce(record))
         waiters, entry.waiters = entry.waiters, None
         if waiters:
             outcome = {
@@ -207,8 +210,9 @@ class ApprovalBroker:
     def _apply_expire(self, entry: _Entry, reason: TerminalReason, now_ms: int) -> Transition:
         tr = self._step(entry, ApprovalInput.EXPIRE)
         if tr.outcome is Outcome.EXPIRED:
-            self._settle(entry, state=tr.next_state, reason=reason, now_ms=now_ms)
-            self._events.append(ApprovalExpired(entry.record()))
+            self._settle(
+                entry, state=tr.next_state, reason=reason, now_ms=now_ms, announce=ApprovalExpired
+            )
         return tr
 
     @staticmethod
@@ -363,8 +367,8 @@ class ApprovalBroker:
                 resolved_by=label,
                 reason=TerminalReason.USER,
                 now_ms=now_ms,
+                announce=ApprovalResolved,
             )
-            self._events.append(ApprovalResolved(entry.record()))
         elif tr.outcome is Outcome.ALREADY_RESOLVED:
             return self._result(tr, entry, "approval already resolved", "APPROVAL_ALREADY_RESOLVED")
         elif tr.outcome is Outcome.NOT_FOUND:
@@ -483,8 +487,13 @@ class ApprovalBroker:
         tr = self._step(entry, ApprovalInput.CANCEL)
         if tr.outcome is Outcome.CANCELLED:
             assert entry is not None
-            self._settle(entry, state=tr.next_state, reason=TerminalReason.CANCELLED, now_ms=now_ms)
-            self._events.append(ApprovalCancelled(entry.record()))
+            self._settle(
+                entry,
+                state=tr.next_state,
+                reason=TerminalReason.CANCELLED,
+                now_ms=now_ms,
+                announce=ApprovalCancelled,
+            )
         elif tr.outcome is Outcome.NOT_FOUND:
             return self._result(tr, entry, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND")
         return self._result(tr, entry)

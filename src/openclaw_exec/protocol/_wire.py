@@ -20,6 +20,7 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from openclaw_exec.exceptions import RemoteProtocolError
 from openclaw_exec.protocol._models import (
@@ -408,9 +409,19 @@ _REQUEST_FIELDS = tuple(
 )
 
 
+def _format(exc: BaseException, hint: type | None) -> str:
+    if (
+        isinstance(exc, ValueError | TypeError)
+        and str(exc)
+        and "positional argument" not in str(exc)
+    ):
+        return str(exc)
+    return format_exception(exc, hint)
+
+
 def _protocol_error(what: str, exc: Exception) -> RemoteProtocolError:
     if isinstance(exc, cattrs.BaseValidationError):
-        problems = "; ".join(cattrs.transform_error(exc, path=what))
+        problems = "; ".join(cattrs.transform_error(exc, path=what, format_exception=_format))
     else:
         problems = f"{what}: {exc}"
     return RemoteProtocolError(

@@ -1,0 +1,355 @@
+"""
+The gateway side of the approval methods, sans-IO: frames in, frames out.
+
+:class:`ApprovalGateway` serves ``exec.approval.request`` / ``.waitDecision`` / ``.resolve``
+for many connections over one :class:`ApprovalBroker`, exactly as OpenClaw 2026.4.1's gateway
+answers them (two-phase registration, ``no-approval-route``, ``decision: null`` on expiry,
+``INVALID_REQUEST`` errors with ``details.reason``). A transport feeds it decoded request
+frames with the sending connection and the time, and sends the :class:`Outgoing` frames it
+returns; it also calls :meth:`ApprovalGateway.tick` at
+:meth:`ApprovalGateway.next_deadline_ms`. Pure: no I/O, no clock, no tasks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import attrs
+
+from openclaw_exec.exceptions import LocalProtocolError, RemoteProtocolError
+from openclaw_exec.protocol._broker import ApprovalBroker
+from openclaw_exec.protocol._events import (
+    NO_EVENT,
+    ApprovalRequested,
+    ApprovalResolved,
+    ApprovalResult,
+    WaitFinished,
+)
+from openclaw_exec.protocol._models import (
+    DEFAULT_APPROVAL_TIMEOUT_MS,
+    ApprovalRecord,
+    ApprovalRequest,
+    ExecBinding,
+    Principal,
+    env_hash,
+)
+from openclaw_exec.protocol._state import Outcome
+from openclaw_exec.protocol._wire import (
+    METHOD_REQUEST,
+    METHOD_RESOLVE,
+    METHOD_WAIT_DECISION,
+    AcceptedPayload,
+    DecisionPayload,
+    EventFrame,
+    ExecApprovalRequestParams,
+    RequestFrame,
+    ResolveParams,
+    ResponseFrame,
+    WaitDecisionParams,
+    encode,
+    error_response,
+    requested_event,
+    resolved_event,
+    structure,
+)
+
+__all__ = ["APPROVAL_SCOPES", "ApprovalGateway", "Outgoing"]
+
+APPROVAL_SCOPES = frozenset({"operator.approvals", "operator.admin"})
+"""Scopes that may call the approval methods and receive their events (OpenClaw 4.1)."""
+
+_PORTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@attrs.frozen
+class Outgoing:
+    """
+    A frame to send on one connection.
+
+    Attributes:
+        connection: The connection key given to :meth:`ApprovalGateway.connect`.
+        frame: The frame (encode it with :func:`openclaw_exec.protocol._wire.dumps`).
+    """
+
+    connection: Hashable
+    frame: ResponseFrame | EventFrame
+
+
+@attrs.define
+class _Connection:
+    principal: Principal
+    approver: bool
+
+
+def _is_portable(key: str) -> bool:
+    return bool(key) and not key[0].isdigit() and set(key) <= _PORTABLE
+
+
+class ApprovalGateway:
+    """
+    Serves the approval methods for many connections.
+
+    Args:
+        broker: The broker to use (default: a fresh one).
+        new_id: Makes an approval id when the request has none (default: UUID4).
+    """
+
+    def __init__(
+        self,
+        broker: ApprovalBroker | None = None,
+        *,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.broker = broker or ApprovalBroker()
+        self._new_id = new_id
+        self._connections: dict[Hashable, _Connection] = {}
+        self._seq = 0
+
+    # ------------------------------------------------------------------ connections
+
+    def connect(self, connection: Hashable, principal: Principal) -> None:
+        """
+        A client connected and authenticated as *principal*.
+
+        It is an approver (a route, and it receives approval events) when it holds
+        ``operator.approvals`` or ``operator.admin``.
+
+        Raises:
+            LocalProtocolError: *connection* is already connected.
+        """
+        if connection in self._connections:
+            raise LocalProtocolError(f"connection {connection!r} is already connected")
+        approver = not principal.scopes.isdisjoint(APPROVAL_SCOPES)
+        self._connections[connection] = _Connection(principal, approver)
+
+    def disconnect(self, connection: Hashable) -> None:
+        """A client went away: its parked calls are dropped; its approvals stay pending."""
+        self._connections.pop(connection, None)
+        self.broker.disconnect(connection)
+
+    # ------------------------------------------------------------------ input
+
+    def receive(self, connection: Hashable, frame: RequestFrame, *, now_ms: int) -> list[Outgoing]:
+        """
+        Handle one request frame from *connection*.
+
+        Returns:
+            Every frame to send now: the response(s) to this request and any events
+            and parked responses it released. Errors are ``INVALID_REQUEST`` responses.
+
+        Raises:
+            LocalProtocolError: *connection* is not connected.
+        """
+        conn = self._connections.get(connection)
+        if conn is None:
+            raise LocalProtocolError(f"connection {connection!r} is not connected")
+        out: list[Outgoing] = []
+        if frame.method not in (METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE):
+            out.append(
+                Outgoing(connection, error_response(frame.id, f"unknown method: {frame.method}"))
+            )
+            return out
+        if not conn.approver:
+            message = "missing scope: operator.approvals"
+            out.append(Outgoing(connection, error_response(frame.id, message)))
+            return out
+        try:
+            if frame.method == METHOD_REQUEST:
+                self._request(connection, conn, frame, now_ms, out)
+            elif frame.method == METHOD_WAIT_DECISION:
+                self._wait(connection, frame, now_ms, out)
+            else:
+                self._resolve(connection, conn, frame, now_ms, out)
+        except (RemoteProtocolError, LocalProtocolError) as exc:
+            reason = exc.details.get("reason")
+            keep = reason if reason not in {"INVALID_FRAME", "INVALID_ID", None} else None
+            out.append(Outgoing(connection, error_response(frame.id, exc.message, reason=keep)))
+        self._drain(out)
+        return out
+
+    def tick(self, *, now_ms: int) -> list[Outgoing]:
+        """Apply due expiries; returns the ``decision: null`` responses they release."""
+        self.broker.tick(now_ms)
+        out: list[Outgoing] = []
+        self._drain(out)
+        return out
+
+    def next_deadline_ms(self) -> int | None:
+        """When :meth:`tick` should next run."""
+        return self.broker.next_deadline_ms()
+
+    # ------------------------------------------------------------------ methods
+
+    def _params(self, frame: RequestFrame, cls: type[Any]) -> Any:
+        try:
+            return structure(frame.params, cls, what=f"{frame.method} params")
+        except RemoteProtocolError as exc:
+            raise RemoteProtocolError(exc.message, details={"reason": "INVALID_PARAMS"}) from None
+
+    def _build_request(self, params: ExecApprovalRequestParams, now_ms: int) -> ApprovalRequest:
+        plan = params.system_run_plan
+        if params.host == "node":
+            if not params.node_id:
+                raise RemoteProtocolError("nodeId is required for host=node")
+            if plan is None:
+                raise RemoteProtocolError("systemRunPlan is required for host=node")
+            if not params.command_argv:
+                raise RemoteProtocolError("commandArgv is required for host=node")
+        command = (params.command or (plan.command_text if plan else "") or "").strip()
+        if not command:
+            raise RemoteProtocolError("command is required")
+        timeout = (
+            params.timeout_ms if params.timeout_ms is not None else DEFAULT_APPROVAL_TIMEOUT_MS
+        )
+        if timeout < 1:
+            raise RemoteProtocolError("timeoutMs must be at least 1")
+        approval_id = (params.id or "").strip() or self._new_id()
+        env_keys = tuple(sorted(k for k in (params.env or {}) if _is_portable(k))) or None
+        argv = plan.argv if plan is not None else params.command_argv
+        binding = None
+        if argv:
+            binding = ExecBinding(
+                argv=argv,
+                cwd=plan.cwd if plan is not None else params.cwd,
+                agent_id=plan.agent_id if plan is not None else params.agent_id,
+                session_key=plan.session_key if plan is not None else params.session_key,
+                env_hash=env_hash(params.env),
+            )
+        try:
+            return ApprovalRequest(
+                id=approval_id,
+                command=command,
+                created_at_ms=now_ms,
+                expires_at_ms=now_ms + timeout,
+                command_argv=params.command_argv,
+                command_preview=plan.command_preview if plan is not None else None,
+                cwd=plan.cwd if plan is not None else params.cwd,
+                host=params.host,
+                node_id=params.node_id,
+                security=params.security,
+                ask=params.ask,
+                agent_id=plan.agent_id if plan is not None else params.agent_id,
+                resolved_path=params.resolved_path,
+                session_key=plan.session_key if plan is not None else params.session_key,
+                env_keys=env_keys,
+                binding=binding,
+                system_run_plan=plan,
+                turn_source_channel=params.turn_source_channel,
+                turn_source_to=params.turn_source_to,
+                turn_source_account_id=params.turn_source_account_id,
+                turn_source_thread_id=params.turn_source_thread_id,
+            )
+        except (ValueError, TypeError) as exc:
+            raise RemoteProtocolError(f"invalid {METHOD_REQUEST} params: {exc}") from None
+
+    def _request(
+        self,
+        connection: Hashable,
+        conn: _Connection,
+        frame: RequestFrame,
+        now_ms: int,
+        out: list[Outgoing],
+    ) -> None:
+        params: ExecApprovalRequestParams = self._params(frame, ExecApprovalRequestParams)
+        request = self._build_request(params, now_ms)
+        if self.broker.get(request.id, now_ms=now_ms) is not None:
+            raise RemoteProtocolError(
+                "approval id already pending", details={"reason": "APPROVAL_ID_CONFLICT"}
+            )
+        route = any(c.approver for key, c in self._connections.items() if key != connection)
+        result = self.broker.register(
+            request, now_ms=now_ms, requester=conn.principal, has_route=route
+        )
+        if result.outcome is Outcome.EXPIRED:
+            out.append(Outgoing(connection, self._final(frame.id, result)))
+            return
+        if not result.ok or result.record is None:
+            raise RemoteProtocolError(f"registration failed: {result.message}")
+        self._drain(out)  # the requested event goes out first (OpenClaw step 6, then step 8)
+        if params.two_phase:
+            accepted = AcceptedPayload(
+                id=request.id,
+                created_at_ms=request.created_at_ms,
+                expires_at_ms=request.expires_at_ms,
+            )
+            out.append(
+                Outgoing(connection, ResponseFrame(id=frame.id, ok=True, payload=encode(accepted)))
+            )
+        waited = self.broker.wait(
+            request.id, waiter=(connection, frame.id), now_ms=now_ms, connection=connection
+        )
+        if waited.outcome is not Outcome.WAITING:
+            out.append(Outgoing(connection, self._final(frame.id, waited)))
+
+    def _wait(
+        self, connection: Hashable, frame: RequestFrame, now_ms: int, out: list[Outgoing]
+    ) -> None:
+        params: WaitDecisionParams = self._params(frame, WaitDecisionParams)
+        if not params.id.strip():
+            raise RemoteProtocolError("id is required")
+        key = (connection, frame.id)
+        result = self.broker.wait(
+            params.id.strip(), waiter=key, now_ms=now_ms, connection=connection
+        )
+        if result.outcome is Outcome.NOT_FOUND:
+            raise RemoteProtocolError(result.message, details={"reason": result.reason})
+        if result.outcome is not Outcome.WAITING:
+            out.append(Outgoing(connection, self._final(frame.id, result)))
+
+    def _resolve(
+        self,
+        connection: Hashable,
+        conn: _Connection,
+        frame: RequestFrame,
+        now_ms: int,
+        out: list[Outgoing],
+    ) -> None:
+        params: ResolveParams = self._params(frame, ResolveParams)
+        result = self.broker.resolve(
+            params.id, params.decision, approver=conn.principal, now_ms=now_ms
+        )
+        if not result.ok:
+            raise RemoteProtocolError(result.message, details={"reason": result.reason})
+        self._drain(out)  # the resolved event goes out before the {ok:true} answer
+        out.append(Outgoing(connection, ResponseFrame(id=frame.id, ok=True, payload={"ok": True})))
+
+    # ------------------------------------------------------------------ output
+
+    @staticmethod
+    def _final(frame_id: str, result: ApprovalResult | WaitFinished) -> ResponseFrame:
+        record = result.record
+        assert record is not None
+        return ResponseFrame(id=frame_id, ok=True, payload=encode(_decision_payload(record)))
+
+    def _event(self, frame: EventFrame) -> list[Outgoing]:
+        self._seq += 1
+        framed = attrs.evolve(frame, seq=self._seq)
+        return [Outgoing(key, framed) for key, c in self._connections.items() if c.approver]
+
+    def _drain(self, out: list[Outgoing]) -> None:
+        while (event := self.broker.next_event()) is not NO_EVENT:
+            if isinstance(event, ApprovalRequested):
+                out.extend(self._event(requested_event(event.record)))
+            elif isinstance(event, ApprovalResolved):
+                out.extend(self._event(resolved_event(event.record)))
+            elif isinstance(event, WaitFinished):
+                connection, frame_id = _waiter_key(event.waiter)
+                if connection in self._connections and event.record is not None:
+                    out.append(Outgoing(connection, self._final(frame_id, event)))
+            # expiry and cancellation have no wire event in OpenClaw
+
+
+def _waiter_key(waiter: Hashable) -> tuple[Hashable, str]:
+    assert isinstance(waiter, tuple)
+    return waiter[0], waiter[1]
+
+
+def _decision_payload(record: ApprovalRecord) -> DecisionPayload:
+    return DecisionPayload(
+        id=record.id,
+        decision=record.decision,
+        created_at_ms=record.request.created_at_ms,
+        expires_at_ms=record.request.expires_at_ms,
+    )
