@@ -8,12 +8,69 @@ from pathlib import Path
 
 import attrs
 
-BIN_NAMES = (
-    "ls cat git rg grep echo printf head tail wc cut tr uniq sort jq python3 python node ruby perl "
-    "php lua awk sed find make xargs bash sh zsh dash env nice nohup stdbuf timeout time sudo doas "
-    "busybox toybox npm curl rm mv cp touch mkdir tee osascript chrt setsid ionice taskset deno bun "
-    "kubectl docker pytest ll-target Ls"
-).split()
+BIN_NAMES = [
+    "ls",
+    "cat",
+    "git",
+    "rg",
+    "grep",
+    "echo",
+    "printf",
+    "head",
+    "tail",
+    "wc",
+    "cut",
+    "tr",
+    "uniq",
+    "sort",
+    "jq",
+    "python3",
+    "python",
+    "node",
+    "ruby",
+    "perl",
+    "php",
+    "lua",
+    "awk",
+    "sed",
+    "find",
+    "make",
+    "xargs",
+    "bash",
+    "sh",
+    "zsh",
+    "dash",
+    "env",
+    "nice",
+    "nohup",
+    "stdbuf",
+    "timeout",
+    "time",
+    "sudo",
+    "doas",
+    "busybox",
+    "toybox",
+    "npm",
+    "curl",
+    "rm",
+    "mv",
+    "cp",
+    "touch",
+    "mkdir",
+    "tee",
+    "osascript",
+    "chrt",
+    "setsid",
+    "ionice",
+    "taskset",
+    "deno",
+    "bun",
+    "kubectl",
+    "docker",
+    "pytest",
+    "ll-target",
+    "Ls",
+]
 TOOL_NAMES = ("mytool", "other", "ls")  # tools/ls is shadowed by bin/ls (PATH order)
 
 
@@ -223,7 +280,7 @@ HAND_WRITTEN = (
     "sh -c ls",
     "sh -c 'sh -c ls'",
     "sh -c \"sh -c 'sh -c ls'\"",
-    "sh -c \"sh -c 'sh -c \\\"sh -c ls\\\"'\"",
+    'sh -c "sh -c \'sh -c \\"sh -c ls\\"\'"',
     "zsh -lc 'git status'",
     "dash -c 'ls'",
     "bash -xc 'ls'",
@@ -330,7 +387,7 @@ HAND_WRITTEN = (
     "'' ls",
     '""',
     "ls 'a\"b'",
-    "ls \"a'b\"",
+    'ls "a\'b"',
     'ls "a\\"b"',
     'ls "a\\\\b"',
     'ls "a\\b"',
@@ -365,13 +422,13 @@ HAND_WRITTEN = (
     "ls\u00a0-la",
     "ls\u200b",
     "l\u0455",
-    "ｌｓ",
+    "\uff4c\uff53",  # fullwidth l s
     "ls\x00",
     "ls\x1b[31m",
     "ls \\$HOME",
     "ls \\`x\\`",
     "ls '$(x)'",
-    "ls \"\\$(x)\"",
+    'ls "\\$(x)"',
 )
 
 
