@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openclaw_exec.analysis import Evaluation, detect_inline_eval, evaluate_command
+from openclaw_exec.analysis._wrappers import is_shell_wrapper
 from openclaw_exec.policy import AllowlistEntry
 
 pytestmark = pytest.mark.oracle
@@ -81,8 +82,8 @@ def category(ev: Evaluation) -> str:
             return "exact-words"
         if "does not resolve" in reason and "/" in raw:
             return "unresolved-path"
-        if reason.startswith("no allowlist entry") and seg.effective_argv[0] in ("sh", "bash"):
-            return "script-path"
+        if is_shell_wrapper(raw):
+            return "shell-payload" if ".." not in " ".join(seg.effective_argv) else "script-path"
         return f"UNDOCUMENTED miss: {reason}"
     return "UNDOCUMENTED: no missing segment"
 

@@ -676,12 +676,14 @@ def _evaluate_segment(
 def _match(
     plan: WrapperPlan, policy: ResolvedExecutable | None, ctx: _Context
 ) -> AllowlistEntry | None:
-    entry = ctx.allowlist.match(policy)
-    if entry is None and plan.shell_wrapper and plan.shell_inline_command is None:
+    if plan.shell_wrapper and plan.shell_inline_command is None:
+        # A shell without -c runs a script (or stdin): only the script itself can be
+        # allowlisted; matching the shell binary would allow any script (stricter than 4.1).
         script = shell_script_candidate(plan.argv, "", ctx.cwd)
-        if script is not None:
-            entry = ctx.allowlist.match(None, path=script)
-    return entry
+        if script is None or not ctx.resolver.is_executable_file(script):
+            return None
+        return ctx.allowlist.match(None, path=script)
+    return ctx.allowlist.match(policy)
 
 
 def _safe_bin(plan: WrapperPlan, execution: ResolvedExecutable | None, ctx: _Context) -> bool:
