@@ -32,13 +32,57 @@ ALLOWED = [
 ]
 
 
+_BIN_NAMES = (
+    "ls",
+    "git",
+    "rg",
+    "echo",
+    "cat",
+    "grep",
+    "rm",
+    "curl",
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "env",
+    "nice",
+    "nohup",
+    "timeout",
+    "stdbuf",
+    "sudo",
+    "doas",
+    "busybox",
+    "toybox",
+    "python3",
+    "node",
+    "perl",
+    "ruby",
+    "awk",
+    "sed",
+    "find",
+    "xargs",
+    "head",
+    "tail",
+    "wc",
+    "sort",
+    "jq",
+    "tr",
+    "cut",
+    "uniq",
+    "base64",
+    "make",
+    "tee",
+    "chmod",
+    "dd",
+    "LS",
+    "Ls",
+)
+
+
 def _world() -> VirtualResolver:
     vfs = VirtualResolver()
-    for name in (
-        "ls git rg echo cat grep rm curl sh bash dash zsh env nice nohup timeout stdbuf sudo doas "
-        "busybox toybox python3 node perl ruby awk sed find xargs head tail wc sort jq tr cut uniq "
-        "base64 make tee chmod dd LS Ls"
-    ).split():
+    for name in _BIN_NAMES:
         vfs.add_file(f"/usr/bin/{name}")
     vfs.add_file("/usr/bin/l\u0455")  # Cyrillic dze: looks like "ls"
     vfs.add_symlink("/bin", "/usr/bin")
