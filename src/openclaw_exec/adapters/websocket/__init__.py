@@ -1,0 +1,69 @@
+"""
+The WebSocket gateway kit: OpenClaw's gateway protocol over WebSockets (extra ``[websocket]``).
+
+Client side (works against a real OpenClaw gateway, 2026.4.1 and 2026.9.6, and against this
+library's gateway kit): :class:`ApprovalOperator` receives approval prompts and resolves them
+through a callback; :class:`ApprovalRequester` registers a command and waits for the decision;
+:func:`open_gateway_session` is the handshake (device identity, challenge signature, device
+token reuse, bounded reconnect) underneath both.
+
+Runs on anyio (asyncio and trio) with the ``websockets`` package's sans-I/O protocol.
+"""
+
+from __future__ import annotations
+
+from openclaw_exec.adapters.websocket._client import (
+    ApprovalCallback,
+    ApprovalOperator,
+    ApprovalOutcome,
+    ApprovalPrompt,
+    ApprovalRegistration,
+    ApprovalRequester,
+    GatewayClientOptions,
+    GatewayError,
+    GatewayEvent,
+    GatewaySession,
+    HelloOk,
+    PairingRequiredError,
+    ReconnectPolicy,
+    connect_gateway,
+    open_gateway_session,
+)
+from openclaw_exec.adapters.websocket._identity import (
+    DeviceToken,
+    DeviceTokenFile,
+    load_or_create_identity,
+    save_identity,
+)
+from openclaw_exec.adapters.websocket._transport import (
+    WebSocketClosedError,
+    WebSocketConnection,
+    accept_websocket,
+    connect_websocket,
+)
+
+__all__ = [
+    "ApprovalCallback",
+    "ApprovalOperator",
+    "ApprovalOutcome",
+    "ApprovalPrompt",
+    "ApprovalRegistration",
+    "ApprovalRequester",
+    "DeviceToken",
+    "DeviceTokenFile",
+    "GatewayClientOptions",
+    "GatewayError",
+    "GatewayEvent",
+    "GatewaySession",
+    "HelloOk",
+    "PairingRequiredError",
+    "ReconnectPolicy",
+    "WebSocketClosedError",
+    "WebSocketConnection",
+    "accept_websocket",
+    "connect_gateway",
+    "connect_websocket",
+    "load_or_create_identity",
+    "open_gateway_session",
+    "save_identity",
+]

@@ -1,0 +1,324 @@
+"""
+WebSocket text messages over an anyio byte stream, with ``websockets``' sans-I/O protocol.
+
+``websockets``' own connection classes run on asyncio only; its sans-I/O ``ClientProtocol``
+and ``ServerProtocol`` do not care, so this module drives them from anyio and runs on asyncio
+and trio alike. Only what the gateway protocol needs: UTF-8 text messages (fragmented ones are
+reassembled), ping/pong (answered by the protocol object), and the close handshake with its
+code and reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidURI
+from websockets.frames import Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+from websockets.uri import parse_uri
+
+from openclaw_exec.exceptions import TransportError
+
+if TYPE_CHECKING:
+    import ssl
+
+    from anyio.abc import ByteStream
+
+__all__ = [
+    "WebSocketClosedError",
+    "WebSocketConnection",
+    "accept_websocket",
+    "connect_websocket",
+]
+
+_READ_CHUNK = 65536
+
+
+class WebSocketClosedError(TransportError):
+    """
+    The WebSocket is closed; ``code`` and ``reason`` are what the peer sent (1006 if nothing).
+
+    Attributes:
+        code: The close code (``1008`` for OpenClaw's policy closes, ``1013`` for "try later").
+        reason: The close reason text.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(
+            f"websocket closed ({code}): {reason}" if reason else f"websocket closed ({code})"
+        )
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketConnection:
+    """
+    One open WebSocket: send and receive text messages.
+
+    Use :func:`connect_websocket` (client) or :func:`accept_websocket` (server). Sending is
+    safe from several tasks; receiving is meant for one reader task.
+    """
+
+    def __init__(
+        self, stream: ByteStream, protocol: ClientProtocol | ServerProtocol, max_message: int
+    ) -> None:
+        self._stream = stream
+        self._protocol = protocol
+        self._max_message = max_message
+        self._send_lock = anyio.Lock()
+        self._messages: deque[str] = deque()
+        self._fragments: list[bytes] = []
+        self._fragment_size = 0
+        self._eof = False
+
+    @property
+    def close_code(self) -> int | None:
+        """The peer's close code once the connection closed (``1006`` when it just vanished)."""
+        if self._protocol.state is not State.CLOSED and not self._eof:
+            return None
+        return self._protocol.close_code
+
+    @property
+    def close_reason(self) -> str:
+        """The peer's close reason (empty when none)."""
+        return self._protocol.close_reason or ""
+
+    @property
+    def request(self) -> Request | None:
+        """The HTTP upgrade request (server side), with its headers."""
+        if isinstance(self._protocol, ServerProtocol):
+            return getattr(self._protocol, "_request", None)
+        return None
+
+    async def _flush(self) -> None:
+        async with self._send_lock:
+            for data in self._protocol.data_to_send():
+                try:
+                    if data:
+                        await self._stream.send(data)
+                    else:
+                        await self._stream.send_eof()
+                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                    self._eof = True
+                    raise WebSocketClosedError(1006, f"connection lost: {exc}") from None
+
+    def _is_closed(self) -> bool:
+        return self._protocol.state is State.CLOSED
+
+    def _closed_error(self) -> WebSocketClosedError:
+        code = self._protocol.close_code
+        return WebSocketClosedError(1006 if code is None else int(code), self.close_reason)
+
+    async def send_text(self, text: str) -> None:
+        """
+        Send one text message.
+
+        Raises:
+            WebSocketClosedError: The connection is closed or broke while sending.
+        """
+        if self._protocol.state is not State.OPEN:
+            raise self._closed_error()
+        self._protocol.send_text(text.encode("utf-8"))
+        await self._flush()
+
+    def _take_events(self) -> None:
+        for event in self._protocol.events_received():
+            opcode = getattr(event, "opcode", None)
+            if opcode is Opcode.TEXT or (opcode is Opcode.CONT and self._fragments):
+                data = bytes(event.data)  # type: ignore[union-attr]
+                self._fragments.append(data)
+                self._fragment_size += len(data)
+                if self._fragment_size > self._max_message:
+                    self._protocol.fail(1009, "message too big")
+                    self._fragments.clear()
+                    continue
+                if event.fin:  # type: ignore[union-attr]
+                    raw = b"".join(self._fragments)
+                    self._fragments.clear()
+                    self._fragment_size = 0
+                    try:
+                        self._messages.append(raw.decode("utf-8"))
+                    except UnicodeDecodeError:
+                        self._protocol.fail(1007, "invalid UTF-8")
+            elif opcode is Opcode.BINARY:
+                self._protocol.fail(1003, "binary frames are not supported")
+
+    async def receive_text(self) -> str:
+        """
+        Wait for the next text message.
+
+        Raises:
+            WebSocketClosedError: The peer closed (with its code and reason), or the
+                connection broke (1006).
+        """
+        while not self._messages:
+            if self._eof or self._protocol.state is State.CLOSED:
+                raise self._closed_error()
+            try:
+                data = await self._stream.receive(_READ_CHUNK)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                self._eof = True
+                self._protocol.receive_eof()
+                with contextlib.suppress(WebSocketClosedError):
+                    await self._flush()
+                raise self._closed_error() from None
+            except anyio.ClosedResourceError:
+                self._eof = True
+                raise self._closed_error() from None
+            self._protocol.receive_data(data)
+            self._take_events()
+            await self._flush()
+        return self._messages.popleft()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame (if still open), wait briefly for the peer's, close the socket."""
+        with anyio.CancelScope(shield=True):
+            if self._protocol.state is State.OPEN:
+                self._protocol.send_close(code, reason)
+                with contextlib.suppress(WebSocketClosedError):
+                    await self._flush()
+                with anyio.move_on_after(2):
+                    while not self._eof and not self._is_closed():
+                        try:
+                            data = await self._stream.receive(_READ_CHUNK)
+                        except (
+                            anyio.EndOfStream,
+                            anyio.BrokenResourceError,
+                            anyio.ClosedResourceError,
+                            OSError,
+                        ):
+                            break
+                        self._protocol.receive_data(data)
+                        self._protocol.events_received()
+            self._eof = True
+            with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await self._stream.aclose()
+
+    async def abort(self) -> None:
+        """Drop the TCP connection without a close handshake."""
+        self._eof = True
+        with (
+            anyio.CancelScope(shield=True),
+            contextlib.suppress(OSError, anyio.BrokenResourceError),
+        ):
+            await self._stream.aclose()
+
+
+async def connect_websocket(
+    url: str,
+    *,
+    max_message: int = 32 * 1024 * 1024,
+    open_timeout: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> WebSocketConnection:
+    """
+    Open a client WebSocket to *url* (``ws://`` or ``wss://``). No ``Origin`` header is sent.
+
+    Raises:
+        ValueError: *url* is not a WebSocket URL.
+        TransportError: TCP connect or the upgrade failed (``WebSocketClosedError`` when the
+            server closed during the upgrade), or *open_timeout* passed.
+    """
+    try:
+        uri = parse_uri(url)
+    except InvalidURI as exc:
+        raise ValueError(f"not a WebSocket URL: {url!r} ({exc})") from None
+    protocol = ClientProtocol(uri, max_size=max_message)
+    stream: ByteStream | None = None
+    try:
+        with anyio.fail_after(open_timeout):
+            if uri.secure:
+                stream = await anyio.connect_tcp(
+                    uri.host, uri.port, tls=True, ssl_context=ssl_context, tls_hostname=uri.host
+                )
+            else:
+                stream = await anyio.connect_tcp(uri.host, uri.port)
+            connection = WebSocketConnection(stream, protocol, max_message)
+            protocol.send_request(protocol.connect())
+            await connection._flush()  # noqa: SLF001 - same module
+            while True:
+                try:
+                    data = await stream.receive(_READ_CHUNK)
+                except (anyio.EndOfStream, anyio.BrokenResourceError) as exc:
+                    raise TransportError(f"{url}: connection closed during the upgrade") from exc
+                protocol.receive_data(data)
+                events = protocol.events_received()
+                response = next((e for e in events if isinstance(e, Response)), None)
+                if protocol.handshake_exc is not None:
+                    raise TransportError(f"{url}: upgrade refused: {protocol.handshake_exc}")  # noqa: TRY301
+                if response is not None:
+                    break
+            # Frames that arrived with the upgrade response: replay them.
+            protocol.events_received()
+            for event in events:
+                if not isinstance(event, Response):
+                    protocol.events.append(event)
+            connection._take_events()  # noqa: SLF001
+            return connection
+    except TimeoutError:
+        if stream is not None:
+            await stream.aclose()
+        raise TransportError(f"{url}: no WebSocket after {open_timeout} s") from None
+    except OSError as exc:
+        if stream is not None:
+            await stream.aclose()
+        if isinstance(exc, TransportError):
+            raise
+        raise TransportError(f"{url}: {exc}") from exc
+    except BaseException:
+        if stream is not None:
+            await stream.aclose()
+        raise
+
+
+async def accept_websocket(
+    stream: ByteStream,
+    *,
+    max_message: int = 32 * 1024 * 1024,
+    open_timeout: float = 10.0,
+) -> WebSocketConnection:
+    """
+    Run the server side of the upgrade on an accepted byte stream.
+
+    Raises:
+        TransportError: The upgrade failed or timed out (the stream is closed).
+    """
+    protocol = ServerProtocol(max_size=max_message)
+    connection = WebSocketConnection(stream, protocol, max_message)
+    try:
+        with anyio.fail_after(open_timeout):
+            while True:
+                try:
+                    data = await stream.receive(_READ_CHUNK)
+                except (anyio.EndOfStream, anyio.BrokenResourceError) as exc:
+                    raise TransportError("connection closed before the WebSocket upgrade") from exc
+                protocol.receive_data(data)
+                events = protocol.events_received()
+                request = next((e for e in events if isinstance(e, Request)), None)
+                if request is not None:
+                    break
+                if protocol.state is State.CLOSED or protocol.handshake_exc is not None:
+                    raise TransportError(f"bad WebSocket upgrade: {protocol.handshake_exc}")  # noqa: TRY301
+            response = protocol.accept(request)
+            protocol.send_response(response)
+            protocol._request = request  # type: ignore[attr-defined]  # noqa: SLF001
+            await connection._flush()  # noqa: SLF001
+            if protocol.state is not State.OPEN:
+                raise TransportError(f"bad WebSocket upgrade: {protocol.handshake_exc}")  # noqa: TRY301
+            for event in events:
+                if not isinstance(event, Request):
+                    protocol.events.append(event)
+            connection._take_events()  # noqa: SLF001
+            return connection
+    except TimeoutError:
+        await connection.abort()
+        raise TransportError(f"no WebSocket upgrade within {open_timeout} s") from None
+    except BaseException:
+        await connection.abort()
+        raise

@@ -1,0 +1,1 @@
+"""Interop tests against a real OpenClaw gateway (see scripts/setup-openclaw.sh)."""
