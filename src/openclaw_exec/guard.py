@@ -1,0 +1,552 @@
+"""
+The exec guard: policy + command analysis + human approval, on anyio (asyncio and trio).
+
+:class:`ExecGuard` answers one question per command: may this run? ::
+
+    guard = ExecGuard(store=store, approvals="~/.openclaw/exec-approvals.json")
+    auth = await guard.authorize("git push", cwd="/src", agent_id="main")
+    if auth.allowed:
+        ...  # run exactly that command, in that cwd, with that env
+
+It reads the host's approvals file (a malformed file denies, naming the file error),
+resolves the effective policy ("the stricter wins"), analyses the command, and decides.
+When a human must decide it registers an approval in the :class:`~openclaw_exec.abc.ApprovalStore`
+and waits (default 30 minutes, as OpenClaw); with no approver route or no answer it applies
+``askFallback``. An ``allow-once`` is consumed exactly once for exactly the bound plan; an
+``allow-always`` is persisted to the approvals file; allowlist uses are stamped
+(``lastUsedAt`` ...). Every answer is an :class:`Authorization` value, written to the audit
+log when one is configured (an audit failure denies: nothing runs unrecorded).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.adapters.filestore import ApprovalsStore
+from openclaw_exec.analysis import Evaluation, ExecutableResolver, evaluate_command
+from openclaw_exec.audit import AuditLog, AuditRecord
+from openclaw_exec.exceptions import ApprovalsFileError, LocalProtocolError, OpenClawExecError
+from openclaw_exec.policy import (
+    AllowlistEntry,
+    ApprovalsFile,
+    ExecPolicy,
+    Security,
+    Verdict,
+    VerdictResult,
+    decide_verdict,
+    fallback_verdict,
+    resolve_policy,
+    stricter,
+)
+from openclaw_exec.protocol import (
+    DEFAULT_APPROVAL_TIMEOUT_MS,
+    ApprovalRecord,
+    ApprovalRequest,
+    ApprovalState,
+    Decision,
+    ExecBinding,
+    Outcome,
+    Principal,
+    TerminalReason,
+)
+
+__all__ = ["Authorization", "ExecGuard", "GuardReason"]
+
+_PORTABLE_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_PORTABLE = frozenset(_PORTABLE_FIRST + "0123456789")
+_RPC_SLACK_S = 10.0  # OpenClaw waits approval timeout + 10 s before giving up on the gateway
+
+
+class GuardReason:
+    """Reason codes the guard adds to the policy's (``VerdictReason``) codes."""
+
+    USER_DENIED = "user-denied"  # a human answered deny
+    USER_APPROVED = "user-approved"  # a human answered allow-once / allow-always
+    APPROVALS_FILE_ERROR = "approvals-file-error"  # the approvals file is malformed
+    APPROVAL_REQUEST_FAILED = "approval-request-failed"  # the store failed or refused
+    APPROVAL_NOT_CONSUMABLE = "approval-not-consumable"  # the decision could not be spent
+    AUDIT_FAILED = "audit-log-unavailable"  # the decision could not be recorded
+
+
+@attrs.frozen(kw_only=True)
+class Authorization:
+    """
+    The guard's answer for one command.
+
+    Attributes:
+        allowed: Whether the command may run (exactly as given, in that cwd and env).
+        reason: Stable code: a :class:`~openclaw_exec.policy.VerdictReason` value or a
+            :class:`GuardReason` one.
+        message: Why, in words (file errors, approver, fallback ...).
+        command: The command authorised (or not).
+        cwd: Its working directory.
+        agent_id: The agent.
+        policy: The effective policy, or ``None`` if it could not be resolved.
+        verdict: The policy verdict before any human was asked.
+        approval_id: The approval id when a human was asked.
+        decision: The human decision, or ``None`` (none asked, or no answer).
+        approver: Who decided (``resolvedBy``).
+        no_route: No approver could be asked (``askFallback`` applied at once).
+        persisted: Patterns persisted by an ``allow-always``.
+        evaluation: The command analysis, when it ran.
+        audit: The audit record written, if any.
+    """
+
+    allowed: bool
+    reason: str
+    message: str
+    command: str
+    cwd: str | None = None
+    agent_id: str | None = None
+    policy: ExecPolicy | None = None
+    verdict: VerdictResult | None = None
+    approval_id: str | None = None
+    decision: Decision | None = None
+    approver: str | None = None
+    no_route: bool = False
+    persisted: tuple[str, ...] = ()
+    evaluation: Evaluation | None = attrs.field(default=None, repr=False, eq=False)
+    audit: AuditRecord | None = attrs.field(default=None, repr=False, eq=False)
+
+    def __bool__(self) -> bool:
+        """Truthy only when allowed."""
+        return self.allowed
+
+
+def _portable(key: str) -> bool:
+    return bool(key) and key[0] in _PORTABLE_FIRST and set(key) <= _PORTABLE
+
+
+def _policy_dict(policy: ExecPolicy | None) -> dict[str, Any]:
+    if policy is None:
+        return {}
+    return {
+        "security": policy.security.value,
+        "ask": policy.ask.value,
+        "askFallback": policy.ask_fallback.value,
+        "autoAllowSkills": policy.auto_allow_skills,
+    }
+
+
+class ExecGuard:
+    """
+    Decides whether commands may run, asking humans through an approval store.
+
+    Args:
+        store: Where approvals live and approvers listen (e.g.
+            :class:`~openclaw_exec.adapters.memory.MemoryApprovalStore`). ``None``: nobody
+            can be asked, so every ASK takes ``askFallback`` at once.
+        approvals: The host approvals file (path or
+            :class:`~openclaw_exec.adapters.filestore.ApprovalsStore`), or ``None`` for none.
+            Read on every call; ``allow-always`` grants and uses are written back.
+        approvals_file: A fixed in-memory approvals document instead of *approvals*
+            (nothing is persisted).
+        policy: The requested policy (layer A: config, per-agent settings). ``None``:
+            the file decides alone, unset knobs take the safe defaults.
+        timeout_ms: Approval lifetime (OpenClaw: 1 800 000 = 30 minutes).
+        host: The exec host name shown to approvers (``gateway``).
+        requester: Who the guard registers approvals as.
+        resolver: Filesystem access for the analysis (default: the real one).
+        analysis_options: Extra keyword arguments for
+            :func:`~openclaw_exec.analysis.evaluate_command` (``safe_bins``,
+            ``strict_inline_eval``, ``skill_bins`` ...).
+        audit: Where to record every decision (``None``: no audit log).
+        new_id: Makes approval ids (default: UUID4).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: ApprovalStore | None = None,
+        approvals: ApprovalsStore | str | os.PathLike[str] | None = None,
+        approvals_file: ApprovalsFile | None = None,
+        policy: ExecPolicy | None = None,
+        timeout_ms: int = DEFAULT_APPROVAL_TIMEOUT_MS,
+        host: str = "gateway",
+        requester: Principal | None = None,
+        resolver: ExecutableResolver | None = None,
+        analysis_options: Mapping[str, Any] | None = None,
+        audit: AuditLog | str | os.PathLike[str] | None = None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        if approvals is not None and approvals_file is not None:
+            raise ValueError("pass either approvals (a file on disk) or approvals_file, not both")
+        if type(timeout_ms) is not int or timeout_ms < 1:
+            raise ValueError(f"timeout_ms must be a positive integer, got {timeout_ms!r}")
+        self.store = store
+        if approvals is None or isinstance(approvals, ApprovalsStore):
+            self.approvals = approvals
+        else:
+            self.approvals = ApprovalsStore(Path(approvals).expanduser())
+        self.approvals_file = approvals_file
+        self.policy = policy
+        self.timeout_ms = timeout_ms
+        self.host = host
+        self.requester = requester or Principal(id="exec-guard")
+        self.resolver = resolver
+        self.analysis_options = dict(analysis_options or {})
+        self.audit = audit if audit is None or isinstance(audit, AuditLog) else AuditLog(audit)
+        self._new_id = new_id
+
+    async def _load_file(self) -> ApprovalsFile | None:
+        if self.approvals is None:
+            return self.approvals_file
+        return await anyio.to_thread.run_sync(self.approvals.load)
+
+    async def authorize(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        agent_id: str | None = None,
+        session_key: str | None = None,
+        policy: ExecPolicy | None = None,
+    ) -> Authorization:
+        """
+        Decide whether *command* may run; ask a human when the policy says so.
+
+        Args:
+            command: The shell command text.
+            cwd: Absolute working directory (default: the process's).
+            env: The environment it will run with (default: the process's).
+            agent_id: The agent (``None``: ``main``).
+            session_key: The conversation, shown to approvers and bound to the approval.
+            policy: A per-call requested policy; it can only tighten the guard's
+                (``stricter`` of the two).
+
+        Returns:
+            An :class:`Authorization`. Denials are values, never exceptions.
+
+        Raises:
+            AnalysisError: Misuse, such as a relative *cwd*.
+        """
+        cwd = os.getcwd() if cwd is None else cwd  # noqa: PTH109 (a str is needed)
+        environ = dict(os.environ if env is None else env)
+        base = _Outcome(command=command, cwd=cwd, agent_id=agent_id)
+        try:
+            file = await self._load_file()
+        except ApprovalsFileError as exc:
+            return await self._finish(
+                base.deny(GuardReason.APPROVALS_FILE_ERROR, f"approvals file error: {exc}"),
+                session_key,
+                environ,
+            )
+        requested = self.policy
+        if policy is not None:
+            requested = policy if requested is None else stricter(requested, policy)
+        resolved = resolve_policy(file, agent_id=agent_id, requested=requested)
+        effective = resolved.effective
+        base = attrs.evolve(base, policy=effective)
+        if effective.security is Security.DENY:
+            verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
+            return await self._finish(
+                base.with_verdict(verdict, allowed=False), session_key, environ
+            )
+        evaluation = await anyio.to_thread.run_sync(
+            lambda: evaluate_command(
+                command,
+                cwd=cwd,
+                env=environ,
+                allowlist=resolved.allowlist,
+                auto_allow_skills=effective.auto_allow_skills,
+                resolver=self.resolver,
+                **self.analysis_options,
+            )
+        )
+        base = attrs.evolve(base, evaluation=evaluation)
+        verdict = decide_verdict(
+            effective,
+            analysis_ok=evaluation.analysis_ok,
+            allowlist_satisfied=evaluation.allowlist_satisfied,
+            durable_approval_satisfied=evaluation.durable_approval_satisfied,
+            force_ask=evaluation.must_ask,
+        )
+        if verdict.verdict is Verdict.ALLOW:
+            await self._record_uses(resolved.agent_id, evaluation)
+            return await self._finish(
+                base.with_verdict(verdict, allowed=True), session_key, environ
+            )
+        if verdict.verdict is Verdict.DENY:
+            return await self._finish(
+                base.with_verdict(verdict, allowed=False), session_key, environ
+            )
+        outcome = await self._ask(
+            base.with_verdict(verdict, allowed=False), resolved.agent_id, session_key, environ
+        )
+        return await self._finish(outcome, session_key, environ)
+
+    # ------------------------------------------------------------------ asking
+
+    def _binding(
+        self, outcome: _Outcome, session_key: str | None, env: Mapping[str, str]
+    ) -> ExecBinding:
+        return ExecBinding.of(
+            ("sh", "-c", outcome.command),
+            cwd=outcome.cwd,
+            agent_id=outcome.agent_id,
+            session_key=session_key,
+            env=env,
+        )
+
+    async def _ask(
+        self,
+        outcome: _Outcome,
+        agent_key: str,
+        session_key: str | None,
+        env: Mapping[str, str],
+    ) -> _Outcome:
+        store = self.store
+        if store is None:
+            return self._fallback(outcome, no_route=True, note="no approval store configured")
+        evaluation = outcome.evaluation
+        policy = outcome.policy
+        assert evaluation is not None
+        assert policy is not None
+        resolved_path = None
+        if evaluation.segments and evaluation.segments[0].executable is not None:
+            resolved_path = evaluation.segments[0].executable.path
+        binding = self._binding(outcome, session_key, env)
+        approval_id = self._new_id()
+        now = store.now_ms()
+        try:
+            request = ApprovalRequest(
+                id=approval_id,
+                command=outcome.command,
+                created_at_ms=now,
+                expires_at_ms=now + self.timeout_ms,
+                cwd=outcome.cwd,
+                host=self.host,
+                security=policy.security.value,
+                ask=policy.ask.value,
+                agent_id=outcome.agent_id,
+                resolved_path=resolved_path,
+                session_key=session_key,
+                env_keys=tuple(sorted(k for k in env if _portable(k))),
+                binding=binding,
+            )
+        except (ValueError, TypeError) as exc:
+            return outcome.deny(
+                GuardReason.APPROVAL_REQUEST_FAILED, f"cannot build the approval request: {exc}"
+            )
+        outcome = attrs.evolve(outcome, approval_id=approval_id)
+        try:
+            record = await self._register_and_wait(store, request)
+        except (OpenClawExecError, OSError) as exc:
+            return outcome.deny(
+                GuardReason.APPROVAL_REQUEST_FAILED, f"approval request failed: {exc}"
+            )
+        if record is None or record.decision is None:
+            no_route = record is not None and record.reason is TerminalReason.NO_ROUTE
+            note = "no approver route" if no_route else "no approval decision"
+            return self._fallback(outcome, no_route=no_route, note=note)
+        outcome = attrs.evolve(outcome, decision=record.decision, approver=record.resolved_by)
+        if record.decision is Decision.DENY:
+            by = f" by {record.resolved_by}" if record.resolved_by else ""
+            return outcome.deny(GuardReason.USER_DENIED, f"exec denied{by}: user-denied")
+        try:
+            spent = await store.consume(approval_id, binding)
+        except (OpenClawExecError, OSError) as exc:
+            return outcome.deny(
+                GuardReason.APPROVAL_REQUEST_FAILED, f"approval could not be used: {exc}"
+            )
+        if spent.outcome is not Outcome.CONSUMED:
+            return outcome.deny(
+                GuardReason.APPROVAL_NOT_CONSUMABLE, spent.message or "approval not usable"
+            )
+        persisted: tuple[str, ...] = ()
+        note = ""
+        if record.decision is Decision.ALLOW_ALWAYS:
+            persisted, note = await self._persist(agent_key, evaluation)
+        message = (
+            f"approved ({record.decision.value}) by {record.resolved_by or 'an approver'}{note}"
+        )
+        return attrs.evolve(
+            outcome,
+            allowed=True,
+            reason=GuardReason.USER_APPROVED,
+            message=message,
+            persisted=persisted,
+        )
+
+    async def _register_and_wait(
+        self, store: ApprovalStore, request: ApprovalRequest
+    ) -> ApprovalRecord | None:
+        registered = False
+        try:
+            result = await store.register(request, requester=self.requester)
+            registered = True
+            if result.outcome is Outcome.EXPIRED:
+                return result.record
+            if not result.ok:
+                raise LocalProtocolError(result.message or result.outcome.value)
+            with anyio.move_on_after(self.timeout_ms / 1000 + _RPC_SLACK_S):
+                record = await store.wait_decision(request.id)
+                if record is None or record.state is not ApprovalState.PENDING:
+                    return record
+            with anyio.CancelScope(shield=True):  # the store never settled it: withdraw it
+                await store.cancel(request.id)
+                final = await store.get(request.id)
+        except anyio.get_cancelled_exc_class():
+            if registered:  # our caller gave up: nobody may approve a stale request
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await store.cancel(request.id)
+            raise
+        return final
+
+    def _fallback(self, outcome: _Outcome, *, no_route: bool, note: str) -> _Outcome:
+        evaluation = outcome.evaluation
+        policy = outcome.policy
+        verdict = outcome.verdict
+        assert evaluation is not None
+        assert policy is not None
+        assert verdict is not None
+        fallback = fallback_verdict(
+            policy,
+            analysis_ok=evaluation.analysis_ok,
+            allowlist_satisfied=evaluation.allowlist_satisfied,
+            fallback_may_allow=not verdict.triggers,
+        )
+        return attrs.evolve(
+            outcome,
+            allowed=fallback.allowed,
+            reason=fallback.reason.value,
+            message=f"{note}; {fallback.message}",
+            no_route=no_route,
+        )
+
+    # ------------------------------------------------------------------ file writes
+
+    async def _persist(self, agent_key: str, evaluation: Evaluation) -> tuple[tuple[str, ...], str]:
+        approvals = self.approvals
+        grants = tuple(g.pattern for g in evaluation.allow_always)
+        if approvals is None or not grants:
+            return (), "; nothing persisted" if approvals is None else "; nothing to persist"
+
+        def write() -> None:
+            for pattern in grants:
+                approvals.add_allowlist_entry(
+                    agent_key, AllowlistEntry(pattern=pattern, source="allow-always")
+                )
+
+        try:
+            await anyio.to_thread.run_sync(write)
+        except (OpenClawExecError, OSError) as exc:
+            return (), f"; allow-always could not be persisted: {exc}"
+        return grants, ""
+
+    async def _record_uses(self, agent_key: str, evaluation: Evaluation) -> None:
+        approvals = self.approvals
+        if approvals is None:
+            return
+        uses = {
+            (segment.matched_entry.pattern, segment.executable.path if segment.executable else None)
+            for segment in _all_segments(evaluation)
+            if segment.matched_entry is not None
+        }
+        if not uses:
+            return
+        command = evaluation.command_text
+
+        def write() -> None:
+            for pattern, path in sorted(uses, key=str):
+                approvals.record_use(agent_key, pattern, command=command, resolved_path=path)
+
+        try:
+            await anyio.to_thread.run_sync(write)
+        except (OpenClawExecError, OSError):
+            return  # a failed stamp never changes the decision
+
+    async def _finish(
+        self, outcome: _Outcome, session_key: str | None, env: Mapping[str, str]
+    ) -> Authorization:
+        auth = outcome.build()
+        if self.audit is None:
+            return auth
+        try:
+            record = await self.audit.append(
+                ts_ms=_wall_ms(),
+                command=auth.command,
+                cwd=auth.cwd,
+                agent_id=auth.agent_id,
+                session_key=session_key,
+                host=self.host,
+                env_keys=tuple(sorted(env)),
+                policy=_policy_dict(auth.policy),
+                allowed=auth.allowed,
+                reason=auth.reason,
+                decision=auth.decision.value if auth.decision else None,
+                approval_id=auth.approval_id,
+                approver=auth.approver,
+                details={
+                    "message": auth.message,
+                    "verdict": auth.verdict.verdict.value if auth.verdict else None,
+                    "persisted": list(auth.persisted),
+                    "noRoute": auth.no_route,
+                },
+            )
+        except (OSError, ValueError) as exc:
+            return attrs.evolve(
+                auth,
+                allowed=False,
+                reason=GuardReason.AUDIT_FAILED,
+                message=f"{auth.message}; denied because the audit log failed: {exc}",
+            )
+        return attrs.evolve(auth, audit=record)
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _all_segments(evaluation: Evaluation) -> list[Any]:
+    out: list[Any] = []
+    stack = list(evaluation.segments)
+    while stack:
+        segment = stack.pop()
+        out.append(segment)
+        stack.extend(segment.inner)
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class _Outcome:
+    command: str
+    cwd: str | None
+    agent_id: str | None
+    allowed: bool = False
+    reason: str = ""
+    message: str = ""
+    policy: ExecPolicy | None = None
+    verdict: VerdictResult | None = None
+    evaluation: Evaluation | None = None
+    approval_id: str | None = None
+    decision: Decision | None = None
+    approver: str | None = None
+    no_route: bool = False
+    persisted: tuple[str, ...] = ()
+
+    def deny(self, reason: str, message: str) -> _Outcome:
+        return attrs.evolve(self, allowed=False, reason=reason, message=message)
+
+    def with_verdict(self, verdict: VerdictResult, *, allowed: bool) -> _Outcome:
+        return attrs.evolve(
+            self,
+            verdict=verdict,
+            allowed=allowed,
+            reason=verdict.reason.value,
+            message=verdict.message,
+        )
+
+    def build(self) -> Authorization:
+        return Authorization(**attrs.asdict(self, recurse=False))

@@ -1,0 +1,248 @@
+"""ExecGuard end to end: real analysis, a real approvals file, real approvers (asyncio + trio)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from openclaw_exec.adapters.filestore import ApprovalsStore
+from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
+from openclaw_exec.audit import verify_audit_log
+from openclaw_exec.guard import ExecGuard, GuardReason
+from openclaw_exec.policy import (
+    AgentPolicy,
+    AllowlistEntry,
+    ApprovalsFile,
+    Ask,
+    ExecPolicy,
+    Security,
+)
+from openclaw_exec.protocol import ApprovalRecord, ApprovalState, Decision
+
+pytestmark = pytest.mark.anyio
+
+LS = shutil.which("ls")
+assert LS is not None
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
+ALLOWLIST = ExecPolicy(security=Security.ALLOWLIST, ask=Ask.ON_MISS, ask_fallback=Security.DENY)
+
+
+def approvals_at(tmp_path: Path, *, allow: tuple[str, ...] = (), **defaults: Any) -> ApprovalsStore:
+    store = ApprovalsStore(tmp_path / "exec-approvals.json")
+    agent = AgentPolicy(allowlist=tuple(AllowlistEntry(pattern=p) for p in allow))
+    store.update(lambda _file: ApprovalsFile(agents={"main": agent}))
+    if defaults:
+        store.set_defaults(**defaults)
+    return store
+
+
+async def test_allowlisted_command_runs_without_asking_and_records_use(tmp_path: Path) -> None:
+    approvals = approvals_at(tmp_path, allow=(LS,))  # type: ignore[arg-type]
+    async with MemoryApprovalStore() as store:
+        guard = ExecGuard(
+            store=store, approvals=approvals, policy=ALLOWLIST, audit=tmp_path / "audit.jsonl"
+        )
+        auth = await guard.authorize("ls -la", cwd="/tmp", env=ENV, agent_id="main")
+        assert auth.allowed, auth.message
+        assert auth.reason == "allowlist-satisfied"
+        assert auth.approval_id is None
+        assert await store.list_pending() == []
+    entry = approvals.load().agents["main"].allowlist[0]  # type: ignore[union-attr]
+    assert entry.last_used_command == "ls -la"
+    assert entry.last_resolved_path == LS
+    assert entry.last_used_at is not None
+    assert auth.audit is not None
+    assert verify_audit_log(tmp_path / "audit.jsonl").records == 1
+
+
+@pytest.mark.parametrize("decision", [Decision.ALLOW_ONCE, Decision.DENY])
+async def test_miss_asks_the_approver(tmp_path: Path, decision: Decision) -> None:
+    approvals = approvals_at(tmp_path)
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        approver = AutoApprover(store, decision)
+        await tg.start(approver.run)
+        guard = ExecGuard(store=store, approvals=approvals, policy=ALLOWLIST)
+        with anyio.fail_after(10):
+            auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV, session_key="s-1")
+        assert auth.allowed is (decision is Decision.ALLOW_ONCE)
+        assert auth.decision is decision
+        assert auth.approver == "auto-approver"
+        assert auth.reason == ("user-approved" if auth.allowed else GuardReason.USER_DENIED)
+        record = await store.get(auth.approval_id)  # type: ignore[arg-type]
+        assert record is not None
+        assert record.request.session_key == "s-1"
+        assert record.request.resolved_path == LS
+        assert record.request.env_keys == ("HOME", "PATH")
+        expected = ApprovalState.CONSUMED if auth.allowed else ApprovalState.DENIED
+        assert record.state is expected
+        tg.cancel_scope.cancel()
+
+
+async def test_allow_always_persists_and_the_next_run_needs_no_one(tmp_path: Path) -> None:
+    approvals = approvals_at(tmp_path)
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        approver = AutoApprover(store, Decision.ALLOW_ALWAYS)
+        await tg.start(approver.run)
+        guard = ExecGuard(store=store, approvals=approvals, policy=ALLOWLIST)
+        with anyio.fail_after(10):
+            first = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+            assert first.allowed, first.message
+            assert first.persisted == (LS,)
+            second = await guard.authorize("ls /var", cwd="/tmp", env=ENV)
+        assert second.allowed
+        assert second.approval_id is None
+        assert len(approver.results) == 1
+        tg.cancel_scope.cancel()
+    entries = approvals.load().agents["main"].allowlist  # type: ignore[union-attr]
+    assert [(e.pattern, e.source) for e in entries] == [(LS, "allow-always")]
+
+
+@pytest.mark.parametrize(
+    ("fallback", "command", "allowed", "reason"),
+    [
+        (Security.DENY, "ls", False, "approval-timeout"),
+        (Security.ALLOWLIST, "ls", False, "approval-timeout (allowlist-miss)"),
+        (Security.FULL, "ls", False, "approval-timeout (allowlist-miss)"),  # clamped to allowlist
+    ],
+)
+async def test_no_route_applies_ask_fallback_at_once(
+    tmp_path: Path, fallback: Security, command: str, allowed: bool, reason: str
+) -> None:
+    policy = ExecPolicy(security=Security.ALLOWLIST, ask=Ask.ON_MISS, ask_fallback=fallback)
+    async with MemoryApprovalStore() as store:  # nobody subscribed: no route
+        guard = ExecGuard(store=store, approvals_file=ApprovalsFile(), policy=policy)
+        with anyio.fail_after(5):
+            auth = await guard.authorize(command, cwd="/tmp", env=ENV)
+        assert (auth.allowed, auth.reason, auth.no_route) == (allowed, reason, True)
+        assert "no approver route" in auth.message
+        record = await store.get(auth.approval_id)  # type: ignore[arg-type]
+        assert record is not None
+        assert record.state is ApprovalState.EXPIRED
+
+
+async def test_ask_always_fallback_allowlist_runs_a_satisfied_command(tmp_path: Path) -> None:
+    policy = ExecPolicy(
+        security=Security.ALLOWLIST, ask=Ask.ALWAYS, ask_fallback=Security.ALLOWLIST
+    )
+    file = ApprovalsFile(agents={"main": AgentPolicy(allowlist=(AllowlistEntry(pattern=LS),))})  # type: ignore[arg-type]
+    guard = ExecGuard(store=None, approvals_file=file, policy=policy)
+    auth = await guard.authorize("ls", cwd="/tmp", env=ENV)
+    assert auth.verdict is not None
+    assert auth.verdict.reason == "ask-always"
+    assert (auth.allowed, auth.reason) == (True, "ask-fallback-allowlist")
+
+
+async def test_unanswered_request_times_out_to_fallback(tmp_path: Path) -> None:
+    def never(record: ApprovalRecord) -> Decision | None:
+        return None
+
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        await tg.start(AutoApprover(store, never).run)
+        guard = ExecGuard(
+            store=store, approvals_file=ApprovalsFile(), policy=ALLOWLIST, timeout_ms=150
+        )
+        with anyio.fail_after(10):
+            auth = await guard.authorize("ls", cwd="/tmp", env=ENV)
+        assert (auth.allowed, auth.reason, auth.no_route) == (False, "approval-timeout", False)
+        record = await store.get(auth.approval_id)  # type: ignore[arg-type]
+        assert record is not None
+        assert record.reason == "timeout"
+        tg.cancel_scope.cancel()
+
+
+async def test_malformed_approvals_file_denies_with_the_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "exec-approvals.json"
+    path.write_text(json.dumps({"version": 1, "defaults": {"security": "Deny"}}))
+    guard = ExecGuard(
+        approvals=path,
+        policy=ExecPolicy(security=Security.FULL, ask=Ask.OFF),
+        audit=tmp_path / "a.jsonl",
+    )
+    auth = await guard.authorize("ls", cwd="/tmp", env=ENV)
+    assert not auth.allowed
+    assert auth.reason == GuardReason.APPROVALS_FILE_ERROR
+    assert str(path) in auth.message
+    assert "security" in auth.message
+    assert verify_audit_log(tmp_path / "a.jsonl").ok
+
+
+async def test_security_deny_and_full(tmp_path: Path) -> None:
+    deny = ExecGuard(approvals_file=ApprovalsFile(), policy=ExecPolicy(security=Security.DENY))
+    auth = await deny.authorize("ls", cwd="/tmp", env=ENV)
+    assert (auth.allowed, auth.reason) == (False, "security-deny")
+    full = ExecGuard(
+        approvals_file=ApprovalsFile(), policy=ExecPolicy(security=Security.FULL, ask=Ask.OFF)
+    )
+    assert (await full.authorize("rm -rf /nonexistent", cwd="/tmp", env=ENV)).allowed
+    # a per-call policy can only tighten
+    tightened = await full.authorize(
+        "ls", cwd="/tmp", env=ENV, policy=ExecPolicy(security=Security.DENY)
+    )
+    assert not tightened.allowed
+    # the host file tightens a loose request
+    strict_file = ApprovalsFile(agents={"main": AgentPolicy(security=Security.DENY)})
+    host = ExecGuard(
+        approvals_file=strict_file, policy=ExecPolicy(security=Security.FULL, ask=Ask.OFF)
+    )
+    assert not (await host.authorize("ls", cwd="/tmp", env=ENV)).allowed
+
+
+async def test_cancelled_authorize_withdraws_its_approval(tmp_path: Path) -> None:
+    def never(record: ApprovalRecord) -> Decision | None:
+        return None
+
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        await tg.start(AutoApprover(store, never).run)
+        guard = ExecGuard(
+            store=store,
+            approvals_file=ApprovalsFile(),
+            policy=ALLOWLIST,
+            new_id=lambda: "fixed-id-1",
+        )
+        with anyio.move_on_after(0.2):
+            await guard.authorize("ls", cwd="/tmp", env=ENV)
+        record = await store.get("fixed-id-1")
+        assert record is not None
+        assert record.state is ApprovalState.CANCELLED
+        tg.cancel_scope.cancel()
+
+
+async def test_replayed_approval_id_is_refused(tmp_path: Path) -> None:
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        await tg.start(AutoApprover(store, Decision.ALLOW_ONCE).run)
+        guard = ExecGuard(
+            store=store, approvals_file=ApprovalsFile(), policy=ALLOWLIST, new_id=lambda: "one-id"
+        )
+        with anyio.fail_after(10):
+            first = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+            assert first.allowed
+            # the same id again (a replay) is refused by the store: no second run on one approval
+            again = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+        assert not again.allowed
+        assert again.reason == GuardReason.APPROVAL_REQUEST_FAILED
+        tg.cancel_scope.cancel()
+
+
+async def test_audit_failure_denies(tmp_path: Path) -> None:
+    audit_dir = tmp_path / "audit-is-a-dir"
+    audit_dir.mkdir()
+    guard = ExecGuard(
+        approvals_file=ApprovalsFile(),
+        policy=ExecPolicy(security=Security.FULL, ask=Ask.OFF),
+        audit=audit_dir,
+    )
+    auth = await guard.authorize("ls", cwd="/tmp", env=ENV)
+    assert not auth.allowed
+    assert auth.reason == GuardReason.AUDIT_FAILED
+
+
+def test_guard_rejects_bad_configuration(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="either"):
+        ExecGuard(approvals=tmp_path / "a.json", approvals_file=ApprovalsFile())
+    with pytest.raises(ValueError, match="timeout_ms"):
+        ExecGuard(timeout_ms=0)
