@@ -25,14 +25,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import attrs
 
 from openclaw_exec.abc import ApprovalStore
-from openclaw_exec.adapters.filestore import ApprovalsStore
 from openclaw_exec.analysis import Evaluation, ExecutableResolver, evaluate_command
 from openclaw_exec.audit import AuditLog, AuditRecord
 from openclaw_exec.exceptions import ApprovalsFileError, LocalProtocolError, OpenClawExecError
@@ -50,15 +49,18 @@ from openclaw_exec.policy import (
 )
 from openclaw_exec.protocol import (
     DEFAULT_APPROVAL_TIMEOUT_MS,
+    ApprovalOutcome,
     ApprovalRecord,
     ApprovalRequest,
     ApprovalState,
     Decision,
     ExecBinding,
-    Outcome,
     Principal,
     TerminalReason,
 )
+
+if TYPE_CHECKING:
+    from openclaw_exec.adapters.filestore import ApprovalsStore
 
 __all__ = ["Authorization", "ExecGuard", "GuardReason"]
 
@@ -183,7 +185,11 @@ class ExecGuard:
             raise ValueError("pass either approvals (a file on disk) or approvals_file, not both")
         if type(timeout_ms) is not int or timeout_ms < 1:
             raise ValueError(f"timeout_ms must be a positive integer, got {timeout_ms!r}")
+        # Imported here so importing openclaw_exec never imports an adapter.
+        from openclaw_exec.adapters.filestore import ApprovalsStore  # noqa: PLC0415
+
         self.store = store
+        self.approvals: ApprovalsStore | None
         if approvals is None or isinstance(approvals, ApprovalsStore):
             self.approvals = approvals
         else:
@@ -360,7 +366,7 @@ class ExecGuard:
             return outcome.deny(
                 GuardReason.APPROVAL_REQUEST_FAILED, f"approval could not be used: {exc}"
             )
-        if spent.outcome is not Outcome.CONSUMED:
+        if spent.outcome is not ApprovalOutcome.CONSUMED:
             return outcome.deny(
                 GuardReason.APPROVAL_NOT_CONSUMABLE, spent.message or "approval not usable"
             )
@@ -386,7 +392,7 @@ class ExecGuard:
         try:
             result = await store.register(request, requester=self.requester)
             registered = True
-            if result.outcome is Outcome.EXPIRED:
+            if result.outcome is ApprovalOutcome.EXPIRED:
                 return result.record
             if not result.ok:
                 raise LocalProtocolError(result.message or result.outcome.value)

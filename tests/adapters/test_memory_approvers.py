@@ -8,11 +8,11 @@ import pytest
 
 from openclaw_exec.adapters.memory import AutoApprover, ConsoleApprover, MemoryApprovalStore
 from openclaw_exec.protocol import (
+    ApprovalOutcome,
     ApprovalRecord,
     ApprovalRequest,
     ApprovalState,
     Decision,
-    Outcome,
 )
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +42,7 @@ async def test_auto_approver_answers_with_a_function_and_catches_up() -> None:
         for approval_id, command in (("a-1", "ls"), ("a-2", "rm -rf /"), ("a-3", "sleep")):
             assert (
                 await store.register(req(store, approval_id, command))
-            ).outcome is Outcome.REGISTERED
+            ).outcome is ApprovalOutcome.REGISTERED
         with anyio.fail_after(5):
             assert (await store.wait_decision("early-1")).decision is Decision.ALLOW_ONCE  # type: ignore[union-attr]
             assert (await store.wait_decision("a-1")).decision is Decision.ALLOW_ONCE  # type: ignore[union-attr]

@@ -12,13 +12,13 @@ from openclaw_exec.protocol import (
     ApprovalBroker,
     ApprovalCancelled,
     ApprovalExpired,
+    ApprovalOutcome,
     ApprovalRequest,
     ApprovalRequested,
     ApprovalResolved,
     ApprovalState,
     Decision,
     ExecBinding,
-    Outcome,
     Principal,
     WaitFinished,
 )
@@ -91,28 +91,28 @@ class BrokerMachine(RuleBasedStateMachine):
         )
         if before is None:
             self.generation[approval_id] += 1
-            assert result.outcome in {Outcome.REGISTERED, Outcome.EXPIRED}
-            if result.outcome is Outcome.REGISTERED:
+            assert result.outcome in {ApprovalOutcome.REGISTERED, ApprovalOutcome.EXPIRED}
+            if result.outcome is ApprovalOutcome.REGISTERED:
                 self.pending[approval_id] = self.now + lifetime
         elif before.state is ApprovalState.PENDING:
-            assert result.outcome in {Outcome.ALREADY_PENDING, Outcome.ID_CONFLICT}
+            assert result.outcome in {ApprovalOutcome.ALREADY_PENDING, ApprovalOutcome.ID_CONFLICT}
         else:
-            assert result.outcome is Outcome.ID_SETTLED
+            assert result.outcome is ApprovalOutcome.ID_SETTLED
         self.drain()
 
     @rule(key=st.sampled_from(IDS + PREFIXES), decision=st.sampled_from(Decision), who=approvers)
     def resolve(self, key: str, decision: Decision, who: Principal | None) -> None:
         result = self.broker.resolve(key, decision, approver=who, now_ms=self.now)
-        if result.outcome is Outcome.RESOLVED:
+        if result.outcome is ApprovalOutcome.RESOLVED:
             assert who is not None
             assert who.id
         self.drain()
         if result.record is not None and result.outcome in {
-            Outcome.RESOLVED_AGAIN,
-            Outcome.ALREADY_RESOLVED,
+            ApprovalOutcome.RESOLVED_AGAIN,
+            ApprovalOutcome.ALREADY_RESOLVED,
         }:
             recorded = self.decisions[result.record.id, self.generation[result.record.id]]
-            assert (recorded is decision) == (result.outcome is Outcome.RESOLVED_AGAIN)
+            assert (recorded is decision) == (result.outcome is ApprovalOutcome.RESOLVED_AGAIN)
 
     @rule(approval_id=st.sampled_from(IDS), conn=st.sampled_from(["c1", "c2", None]))
     def wait(self, approval_id: str, conn: str | None) -> None:
@@ -120,11 +120,11 @@ class BrokerMachine(RuleBasedStateMachine):
         self.next_waiter += 1
         result = self.broker.wait(approval_id, waiter=waiter, now_ms=self.now, connection=conn)
         self.drain()
-        if result.outcome is Outcome.WAITING:
+        if result.outcome is ApprovalOutcome.WAITING:
             self.parked[waiter] = approval_id
         else:
             self.finished.add(waiter)
-            if result.outcome is Outcome.DECIDED:
+            if result.outcome is ApprovalOutcome.DECIDED:
                 assert result.record is not None
                 key = (approval_id, self.generation[approval_id])
                 assert result.record.decision is self.decisions[key]
@@ -164,7 +164,7 @@ class BrokerMachine(RuleBasedStateMachine):
         result = self.broker.consume(
             approval_id, ExecBinding(argv=("cmd", str(variant))), now_ms=self.now
         )
-        if result.outcome is Outcome.CONSUMED:
+        if result.outcome is ApprovalOutcome.CONSUMED:
             assert before is not None
             assert before.state in {ApprovalState.ALLOWED_ONCE, ApprovalState.ALLOWED_ALWAYS}
             assert before.request.binding == ExecBinding(argv=("cmd", str(variant)))

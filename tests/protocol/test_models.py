@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import (
     ApprovalBroker,
+    ApprovalOutcome,
     ApprovalRequest,
     Decision,
     ExecBinding,
     IdentifiedApprovers,
     NamedApprovers,
-    Outcome,
     Principal,
     ScopedApprovers,
     env_hash,
@@ -151,9 +151,12 @@ def test_approver_policies() -> None:
     named = ApprovalBroker(approver_policy=NamedApprovers(["op"]))
     named.register(request, now_ms=0)
     refused = named.resolve("x", Decision.DENY, approver=reader, now_ms=1)
-    assert refused.outcome is Outcome.APPROVER_REFUSED
+    assert refused.outcome is ApprovalOutcome.APPROVER_REFUSED
     assert "not an authorised approver" in refused.message
-    assert named.resolve("x", Decision.DENY, approver=ops, now_ms=1).outcome is Outcome.RESOLVED
+    assert (
+        named.resolve("x", Decision.DENY, approver=ops, now_ms=1).outcome
+        is ApprovalOutcome.RESOLVED
+    )
 
 
 def test_prefix_ambiguity_message_lists_three_and_counts_the_rest() -> None:
@@ -184,11 +187,12 @@ def test_prefix_ignores_settled_and_expired_approvals() -> None:
     )
     assert broker.resolve("feed", Decision.DENY, approver=op, now_ms=100).record.id == "feed2"  # type: ignore[union-attr]
     assert (
-        broker.resolve("feed", Decision.DENY, approver=op, now_ms=101).outcome is Outcome.NOT_FOUND
+        broker.resolve("feed", Decision.DENY, approver=op, now_ms=101).outcome
+        is ApprovalOutcome.NOT_FOUND
     )
     assert (
         broker.resolve("feed2", Decision.DENY, approver=op, now_ms=102).outcome
-        is Outcome.RESOLVED_AGAIN
+        is ApprovalOutcome.RESOLVED_AGAIN
     )
 
 

@@ -11,16 +11,16 @@ from openclaw_exec.protocol import (
     TRANSITIONS,
     ApprovalBroker,
     ApprovalInput,
+    ApprovalOutcome,
     ApprovalRequest,
     ApprovalState,
     Decision,
     ExecBinding,
-    Outcome,
     Principal,
     transition,
 )
 
-S, I, O = ApprovalState, ApprovalInput, Outcome  # noqa: E741 (short names keep the table readable)
+S, I, O = ApprovalState, ApprovalInput, ApprovalOutcome  # noqa: E741 (short names keep the table readable)
 ALL_PAIRS = list(itertools.product(ApprovalState, ApprovalInput))
 RESOLVES = {
     I.RESOLVE_ALLOW_ONCE: Decision.ALLOW_ONCE,
@@ -36,7 +36,7 @@ DECIDED = {
 NO_DECISION_STATES = {S.EXPIRED, S.CANCELLED, S.ERROR}
 
 
-def spec(state: ApprovalState, inp: ApprovalInput) -> tuple[ApprovalState, Outcome] | None:
+def spec(state: ApprovalState, inp: ApprovalInput) -> tuple[ApprovalState, ApprovalOutcome] | None:
     """The rules of the issue, written independently of the table (None: not allowed)."""
     if state is S.ABSENT:
         if inp is I.REGISTER:

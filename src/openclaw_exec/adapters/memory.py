@@ -32,6 +32,7 @@ from openclaw_exec.protocol import (
     RESOLVED_GRACE_MS,
     ApprovalBroker,
     ApprovalEvent,
+    ApprovalOutcome,
     ApprovalRecord,
     ApprovalRequest,
     ApprovalRequested,
@@ -39,7 +40,6 @@ from openclaw_exec.protocol import (
     ApproverPolicy,
     Decision,
     ExecBinding,
-    Outcome,
     Principal,
     WaitFinished,
     parse_approve_command,
@@ -178,9 +178,9 @@ class MemoryApprovalStore(ApprovalStore):
         now = self._pump()
         key = next(self._keys)
         result = self._broker.wait(approval_id, waiter=key, now_ms=now)
-        if result.outcome is Outcome.NOT_FOUND:
+        if result.outcome is ApprovalOutcome.NOT_FOUND:
             return None
-        if result.outcome is not Outcome.WAITING:
+        if result.outcome is not ApprovalOutcome.WAITING:
             return result.record
         assert result.record is not None
         expires_at = result.record.request.expires_at_ms

@@ -41,8 +41,8 @@ from openclaw_exec.protocol._models import (
 from openclaw_exec.protocol._state import (
     TRANSITIONS,
     ApprovalInput,
+    ApprovalOutcome,
     ApprovalState,
-    Outcome,
     Transition,
     resolve_input,
     transition,
@@ -199,17 +199,17 @@ class ApprovalBroker:
         waiters, entry.waiters = entry.waiters, None
         if waiters:
             outcome = {
-                ApprovalState.EXPIRED: Outcome.EXPIRED,
-                ApprovalState.CANCELLED: Outcome.CANCELLED,
-                ApprovalState.ERROR: Outcome.NO_DECISION,
-            }.get(state, Outcome.DECIDED)
+                ApprovalState.EXPIRED: ApprovalOutcome.EXPIRED,
+                ApprovalState.CANCELLED: ApprovalOutcome.CANCELLED,
+                ApprovalState.ERROR: ApprovalOutcome.NO_DECISION,
+            }.get(state, ApprovalOutcome.DECIDED)
             for waiter in waiters:
                 del self._waiters[waiter]
                 self._events.append(WaitFinished(waiter, record.id, decision, record, outcome))
 
     def _apply_expire(self, entry: _Entry, reason: TerminalReason, now_ms: int) -> Transition:
         tr = self._step(entry, ApprovalInput.EXPIRE)
-        if tr.outcome is Outcome.EXPIRED:
+        if tr.outcome is ApprovalOutcome.EXPIRED:
             self._settle(
                 entry, state=tr.next_state, reason=reason, now_ms=now_ms, announce=ApprovalExpired
             )
@@ -217,12 +217,12 @@ class ApprovalBroker:
 
     @staticmethod
     def _result(
-        tr: Transition | Outcome,
+        tr: Transition | ApprovalOutcome,
         entry: _Entry | None,
         message: str = "",
         reason: str | None = None,
     ) -> ApprovalResult:
-        outcome = tr if isinstance(tr, Outcome) else tr.outcome
+        outcome = tr if isinstance(tr, ApprovalOutcome) else tr.outcome
         record = None if entry is None else entry.record()
         return ApprovalResult(outcome=outcome, record=record, message=message, reason=reason)
 
@@ -261,7 +261,7 @@ class ApprovalBroker:
         else:
             inp = ApprovalInput.REGISTER_CONFLICT
         tr = self._step(entry, inp)
-        if tr.outcome is Outcome.REGISTERED:
+        if tr.outcome is ApprovalOutcome.REGISTERED:
             entry = _Entry(request, requester)
             self._entries[request.id] = entry
             heapq.heappush(self._deadlines, (request.expires_at_ms, request.id))
@@ -275,9 +275,9 @@ class ApprovalBroker:
                     self._apply_expire(entry, TerminalReason.TIMEOUT, now_ms), entry
                 )
             return self._result(tr, entry)
-        if tr.outcome is Outcome.ID_CONFLICT:
+        if tr.outcome is ApprovalOutcome.ID_CONFLICT:
             return self._result(tr, entry, "approval id already pending", "APPROVAL_ID_CONFLICT")
-        if tr.outcome is Outcome.ID_SETTLED:
+        if tr.outcome is ApprovalOutcome.ID_SETTLED:
             return self._result(
                 tr,
                 entry,
@@ -299,7 +299,7 @@ class ApprovalBroker:
         key = self._check_id(id_or_prefix)
         entry = self._live(key, now_ms)
         if entry is not None:
-            return self._result(Outcome.IGNORED, entry)
+            return self._result(ApprovalOutcome.IGNORED, entry)
         folded = key.casefold()
         matches = [
             e
@@ -310,14 +310,16 @@ class ApprovalBroker:
             and live.state is ApprovalState.PENDING
         ]
         if len(matches) == 1:
-            return self._result(Outcome.IGNORED, matches[0])
+            return self._result(ApprovalOutcome.IGNORED, matches[0])
         if not matches:
-            return self._result(Outcome.NOT_FOUND, None, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND")
+            return self._result(
+                ApprovalOutcome.NOT_FOUND, None, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND"
+            )
         shown = ", ".join(m.request.id for m in matches[:_MAX_LISTED_MATCHES])
         more = len(matches) - _MAX_LISTED_MATCHES
         suffix = f" (+{more} more)" if more > 0 else ""
         return self._result(
-            Outcome.NOT_FOUND,
+            ApprovalOutcome.NOT_FOUND,
             None,
             f"ambiguous approval id prefix; matches: {shown}{suffix}. Use the full id.",
             "APPROVAL_ID_AMBIGUOUS",
@@ -356,9 +358,11 @@ class ApprovalBroker:
         entry = self._entries[found.record.id]
         refusal = self.approver_policy(approver, entry.record())
         if refusal is not None:
-            return self._result(Outcome.APPROVER_REFUSED, entry, refusal, "APPROVER_NOT_ALLOWED")
+            return self._result(
+                ApprovalOutcome.APPROVER_REFUSED, entry, refusal, "APPROVER_NOT_ALLOWED"
+            )
         tr = self._step(entry, resolve_input(parsed))
-        if tr.outcome is Outcome.RESOLVED:
+        if tr.outcome is ApprovalOutcome.RESOLVED:
             label = approver.label if approver is not None else None
             self._settle(
                 entry,
@@ -369,9 +373,9 @@ class ApprovalBroker:
                 now_ms=now_ms,
                 announce=ApprovalResolved,
             )
-        elif tr.outcome is Outcome.ALREADY_RESOLVED:
+        elif tr.outcome is ApprovalOutcome.ALREADY_RESOLVED:
             return self._result(tr, entry, "approval already resolved", "APPROVAL_ALREADY_RESOLVED")
-        elif tr.outcome is Outcome.NOT_FOUND:
+        elif tr.outcome is ApprovalOutcome.NOT_FOUND:
             return self._result(tr, entry, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND")
         return self._result(tr, entry)
 
@@ -399,13 +403,13 @@ class ApprovalBroker:
             raise LocalProtocolError(f"waiter {waiter!r} is already waiting")
         entry = self._live(key, now_ms)
         tr = self._step(entry, ApprovalInput.WAIT)
-        if tr.outcome is Outcome.WAITING:
+        if tr.outcome is ApprovalOutcome.WAITING:
             assert entry is not None
             if entry.waiters is None:
                 entry.waiters = []
             entry.waiters.append(waiter)
             self._waiters[waiter] = (key, connection)
-        elif tr.outcome is Outcome.NOT_FOUND:
+        elif tr.outcome is ApprovalOutcome.NOT_FOUND:
             return self._result(tr, entry, WAIT_NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND")
         return self._result(tr, entry)
 
@@ -450,20 +454,20 @@ class ApprovalBroker:
         entry = self._live(key, now_ms)
         if entry is not None and entry.request.binding != binding:
             return self._result(
-                Outcome.NOT_CONSUMABLE,
+                ApprovalOutcome.NOT_CONSUMABLE,
                 entry,
                 "approval id does not match request",
                 "APPROVAL_REQUEST_MISMATCH",
             )
         tr = self._step(entry, ApprovalInput.CONSUME)
-        if tr.outcome is Outcome.CONSUMED:
+        if tr.outcome is ApprovalOutcome.CONSUMED:
             assert entry is not None
             if tr.next_state is not entry.state:
                 entry.state = tr.next_state
                 entry.snapshot = None
-        elif tr.outcome is Outcome.NOT_FOUND:
+        elif tr.outcome is ApprovalOutcome.NOT_FOUND:
             return self._result(tr, entry, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND")
-        elif tr.outcome is Outcome.NOT_CONSUMABLE:
+        elif tr.outcome is ApprovalOutcome.NOT_CONSUMABLE:
             assert entry is not None
             message, reason = _NOT_CONSUMABLE[entry.state]
             return self._result(tr, entry, message, reason)
@@ -485,7 +489,7 @@ class ApprovalBroker:
         key = self._check_id(approval_id)
         entry = self._live(key, now_ms)
         tr = self._step(entry, ApprovalInput.CANCEL)
-        if tr.outcome is Outcome.CANCELLED:
+        if tr.outcome is ApprovalOutcome.CANCELLED:
             assert entry is not None
             self._settle(
                 entry,
@@ -494,7 +498,7 @@ class ApprovalBroker:
                 now_ms=now_ms,
                 announce=ApprovalCancelled,
             )
-        elif tr.outcome is Outcome.NOT_FOUND:
+        elif tr.outcome is ApprovalOutcome.NOT_FOUND:
             return self._result(tr, entry, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND")
         return self._result(tr, entry)
 

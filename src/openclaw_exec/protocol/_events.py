@@ -15,7 +15,7 @@ import attrs
 
 from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol._models import ApprovalRecord, Decision
-from openclaw_exec.protocol._state import Outcome
+from openclaw_exec.protocol._state import ApprovalOutcome
 
 __all__ = [
     "NO_EVENT",
@@ -110,7 +110,7 @@ class WaitFinished:
     approval_id: str
     decision: Decision | None
     record: ApprovalRecord | None
-    outcome: Outcome
+    outcome: ApprovalOutcome
 
 
 BrokerEvent = ApprovalEvent | WaitFinished
@@ -119,18 +119,18 @@ BrokerEvent = ApprovalEvent | WaitFinished
 
 _OK = frozenset(
     {
-        Outcome.REGISTERED,
-        Outcome.ALREADY_PENDING,
-        Outcome.RESOLVED,
-        Outcome.RESOLVED_AGAIN,
-        Outcome.WAITING,
-        Outcome.DECIDED,
-        Outcome.NO_DECISION,
-        Outcome.CONSUMED,
-        Outcome.EXPIRED,
-        Outcome.CANCELLED,
-        Outcome.FORGOTTEN,
-        Outcome.IGNORED,
+        ApprovalOutcome.REGISTERED,
+        ApprovalOutcome.ALREADY_PENDING,
+        ApprovalOutcome.RESOLVED,
+        ApprovalOutcome.RESOLVED_AGAIN,
+        ApprovalOutcome.WAITING,
+        ApprovalOutcome.DECIDED,
+        ApprovalOutcome.NO_DECISION,
+        ApprovalOutcome.CONSUMED,
+        ApprovalOutcome.EXPIRED,
+        ApprovalOutcome.CANCELLED,
+        ApprovalOutcome.FORGOTTEN,
+        ApprovalOutcome.IGNORED,
     }
 )
 
@@ -148,7 +148,7 @@ class ApprovalResult:
         reason: OpenClaw's ``details.reason`` code when the call failed, else ``None``.
     """
 
-    outcome: Outcome
+    outcome: ApprovalOutcome
     record: ApprovalRecord | None = None
     message: str = ""
     reason: str | None = None

@@ -35,7 +35,7 @@ from openclaw_exec.protocol._models import (
     Principal,
     env_hash,
 )
-from openclaw_exec.protocol._state import Outcome
+from openclaw_exec.protocol._state import ApprovalOutcome
 from openclaw_exec.protocol._wire import (
     METHOD_REQUEST,
     METHOD_RESOLVE,
@@ -262,7 +262,7 @@ class ApprovalGateway:
         result = self.broker.register(
             request, now_ms=now_ms, requester=conn.principal, has_route=route
         )
-        if result.outcome is Outcome.EXPIRED:
+        if result.outcome is ApprovalOutcome.EXPIRED:
             out.append(Outgoing(connection, self._final(frame.id, result)))
             return
         if not result.ok or result.record is None:
@@ -280,7 +280,7 @@ class ApprovalGateway:
         waited = self.broker.wait(
             request.id, waiter=(connection, frame.id), now_ms=now_ms, connection=connection
         )
-        if waited.outcome is not Outcome.WAITING:
+        if waited.outcome is not ApprovalOutcome.WAITING:
             out.append(Outgoing(connection, self._final(frame.id, waited)))
 
     def _wait(
@@ -293,9 +293,9 @@ class ApprovalGateway:
         result = self.broker.wait(
             params.id.strip(), waiter=key, now_ms=now_ms, connection=connection
         )
-        if result.outcome is Outcome.NOT_FOUND:
+        if result.outcome is ApprovalOutcome.NOT_FOUND:
             raise RemoteProtocolError(result.message, details={"reason": result.reason})
-        if result.outcome is not Outcome.WAITING:
+        if result.outcome is not ApprovalOutcome.WAITING:
             out.append(Outgoing(connection, self._final(frame.id, result)))
 
     def _resolve(

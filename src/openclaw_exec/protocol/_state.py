@@ -35,8 +35,8 @@ __all__ = [
     "SETTLED_STATES",
     "TRANSITIONS",
     "ApprovalInput",
+    "ApprovalOutcome",
     "ApprovalState",
-    "Outcome",
     "Transition",
     "resolve_input",
     "transition",
@@ -73,7 +73,7 @@ class ApprovalInput(enum.Enum):
     FORGET = "forget"  # the grace window after settling has passed
 
 
-class Outcome(enum.Enum):
+class ApprovalOutcome(enum.Enum):
     """What the caller of an input is told."""
 
     REGISTERED = "registered"  # a new pending approval
@@ -107,12 +107,12 @@ class Transition:
     """
 
     next_state: ApprovalState
-    outcome: Outcome
+    outcome: ApprovalOutcome
 
 
 _S = ApprovalState
 _I = ApprovalInput
-_O = Outcome
+_O = ApprovalOutcome
 
 DECIDED_STATES = frozenset({_S.ALLOWED_ONCE, _S.ALLOWED_ALWAYS, _S.DENIED, _S.CONSUMED})
 """States that carry a human decision."""
@@ -146,7 +146,9 @@ def resolve_input(decision: Decision) -> ApprovalInput:
 def _build() -> dict[tuple[ApprovalState, ApprovalInput], Transition]:
     t: dict[tuple[ApprovalState, ApprovalInput], Transition] = {}
 
-    def row(state: ApprovalState, inp: ApprovalInput, nxt: ApprovalState, out: Outcome) -> None:
+    def row(
+        state: ApprovalState, inp: ApprovalInput, nxt: ApprovalState, out: ApprovalOutcome
+    ) -> None:
         t[state, inp] = Transition(nxt, out)
 
     # ABSENT: only a registration creates something. (ABSENT, REGISTER_CONFLICT) and
@@ -204,7 +206,7 @@ def _build() -> dict[tuple[ApprovalState, ApprovalInput], Transition]:
 TRANSITIONS: Mapping[tuple[ApprovalState, ApprovalInput], Transition] = MappingProxyType(_build())
 """The whole machine: ``(state, input) -> Transition``. Read-only."""
 
-_ERROR = Transition(ApprovalState.ERROR, Outcome.NO_DECISION)
+_ERROR = Transition(ApprovalState.ERROR, ApprovalOutcome.NO_DECISION)
 
 
 def transition(

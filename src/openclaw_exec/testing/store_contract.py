@@ -25,13 +25,13 @@ import pytest
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.protocol import (
     ApprovalExpired,
+    ApprovalOutcome,
     ApprovalRequest,
     ApprovalRequested,
     ApprovalResolved,
     ApprovalState,
     Decision,
     ExecBinding,
-    Outcome,
     Principal,
     TerminalReason,
 )
@@ -79,7 +79,7 @@ class ApprovalStoreContract:
             request = make_request(store)
             result = await store.register(request, requester=BOB, has_route=True)
             assert result.ok
-            assert result.outcome is Outcome.REGISTERED
+            assert result.outcome is ApprovalOutcome.REGISTERED
             record = await store.get(request.id)
             assert record is not None
             assert record.state is ApprovalState.PENDING
@@ -92,7 +92,7 @@ class ApprovalStoreContract:
             await store.register(request, has_route=True)
             again = await store.register(request, has_route=True)
             assert again.ok
-            assert again.outcome is Outcome.ALREADY_PENDING
+            assert again.outcome is ApprovalOutcome.ALREADY_PENDING
             assert len(await store.list_pending()) == 1
 
     async def test_register_other_request_under_pending_id_is_refused(self) -> None:
@@ -102,7 +102,7 @@ class ApprovalStoreContract:
             other = make_request(store, approval_id="same-id", command="rm -rf /")
             refused = await store.register(other, has_route=True)
             assert not refused.ok
-            assert refused.outcome is Outcome.ID_CONFLICT
+            assert refused.outcome is ApprovalOutcome.ID_CONFLICT
             record = await store.get("same-id")
             assert record is not None
             assert record.request.command == "echo hi"
@@ -113,14 +113,14 @@ class ApprovalStoreContract:
             await store.register(request, has_route=True)
             await store.resolve(request.id, Decision.DENY, approver=ALICE)
             refused = await store.register(request, has_route=True)
-            assert refused.outcome is Outcome.ID_SETTLED
+            assert refused.outcome is ApprovalOutcome.ID_SETTLED
             assert refused.reason == "APPROVAL_ALREADY_RESOLVED"
 
     async def test_no_route_expires_at_once(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:
             request = make_request(store)
             result = await store.register(request, has_route=False)
-            assert result.outcome is Outcome.EXPIRED
+            assert result.outcome is ApprovalOutcome.EXPIRED
             with anyio.fail_after(SLACK):
                 record = await store.wait_decision(request.id)
             assert record is not None
@@ -147,13 +147,15 @@ class ApprovalStoreContract:
             async with anyio.create_task_group() as tg:
                 for i, decision in enumerate(decisions):
                     tg.start_soon(approve, i, decision)
-            winners = [d for d, r in results if r.outcome is Outcome.RESOLVED]
+            winners = [d for d, r in results if r.outcome is ApprovalOutcome.RESOLVED]
             assert len(winners) == 1
             for decision, result in results:
-                if result.outcome is Outcome.RESOLVED:
+                if result.outcome is ApprovalOutcome.RESOLVED:
                     continue
                 expected = (
-                    Outcome.RESOLVED_AGAIN if decision is winners[0] else Outcome.ALREADY_RESOLVED
+                    ApprovalOutcome.RESOLVED_AGAIN
+                    if decision is winners[0]
+                    else ApprovalOutcome.ALREADY_RESOLVED
                 )
                 assert result.outcome is expected
             record = await store.get(request.id)
@@ -165,12 +167,12 @@ class ApprovalStoreContract:
             request = make_request(store)
             await store.register(request, has_route=True)
             first = await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
-            assert first.outcome is Outcome.RESOLVED
+            assert first.outcome is ApprovalOutcome.RESOLVED
             assert first.record is not None
             assert first.record.resolved_by == "Alice"
             same = await store.resolve(request.id, Decision.ALLOW_ONCE, approver=BOB)
             assert same.ok
-            assert same.outcome is Outcome.RESOLVED_AGAIN
+            assert same.outcome is ApprovalOutcome.RESOLVED_AGAIN
             other = await store.resolve(request.id, Decision.DENY, approver=BOB)
             assert not other.ok
             assert other.reason == "APPROVAL_ALREADY_RESOLVED"
@@ -182,7 +184,7 @@ class ApprovalStoreContract:
     async def test_resolve_unknown_is_not_found(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:
             result = await store.resolve("no-such-id", Decision.ALLOW_ONCE, approver=ALICE)
-            assert result.outcome is Outcome.NOT_FOUND
+            assert result.outcome is ApprovalOutcome.NOT_FOUND
             assert result.reason == "APPROVAL_NOT_FOUND"
 
     async def test_anonymous_approver_is_refused_and_approval_stays_pending(self) -> None:
@@ -191,7 +193,7 @@ class ApprovalStoreContract:
             await store.register(request, has_route=True)
             for anonymous in (None, Principal(id=""), Principal(id="   ")):
                 result = await store.resolve(request.id, Decision.ALLOW_ONCE, approver=anonymous)
-                assert result.outcome is Outcome.APPROVER_REFUSED
+                assert result.outcome is ApprovalOutcome.APPROVER_REFUSED
                 assert result.reason == "APPROVER_NOT_ALLOWED"
             record = await store.get(request.id)
             assert record is not None
@@ -204,11 +206,11 @@ class ApprovalStoreContract:
             for request in (first, second):
                 await store.register(request, has_route=True)
             ambiguous = await store.resolve("ABCD", Decision.DENY, approver=ALICE)
-            assert ambiguous.outcome is Outcome.NOT_FOUND
+            assert ambiguous.outcome is ApprovalOutcome.NOT_FOUND
             assert ambiguous.reason == "APPROVAL_ID_AMBIGUOUS"
             assert "abcd1111-one" in ambiguous.message
             unique = await store.resolve("ABCD2", Decision.DENY, approver=ALICE)
-            assert unique.outcome is Outcome.RESOLVED
+            assert unique.outcome is ApprovalOutcome.RESOLVED
             assert unique.record is not None
             assert unique.record.id == "abcd2222-two"
             pending = await store.get("abcd1111-one")
@@ -248,7 +250,7 @@ class ApprovalStoreContract:
             assert record is not None
             assert record.state is ApprovalState.PENDING
             later = await store.resolve(request.id, Decision.DENY, approver=ALICE)
-            assert later.outcome is Outcome.RESOLVED
+            assert later.outcome is ApprovalOutcome.RESOLVED
 
     async def test_wait_unknown_is_none(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:
@@ -266,7 +268,7 @@ class ApprovalStoreContract:
             assert record.reason is TerminalReason.TIMEOUT
             assert store.now_ms() >= request.expires_at_ms
             late = await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
-            assert late.outcome is Outcome.NOT_FOUND
+            assert late.outcome is ApprovalOutcome.NOT_FOUND
             assert await store.list_pending() == []
 
     async def test_cancel_wakes_waiter_with_no_decision(self) -> None:
@@ -283,13 +285,13 @@ class ApprovalStoreContract:
                     tg.start_soon(wait)
                     await anyio.sleep(0.02)
                     cancelled = await store.cancel(request.id)
-                    assert cancelled.outcome is Outcome.CANCELLED
+                    assert cancelled.outcome is ApprovalOutcome.CANCELLED
             assert out[0] is not None
             assert out[0].state is ApprovalState.CANCELLED
             assert out[0].decision is None
             late = await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
-            assert late.outcome is Outcome.NOT_FOUND
-            assert (await store.cancel(request.id)).outcome is Outcome.IGNORED
+            assert late.outcome is ApprovalOutcome.NOT_FOUND
+            assert (await store.cancel(request.id)).outcome is ApprovalOutcome.IGNORED
 
     # -- consumption and binding ---------------------------------------------------
 
@@ -298,7 +300,7 @@ class ApprovalStoreContract:
             request = make_request(store)
             await store.register(request, has_route=True)
             await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
-            outcomes: list[Outcome] = []
+            outcomes: list[ApprovalOutcome] = []
 
             async def consume() -> None:
                 outcomes.append((await store.consume(request.id, request.binding)).outcome)
@@ -306,8 +308,8 @@ class ApprovalStoreContract:
             async with anyio.create_task_group() as tg:
                 for _ in range(8):
                     tg.start_soon(consume)
-            assert outcomes.count(Outcome.CONSUMED) == 1
-            assert outcomes.count(Outcome.NOT_CONSUMABLE) == 7
+            assert outcomes.count(ApprovalOutcome.CONSUMED) == 1
+            assert outcomes.count(ApprovalOutcome.NOT_CONSUMABLE) == 7
             record = await store.get(request.id)
             assert record is not None
             assert record.state is ApprovalState.CONSUMED
@@ -320,7 +322,7 @@ class ApprovalStoreContract:
             for _ in range(3):
                 assert (
                     await store.consume(request.id, request.binding)
-                ).outcome is Outcome.CONSUMED
+                ).outcome is ApprovalOutcome.CONSUMED
 
     async def test_decision_is_bound_to_the_plan(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:
@@ -329,9 +331,11 @@ class ApprovalStoreContract:
             await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
             swapped = ExecBinding(argv=("sh", "-c", "rm -rf ~"))
             refused = await store.consume(request.id, swapped)
-            assert refused.outcome is Outcome.NOT_CONSUMABLE
+            assert refused.outcome is ApprovalOutcome.NOT_CONSUMABLE
             assert refused.reason == "APPROVAL_REQUEST_MISMATCH"
-            assert (await store.consume(request.id, request.binding)).outcome is Outcome.CONSUMED
+            assert (
+                await store.consume(request.id, request.binding)
+            ).outcome is ApprovalOutcome.CONSUMED
 
     async def test_denied_pending_and_expired_are_not_consumable(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:
@@ -344,9 +348,9 @@ class ApprovalStoreContract:
             await store.register(expired, has_route=False)
             for request in (pending, denied, expired):
                 result = await store.consume(request.id, request.binding)
-                assert result.outcome is Outcome.NOT_CONSUMABLE
+                assert result.outcome is ApprovalOutcome.NOT_CONSUMABLE
             unknown = await store.consume("nope", None)
-            assert unknown.outcome is Outcome.NOT_FOUND
+            assert unknown.outcome is ApprovalOutcome.NOT_FOUND
 
     # -- grace window --------------------------------------------------------------
 
@@ -362,17 +366,17 @@ class ApprovalStoreContract:
             again = await store.register(
                 make_request(store, approval_id=request.id), has_route=True
             )
-            assert again.outcome is Outcome.REGISTERED
+            assert again.outcome is ApprovalOutcome.REGISTERED
 
     # -- approver channels ---------------------------------------------------------
 
     async def test_subscriber_is_a_route_and_sees_events_in_order(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:
             lonely = make_request(store)
-            assert (await store.register(lonely)).outcome is Outcome.EXPIRED
+            assert (await store.register(lonely)).outcome is ApprovalOutcome.EXPIRED
             async with store.subscribe() as events:
                 request = make_request(store)
-                assert (await store.register(request)).outcome is Outcome.REGISTERED
+                assert (await store.register(request)).outcome is ApprovalOutcome.REGISTERED
                 await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
                 short = make_request(store, lifetime_ms=30)
                 await store.register(short)
