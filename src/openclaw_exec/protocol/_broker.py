@@ -101,7 +101,7 @@ class _Entry:
     def record(self) -> ApprovalRecord:
         snap = self.snapshot
         if snap is None:
-            snap = self.snapshot = ApprovalRecord(
+            snap = ApprovalRecord(
                 request=self.request,
                 state=self.state,
                 decision=self.decision,
@@ -110,6 +110,8 @@ class _Entry:
                 reason=self.reason,
                 requester=self.requester,
             )
+            if self.state is not ApprovalState.PENDING:  # pending ones are many: no cache
+                self.snapshot = snap
         return snap
 
 
@@ -269,12 +271,13 @@ class ApprovalBroker:
                 return self._result(
                     self._apply_expire(entry, TerminalReason.NO_ROUTE, now_ms), entry
                 )
-            self._events.append(ApprovalRequested(entry.record()))
+            record = entry.record()
+            self._events.append(ApprovalRequested(record))
             if now_ms >= request.expires_at_ms:
                 return self._result(
                     self._apply_expire(entry, TerminalReason.TIMEOUT, now_ms), entry
                 )
-            return self._result(tr, entry)
+            return ApprovalResult(outcome=tr.outcome, record=record)
         if tr.outcome is ApprovalOutcome.ID_CONFLICT:
             return self._result(tr, entry, "approval id already pending", "APPROVAL_ID_CONFLICT")
         if tr.outcome is ApprovalOutcome.ID_SETTLED:
@@ -296,10 +299,16 @@ class ApprovalBroker:
             ``IGNORED`` with the record when found; ``NOT_FOUND`` with reason
             ``APPROVAL_NOT_FOUND`` or ``APPROVAL_ID_AMBIGUOUS`` (OpenClaw's texts) otherwise.
         """
+        found = self._find(id_or_prefix, now_ms)
+        if isinstance(found, ApprovalResult):
+            return found
+        return self._result(ApprovalOutcome.IGNORED, found)
+
+    def _find(self, id_or_prefix: str, now_ms: int) -> _Entry | ApprovalResult:
         key = self._check_id(id_or_prefix)
         entry = self._live(key, now_ms)
         if entry is not None:
-            return self._result(ApprovalOutcome.IGNORED, entry)
+            return entry
         folded = key.casefold()
         matches = [
             e
@@ -310,7 +319,7 @@ class ApprovalBroker:
             and live.state is ApprovalState.PENDING
         ]
         if len(matches) == 1:
-            return self._result(ApprovalOutcome.IGNORED, matches[0])
+            return matches[0]
         if not matches:
             return self._result(
                 ApprovalOutcome.NOT_FOUND, None, NOT_FOUND_MESSAGE, "APPROVAL_NOT_FOUND"
@@ -352,10 +361,10 @@ class ApprovalBroker:
                 broker is unchanged.
         """
         parsed = decision if isinstance(decision, Decision) else Decision.parse(decision)
-        found = self.lookup(id_or_prefix, now_ms=now_ms)
-        if found.record is None:
+        found = self._find(id_or_prefix, now_ms)
+        if isinstance(found, ApprovalResult):
             return found
-        entry = self._entries[found.record.id]
+        entry = found
         refusal = self.approver_policy(approver, entry.record())
         if refusal is not None:
             return self._result(

@@ -52,6 +52,7 @@ APPROVAL_SLUG_LENGTH = 8
 """The id prefix shown in chat (``/approve <slug> allow-once``)."""
 
 _MAX_ID_LENGTH = 256
+_UNSAFE_ID_CHAR = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class Decision(enum.StrEnum):
@@ -197,7 +198,7 @@ def _validate_id(_instance: object, attribute: attrs.Attribute[Any], value: str)
         raise ValueError(f"{attribute.name} must be non-empty with no surrounding whitespace")
     if len(value) > _MAX_ID_LENGTH:
         raise ValueError(f"{attribute.name} is longer than {_MAX_ID_LENGTH} characters")
-    if value in {".", ".."} or any(ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if value in {".", ".."} or _UNSAFE_ID_CHAR.search(value):
         raise ValueError(f"{attribute.name} {value!r} is not a safe approval id")
 
 

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-class ApprovalState(enum.Enum):
+class ApprovalState(enum.StrEnum):
     """Where one approval id is in its life cycle."""
 
     ABSENT = "absent"  # unknown id, or forgotten after the grace window
@@ -57,7 +57,7 @@ class ApprovalState(enum.Enum):
     ERROR = "error"  # an input outside the table arrived; fails closed
 
 
-class ApprovalInput(enum.Enum):
+class ApprovalInput(enum.StrEnum):
     """What can happen to one approval id."""
 
     REGISTER = "register"  # a registration with this id and an identical request
@@ -73,7 +73,7 @@ class ApprovalInput(enum.Enum):
     FORGET = "forget"  # the grace window after settling has passed
 
 
-class ApprovalOutcome(enum.Enum):
+class ApprovalOutcome(enum.StrEnum):
     """What the caller of an input is told."""
 
     REGISTERED = "registered"  # a new pending approval
