@@ -88,9 +88,21 @@ _REMEDIATION_HINT = {
         "Review the refreshed device details, then approve the pending request."
     ),
 }
-_SHARED_SECRET_METHODS = frozenset(
-    {AuthMethod.TOKEN, AuthMethod.PASSWORD, AuthMethod.TRUSTED_PROXY}
-)
+_MODE_TOKEN = AuthMode.TOKEN
+_MODE_PASSWORD = AuthMode.PASSWORD
+_MODE_PROXY = AuthMode.TRUSTED_PROXY
+_MODE_NONE = AuthMode.NONE
+_M_TOKEN = AuthMethod.TOKEN
+_M_PASSWORD = AuthMethod.PASSWORD
+_M_PROXY = AuthMethod.TRUSTED_PROXY
+_M_NONE = AuthMethod.NONE
+_M_DEVICE_TOKEN = AuthMethod.DEVICE_TOKEN
+_M_RUNTIME = AuthMethod.APPROVAL_RUNTIME
+
+
+def _is_shared_secret(method: AuthMethod | None) -> bool:
+    # Identity tests: Enum.__hash__ is Python-level, so set membership is slow.
+    return method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
 
 
 def scopes_cover(role: str, granted: Iterable[str], requested: Iterable[str]) -> bool:
@@ -131,6 +143,13 @@ def effective_roles(paired: PairedDevice) -> frozenset[str]:
     if paired.tokens:
         return frozenset(t.role for t in paired.tokens if t.revoked_at_ms is None)
     return frozenset(paired.approved_roles)
+
+
+def _has_effective_role(paired: PairedDevice, role: str) -> bool:
+    """``role in effective_roles(paired)`` without building a set."""
+    if paired.tokens:
+        return any(t.role == role and t.revoked_at_ms is None for t in paired.tokens)
+    return role in paired.roles or role == paired.role
 
 
 def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
@@ -311,7 +330,7 @@ def decide_pairing(
     # 4. Auth configuration.
     token_hint, password_hint = _client_hints(client_id, client_mode)
     mode = auth.mode
-    if mode is AuthMode.TOKEN and not auth.token:
+    if mode is _MODE_TOKEN and not auth.token:
         return _reject(
             "auth-not-configured",
             "auth mode is token but gateway.auth.token is empty",
@@ -322,7 +341,7 @@ def decide_pairing(
             locality=locality_for(shared_ok=False),
             role=role,
         )
-    if mode is AuthMode.PASSWORD and not auth.password:
+    if mode is _MODE_PASSWORD and not auth.password:
         return _reject(
             "auth-not-configured",
             "auth mode is password but gateway.auth.password is empty",
@@ -334,7 +353,7 @@ def decide_pairing(
             locality=locality_for(shared_ok=False),
             role=role,
         )
-    if mode is AuthMode.TRUSTED_PROXY and (auth.token or auth.password or not auth.trusted_proxies):
+    if mode is _MODE_PROXY and (auth.token or auth.password or not auth.trusted_proxies):
         return _reject(
             "trusted-proxy-misconfigured",
             "trusted-proxy auth with a shared secret set, or with no trusted proxies",
@@ -349,7 +368,7 @@ def decide_pairing(
 
     # 5. Shared secret.
     method: AuthMethod | None = None
-    if mode is AuthMode.TOKEN and request.token is not None:
+    if mode is _MODE_TOKEN and request.token is not None:
         if not secrets_equal(request.token, auth.token):
             return _reject(
                 "auth-mismatch",
@@ -362,8 +381,8 @@ def decide_pairing(
                 locality=locality_for(shared_ok=False),
                 role=role,
             )
-        method = AuthMethod.TOKEN
-    elif mode is AuthMode.PASSWORD and request.password is not None:
+        method = _M_TOKEN
+    elif mode is _MODE_PASSWORD and request.password is not None:
         if not secrets_equal(request.password, auth.password):
             return _reject(
                 "auth-mismatch",
@@ -376,8 +395,8 @@ def decide_pairing(
                 locality=locality_for(shared_ok=False),
                 role=role,
             )
-        method = AuthMethod.PASSWORD
-    elif mode is AuthMode.TRUSTED_PROXY:
+        method = _M_PASSWORD
+    elif mode is _MODE_PROXY:
         if not (
             _net.in_networks(peer, _net.parse_networks(auth.trusted_proxies))
             and (connection.proxy_user or "").strip()
@@ -390,10 +409,10 @@ def decide_pairing(
                 locality=locality_for(shared_ok=False),
                 role=role,
             )
-        method = AuthMethod.TRUSTED_PROXY
-    elif mode is AuthMode.NONE:
-        method = AuthMethod.NONE
-    shared_ok = method in _SHARED_SECRET_METHODS
+        method = _M_PROXY
+    elif mode is _MODE_NONE:
+        method = _M_NONE
+    shared_ok = _is_shared_secret(method)
 
     # 6. The approval-runtime credential (#87105): a capability, not a name.
     if request.approval_runtime_token is not None:
@@ -415,7 +434,7 @@ def decide_pairing(
                 message="unauthorized: approval runtime token is only accepted locally",
                 details={"code": "AUTH_UNAUTHORIZED"},
                 locality=locality,
-                auth_method=AuthMethod.APPROVAL_RUNTIME,
+                auth_method=_M_RUNTIME,
                 role=role,
             )
         extra = sorted(set(request.scopes) - {APPROVALS_SCOPE})
@@ -429,7 +448,7 @@ def decide_pairing(
                 ),
                 details={"code": "AUTH_DEVICE_TOKEN_SCOPE_MISMATCH"},
                 locality=locality,
-                auth_method=AuthMethod.APPROVAL_RUNTIME,
+                auth_method=_M_RUNTIME,
                 role=role,
             )
         return PairingDecision(
@@ -437,17 +456,17 @@ def decide_pairing(
             rule="approval-runtime",
             note=f"local ({locality.value}) approval runtime",
             locality=locality,
-            auth_method=AuthMethod.APPROVAL_RUNTIME,
+            auth_method=_M_RUNTIME,
             role=role,
             scopes=_dedupe(request.scopes),
         )
 
-    locality = locality_for(shared_ok=method in {AuthMethod.TOKEN, AuthMethod.PASSWORD})
+    locality = locality_for(shared_ok=method is _M_TOKEN or method is _M_PASSWORD)
     device = request.device
 
     # 7. No device identity (OpenClaw's evaluateMissingDeviceIdentity).
     if device is None:
-        if browser_ui and method is AuthMethod.TRUSTED_PROXY and role == "operator":
+        if browser_ui and method is _M_PROXY and role == "operator":
             return PairingDecision(
                 outcome=Outcome.ACCEPT,
                 rule="control-ui-trusted-proxy",
@@ -545,7 +564,7 @@ def decide_pairing(
                     locality=locality,
                     role=role,
                 )
-            method = AuthMethod.DEVICE_TOKEN
+            method = _M_DEVICE_TOKEN
         elif request.bootstrap_token is not None:
             return _reject(
                 "bootstrap-token-unsupported",
@@ -556,8 +575,8 @@ def decide_pairing(
                 role=role,
             )
         else:
-            hint = token_hint if mode is AuthMode.TOKEN else password_hint
-            what = "token" if mode is AuthMode.TOKEN else "password"
+            hint = token_hint if mode is _MODE_TOKEN else password_hint
+            what = "token" if mode is _MODE_TOKEN else "password"
             return _reject(
                 "auth-missing",
                 f"auth mode {mode.value}: no {what} and no device token was sent",
@@ -568,7 +587,7 @@ def decide_pairing(
             )
 
     # 10. The device branch.
-    if browser_ui and method is AuthMethod.TRUSTED_PROXY and role == "operator":
+    if browser_ui and method is _M_PROXY and role == "operator":
         return PairingDecision(
             outcome=Outcome.ACCEPT,
             rule="control-ui-trusted-proxy",
@@ -589,7 +608,7 @@ def decide_pairing(
         platform,
     } or normalize_device_metadata(paired.device_family) not in {"", family}:
         reason = PairingReason.METADATA_UPGRADE
-    elif role not in effective_roles(paired):
+    elif not _has_effective_role(paired, role):
         reason = PairingReason.ROLE_UPGRADE
     elif request.scopes and not scopes_cover(role, paired.baseline_scopes, request.scopes):
         reason = PairingReason.SCOPE_UPGRADE
@@ -752,7 +771,7 @@ def _silent_rule(
     has_scopes: bool,
 ) -> tuple[str, str]:
     """Return ``(rule id, note)``: a ``silent-*`` rule or the ``pairing-required-*`` one."""
-    shared_ok = method in _SHARED_SECRET_METHODS
+    shared_ok = _is_shared_secret(method)
     if (
         reason is PairingReason.NOT_PAIRED
         and role == "node"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 
@@ -125,6 +126,7 @@ def encode_public_key(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=4096)
 def _key_bytes(public_key: str) -> bytes | None:
     """The key bytes OpenClaw hashes: raw bytes of base64(url), or the SPKI key's raw bytes."""
     text = public_key.strip()
@@ -164,6 +166,11 @@ def device_id_from_public_key(public_key: str | bytes) -> str:
     """
     raw = public_key if isinstance(public_key, bytes) else decode_public_key(public_key)
     return hashlib.sha256(raw).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _fingerprint(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()
 
 
 def normalize_device_metadata(value: str | None) -> str:
@@ -267,7 +274,7 @@ def verify_device_proof(
         else ``(failure, None)``. Never raises.
     """
     key = _key_bytes(proof.public_key)
-    if key is None or hashlib.sha256(key).hexdigest() != proof.id:
+    if key is None or _fingerprint(key) != proof.id:
         return DeviceProofFailure.DEVICE_ID_MISMATCH, None
     if abs(now_ms - proof.signed_at_ms) > DEVICE_SIGNATURE_SKEW_MS:
         return DeviceProofFailure.SIGNATURE_STALE, None

@@ -10,6 +10,8 @@ locality unless it is the Control UI or webchat opened on this host.
 
 from __future__ import annotations
 
+import functools
+
 from openclaw_exec.pairing import _net
 from openclaw_exec.pairing._model import AuthConfig, ConnectionFacts, Locality
 
@@ -39,22 +41,39 @@ def resolve_client_ip(connection: ConnectionFacts, auth: AuthConfig) -> _net.IPA
     only with ``allow_real_ip_fallback``. A hop that is not a strict address, or no
     client at all, gives ``None`` (which is never local).
     """
-    peer = _net.parse_ip(connection.peer_address)
+    return _resolve(
+        connection.peer_address,
+        connection.x_forwarded_for,
+        connection.x_real_ip,
+        auth.trusted_proxies,
+        auth.allow_real_ip_fallback,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(
+    peer_text: str,
+    forwarded_for: str | None,
+    real_ip: str | None,
+    trusted_proxies: tuple[str, ...],
+    real_ip_fallback: bool,
+) -> _net.IPAddress | None:
+    peer = _net.parse_ip(peer_text)
     if peer is None:
         return None
-    trusted = _net.parse_networks(auth.trusted_proxies)
+    trusted = _net.parse_networks(trusted_proxies)
     if not _net.in_networks(peer, trusted):
         return peer
-    if connection.x_forwarded_for:
-        for hop_text in reversed(connection.x_forwarded_for.split(",")):
+    if forwarded_for:
+        for hop_text in reversed(forwarded_for.split(",")):
             hop = _net.parse_ip(hop_text)
             if hop is None:
                 return None
-            if hop.is_loopback or _net.in_networks(hop, trusted):
+            if _net.is_loopback(hop) or _net.in_networks(hop, trusted):
                 continue
             return hop
-    if auth.allow_real_ip_fallback and connection.x_real_ip:
-        return _net.parse_ip(connection.x_real_ip)
+    if real_ip_fallback and real_ip:
+        return _net.parse_ip(real_ip)
     return None
 
 
@@ -103,18 +122,46 @@ def classify_locality(
     Returns:
         The locality class. Never raises.
     """
-    peer = _net.parse_ip(connection.peer_address)
-    host = _net.host_name(connection.host)
-    origin_present = connection.origin is not None
-    origin_host = _origin_hostname(connection.origin)
-    browser_ui = is_browser_ui_client(client_id, client_mode)
-    forwarded = connection.has_forwarding_headers
+    return _classify(
+        connection.peer_address,
+        connection.host,
+        connection.origin,
+        connection.has_forwarding_headers,
+        connection.x_forwarded_for,
+        connection.x_real_ip,
+        auth.trusted_proxies,
+        auth.allow_real_ip_fallback,
+        client_id,
+        client_mode,
+        shared_secret_ok,
+    )
 
-    client_ip = resolve_client_ip(connection, auth)
+
+@functools.lru_cache(maxsize=8192)
+def _classify(  # noqa: PLR0917 (plain positional values are the cache key)
+    peer_text: str,
+    host_header: str | None,
+    origin: str | None,
+    forwarded: bool,
+    forwarded_for: str | None,
+    real_ip: str | None,
+    trusted_proxies: tuple[str, ...],
+    real_ip_fallback: bool,
+    client_id: str,
+    client_mode: str,
+    shared_secret_ok: bool,
+) -> Locality:
+    """:func:`classify_locality` over plain values, so repeated connections hit a cache."""
+    peer = _net.parse_ip(peer_text)
+    host = _net.host_name(host_header)
+    origin_present = origin is not None
+    origin_host = _origin_hostname(origin)
+    browser_ui = is_browser_ui_client(client_id, client_mode)
+    client_ip = _resolve(peer_text, forwarded_for, real_ip, trusted_proxies, real_ip_fallback)
     if (
         _net.is_loopback(client_ip)
         and _net.is_loopback_host(host)
-        and (not forwarded or _net.in_networks(peer, _net.parse_networks(auth.trusted_proxies)))
+        and (not forwarded or _net.in_networks(peer, _net.parse_networks(trusted_proxies)))
         and (not origin_present or (browser_ui and _net.is_loopback_host(origin_host)))
     ):
         return Locality.DIRECT_LOCAL

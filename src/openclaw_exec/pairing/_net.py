@@ -82,14 +82,21 @@ def parse_ip(text: str) -> IPAddress | None:
 
 def is_loopback(address: IPAddress | None) -> bool:
     """True for ``127.0.0.0/8`` and ``::1`` (mapped forms are already IPv4)."""
-    return address is not None and address.is_loopback
+    if address is None:
+        return False
+    if address.version == 4:
+        return int(address) >> 24 == 127
+    return int(address) == 1
 
 
+@functools.lru_cache(maxsize=4096)
 def is_private_or_loopback(address: IPAddress | None) -> bool:
     """True for loopback, RFC 1918, link-local, CGNAT, IPv6 ULA and link-local."""
     if address is None:
         return False
-    return any(address in network for network in _PRIVATE_NETWORKS)
+    return any(
+        address.version == network.version and address in network for network in _PRIVATE_NETWORKS
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -126,7 +133,7 @@ def parse_networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 def in_networks(address: IPAddress | None, networks: tuple[IPNetwork, ...]) -> bool:
     """True when *address* lies in one of *networks* (same family only)."""
-    if address is None:
+    if address is None or not networks:
         return False
     return any(address.version == network.version and address in network for network in networks)
 
@@ -162,6 +169,7 @@ def host_name(host_header: str | None) -> str | None:
     return text or None
 
 
+@functools.lru_cache(maxsize=4096)
 def is_loopback_host(name: str | None) -> bool:
     """True for ``localhost`` and loopback literals (a hostname, not a header)."""
     if name is None:
@@ -171,6 +179,7 @@ def is_loopback_host(name: str | None) -> bool:
     return is_loopback(parse_ip(name))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_private_or_loopback_host(name: str | None) -> bool:
     """True for ``localhost`` and private-or-loopback literals."""
     if name is None:

@@ -29,9 +29,9 @@ def secrets_equal(presented: str | bytes | None, expected: str | bytes | None) -
     """
     Compare two secrets in constant time.
 
-    Both sides are hashed with SHA-256 first, so neither the content nor the length of
-    the expected secret leaks through timing. ``None`` or an empty secret on either side
-    never matches (an unset secret is not a secret).
+    Uses :func:`hmac.compare_digest` on the UTF-8 bytes: the time taken does not depend
+    on where the secrets differ (only their lengths may show). ``None`` or an empty
+    secret on either side never matches (an unset secret is not a secret).
 
     Args:
         presented: What the client sent.
@@ -42,9 +42,7 @@ def secrets_equal(presented: str | bytes | None, expected: str | bytes | None) -
     """
     if not presented or not expected:
         return False
-    return hmac.compare_digest(
-        hashlib.sha256(_utf8(presented)).digest(), hashlib.sha256(_utf8(expected)).digest()
-    )
+    return hmac.compare_digest(_utf8(presented), _utf8(expected))
 
 
 def derive_approval_runtime_token(
