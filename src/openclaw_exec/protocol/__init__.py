@@ -54,6 +54,7 @@ from openclaw_exec.protocol._state import (
     ApprovalOutcome,
     ApprovalState,
     Transition,
+    render_transition_table,
     transition,
 )
 from openclaw_exec.protocol._wire import (
@@ -150,6 +151,7 @@ __all__ = [
     "parse_approve_command",
     "parse_requested_event",
     "parse_resolved_event",
+    "render_transition_table",
     "requested_event",
     "resolved_event",
     "sanitize_display_text",

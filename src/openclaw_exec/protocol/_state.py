@@ -38,6 +38,7 @@ __all__ = [
     "ApprovalOutcome",
     "ApprovalState",
     "Transition",
+    "render_transition_table",
     "resolve_input",
     "transition",
 ]
@@ -237,3 +238,31 @@ def transition(
             f"no transition from {state.value} on {inp.value}",
             details={"reason": "INVALID_TRANSITION", "transition": _ERROR},
         ) from None
+
+
+def render_transition_table(
+    table: Mapping[tuple[ApprovalState, ApprovalInput], Transition] = TRANSITIONS,
+) -> str:
+    """
+    Draw *table* as a Markdown table (``docs/protocol.md`` embeds this exact text).
+
+    Each cell is the outcome, with ``→ next state`` when the state changes; ``—`` marks a
+    pair outside the table (a protocol error).
+    """
+    inputs = list(ApprovalInput)
+    lines = [
+        "| state \\ input | " + " | ".join(i.value for i in inputs) + " |",
+        "|---" * (len(inputs) + 1) + "|",
+    ]
+    for state in ApprovalState:
+        cells = []
+        for inp in inputs:
+            row = table.get((state, inp))
+            if row is None:
+                cells.append("—")
+            elif row.next_state is state:
+                cells.append(row.outcome.value)
+            else:
+                cells.append(f"{row.outcome.value} → **{row.next_state.value}**")
+        lines.append(f"| **{state.value}** | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
