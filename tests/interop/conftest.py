@@ -1,5 +1,6 @@
 """
-Fixtures that run a real OpenClaw gateway (2026.4.1 and 2026.9.6) on 127.0.0.1.
+Fixtures that run a real OpenClaw gateway (2026.4.1 and 2026.9.6) and this library's
+gateway kit on 127.0.0.1.
 
 One gateway per version for the whole session (2026.9.6 takes 5-30 s to start on a busy
 2-core machine); tests keep out of each other's way by giving every client its own device
@@ -15,6 +16,7 @@ import pytest
 from _oracle import find_openclaw, skip_or_fail
 
 from ._gateway import GatewayStartError, RunningGateway, start_gateway
+from ._kit import KitGateway, running_kit
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,9 +51,25 @@ def gateway96(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGatew
     yield from _gateway("2026.9.6", tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def kit_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitGateway]:
+    """This library's gateway kit on loopback (token auth, file pairing store)."""
+    with running_kit(tmp_path_factory.mktemp("kit")) as kit:
+        yield kit
+
+
+_FIXTURES = {"2026.4.1": "gateway41", "2026.9.6": "gateway96", "kit": "kit_gateway"}
+
+
 @pytest.fixture(params=VERSIONS)
-def gateway(request: pytest.FixtureRequest) -> RunningGateway:
-    """Each real gateway in turn."""
-    fixture = "gateway41" if request.param == "2026.4.1" else "gateway96"
-    result: RunningGateway = request.getfixturevalue(fixture)
+def openclaw_gateway(request: pytest.FixtureRequest) -> RunningGateway:
+    """Each real OpenClaw gateway in turn."""
+    result: RunningGateway = request.getfixturevalue(_FIXTURES[request.param])
+    return result
+
+
+@pytest.fixture(params=[*VERSIONS, "kit"])
+def gateway(request: pytest.FixtureRequest) -> RunningGateway | KitGateway:
+    """Each real OpenClaw gateway, then this library's gateway kit: same client, same tests."""
+    result: RunningGateway | KitGateway = request.getfixturevalue(_FIXTURES[request.param])
     return result

@@ -1,8 +1,10 @@
 """
-The library's gateway clients against a real OpenClaw gateway (2026.4.1 and 2026.9.6).
+The library's gateway clients against real OpenClaw gateways (2026.4.1, 2026.9.6) and the kit.
 
-Every test uses fresh device identities under ``tmp_path``, so tests on the shared
-session-scoped gateways do not see each other's pairings.
+Tests taking ``gateway`` run the same client code against both OpenClaw versions and against
+this library's gateway kit; ``openclaw_gateway`` tests need OpenClaw's CLI. Every test uses
+fresh device identities under ``tmp_path``, so tests on the shared session-scoped gateways do
+not see each other's pairings.
 """
 
 from __future__ import annotations
@@ -36,15 +38,22 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ._gateway import RunningGateway
+    from ._kit import KitGateway
+
+    Gateway = RunningGateway | KitGateway
 
 pytestmark = [pytest.mark.interop, pytest.mark.anyio]
 
 
-def is41(gateway: RunningGateway) -> bool:
+def is41(gateway: Gateway) -> bool:
     return gateway.version.startswith("2026.4.")
 
 
-def approver(gateway: RunningGateway, folder: Path, **overrides: object) -> GatewayClientOptions:
+def is96(gateway: Gateway) -> bool:
+    return gateway.version.startswith("2026.9.")
+
+
+def approver(gateway: Gateway, folder: Path, **overrides: object) -> GatewayClientOptions:
     options: dict[str, object] = {
         "url": gateway.url,
         "token": gateway.token,
@@ -58,7 +67,7 @@ def approver(gateway: RunningGateway, folder: Path, **overrides: object) -> Gate
     return GatewayClientOptions(**options)  # type: ignore[arg-type]
 
 
-def requester(gateway: RunningGateway, folder: Path, **overrides: object) -> GatewayClientOptions:
+def requester(gateway: Gateway, folder: Path, **overrides: object) -> GatewayClientOptions:
     options: dict[str, object] = {
         "url": gateway.url,
         "token": gateway.token,
@@ -76,9 +85,7 @@ def requester(gateway: RunningGateway, folder: Path, **overrides: object) -> Gat
 # --- handshake --------------------------------------------------------------------------------
 
 
-async def test_operator_completes_the_real_handshake(
-    gateway: RunningGateway, tmp_path: Path
-) -> None:
+async def test_operator_completes_the_real_handshake(gateway: Gateway, tmp_path: Path) -> None:
     options = approver(gateway, tmp_path)
     async with open_gateway_session(options) as session:
         hello = session.hello
@@ -101,7 +108,7 @@ async def test_operator_completes_the_real_handshake(
 
 
 async def test_device_token_is_reused_without_the_shared_token(
-    gateway: RunningGateway, tmp_path: Path
+    gateway: Gateway, tmp_path: Path
 ) -> None:
     options = approver(gateway, tmp_path)
     async with open_gateway_session(options):
@@ -122,7 +129,7 @@ async def test_device_token_is_reused_without_the_shared_token(
 
 
 async def test_bad_shared_token_is_refused_with_the_gateway_reason(
-    gateway: RunningGateway, tmp_path: Path
+    gateway: Gateway, tmp_path: Path
 ) -> None:
     options = approver(gateway, tmp_path, token="wrong-token-" + uuid.uuid4().hex)
     with anyio.fail_after(20), pytest.raises(GatewayError) as refused:
@@ -137,7 +144,7 @@ async def test_bad_shared_token_is_refused_with_the_gateway_reason(
 
 
 async def test_request_reaches_python_approver_and_decision_reaches_requester(
-    gateway: RunningGateway, tmp_path: Path
+    gateway: Gateway, tmp_path: Path
 ) -> None:
     prompts: list[ApprovalPrompt] = []
     marker = uuid.uuid4().hex
@@ -187,7 +194,7 @@ async def test_request_reaches_python_approver_and_decision_reaches_requester(
     assert operator.resolved == {allowed.id: Decision.ALLOW_ONCE, denied.id: Decision.DENY}
 
 
-async def test_wait_decision_on_a_new_connection(gateway: RunningGateway, tmp_path: Path) -> None:
+async def test_wait_decision_on_a_new_connection(gateway: Gateway, tmp_path: Path) -> None:
     """Round 2 of gateway-interop.md: register, close that socket, waitDecision elsewhere."""
     registered = anyio.Event()
     seen: list[str] = []
@@ -210,11 +217,11 @@ async def test_wait_decision_on_a_new_connection(gateway: RunningGateway, tmp_pa
     assert seen == [registration.id]
     assert outcome.id == registration.id
     assert outcome.decision is Decision.DENY
-    if not is41(gateway):
+    if is96(gateway):
         assert outcome.terminal_reason == "user"
 
 
-async def test_without_an_approver_nobody_decides(gateway: RunningGateway, tmp_path: Path) -> None:
+async def test_without_an_approver_nobody_decides(gateway: Gateway, tmp_path: Path) -> None:
     async with ApprovalRequester.connect(requester(gateway, tmp_path)) as client:
         with anyio.fail_after(30):
             outcome = await client.request_decision("echo nobody-listens", timeout_ms=60_000)
@@ -223,7 +230,7 @@ async def test_without_an_approver_nobody_decides(gateway: RunningGateway, tmp_p
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_openclaw_cli_resolves_the_python_request(
-    gateway: RunningGateway, tmp_path: Path
+    openclaw_gateway: RunningGateway, tmp_path: Path
 ) -> None:
     """
     The Python requester's approval resolved from OpenClaw's own CLI.
@@ -232,6 +239,7 @@ async def test_openclaw_cli_resolves_the_python_request(
     method (``operator.approvals``, not admin), so it may not see another device's approval
     and answers ``APPROVAL_NOT_FOUND``; there a second (admin) client resolves it instead.
     """
+    gateway = openclaw_gateway
     prompts: list[ApprovalPrompt] = []
 
     async def watch_only(prompt: ApprovalPrompt) -> None:
@@ -291,8 +299,9 @@ def _device(listing: dict[str, object], kind: str, device_id: str) -> list[dict[
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_new_loopback_device_is_paired_silently(
-    gateway: RunningGateway, tmp_path: Path
+    openclaw_gateway: RunningGateway, tmp_path: Path
 ) -> None:
+    gateway = openclaw_gateway
     options = approver(gateway, tmp_path, scopes=("operator.read",))
     async with open_gateway_session(options) as session:
         assert session.hello.scopes == ("operator.read",)
@@ -309,9 +318,10 @@ async def test_new_loopback_device_is_paired_silently(
     ("client_id", "client_mode"), [("test", "test"), ("gateway-client", "backend")]
 )
 async def test_scope_upgrade_on_a_shared_identity(
-    gateway: RunningGateway, tmp_path: Path, client_id: str, client_mode: str
+    openclaw_gateway: RunningGateway, tmp_path: Path, client_id: str, client_mode: str
 ) -> None:
     """The #59882 sequence: one identity paired with read, then an approvals client on it."""
+    gateway = openclaw_gateway
     shared = tmp_path / "shared" / "device.json"
     reader = approver(
         gateway, tmp_path, identity_path=shared, scopes=("operator.read",), caps=(),
@@ -407,3 +417,57 @@ async def test_seed_59882_with_the_openclaw_cli_identity(
     assert outcome.decision is Decision.ALLOW_ONCE
     assert [p.id for p in prompts] == [outcome.id]
     assert DeviceTokenFile(identity_file.with_name("device-tokens.json")).path.exists()
+
+
+# --- the same sequences on this library's gateway kit ---------------------------------------------
+
+
+async def test_seed_sequence_goes_through_on_the_gateway_kit(
+    kit_gateway: KitGateway, tmp_path: Path
+) -> None:
+    """#59882 beaten: the identity paired with read, then the approval client on it, works."""
+    shared = tmp_path / "shared" / "device.json"
+    reader = requester(kit_gateway, tmp_path, identity_path=shared, scopes=("operator.read",))
+    async with open_gateway_session(reader) as session:
+        assert session.hello.scopes == ("operator.read",)
+    device_id = load_or_create_identity(shared).device_id
+    baseline = kit_gateway.kit.store.get_paired(device_id)
+    assert baseline is not None
+    assert baseline.baseline_scopes == ("operator.read",)
+
+    prompts: list[ApprovalPrompt] = []
+
+    async def decide(prompt: ApprovalPrompt) -> Decision:
+        prompts.append(prompt)
+        return Decision.ALLOW_ONCE
+
+    exec_client = requester(kit_gateway, tmp_path, identity_path=shared, caps=("exec-approvals",))
+    operator = ApprovalOperator(exec_client, decide)
+    async with anyio.create_task_group() as tg:
+        hello = await tg.start(operator.run)
+        assert APPROVALS in hello.scopes
+        async with ApprovalRequester.connect(requester(kit_gateway, tmp_path)) as client:
+            with anyio.fail_after(30):
+                outcome = await client.request_decision("echo seed-beaten", timeout_ms=30_000)
+        tg.cancel_scope.cancel()
+    assert outcome.decision is Decision.ALLOW_ONCE
+    assert [p.id for p in prompts] == [outcome.id]
+    upgraded = kit_gateway.kit.store.get_paired(device_id)
+    assert upgraded is not None
+    assert set(upgraded.baseline_scopes) == {"operator.read", APPROVALS}
+    assert kit_gateway.kit.store.get_pending(device_id) is None
+
+
+async def test_new_loopback_device_is_paired_silently_by_the_kit(
+    kit_gateway: KitGateway, tmp_path: Path
+) -> None:
+    options = approver(kit_gateway, tmp_path, scopes=("operator.read",))
+    async with open_gateway_session(options) as session:
+        device_id = str(session.device_id)
+        assert session.hello.scopes == ("operator.read",)
+    record = kit_gateway.kit.store.get_paired(device_id)
+    assert record is not None
+    assert record.client_id == "test"
+    assert record.baseline_scopes == ("operator.read",)
+    assert record.tokens is not None
+    assert [t.role for t in record.tokens] == ["operator"]

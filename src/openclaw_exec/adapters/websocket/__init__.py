@@ -1,6 +1,10 @@
 """
 The WebSocket gateway kit: OpenClaw's gateway protocol over WebSockets (extra ``[websocket]``).
 
+Server side: :class:`GatewayKit` (handshake, pairing decision, pairing store, approval
+methods and events) that an embedder mounts in their own gateway or runs with
+:meth:`GatewayKit.serve`; :class:`FilePairingStore` keeps pairings on disk.
+
 Client side (works against a real OpenClaw gateway, 2026.4.1 and 2026.9.6, and against this
 library's gateway kit): :class:`ApprovalOperator` receives approval prompts and resolves them
 through a callback; :class:`ApprovalRequester` registers a command and waits for the decision;
@@ -35,6 +39,12 @@ from openclaw_exec.adapters.websocket._identity import (
     load_or_create_identity,
     save_identity,
 )
+from openclaw_exec.adapters.websocket._server import GatewayKit, GatewayKitConfig
+from openclaw_exec.adapters.websocket._store import (
+    FilePairingStore,
+    MemoryPairingStore,
+    PairingStore,
+)
 from openclaw_exec.adapters.websocket._transport import (
     WebSocketClosedError,
     WebSocketConnection,
@@ -51,12 +61,17 @@ __all__ = [
     "ApprovalRequester",
     "DeviceToken",
     "DeviceTokenFile",
+    "FilePairingStore",
     "GatewayClientOptions",
     "GatewayError",
     "GatewayEvent",
+    "GatewayKit",
+    "GatewayKitConfig",
     "GatewaySession",
     "HelloOk",
+    "MemoryPairingStore",
     "PairingRequiredError",
+    "PairingStore",
     "ReconnectPolicy",
     "WebSocketClosedError",
     "WebSocketConnection",

@@ -196,6 +196,10 @@ class WebSocketConnection:
                             break
                         self._protocol.receive_data(data)
                         self._protocol.events_received()
+                        with contextlib.suppress(WebSocketClosedError):
+                            await self._flush()
+                        if self._protocol.close_rcvd is not None:
+                            break
             self._eof = True
             with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await self._stream.aclose()

@@ -1,0 +1,568 @@
+"""
+The server side of the gateway kit: OpenClaw's handshake, pairing and approval methods.
+
+An embedder mounts :class:`GatewayKit` in their own gateway (``await kit.handle(stream,
+peer_address)`` per accepted TCP connection) or runs it on its own with :meth:`GatewayKit.serve`.
+Per connection it:
+
+1. runs the WebSocket upgrade and sends ``connect.challenge`` (random nonce, ``ts``);
+2. reads the first frame (at most 64 KiB before authentication, else close 1009; it must be a
+   ``connect`` request, else ``INVALID_REQUEST`` and close 1008; protocol range must include 3
+   or 4, else close 1002);
+3. asks :func:`openclaw_exec.pairing.decide_pairing` what to do, stores the pairing record or
+   pending request it returns through a :class:`PairingStore`, and either closes with the
+   decided code and reason (after the error response) or answers ``hello-ok`` with the granted
+   scopes and a device token;
+4. serves ``exec.approval.request`` / ``waitDecision`` / ``resolve`` through the sans-IO
+   :class:`openclaw_exec.protocol.ApprovalGateway` (OpenClaw's names, scopes and frames, two
+   ``res`` frames for ``twoPhase``), broadcasting ``exec.approval.requested`` / ``resolved`` to
+   approval-scoped operators, with a bound on a connection's open approval requests and on
+   message size, and expiring requests on time (the requester then gets ``decision: null``
+   and applies askFallback: nothing hangs).
+
+Unlike OpenClaw 2026.4.1 (the #59882 failure), a loopback client with the shared secret whose
+identity was paired with narrower scopes is upgraded silently (as 2026.9.6 does), so an
+approval client can always reach the approval path on a local gateway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.abc
+import attrs
+
+from openclaw_exec._version import __version__
+from openclaw_exec.adapters.websocket._store import MemoryPairingStore, PairingStore
+from openclaw_exec.adapters.websocket._transport import (
+    WebSocketClosedError,
+    WebSocketConnection,
+    accept_websocket,
+)
+from openclaw_exec.exceptions import PairingError, RemoteProtocolError, TransportError
+from openclaw_exec.pairing import (
+    AuthConfig,
+    ConnectionFacts,
+    ConnectRequest,
+    DeviceProof,
+    DeviceTokenRecord,
+    PairedDevice,
+    PairingDecision,
+    decide_pairing,
+)
+from openclaw_exec.protocol import (
+    EVENT_REQUESTED,
+    EVENT_RESOLVED,
+    METHOD_REQUEST,
+    METHOD_RESOLVE,
+    METHOD_WAIT_DECISION,
+    ApprovalGateway,
+    Outgoing,
+    Principal,
+    RequestFrame,
+    ResponseFrame,
+    decode_frame,
+    error_response,
+)
+from openclaw_exec.protocol._wire import dumps
+
+if TYPE_CHECKING:
+    from anyio.abc import ByteStream
+
+__all__ = ["GatewayKit", "GatewayKitConfig"]
+
+SUPPORTED_PROTOCOLS = (3, 4)
+PREAUTH_MAX_BYTES = 64 * 1024
+
+
+@attrs.frozen(kw_only=True)
+class GatewayKitConfig:
+    """
+    How the gateway kit authenticates and what it bounds.
+
+    Attributes:
+        auth: The pairing/auth configuration (mode, shared token, trusted proxies...).
+        handshake_timeout: Seconds from upgrade to ``connect`` (OpenClaw: 10 s).
+        max_message_bytes: Largest message after authentication (larger: close 1009).
+        max_pending_per_connection: Open approval requests one connection may hold;
+            more get ``INVALID_REQUEST`` with ``details.reason: TOO_MANY_PENDING``.
+        send_timeout: Seconds a send to one peer may take before that peer is dropped.
+        tick_interval_ms: Announced in ``hello-ok`` ``policy``.
+        server_version: Announced in ``hello-ok``.
+    """
+
+    auth: AuthConfig
+    handshake_timeout: float = 10.0
+    max_message_bytes: int = 1024 * 1024
+    max_pending_per_connection: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    send_timeout: float = 10.0
+    tick_interval_ms: int = 30_000
+    server_version: str = f"openclaw-exec-{__version__}"
+
+
+@attrs.define(eq=False)
+class _Peer:
+    key: str
+    connection: WebSocketConnection
+    open_requests: set[str] = attrs.Factory(set)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _error_frame(
+    frame_id: str, code: str, message: str, details: dict[str, Any] | None = None
+) -> str:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return json.dumps({"type": "res", "id": frame_id, "ok": False, "error": error})
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class GatewayKit:
+    """
+    A gateway that speaks OpenClaw's protocol for pairing and exec approvals.
+
+    Args:
+        config: Auth and limits.
+        store: Pairing records and pending requests (default: in memory).
+        approvals: The approval gateway (default: a fresh one over a fresh broker).
+        clock: Milliseconds since the epoch (tests may inject one).
+    """
+
+    def __init__(
+        self,
+        config: GatewayKitConfig,
+        *,
+        store: PairingStore | None = None,
+        approvals: ApprovalGateway | None = None,
+        clock: Callable[[], int] = _now_ms,
+    ) -> None:
+        self.config = config
+        self.store = store if store is not None else MemoryPairingStore()
+        self.approvals = approvals if approvals is not None else ApprovalGateway()
+        self.clock = clock
+        self._peers: dict[Hashable, _Peer] = {}
+        self._wake: anyio.Event | None = None
+        self.port: int | None = None
+
+    # ------------------------------------------------------------------ serving
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """
+        Listen on *host*:*port* (default: loopback, a free port) until cancelled.
+
+        ``await tg.start(kit.serve)`` returns the port once it is listening.
+        """
+        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+        async with listener, anyio.create_task_group() as tg:
+            self.port = int(listener.extra(anyio.abc.SocketAttribute.local_port))  # noqa: S610
+            tg.start_soon(self.run_expiry)
+            task_status.started(self.port)
+
+            async def handler(stream: anyio.abc.SocketStream) -> None:
+                peer = stream.extra(anyio.abc.SocketAttribute.remote_address)  # noqa: S610
+                address = peer[0] if isinstance(peer, tuple) else str(peer)
+                await self.handle(stream, str(address))
+
+            await listener.serve(handler, task_group=tg)
+
+    async def run_expiry(self) -> None:
+        """
+        Expire approvals on time, until cancelled (the sans-IO broker has no clock).
+
+        :meth:`serve` runs it; an embedder that calls :meth:`handle` itself runs it once in
+        its own task group.
+        """
+        while True:
+            self._wake = anyio.Event()
+            deadline = self.approvals.next_deadline_ms()
+            delay = 3600.0 if deadline is None else max(0.0, (deadline - self.clock()) / 1000)
+            with anyio.move_on_after(delay):
+                await self._wake.wait()
+            await self._route(self.approvals.tick(now_ms=self.clock()))
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ one connection
+
+    async def handle(self, stream: ByteStream, peer_address: str) -> None:
+        """
+        Serve one accepted TCP connection until it closes. Never raises for peer faults.
+
+        Args:
+            stream: The accepted byte stream.
+            peer_address: The socket peer's IP address (locality is derived from it).
+        """
+        try:
+            connection = await accept_websocket(
+                stream,
+                max_message=max(self.config.max_message_bytes, PREAUTH_MAX_BYTES),
+                open_timeout=self.config.handshake_timeout,
+            )
+        except TransportError:
+            return
+        key = f"conn-{uuid.uuid4()}"
+        try:
+            principal = await self._handshake(connection, peer_address, key)
+            if principal is None:
+                return
+            peer = _Peer(key=key, connection=connection)
+            self._peers[key] = peer
+            self.approvals.connect(key, principal)
+            try:
+                await self._serve_peer(peer)
+            finally:
+                self._peers.pop(key, None)
+                self.approvals.disconnect(key)
+        except WebSocketClosedError:
+            pass
+        finally:
+            await connection.close()
+
+    async def _handshake(
+        self, connection: WebSocketConnection, peer_address: str, key: str
+    ) -> Principal | None:
+        nonce = str(uuid.uuid4())
+        challenge = {
+            "type": "event",
+            "event": "connect.challenge",
+            "payload": {"nonce": nonce, "ts": self.clock()},
+        }
+        await connection.send_text(json.dumps(challenge))
+        with anyio.move_on_after(self.config.handshake_timeout) as scope:
+            text = await connection.receive_text()
+        if scope.cancelled_caught:
+            await connection.close(1008, "connect challenge timeout")
+            return None
+        if len(text.encode("utf-8")) > PREAUTH_MAX_BYTES:
+            await connection.close(1009, "preauth payload too large")
+            return None
+        try:
+            frame = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            frame = None
+        if (
+            not isinstance(frame, dict)
+            or frame.get("type") != "req"
+            or not isinstance(frame.get("id"), str)
+        ):
+            await connection.close(1008, "invalid request frame")
+            return None
+        frame_id = frame["id"]
+        if frame.get("method") != "connect":
+            message = "invalid handshake: first request must be connect"
+            await connection.send_text(_error_frame(frame_id, "INVALID_REQUEST", message))
+            await connection.close(1008, message)
+            return None
+        params = frame.get("params")
+        problem, request, protocol = self._connect_request(params)
+        if problem is not None:
+            message, close_code, details = problem
+            await connection.send_text(_error_frame(frame_id, "INVALID_REQUEST", message, details))
+            await connection.close(close_code, message[:120])
+            return None
+        assert request is not None
+        assert protocol is not None
+        decision = self._decide(connection, peer_address, nonce, request)
+        if not decision.accepted:
+            await connection.send_text(
+                _error_frame(
+                    frame_id,
+                    decision.error_code or "INVALID_REQUEST",
+                    decision.error_message or "connect refused",
+                    dict(decision.error_details),
+                )
+            )
+            await connection.close(decision.close_code or 1008, decision.close_reason or "")
+            return None
+        auth = self._grant(decision, request)
+        hello = {
+            "type": "hello-ok",
+            "protocol": protocol,
+            "server": {"version": self.config.server_version, "connId": key},
+            "features": {
+                "methods": [METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE],
+                "events": ["connect.challenge", EVENT_REQUESTED, EVENT_RESOLVED],
+            },
+            "snapshot": {},
+            "policy": {
+                "maxPayload": self.config.max_message_bytes,
+                "maxBufferedBytes": 2 * self.config.max_message_bytes,
+                "tickIntervalMs": self.config.tick_interval_ms,
+            },
+            "auth": auth,
+        }
+        await connection.send_text(
+            json.dumps({"type": "res", "id": frame_id, "ok": True, "payload": hello})
+        )
+        device = request.device
+        return Principal(
+            id=device.id if device is not None else key,
+            display_name=request.display_name or request.client_id,
+            scopes=frozenset(decision.scopes),
+        )
+
+    def _connect_request(
+        self, params: object
+    ) -> tuple[tuple[str, int, dict[str, Any]] | None, ConnectRequest | None, int | None]:
+        """Validate ``connect.params``: (problem, request, negotiated protocol)."""
+        if not isinstance(params, dict):
+            return ("invalid connect params: expected an object", 1008, {}), None, None
+        low, high = params.get("minProtocol"), params.get("maxProtocol")
+        if (
+            not isinstance(low, int)
+            or not isinstance(high, int)
+            or isinstance(low, bool)
+            or isinstance(high, bool)
+        ):
+            return (
+                ("invalid connect params: minProtocol/maxProtocol must be integers", 1008, {}),
+                None,
+                None,
+            )
+        common = [p for p in SUPPORTED_PROTOCOLS if low <= p <= high]
+        if not common:
+            details = {"expectedProtocol": max(SUPPORTED_PROTOCOLS)}
+            return ("protocol mismatch", 1002, details), None, None
+        client = params.get("client")
+        if not isinstance(client, dict):
+            return ("invalid connect params: client is required", 1008, {}), None, None
+        client_id, mode = client.get("id"), client.get("mode")
+        if not isinstance(client_id, str) or not client_id or not isinstance(mode, str) or not mode:
+            return (
+                ("invalid connect params: client.id and client.mode are required", 1008, {}),
+                None,
+                None,
+            )
+        scopes = params.get("scopes", [])
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            return ("invalid connect params: scopes must be strings", 1008, {}), None, None
+        raw_auth = params.get("auth")
+        auth: dict[str, Any] = raw_auth if isinstance(raw_auth, dict) else {}
+        device_raw = params.get("device")
+        device = None
+        if device_raw is not None:
+            try:
+                if not isinstance(device_raw, dict):
+                    raise TypeError("device must be an object")  # noqa: TRY301
+                fields: dict[str, Any] = {
+                    "id": device_raw.get("id"),
+                    "public_key": device_raw.get("publicKey"),
+                    "signature": device_raw.get("signature"),
+                    "signed_at_ms": device_raw.get("signedAt"),
+                    "nonce": device_raw.get("nonce"),
+                }
+                device = DeviceProof(**fields)
+            except (TypeError, ValueError, PairingError) as exc:
+                return (f"invalid connect params: device: {exc}", 1008, {}), None, None
+        try:
+            request = ConnectRequest(
+                client_id=client_id,
+                client_mode=mode,
+                role=_opt_str(params.get("role")),
+                scopes=tuple(scopes),
+                platform=_opt_str(client.get("platform")),
+                device_family=_opt_str(client.get("deviceFamily")),
+                display_name=_opt_str(client.get("displayName")),
+                token=_opt_str(auth.get("token")),
+                password=_opt_str(auth.get("password")),
+                bootstrap_token=_opt_str(auth.get("bootstrapToken")),
+                device_token=_opt_str(auth.get("deviceToken")),
+                approval_runtime_token=_opt_str(auth.get("approvalRuntimeToken")),
+                device=device,
+            )
+        except (TypeError, ValueError, PairingError) as exc:
+            return (f"invalid connect params: {exc}", 1008, {}), None, None
+        return None, request, max(common)
+
+    def _decide(
+        self,
+        connection: WebSocketConnection,
+        peer_address: str,
+        nonce: str,
+        request: ConnectRequest,
+    ) -> PairingDecision:
+        upgrade = connection.request
+        headers = upgrade.headers if upgrade is not None else None
+
+        def header(name: str) -> str | None:
+            return headers.get(name) if headers is not None else None
+
+        facts = ConnectionFacts(
+            peer_address=peer_address,
+            challenge_nonce=nonce,
+            host=header("Host"),
+            origin=header("Origin"),
+            forwarded=header("Forwarded"),
+            x_forwarded_for=header("X-Forwarded-For"),
+            x_forwarded_proto=header("X-Forwarded-Proto"),
+            x_forwarded_host=header("X-Forwarded-Host"),
+            x_real_ip=header("X-Real-IP"),
+        )
+        device_id = request.device.id if request.device is not None else None
+        paired = self.store.get_paired(device_id) if device_id else None
+        pending = self.store.get_pending(device_id) if device_id else None
+        decision = decide_pairing(
+            connection=facts,
+            auth=self.config.auth,
+            request=request,
+            paired=paired,
+            pending=pending,
+            now_ms=self.clock(),
+            request_id=str(uuid.uuid4()),
+        )
+        if decision.paired_record is not None:
+            self.store.put_paired(decision.paired_record)
+            if device_id:
+                self.store.remove_pending(device_id)
+        if decision.pending_request is not None:
+            self.store.put_pending(decision.pending_request)
+        return decision
+
+    def _grant(self, decision: PairingDecision, request: ConnectRequest) -> dict[str, Any]:
+        """``hello-ok.auth``; mints and stores a device token when the decision says so."""
+        role = decision.role or "operator"
+        auth: dict[str, Any] = {"role": role, "scopes": list(decision.scopes)}
+        if decision.auth_method is not None:
+            auth["method"] = str(decision.auth_method)
+        device = request.device
+        if not decision.issue_device_token or device is None:
+            return auth
+        record = self.store.get_paired(device.id)
+        if record is None:
+            return auth
+        now = self.clock()
+        live = next(
+            (t for t in record.tokens or () if t.role == role and t.revoked_at_ms is None),
+            None,
+        )
+        scopes = tuple(decision.device_token_scopes)
+        if live is None or set(live.scopes) != set(scopes):
+            live = DeviceTokenRecord(
+                role=role, token=secrets.token_urlsafe(32), scopes=scopes, created_at_ms=now
+            )
+            others = tuple(t for t in record.tokens or () if t.role != role)
+            self.store.put_paired(attrs.evolve(record, tokens=(*others, live)))
+        auth.update(deviceToken=live.token, issuedAtMs=now)
+        return auth
+
+    # ------------------------------------------------------------------ after hello-ok
+
+    def approve_pending(self, request_id: str) -> PairedDevice:
+        """
+        A human approved pending pairing request *request_id* (``openclaw devices approve``).
+
+        Returns:
+            The new pairing record (roles and scopes merged with any earlier approval).
+
+        Raises:
+            PairingError: No pending request has that id.
+        """
+        pending = next((p for p in self.store.list_pending() if p.request_id == request_id), None)
+        if pending is None:
+            raise PairingError(f"unknown pairing request id {request_id!r}")
+        old = self.store.get_paired(pending.device_id)
+        now = self.clock()
+        roles = {pending.role, *pending.roles, *(old.approved_roles if old else ())}
+        scopes = tuple(sorted({*pending.scopes, *(old.baseline_scopes if old else ())}))
+        record = PairedDevice(
+            device_id=pending.device_id,
+            public_key=pending.public_key,
+            role=pending.role,
+            roles=tuple(sorted(roles)),
+            scopes=scopes,
+            approved_scopes=scopes,
+            tokens=old.tokens if old is not None else None,
+            platform=pending.platform,
+            device_family=pending.device_family,
+            client_id=pending.client_id,
+            client_mode=pending.client_mode,
+            display_name=pending.display_name,
+            created_at_ms=old.created_at_ms if old is not None else now,
+            approved_at_ms=now,
+        )
+        self.store.put_paired(record)
+        self.store.remove_pending(pending.device_id)
+        return record
+
+    async def _serve_peer(self, peer: _Peer) -> None:
+        connection = peer.connection
+        while True:
+            try:
+                text = await connection.receive_text()
+            except WebSocketClosedError:
+                return
+            if len(text.encode("utf-8")) > self.config.max_message_bytes:
+                await connection.close(1009, "payload too large")
+                return
+            try:
+                frame = decode_frame(text)
+            except RemoteProtocolError as exc:
+                await connection.close(1008, f"invalid frame: {exc.message}"[:120])
+                return
+            if not isinstance(frame, RequestFrame):
+                continue  # clients send only requests; stray res/event frames are ignored
+            if (
+                frame.method == METHOD_REQUEST
+                and len(peer.open_requests) >= self.config.max_pending_per_connection
+            ):
+                refusal = error_response(
+                    frame.id,
+                    f"too many pending approval requests on this connection "
+                    f"(limit {self.config.max_pending_per_connection})",
+                    reason="TOO_MANY_PENDING",
+                )
+                await self._send(peer, dumps(refusal))
+                continue
+            if frame.method == METHOD_REQUEST:
+                peer.open_requests.add(frame.id)
+            outgoing = self.approvals.receive(peer.key, frame, now_ms=self.clock())
+            await self._route(outgoing)
+            self._poke()
+
+    async def _route(self, outgoing: list[Outgoing]) -> None:
+        for item in outgoing:
+            peer = self._peers.get(item.connection)
+            if peer is None:
+                continue
+            frame = item.frame
+            if (
+                isinstance(frame, ResponseFrame)
+                and frame.id in peer.open_requests
+                and (
+                    not frame.ok
+                    or (isinstance(frame.payload, dict) and "decision" in frame.payload)
+                )
+            ):
+                peer.open_requests.discard(frame.id)
+            await self._send(peer, dumps(frame))
+
+    async def _send(self, peer: _Peer, text: str) -> None:
+        """Send to one peer; a peer that cannot take it in time is dropped, not waited for."""
+        try:
+            with anyio.fail_after(self.config.send_timeout):
+                await peer.connection.send_text(text)
+        except (TimeoutError, WebSocketClosedError):
+            with contextlib.suppress(Exception):
+                await peer.connection.abort()
