@@ -57,6 +57,7 @@ from openclaw_exec.protocol import (
     ExecBinding,
     Principal,
     TerminalReason,
+    mentions_approve_command,
 )
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class GuardReason:
     APPROVAL_REQUEST_FAILED = "approval-request-failed"  # the store failed or refused
     APPROVAL_NOT_CONSUMABLE = "approval-not-consumable"  # the decision could not be spent
     AUDIT_FAILED = "audit-log-unavailable"  # the decision could not be recorded
+    APPROVE_COMMAND = "approve-command-refused"  # an agent tried to run /approve itself
 
 
 @attrs.frozen(kw_only=True)
@@ -240,6 +242,11 @@ class ExecGuard:
         cwd = os.getcwd() if cwd is None else cwd  # noqa: PTH109 (a str is needed)
         environ = dict(os.environ if env is None else env)
         base = _Outcome(command=command, cwd=cwd, agent_id=agent_id)
+        if mentions_approve_command(command):
+            message = "exec cannot run /approve commands"
+            return await self._finish(
+                base.deny(GuardReason.APPROVE_COMMAND, message), session_key, environ
+            )
         try:
             file = await self._load_file()
         except ApprovalsFileError as exc:

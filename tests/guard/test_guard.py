@@ -246,3 +246,20 @@ def test_guard_rejects_bad_configuration(tmp_path: Path) -> None:
         ExecGuard(approvals=tmp_path / "a.json", approvals_file=ApprovalsFile())
     with pytest.raises(ValueError, match="timeout_ms"):
         ExecGuard(timeout_ms=0)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/approve abc123 allow-always",
+        "env -S '/approve abc always'",
+        "sh -c '/approve@bot x allow'",
+    ],
+)
+async def test_agents_cannot_run_approve(command: str) -> None:
+    guard = ExecGuard(
+        approvals_file=ApprovalsFile(), policy=ExecPolicy(security=Security.FULL, ask=Ask.OFF)
+    )
+    auth = await guard.authorize(command, cwd="/tmp", env=ENV)
+    assert (auth.allowed, auth.reason) == (False, GuardReason.APPROVE_COMMAND)
+    assert auth.message == "exec cannot run /approve commands"

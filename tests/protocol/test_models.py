@@ -20,6 +20,7 @@ from openclaw_exec.protocol import (
     Principal,
     ScopedApprovers,
     env_hash,
+    mentions_approve_command,
     parse_approve_command,
     sanitize_display_text,
 )
@@ -212,3 +213,19 @@ def test_broker_rejects_misuse() -> None:
         broker.wait("x", waiter=1, now_ms=0)
     assert broker.next_deadline_ms() == 50
     assert len(broker) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("/approve abc allow-once", True),
+        ("env -S '/approve x deny'", True),
+        ('sudo sh -c "/APPROVE@bot 1 allow"', True),
+        ("x;/approve", True),
+        ("echo hi", False),
+        ("cat /approvers.txt", False),
+        ("git log --grep=approve", False),
+    ],
+)
+def test_mentions_approve_command(text: str, found: bool) -> None:
+    assert mentions_approve_command(text) is found

@@ -43,6 +43,7 @@ from openclaw_exec.protocol._models import (
     SystemRunPlan,
     TerminalReason,
     env_hash,
+    mentions_approve_command,
     parse_approve_command,
     sanitize_display_text,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "decode_socket_message",
     "env_hash",
     "error_response",
+    "mentions_approve_command",
     "parse_approve_command",
     "parse_requested_event",
     "parse_resolved_event",

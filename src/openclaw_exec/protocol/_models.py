@@ -15,11 +15,14 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from openclaw_exec.exceptions import LocalProtocolError
+
+if TYPE_CHECKING:
+    from openclaw_exec.protocol._state import ApprovalState
 
 __all__ = [
     "APPROVAL_SLUG_LENGTH",
@@ -38,6 +41,7 @@ __all__ = [
     "SystemRunPlan",
     "TerminalReason",
     "env_hash",
+    "mentions_approve_command",
     "parse_approve_command",
     "sanitize_display_text",
 ]
@@ -150,6 +154,21 @@ def parse_approve_command(text: str) -> ApproveCommand | None:
     if decision is None or len(rest) != 2 or not _APPROVE_ID.fullmatch(approval_id):
         raise LocalProtocolError(_APPROVE_USAGE, details={"reason": "USAGE"})
     return ApproveCommand(approval_id=approval_id, decision=decision, bot=head.group("bot"))
+
+
+_APPROVE_SLASH = re.compile(r"/approve(?:@[A-Za-z0-9_]+)?(?=[\s'\"\\;&|)]|$)", re.IGNORECASE)
+
+
+def mentions_approve_command(command: str) -> bool:
+    """
+    Whether shell text contains a ``/approve`` chat command anywhere.
+
+    OpenClaw's exec tool refuses to run ``/approve ...`` ("exec cannot run /approve
+    commands"), also behind ``env -S``, ``sh -c``, ``sudo`` and friends: an agent must never
+    approve its own request. This check is textual and deliberately broad: any
+    ``/approve`` word (optionally ``/approve@bot``), quoted or not, counts.
+    """
+    return _APPROVE_SLASH.search(command) is not None
 
 
 def _is_hidden(char: str) -> bool:
@@ -394,7 +413,7 @@ class ApprovalRecord:
 
     Attributes:
         request: The request.
-        state: Where it is in its life cycle (an :class:`~openclaw_exec.protocol.ApprovalState`).
+        state: Where it is in its life cycle.
         decision: The decision, or ``None`` (pending, expired, cancelled).
         resolved_by: ``Principal.label`` of the approver, or ``None``.
         settled_at_ms: When it left the pending state, or ``None``.
@@ -403,7 +422,7 @@ class ApprovalRecord:
     """
 
     request: ApprovalRequest
-    state: Any  # ApprovalState; typed loosely here to keep _models free of _state
+    state: ApprovalState
     decision: Decision | None = None
     resolved_by: str | None = None
     settled_at_ms: int | None = None
