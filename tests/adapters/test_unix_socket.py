@@ -234,6 +234,15 @@ async def test_unsafe_paths_are_refused(sock_dir: Path) -> None:
         ApprovalSocketServer(sock_dir / "a.sock", " ", fixed(None))
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand a folder to another uid")
+async def test_folder_owned_by_someone_else_is_refused(sock_dir: Path) -> None:
+    foreign = sock_dir / "foreign"
+    foreign.mkdir(mode=0o700)
+    os.chown(foreign, 54321, -1)
+    with pytest.raises(TransportError, match="another user"):
+        await ApprovalSocketServer(foreign / "a.sock", TOKEN, fixed(None)).serve()
+
+
 async def test_stale_socket_is_replaced(sock_dir: Path) -> None:
     path = sock_dir / "a.sock"
     stale = await anyio.create_unix_listener(path)

@@ -10,11 +10,12 @@ OpenClaw's local approvals socket: JSON lines over an ``AF_UNIX`` stream, both s
   server, so the exec guard can ask a socket approver through its store.
 
 Hardening, as OpenClaw's server and stricter where noted in ``docs/differences.md``: the
-socket is created mode 0600 in a folder that is not group/other-writable; a symlink or
-non-socket at the path is refused and a stale socket is replaced; tokens are compared in
-constant time; the peer's uid must equal ours (``SO_PEERCRED``; skipped where the platform
-has no such option, where the 0600 mode is the barrier); lines are bounded (256 000 bytes);
-one request per connection; every read has a timeout. Runs on asyncio and trio.
+socket is created mode 0600 in a folder that is ours (or root's) and not group/other-writable;
+a symlink or non-socket at the path is refused and a stale socket is replaced; tokens are
+compared in constant time; the peer's uid must equal ours (``SO_PEERCRED``; skipped where
+the platform has no such option, where the 0600 mode is the barrier); lines are bounded
+(256 000 bytes); one request per connection; every read has a timeout. Runs on asyncio and
+trio.
 """
 
 from __future__ import annotations
@@ -104,6 +105,10 @@ def _prepare_path(path: Path) -> None:
     if parent_stat.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise TransportError(
             errno.EPERM, f"refusing approvals socket in group/other-writable folder {parent}"
+        )
+    if parent_stat.st_uid not in (os.geteuid(), 0):
+        raise TransportError(
+            errno.EPERM, f"refusing approvals socket in folder {parent} owned by another user"
         )
     try:
         st = path.lstat()
