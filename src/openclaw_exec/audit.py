@@ -28,6 +28,8 @@ from typing import Any, Final
 import anyio.to_thread
 import attrs
 
+from openclaw_exec.policy import ExecPolicy
+
 __all__ = [
     "GENESIS_HASH",
     "AuditLog",
@@ -43,7 +45,16 @@ GENESIS_HASH: Final = "0" * 64
 """The ``prev`` of the first record."""
 
 _STR_FIELDS = ("kind", "command", "reason", "prev", "hash")
-_OPT_STR_FIELDS = ("cwd", "agent_id", "session_key", "decision", "approval_id", "approver", "host")
+_OPT_STR_FIELDS = (
+    "cwd",
+    "agent_id",
+    "session_key",
+    "decision",
+    "approval_id",
+    "approver",
+    "host",
+    "path_env",
+)
 
 
 def _opt_str(value: object) -> str | None:
@@ -65,6 +76,7 @@ class AuditRecord:
         session_key: The conversation.
         host: The exec host (``gateway``, ``node``, ...), if known.
         env_keys: Names (never values) of the environment passed.
+        path_env: The ``PATH`` the command was analysed with (replay resolves with it).
         policy: The effective policy (``security``, ``ask``, ``askFallback``, ...).
         allowed: Whether the command may run.
         reason: Why (OpenClaw's reason strings, e.g. ``allowlist-miss``, ``user-denied``).
@@ -85,6 +97,7 @@ class AuditRecord:
     session_key: str | None = None
     host: str | None = None
     env_keys: tuple[str, ...] = ()
+    path_env: str | None = None
     policy: Mapping[str, Any] = attrs.field(factory=dict)
     allowed: bool
     reason: str
@@ -103,6 +116,21 @@ class AuditRecord:
         data["policy"] = dict(self.policy)
         data["details"] = dict(self.details)
         return data
+
+    def exec_policy(self) -> ExecPolicy:
+        """
+        The effective policy recorded (for ``audit replay``).
+
+        Raises:
+            PolicyError: The recorded knobs are not valid policy values.
+        """
+        knobs = self.policy
+        return ExecPolicy(
+            security=knobs.get("security", "deny"),
+            ask=knobs.get("ask", "on-miss"),
+            ask_fallback=knobs.get("askFallback", "deny"),
+            auto_allow_skills=knobs.get("autoAllowSkills", False) is True,
+        )
 
     def to_json(self) -> str:
         """The JSON line (no newline)."""

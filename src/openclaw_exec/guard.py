@@ -495,6 +495,7 @@ class ExecGuard:
                 session_key=session_key,
                 host=self.host,
                 env_keys=tuple(sorted(env)),
+                path_env=env.get("PATH"),
                 policy=_policy_dict(auth.policy),
                 allowed=auth.allowed,
                 reason=auth.reason,
@@ -504,8 +505,11 @@ class ExecGuard:
                 details={
                     "message": auth.message,
                     "verdict": auth.verdict.verdict.value if auth.verdict else None,
+                    "verdictReason": auth.verdict.reason.value if auth.verdict else None,
                     "persisted": list(auth.persisted),
                     "noRoute": auth.no_route,
+                    "analysisOk": auth.evaluation.analysis_ok if auth.evaluation else None,
+                    "segments": _segment_summary(auth.evaluation),
                 },
             )
         except (OSError, ValueError) as exc:
@@ -520,6 +524,21 @@ class ExecGuard:
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _segment_summary(evaluation: Evaluation | None) -> list[dict[str, Any]]:
+    if evaluation is None:
+        return []
+    return [
+        {
+            "argv0": segment.argv[0] if segment.argv else None,
+            "resolved": segment.executable.path if segment.executable else None,
+            "satisfiedBy": segment.satisfied_by.value if segment.satisfied_by else None,
+            "pattern": segment.matched_entry.pattern if segment.matched_entry else None,
+            "miss": segment.miss_reason,
+        }
+        for segment in _all_segments(evaluation)
+    ]
 
 
 def _all_segments(evaluation: Evaluation) -> list[Any]:

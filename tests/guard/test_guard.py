@@ -12,7 +12,7 @@ import pytest
 
 from openclaw_exec.adapters.filestore import ApprovalsStore
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
-from openclaw_exec.audit import verify_audit_log
+from openclaw_exec.audit import read_audit_log, verify_audit_log
 from openclaw_exec.guard import ExecGuard, GuardReason
 from openclaw_exec.policy import (
     AgentPolicy,
@@ -58,6 +58,16 @@ async def test_allowlisted_command_runs_without_asking_and_records_use(tmp_path:
     assert entry.last_used_at is not None
     assert auth.audit is not None
     assert verify_audit_log(tmp_path / "audit.jsonl").records == 1
+    (record,) = read_audit_log(tmp_path / "audit.jsonl")
+    assert (record.command, record.cwd, record.allowed, record.reason) == (
+        "ls -la",
+        "/tmp",
+        True,
+        "allowlist-satisfied",
+    )
+    assert record.path_env == ENV["PATH"]
+    assert record.exec_policy() == ALLOWLIST
+    assert record.details["segments"][0]["pattern"] == LS
 
 
 @pytest.mark.parametrize("decision", [Decision.ALLOW_ONCE, Decision.DENY])
