@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import (
@@ -264,3 +266,69 @@ def test_node_request_binds_the_plan_and_generates_an_id() -> None:
     assert body["envKeys"] == ["HOME"]
     assert body["systemRunBinding"]["argv"] == ["/bin/ls", "-la"]
     assert body["systemRunBinding"]["envHash"] is not None
+
+
+json_leaf = st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=12)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+param_keys = st.sampled_from(
+    [
+        "id",
+        "command",
+        "commandArgv",
+        "decision",
+        "host",
+        "nodeId",
+        "systemRunPlan",
+        "env",
+        "timeoutMs",
+        "twoPhase",
+        "cwd",
+    ]
+)
+params = (
+    st.none()
+    | json_value
+    | st.dictionaries(
+        param_keys, json_value | st.sampled_from(["allow-once", "deny", "node", "ls"]), max_size=6
+    )
+)
+methods = st.sampled_from(
+    ["exec.approval.request", "exec.approval.waitDecision", "exec.approval.resolve", "x"]
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["exec", "op"]), methods, params, st.integers(0, 5_000)),
+        max_size=12,
+    )
+)
+def test_gateway_answers_any_frame_sequence_with_valid_frames(
+    calls: list[tuple[str, str, Any, int]],
+) -> None:
+    link = pair()
+    answered: dict[str, int] = {}
+    for who, method, body, step in calls:
+        link.now += step
+        frame_id = link.call(who, method, body)
+        link.advance(0)
+        for name in ("exec", "op"):
+            for frame in link.take(name):
+                assert frame["type"] in {"res", "event"}
+                decoded = decode_frame(json.dumps(frame))
+                assert decoded is not None
+                if frame["type"] == "res":
+                    answered[frame["id"]] = answered.get(frame["id"], 0) + 1
+                    if not frame["ok"]:
+                        assert frame["error"]["code"] == "INVALID_REQUEST"
+                        assert frame["error"]["message"]
+        parked = method in {"exec.approval.request", "exec.approval.waitDecision"}
+        assert frame_id in answered or parked
+    # a request id gets at most two answers (accepted + final), every other call exactly one
+    assert all(count <= 2 for count in answered.values())
