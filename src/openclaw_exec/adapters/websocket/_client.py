@@ -888,6 +888,7 @@ class ApprovalOperator:
         self.resolved: dict[str, Decision] = {}
         self._unsent: dict[str, Decision] = {}
         self._handlers: dict[str, anyio.CancelScope] = {}
+        self._sending: set[str] = set()
         self.connections = 0
 
     async def run(
@@ -901,6 +902,12 @@ class ApprovalOperator:
             GatewayError: Another refusal (or ``UNAVAILABLE`` beyond the retry budget).
             TransportError: The gateway stayed unreachable beyond the retry budget.
         """
+        async with anyio.create_task_group() as handlers:
+            await self._run(handlers, task_status)
+
+    async def _run(
+        self, handlers: anyio.abc.TaskGroup, task_status: anyio.abc.TaskStatus[HelloOk]
+    ) -> None:
         started = False
         failures = 0
         while True:
@@ -912,8 +919,11 @@ class ApprovalOperator:
                     if not started:
                         started = True
                         task_status.started(session.hello)
-                    await self._serve(session)
+                    for approval_id, decision in list(self._unsent.items()):
+                        handlers.start_soon(self._send_decision, session, approval_id, decision)
+                    await self._serve(session, handlers)
             except (GatewayError, TransportError) as exc:
+                self.session = None
                 floor = _retry_allowed(exc)
                 failures += 1
                 if floor is None or failures >= self.options.reconnect.max_attempts:
@@ -928,30 +938,32 @@ class ApprovalOperator:
                 raise TransportError(f"{self.options.url}: connection keeps closing")
             await anyio.sleep(self.options.reconnect.delay(failures))
 
-    async def _serve(self, session: GatewaySession) -> None:
-        async with anyio.create_task_group() as tg:
-            for approval_id, decision in list(self._unsent.items()):
-                tg.start_soon(self._send_decision, session, approval_id, decision)
-            async for event in session.events:
-                if event.name == "exec.approval.requested":
-                    try:
-                        prompt = ApprovalPrompt.from_payload(event.payload)
-                    except GatewayError:
-                        continue
-                    if prompt.id in self._handlers or prompt.id in self.resolved:
-                        continue
-                    tg.start_soon(self._handle, session, prompt)
-                elif event.name == "exec.approval.resolved" and isinstance(event.payload, dict):
-                    resolved_id = _opt_str(event.payload.get("id"))
-                    scope = self._handlers.pop(resolved_id, None) if resolved_id else None
-                    if scope is not None:
-                        scope.cancel()
-            # Events ended: the connection closed. Abandon handlers; unsent decisions stay.
-            tg.cancel_scope.cancel()
+    async def _serve(self, session: GatewaySession, handlers: anyio.abc.TaskGroup) -> None:
+        # Callbacks run in *handlers*, which outlives this connection: a human who answers
+        # while we reconnect is not lost; the decision is sent on the next connection.
+        async for event in session.events:
+            if event.name == "exec.approval.requested":
+                try:
+                    prompt = ApprovalPrompt.from_payload(event.payload)
+                except GatewayError:
+                    continue
+                if (
+                    prompt.id in self._handlers
+                    or prompt.id in self.resolved
+                    or prompt.id in self._unsent
+                ):
+                    continue
+                self._handlers[prompt.id] = anyio.CancelScope()
+                handlers.start_soon(self._handle, prompt)
+            elif event.name == "exec.approval.resolved" and isinstance(event.payload, dict):
+                resolved_id = _opt_str(event.payload.get("id"))
+                scope = self._handlers.pop(resolved_id, None) if resolved_id else None
+                if scope is not None:
+                    scope.cancel()  # someone else decided: stop asking our human
 
-    async def _handle(self, session: GatewaySession, prompt: ApprovalPrompt) -> None:
-        with anyio.CancelScope() as scope:
-            self._handlers[prompt.id] = scope
+    async def _handle(self, prompt: ApprovalPrompt) -> None:
+        scope = self._handlers.get(prompt.id) or anyio.CancelScope()
+        with scope:
             try:
                 try:
                     decision = await self.on_request(prompt)
@@ -964,12 +976,16 @@ class ApprovalOperator:
                 self._unsent[prompt.id] = decision
             finally:
                 self._handlers.pop(prompt.id, None)
-        if prompt.id in self._unsent:
-            await self._send_decision(self.session or session, prompt.id, self._unsent[prompt.id])
+        session = self.session
+        if prompt.id in self._unsent and session is not None:
+            await self._send_decision(session, prompt.id, self._unsent[prompt.id])
 
     async def _send_decision(
         self, session: GatewaySession, approval_id: str, decision: Decision
     ) -> None:
+        if approval_id in self._sending:
+            return
+        self._sending.add(approval_id)
         try:
             await session.request(
                 "exec.approval.resolve", {"id": approval_id, "decision": decision.value}
@@ -980,6 +996,8 @@ class ApprovalOperator:
             return
         except TransportError:
             return  # kept in _unsent; sent again after the reconnect
+        finally:
+            self._sending.discard(approval_id)
         self._unsent.pop(approval_id, None)
         self.resolved[approval_id] = decision
 

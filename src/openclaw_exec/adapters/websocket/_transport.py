@@ -167,6 +167,7 @@ class WebSocketConnection:
                 self._protocol.receive_eof()
                 with contextlib.suppress(WebSocketClosedError):
                     await self._flush()
+                await self.abort()  # nothing more will come: release the socket now
                 raise self._closed_error() from None
             except anyio.ClosedResourceError:
                 self._eof = True
