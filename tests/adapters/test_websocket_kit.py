@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -47,11 +49,11 @@ from openclaw_exec.protocol import Decision
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "kit-unit-token-0123456789"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gateway.py"
 FAST = ReconnectPolicy(max_attempts=4, initial_delay=0.05, max_delay=0.2)
 
 
@@ -469,3 +471,24 @@ def test_memory_store_round_trip() -> None:
     assert store.get_paired("x") is None
     assert store.list_paired() == []
     store.remove_pending("x")  # no error for an absent row
+
+
+# --- the example -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize(
+    ("flag", "code", "last"), [((), 0, "ran it, exit 0"), (("--deny",), 1, "not running it")]
+)
+async def test_example_gateway_runs_the_seed_scenario(
+    flag: tuple[str, ...], code: int, last: str
+) -> None:
+    with anyio.fail_after(60):
+        done = await anyio.run_process([sys.executable, str(EXAMPLE), *flag], check=False)
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == code, done.stderr.decode()
+    assert "paired with ['operator.read']" in lines[1]
+    assert "-> allow-once" in lines[4] if not flag else "-> deny" in lines[4]
+    assert last in lines[-1]
+    if not flag:
+        assert lines[-1].endswith("hello from an approved command")
