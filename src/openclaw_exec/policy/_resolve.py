@@ -181,7 +181,8 @@ def resolve_policy(
     agent_key = agent_id or DEFAULT_AGENT_ID
     document = file if file is not None else ApprovalsFile()
     agent = document.agents.get(agent_key)
-    wildcard = document.agents.get(WILDCARD_AGENT_ID) if agent_key != WILDCARD_AGENT_ID else None
+    # For agent "*" itself OpenClaw lists the wildcard entries twice; matching is unaffected.
+    wildcard = document.agents.get(WILDCARD_AGENT_ID)
     asked = {
         name
         for name, _ in POLICY_FIELDS

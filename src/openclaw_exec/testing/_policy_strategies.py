@@ -1,0 +1,136 @@
+"""Hypothesis strategies for policies and approvals files, for users' own property tests."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from hypothesis import strategies as st
+
+from openclaw_exec.policy import (
+    AgentPolicy,
+    AllowlistEntry,
+    ApprovalsFile,
+    Ask,
+    ExecPolicy,
+    PolicyDefaults,
+    Security,
+    SocketConfig,
+    approvals_to_json,
+)
+
+__all__ = [
+    "agent_ids",
+    "allowlist_entries",
+    "approvals_documents",
+    "approvals_files",
+    "asks",
+    "exec_policies",
+    "securities",
+]
+
+_PATH_CHARS = string.ascii_letters + string.digits + "-_."
+
+
+def securities() -> st.SearchStrategy[Security]:
+    """Any :class:`~openclaw_exec.policy.Security`."""
+    return st.sampled_from(Security)
+
+
+def asks() -> st.SearchStrategy[Ask]:
+    """Any :class:`~openclaw_exec.policy.Ask`."""
+    return st.sampled_from(Ask)
+
+
+def exec_policies(*, normalized: bool = False) -> st.SearchStrategy[ExecPolicy]:
+    """
+    Any :class:`~openclaw_exec.policy.ExecPolicy`.
+
+    Args:
+        normalized: Only policies whose ``ask_fallback`` is not above ``security``.
+    """
+    policies = st.builds(
+        ExecPolicy,
+        security=securities(),
+        ask=asks(),
+        ask_fallback=securities(),
+        auto_allow_skills=st.booleans(),
+    )
+    return policies.map(ExecPolicy.normalized) if normalized else policies
+
+
+def agent_ids() -> st.SearchStrategy[str]:
+    """Agent ids, weighted toward the special ones (``main``, ``*``, legacy ``default``)."""
+    return st.one_of(
+        st.sampled_from(["main", "*", "default", "ops", "builder"]),
+        st.text(alphabet=string.ascii_lowercase + "-", min_size=1, max_size=8),
+    )
+
+
+def _patterns() -> st.SearchStrategy[str]:
+    segment = st.text(alphabet=_PATH_CHARS, min_size=1, max_size=6)
+    path = st.lists(segment, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
+    return st.one_of(
+        path,
+        path.map(lambda p: p.rsplit("/", 1)[0] + "/*"),
+        path.map(lambda p: "~" + p),
+        st.sampled_from(["*", "/usr/bin/*", "/opt/**", "rg"]),
+    )
+
+
+def allowlist_entries() -> st.SearchStrategy[AllowlistEntry]:
+    """Allowlist entries with optional metadata."""
+    return st.builds(
+        AllowlistEntry,
+        pattern=_patterns(),
+        id=st.none() | st.uuids().map(str),
+        source=st.none() | st.just("allow-always"),
+        last_used_at=st.none() | st.integers(min_value=0, max_value=2**42),
+        last_used_command=st.none() | st.text(max_size=12),
+        last_resolved_path=st.none() | _patterns(),
+    )
+
+
+def _knobs() -> dict[str, st.SearchStrategy[Any]]:
+    return {
+        "security": st.none() | securities(),
+        "ask": st.none() | asks(),
+        "ask_fallback": st.none() | securities(),
+        "auto_allow_skills": st.none() | st.booleans(),
+    }
+
+
+def approvals_files(*, legacy_default: bool = False) -> st.SearchStrategy[ApprovalsFile]:
+    """
+    Valid :class:`~openclaw_exec.policy.ApprovalsFile` values.
+
+    Args:
+        legacy_default: Also generate the legacy ``agents.default`` key (which loading
+            merges into ``main``, so such files do not round-trip unchanged).
+    """
+    ids = agent_ids()
+    if not legacy_default:
+        ids = ids.filter(lambda a: a != "default")
+    agents = st.dictionaries(
+        ids,
+        st.builds(
+            AgentPolicy, allowlist=st.lists(allowlist_entries(), max_size=4), **_knobs()
+        ),
+        max_size=4,
+    )
+    sockets = st.none() | st.builds(
+        SocketConfig,
+        path=st.none() | _patterns(),
+        token=st.none() | st.text(alphabet=string.ascii_letters, min_size=8, max_size=32),
+    )
+    return st.builds(
+        ApprovalsFile,
+        socket=sockets,
+        defaults=st.builds(PolicyDefaults, **_knobs()),
+        agents=agents,
+    )
+
+
+def approvals_documents() -> st.SearchStrategy[dict[str, Any]]:
+    """Valid approvals files as JSON documents (dicts with OpenClaw's camelCase keys)."""
+    return approvals_files().map(approvals_to_json)
