@@ -7,12 +7,24 @@ Pure core: no I/O, no clock (time is passed in as ``now_ms``), no tasks, no anyi
 * :data:`TRANSITIONS` (one table, keyed by ``(state, input)``) is the whole life cycle.
 * :class:`ApprovalBroker` holds many approvals and applies the table.
 * :class:`ApprovalGateway` serves OpenClaw's approval methods over it: frames in, frames out.
+* :class:`ApprovalClient` is the other end (requester or approver): the frames one sends are
+  the frames the other receives.
 * :mod:`._wire` maps OpenClaw's frames to these classes and back (one cattrs converter).
 """
 
 from __future__ import annotations
 
 from openclaw_exec.protocol._broker import ApprovalBroker
+from openclaw_exec.protocol._client import (
+    ApprovalAnnounced,
+    ApprovalClient,
+    ApprovalSettled,
+    CallFailed,
+    ClientEvent,
+    DecisionReceived,
+    RequestAccepted,
+    ResolveAcknowledged,
+)
 from openclaw_exec.protocol._events import (
     NO_EVENT,
     ApprovalCancelled,
@@ -103,8 +115,10 @@ __all__ = [
     "SETTLED_STATES",
     "TRANSITIONS",
     "AcceptedPayload",
+    "ApprovalAnnounced",
     "ApprovalBroker",
     "ApprovalCancelled",
+    "ApprovalClient",
     "ApprovalEvent",
     "ApprovalExpired",
     "ApprovalGateway",
@@ -115,12 +129,16 @@ __all__ = [
     "ApprovalRequested",
     "ApprovalResolved",
     "ApprovalResult",
+    "ApprovalSettled",
     "ApprovalState",
     "ApproveCommand",
     "ApproverPolicy",
     "BrokerEvent",
+    "CallFailed",
+    "ClientEvent",
     "Decision",
     "DecisionPayload",
+    "DecisionReceived",
     "ErrorShape",
     "EventFrame",
     "ExecApprovalRequestParams",
@@ -131,7 +149,9 @@ __all__ = [
     "NoEvent",
     "Outgoing",
     "Principal",
+    "RequestAccepted",
     "RequestFrame",
+    "ResolveAcknowledged",
     "ResolveParams",
     "ResolvedPayload",
     "ResponseFrame",
