@@ -151,7 +151,7 @@ class MemoryApprovalStore(ApprovalStore):
     ) -> ApprovalResult:
         """See :meth:`ApprovalStore.register`; with ``has_route=None`` a route is a subscriber."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         route = bool(self._subscribers) if has_route is None else has_route
         result = self._broker.register(request, now_ms=now, requester=requester, has_route=route)
         self._pump(now)
@@ -162,7 +162,7 @@ class MemoryApprovalStore(ApprovalStore):
     ) -> ApprovalResult:
         """See :meth:`ApprovalStore.resolve`."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         result = self._broker.resolve(approval_id, decision, approver=approver, now_ms=now)
         self._pump(now)
         return result
@@ -175,9 +175,10 @@ class MemoryApprovalStore(ApprovalStore):
     ) -> ApprovalRecord | None:
         """See :meth:`ApprovalStore.wait_decision`."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         key = next(self._keys)
         result = self._broker.wait(approval_id, waiter=key, now_ms=now)
+        self._pump(now)  # a lazy expiry inside wait() may have released other waiters
         if result.outcome is ApprovalOutcome.NOT_FOUND:
             return None
         if result.outcome is not ApprovalOutcome.WAITING:
@@ -209,7 +210,7 @@ class MemoryApprovalStore(ApprovalStore):
     async def consume(self, approval_id: str, binding: ExecBinding | None) -> ApprovalResult:
         """See :meth:`ApprovalStore.consume`."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         result = self._broker.consume(approval_id, binding, now_ms=now)
         self._pump(now)
         return result
@@ -217,7 +218,7 @@ class MemoryApprovalStore(ApprovalStore):
     async def cancel(self, approval_id: str) -> ApprovalResult:
         """See :meth:`ApprovalStore.cancel`."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         result = self._broker.cancel(approval_id, now_ms=now)
         self._pump(now)
         return result
@@ -225,7 +226,7 @@ class MemoryApprovalStore(ApprovalStore):
     async def get(self, approval_id: str) -> ApprovalRecord | None:
         """See :meth:`ApprovalStore.get`."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         record = self._broker.get(approval_id, now_ms=now)
         self._pump(now)
         return record
@@ -233,7 +234,7 @@ class MemoryApprovalStore(ApprovalStore):
     async def list_pending(self) -> Sequence[ApprovalRecord]:
         """See :meth:`ApprovalStore.list_pending`."""
         self._check_open()
-        now = self._pump()
+        now = self._clock()
         records = self._broker.pending(now_ms=now)
         self._pump(now)
         return records
