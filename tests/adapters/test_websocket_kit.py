@@ -492,3 +492,17 @@ async def test_example_gateway_runs_the_seed_scenario(
     assert last in lines[-1]
     if not flag:
         assert lines[-1].endswith("hello from an approved command")
+
+
+async def test_operator_run_raises_pairing_refusals_plainly(tmp_path: Path) -> None:
+    kit = GatewayKit(kit_config())
+
+    async def never(_prompt: ApprovalPrompt) -> None:
+        return None
+
+    async with serving(kit, peer_address="198.51.100.4") as (url, _):
+        operator = ApprovalOperator(options(url, tmp_path, "remote-op"), never)
+        with anyio.fail_after(10), pytest.raises(PairingRequiredError) as caught:
+            await operator.run()
+    assert caught.value.reason == "not-paired"
+    assert operator.connections == 0

@@ -902,8 +902,15 @@ class ApprovalOperator:
             GatewayError: Another refusal (or ``UNAVAILABLE`` beyond the retry budget).
             TransportError: The gateway stayed unreachable beyond the retry budget.
         """
+        failure: GatewayError | TransportError | None = None
         async with anyio.create_task_group() as handlers:
-            await self._run(handlers, task_status)
+            try:
+                await self._run(handlers, task_status)
+            except (GatewayError, TransportError) as exc:
+                failure = exc  # raised below, not wrapped in an exception group
+                handlers.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     async def _run(
         self, handlers: anyio.abc.TaskGroup, task_status: anyio.abc.TaskStatus[HelloOk]
