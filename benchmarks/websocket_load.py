@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -50,7 +51,7 @@ async def run(seconds: float, requesters: int, approvers: int, folder: Path) -> 
         port = await tg.start(kit.serve)
         url = f"ws://127.0.0.1:{port}"
 
-        def approver_for(index: int):  # type: ignore[no-untyped-def]
+        def approver_for(index: int) -> Callable[[ApprovalPrompt], Awaitable[Decision | None]]:
             async def decide(prompt: ApprovalPrompt) -> Decision | None:
                 if zlib.crc32(prompt.id.encode()) % approvers != index:
                     return None  # another approver's request
@@ -99,7 +100,10 @@ async def run(seconds: float, requesters: int, approvers: int, folder: Path) -> 
 
     once = all(count == 1 for count in answers.values()) and len(answers) == sent
     ordered = sorted(latencies)
-    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+
+    def p(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
     print(f"requesters={requesters} approvers={approvers} duration={elapsed:.1f}s")
     print(f"requests={sent} answered={len(answers)} exactly_once={once} failures={len(failures)}")
     print(f"throughput={len(latencies) / elapsed:.1f} approvals/s")
