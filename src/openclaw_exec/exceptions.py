@@ -14,6 +14,9 @@ them carries enough structure to be rendered to a user without a traceback.
     ``RemoteProtocolError``: the peer did; carries OpenClaw's ``error_code`` and ``details``.
   ``PairingError`` (also a ``ValueError``): malformed pairing input (not a decision).
   ``TransportError`` (also an ``OSError``): an adapter's I/O failed.
+  ``ExecDeniedError`` (also a ``PermissionError``): raised only by the opt-in integration
+  helpers (a guarded tool function) where a denial has no other way out; carries the
+  ``Authorization`` value.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 __all__ = [
     "AnalysisError",
     "ApprovalsFileError",
+    "ExecDeniedError",
     "LocalProtocolError",
     "OpenClawExecError",
     "PairingError",
@@ -120,3 +124,23 @@ class PairingError(OpenClawExecError, ValueError):
 
 class TransportError(OpenClawExecError, OSError):
     """An adapter's I/O failed (connection lost, timeout, refused)."""
+
+
+class ExecDeniedError(OpenClawExecError, PermissionError):
+    """
+    A guarded tool function was not allowed to run its command.
+
+    Only the integration helpers raise it (:func:`openclaw_exec.guarded_tool` without an
+    ``on_denied`` handler, :meth:`openclaw_exec.GuardedRun.raise_for_denial`); the guard
+    itself answers with values.
+
+    Attributes:
+        authorization: The :class:`~openclaw_exec.Authorization` that said no.
+    """
+
+    def __init__(self, authorization: Any) -> None:
+        self.authorization = authorization
+        super().__init__(
+            f"exec denied ({authorization.reason}): {authorization.message}"
+            f" [command: {authorization.command}]"
+        )

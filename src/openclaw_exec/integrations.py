@@ -1,0 +1,516 @@
+"""
+Integration helpers: run exactly what was authorised, guard tool functions, add risk checks.
+
+Three things agent frameworks ask for, built on :class:`~openclaw_exec.ExecGuard`:
+
+* :func:`guarded_run` authorises a command and then runs *exactly* that plan with
+  :func:`anyio.run_process`: the same ``("sh", "-c", text)`` argv the approval is bound
+  to, the same absolute cwd, the same environment mapping (one frozen copy is handed to
+  both the guard and the process).
+* :func:`guarded_tool` decorates an async tool function so that its command argument is
+  authorised before the body runs.
+* Risk assessors are plug-ins (plain callables) that look at a command and may only
+  *raise* the requirement, ``ALLOW`` -> ``ASK`` -> ``DENY``; they can never lower what
+  the policy decided. An assessor that raises an exception counts as ``DENY`` (fail
+  closed). :func:`authorize_assessed` applies them around the guard.
+
+This is runtime code (anyio); the pure core never imports it.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import os
+import shlex
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from openclaw_exec.analysis import Evaluation, evaluate_command
+from openclaw_exec.exceptions import ApprovalsFileError, ExecDeniedError
+from openclaw_exec.guard import Authorization, ExecGuard
+from openclaw_exec.policy import (
+    ExecPolicy,
+    Security,
+    Verdict,
+    decide_verdict,
+    resolve_policy,
+    stricter,
+)
+from openclaw_exec.protocol import Decision, mentions_approve_command
+
+__all__ = [
+    "RISK_DENIED",
+    "RISK_UNAPPROVED",
+    "Assessment",
+    "GuardedRun",
+    "Requirement",
+    "RiskAssessor",
+    "RiskContext",
+    "authorize_assessed",
+    "combine_requirements",
+    "command_text",
+    "guarded_run",
+    "guarded_tool",
+    "requirement_of",
+    "run_assessors",
+]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+#: The reason code an :class:`Authorization` carries when a risk assessor refused it.
+RISK_DENIED = "risk-assessor-denied"
+#: The reason code when an assessor demanded a human and none approved.
+RISK_UNAPPROVED = "risk-assessor-unapproved"
+
+
+class Requirement(enum.IntEnum):
+    """What a command needs before it may run, ordered from least to most strict."""
+
+    ALLOW = 0  # may run without a human
+    ASK = 1  # a human must approve it
+    DENY = 2  # must not run
+
+
+def requirement_of(verdict: Verdict) -> Requirement:
+    """The :class:`Requirement` a policy :class:`~openclaw_exec.policy.Verdict` stands for."""
+    return {
+        Verdict.ALLOW: Requirement.ALLOW,
+        Verdict.ASK: Requirement.ASK,
+        Verdict.DENY: Requirement.DENY,
+    }[verdict]
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    """
+    One assessor's answer.
+
+    Attributes:
+        requirement: What the assessor requires (never lowers the policy's answer).
+        reason: Why, in words (shown to approvers and in the authorization message).
+        assessor: Who said it (filled from the assessor's name when empty).
+    """
+
+    requirement: Requirement = attrs.field(converter=Requirement)
+    reason: str = ""
+    assessor: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class RiskContext:
+    """
+    What a risk assessor sees.
+
+    Attributes:
+        command: The shell command text.
+        cwd: The absolute working directory it would run in.
+        env: The environment it would run with (read-only).
+        agent_id: The agent, if known.
+        evaluation: The command analysis (segments, resolved executables), when the
+            policy got as far as analysing it.
+    """
+
+    command: str
+    cwd: str
+    env: Mapping[str, str]
+    agent_id: str | None = None
+    evaluation: Evaluation | None = None
+
+
+RiskAssessor = Callable[[RiskContext], "Assessment | Requirement | None"]
+"""A plug-in: returns an :class:`Assessment`, a bare :class:`Requirement`, or ``None``."""
+
+
+def combine_requirements(
+    base: Requirement, answers: Iterable[Assessment | Requirement | None]
+) -> Requirement:
+    """
+    The requirement after assessors spoke: the strictest of *base* and every answer.
+
+    ``None`` answers add nothing. The result is never below *base* (assessors only raise).
+    """
+    result = Requirement(base)
+    for answer in answers:
+        if answer is None:
+            continue
+        value = answer.requirement if isinstance(answer, Assessment) else Requirement(answer)
+        result = max(result, value)
+    return result
+
+
+def _name(assessor: object) -> str:
+    return str(getattr(assessor, "__name__", None) or type(assessor).__name__)
+
+
+def run_assessors(
+    assessors: Iterable[RiskAssessor], context: RiskContext
+) -> tuple[Assessment, ...]:
+    """
+    Ask every assessor; an assessor that raises or answers nonsense counts as ``DENY``.
+
+    Returns:
+        One :class:`Assessment` per assessor that answered (``None`` answers are skipped).
+    """
+    out: list[Assessment] = []
+    for assessor in assessors:
+        name = _name(assessor)
+        try:
+            answer = assessor(context)
+            if answer is None:
+                continue
+            if isinstance(answer, Assessment):
+                out.append(answer if answer.assessor else attrs.evolve(answer, assessor=name))
+            else:
+                out.append(Assessment(requirement=Requirement(answer), assessor=name))
+        except Exception as exc:  # noqa: BLE001 - fail closed on any assessor fault
+            out.append(
+                Assessment(
+                    requirement=Requirement.DENY,
+                    reason=f"assessor failed: {type(exc).__name__}: {exc}",
+                    assessor=name,
+                )
+            )
+    return tuple(out)
+
+
+@attrs.frozen
+class _Preview:
+    requirement: Requirement
+    effective: ExecPolicy | None
+    evaluation: Evaluation | None
+
+
+async def _preview(
+    guard: ExecGuard,
+    command: str,
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    agent_id: str | None,
+    policy: ExecPolicy | None,
+) -> _Preview:
+    """What the guard's policy would say before any human is asked (no side effects)."""
+    if mentions_approve_command(command):
+        return _Preview(Requirement.DENY, None, None)
+    try:
+        if guard.approvals is not None:
+            file = await anyio.to_thread.run_sync(guard.approvals.load)
+        else:
+            file = guard.approvals_file
+    except (ApprovalsFileError, OSError):
+        return _Preview(Requirement.DENY, None, None)
+    requested = guard.policy
+    if policy is not None:
+        requested = policy if requested is None else stricter(requested, policy)
+    resolved = resolve_policy(file, agent_id=agent_id, requested=requested)
+    effective = resolved.effective
+    if effective.security is Security.DENY:
+        return _Preview(Requirement.DENY, effective, None)
+    evaluation = await anyio.to_thread.run_sync(
+        lambda: evaluate_command(
+            command,
+            cwd=cwd,
+            env=env,
+            allowlist=resolved.allowlist,
+            auto_allow_skills=effective.auto_allow_skills,
+            resolver=guard.resolver,
+            **guard.analysis_options,
+        )
+    )
+    verdict = decide_verdict(
+        effective,
+        analysis_ok=evaluation.analysis_ok,
+        allowlist_satisfied=evaluation.allowlist_satisfied,
+        durable_approval_satisfied=evaluation.durable_approval_satisfied,
+        force_ask=evaluation.must_ask,
+    )
+    return _Preview(requirement_of(verdict.verdict), effective, evaluation)
+
+
+def _describe(assessments: Sequence[Assessment]) -> str:
+    parts = [
+        f"{a.assessor or 'assessor'}: {a.requirement.name.lower()}"
+        + (f" ({a.reason})" if a.reason else "")
+        for a in assessments
+        if a.requirement > Requirement.ALLOW
+    ]
+    return "; ".join(parts)
+
+
+async def authorize_assessed(
+    guard: ExecGuard,
+    command: str,
+    *,
+    assessors: Iterable[RiskAssessor],
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    agent_id: str | None = None,
+    session_key: str | None = None,
+    policy: ExecPolicy | None = None,
+) -> Authorization:
+    """
+    Authorise *command* with the guard after risk assessors had their say.
+
+    The policy's answer is computed first (without asking anyone); the assessors may
+    only raise it. ``ASK`` makes the guard ask a human even where the policy allows
+    (a timeout then denies: ``askFallback`` is forced to ``deny``), ``DENY`` refuses.
+    Whatever the guard answers, the result is then checked again: it is allowed only if
+    the strictest requirement was met (``ASK`` needs a human ``allow-once`` or
+    ``allow-always``; ``DENY`` never runs), so a change of the approvals file between the
+    two reads cannot lower it either.
+
+    Args:
+        guard: The exec guard.
+        command: The shell command text.
+        assessors: The plug-ins (see :data:`RiskAssessor`).
+        cwd: Absolute working directory (default: the process's).
+        env: The environment (default: the process's).
+        agent_id: The agent.
+        session_key: The conversation.
+        policy: A per-call requested policy (it can only tighten the guard's).
+
+    Returns:
+        The guard's :class:`~openclaw_exec.Authorization`, with the assessors' reasons
+        appended to its message (and reason ``risk-assessor-denied`` /
+        ``risk-assessor-unapproved`` when they are what refused it).
+    """
+    where = os.getcwd() if cwd is None else cwd  # noqa: PTH109 (a str is needed)
+    environ = dict(os.environ if env is None else env)
+    preview = await _preview(
+        guard, command, cwd=where, env=environ, agent_id=agent_id, policy=policy
+    )
+    context = RiskContext(
+        command=command,
+        cwd=where,
+        env=environ,
+        agent_id=agent_id,
+        evaluation=preview.evaluation,
+    )
+    assessments = run_assessors(assessors, context)
+    required = combine_requirements(Requirement.ALLOW, assessments)
+    final = max(preview.requirement, required)
+    call_policy = policy
+    if required > preview.requirement and preview.effective is not None:
+        if final is Requirement.DENY:
+            call_policy = attrs.evolve(preview.effective, security=Security.DENY)
+        else:  # the policy allows; the assessor wants a human, and no timeout may allow
+            call_policy = attrs.evolve(preview.effective, ask="always", ask_fallback=Security.DENY)
+    auth = await guard.authorize(
+        command,
+        cwd=where,
+        env=environ,
+        agent_id=agent_id,
+        session_key=session_key,
+        policy=call_policy,
+    )
+    note = _describe(assessments)
+    human = auth.decision in (Decision.ALLOW_ONCE, Decision.ALLOW_ALWAYS)
+    if auth.allowed and final is Requirement.DENY:
+        return attrs.evolve(
+            auth, allowed=False, reason=RISK_DENIED, message=f"risk assessment: {note}"
+        )
+    if auth.allowed and final is Requirement.ASK and not human:
+        return attrs.evolve(
+            auth,
+            allowed=False,
+            reason=RISK_UNAPPROVED,
+            message=f"{auth.message}; risk assessment needs a human: {note}",
+        )
+    if not note:
+        return auth
+    reason = auth.reason
+    if not auth.allowed and required > preview.requirement and final is Requirement.DENY:
+        reason = RISK_DENIED
+    return attrs.evolve(auth, reason=reason, message=f"{auth.message}; risk assessment: {note}")
+
+
+@attrs.frozen(kw_only=True)
+class GuardedRun:
+    """
+    What :func:`guarded_run` did.
+
+    Attributes:
+        authorization: The guard's answer.
+        argv: The argv that ran, or would have run: ``("sh", "-c", text)``.
+        cwd: The absolute working directory.
+        returncode: The exit status, or ``None`` when nothing ran (denied).
+        stdout: Captured standard output (empty when nothing ran).
+        stderr: Captured standard error.
+    """
+
+    authorization: Authorization
+    argv: tuple[str, ...]
+    cwd: str
+    returncode: int | None = None
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+    @property
+    def ran(self) -> bool:
+        """Whether the process was started."""
+        return self.returncode is not None
+
+    @property
+    def ok(self) -> bool:
+        """Whether it ran and exited 0."""
+        return self.returncode == 0
+
+    def raise_for_denial(self) -> GuardedRun:
+        """
+        Return self, or raise when the guard said no.
+
+        Raises:
+            ExecDeniedError: The command was not allowed (nothing ran).
+        """
+        if not self.authorization.allowed:
+            raise ExecDeniedError(self.authorization)
+        return self
+
+
+def _absolute(path: str | os.PathLike[str] | None) -> str:
+    """*path* made absolute against the process's cwd (a pure string operation)."""
+    return os.path.abspath(os.getcwd() if path is None else os.fspath(path))  # noqa: PTH100, PTH109
+
+
+def command_text(command: str | Sequence[str]) -> str:
+    """Shell text for *command*: a string as is, an argv quoted with :func:`shlex.join`."""
+    if isinstance(command, str):
+        return command
+    argv = list(command)
+    if not argv or not all(isinstance(word, str) for word in argv):
+        raise TypeError("command must be a string or a non-empty sequence of strings")
+    return shlex.join(argv)
+
+
+async def guarded_run(
+    guard: ExecGuard,
+    command: str | Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    agent_id: str | None = None,
+    session_key: str | None = None,
+    policy: ExecPolicy | None = None,
+    assessors: Iterable[RiskAssessor] = (),
+    input: bytes | None = None,  # noqa: A002 - the name anyio.run_process uses
+) -> GuardedRun:
+    """
+    Authorise *command*, then run exactly the authorised plan with :func:`anyio.run_process`.
+
+    The argv run is ``("sh", "-c", text)``, the plan the guard binds its approval to;
+    *cwd* is made absolute once and *env* copied once, and those very values go to the
+    guard and to the process, so what a human approved is what runs (an argv is turned
+    into text with :func:`shlex.join`, which the analyser reads back word for word).
+
+    Args:
+        guard: The exec guard.
+        command: Shell text, or an argv.
+        cwd: Working directory (default: the process's), made absolute.
+        env: The environment (default: a copy of the process's).
+        agent_id: The agent.
+        session_key: The conversation.
+        policy: A per-call requested policy (only tightens).
+        assessors: Risk plug-ins (see :func:`authorize_assessed`).
+        input: Bytes for the process's standard input.
+
+    Returns:
+        A :class:`GuardedRun`; when denied, nothing ran and ``returncode`` is ``None``.
+        A non-zero exit status is reported, not raised.
+    """
+    text = command_text(command)
+    where = _absolute(cwd)
+    environ = dict(os.environ if env is None else env)
+    argv = ("sh", "-c", text)
+    if assessors:
+        auth = await authorize_assessed(
+            guard,
+            text,
+            assessors=assessors,
+            cwd=where,
+            env=environ,
+            agent_id=agent_id,
+            session_key=session_key,
+            policy=policy,
+        )
+    else:
+        auth = await guard.authorize(
+            text, cwd=where, env=environ, agent_id=agent_id, session_key=session_key, policy=policy
+        )
+    if not auth.allowed:
+        return GuardedRun(authorization=auth, argv=argv, cwd=where)
+    done = await anyio.run_process(list(argv), input=input, cwd=where, env=environ, check=False)
+    return GuardedRun(
+        authorization=auth,
+        argv=argv,
+        cwd=where,
+        returncode=done.returncode,
+        stdout=done.stdout or b"",
+        stderr=done.stderr or b"",
+    )
+
+
+def guarded_tool(
+    guard: ExecGuard,
+    *,
+    command: str = "command",
+    cwd: str | None = "cwd",
+    agent_id: str | None = None,
+    assessors: Iterable[RiskAssessor] = (),
+    on_denied: Callable[[Authorization], Any] | None = None,
+) -> Callable[[Callable[_P, Awaitable[_R]]], Callable[_P, Awaitable[_R]]]:
+    """
+    Decorate an async tool function so its command is authorised before the body runs.
+
+    Args:
+        guard: The exec guard.
+        command: The name of the parameter holding the command (text or argv).
+        cwd: The name of the parameter holding the working directory, or ``None``.
+        agent_id: The agent the tool acts for.
+        assessors: Risk plug-ins.
+        on_denied: Called with the :class:`~openclaw_exec.Authorization` when denied; its
+            return value is returned instead of running the body (for LLM tools: a
+            message the model can read). ``None``: raise :class:`ExecDeniedError`.
+
+    The body receives the arguments unchanged and must run that exact command in that
+    cwd; when it starts a local process, call :func:`guarded_run` instead.
+
+    Raises:
+        TypeError: At decoration time, when the function is not async or has no
+            parameter named *command*.
+    """
+    checks = tuple(assessors)
+
+    def decorate(func: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"guarded_tool needs an async function, got {func!r}")
+        signature = inspect.signature(func)
+        if command not in signature.parameters:
+            raise TypeError(f"{func.__name__}() has no parameter named {command!r}")
+
+        @functools.wraps(func)
+        async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            text = command_text(bound.arguments[command])
+            where = bound.arguments.get(cwd) if cwd is not None else None
+            where = None if where is None else _absolute(where)
+            auth = await authorize_assessed(
+                guard, text, assessors=checks, cwd=where, agent_id=agent_id
+            )
+            if not auth.allowed:
+                if on_denied is not None:
+                    result: _R = on_denied(auth)
+                    return result
+                raise ExecDeniedError(auth)
+            return await func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
