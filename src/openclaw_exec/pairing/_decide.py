@@ -9,8 +9,8 @@ role, scopes) and whether a needed pairing is silent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -233,9 +233,16 @@ def _origin_check(
 
 
 def _derive_request_id(device: DeviceProof, role: str, scopes: Sequence[str], now_ms: int) -> str:
+    """A UUID-shaped (version 4 layout) id derived from the request: pure and repeatable."""
     seed = "|".join((device.id, role, ",".join(sorted(scopes)), str(now_ms)))
-    digest = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    h = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_text(address: _net.IPAddress) -> str:
+    return str(address)
 
 
 def _same_key(stored: str, presented: bytes) -> bool:
@@ -706,7 +713,7 @@ def decide_pairing(
         client_id=client_id,
         client_mode=client_mode,
         display_name=request.display_name,
-        remote_ip=str(resolved_ip) if resolved_ip is not None else None,
+        remote_ip=_ip_text(resolved_ip) if resolved_ip is not None else None,
     )
     requirement = _REQUIREMENT[reason]
     message = f"pairing required: {requirement}"

@@ -105,15 +105,16 @@ class DeviceProofFailure(enum.Enum):
 def _b64decode(text: str) -> bytes | None:
     """Decode base64url or base64, with or without padding; ``None`` if it is neither."""
     cleaned = text.strip().replace("-", "+").replace("_", "/")
-    if not cleaned:
+    if not cleaned or not cleaned.isascii():
         return None
     cleaned += "=" * (-len(cleaned) % 4)
     try:
-        return base64.b64decode(cleaned, validate=True)
+        return binascii.a2b_base64(cleaned, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def encode_public_key(raw: bytes) -> str:
     """
     Encode a raw Ed25519 public key the way OpenClaw sends it: base64url, no padding.
@@ -173,6 +174,7 @@ def _fingerprint(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_device_metadata(value: str | None) -> str:
     """Trim and ASCII-lower-case ``platform`` / ``deviceFamily``; absent becomes ``""``."""
     if value is None:
