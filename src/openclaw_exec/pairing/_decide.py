@@ -335,7 +335,6 @@ def decide_pairing(
         )
 
     # 4. Auth configuration.
-    token_hint, password_hint = _client_hints(client_id, client_mode)
     mode = auth.mode
     if mode is _MODE_TOKEN and not auth.token:
         return _reject(
@@ -380,7 +379,10 @@ def decide_pairing(
             return _reject(
                 "auth-mismatch",
                 "auth.token was sent and does not match gateway.auth.token",
-                message=f"unauthorized: gateway token mismatch ({token_hint})",
+                message=(
+                    "unauthorized: gateway token mismatch "
+                    f"({_client_hints(client_id, client_mode)[0]})"
+                ),
                 details={
                     "code": "AUTH_TOKEN_MISMATCH",
                     "recommendedNextStep": "retry_with_device_token",
@@ -394,7 +396,10 @@ def decide_pairing(
             return _reject(
                 "auth-mismatch",
                 "auth.password was sent and does not match gateway.auth.password",
-                message=f"unauthorized: gateway password mismatch ({password_hint})",
+                message=(
+                    "unauthorized: gateway password mismatch "
+                    f"({_client_hints(client_id, client_mode)[1]})"
+                ),
                 details={
                     "code": "AUTH_PASSWORD_MISMATCH",
                     "recommendedNextStep": "update_auth_credentials",
@@ -582,7 +587,7 @@ def decide_pairing(
                 role=role,
             )
         else:
-            hint = token_hint if mode is _MODE_TOKEN else password_hint
+            hint = _client_hints(client_id, client_mode)[0 if mode is _MODE_TOKEN else 1]
             what = "token" if mode is _MODE_TOKEN else "password"
             return _reject(
                 "auth-missing",
