@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from openclaw_exec.adapters.filestore import ApprovalsStore
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
+from openclaw_exec.adapters.unix_socket import ApprovalSocketServer, SocketApprover
 from openclaw_exec.audit import read_audit_log, verify_audit_log
 from openclaw_exec.guard import ExecGuard, GuardReason
 from openclaw_exec.policy import (
@@ -22,7 +24,7 @@ from openclaw_exec.policy import (
     ExecPolicy,
     Security,
 )
-from openclaw_exec.protocol import ApprovalRecord, ApprovalState, Decision
+from openclaw_exec.protocol import ApprovalRecord, ApprovalState, Decision, SocketRequest
 
 pytestmark = pytest.mark.anyio
 
@@ -273,3 +275,31 @@ async def test_agents_cannot_run_approve(command: str) -> None:
     auth = await guard.authorize(command, cwd="/tmp", env=ENV)
     assert (auth.allowed, auth.reason) == (False, GuardReason.APPROVE_COMMAND)
     assert auth.message == "exec cannot run /approve commands"
+
+
+async def test_guard_asks_a_socket_approver_end_to_end(tmp_path: Path) -> None:
+    seen: list[SocketRequest] = []
+
+    async def human(request: SocketRequest) -> Decision:
+        seen.append(request)
+        return Decision.ALLOW_ALWAYS
+
+    sock_dir = Path(tempfile.mkdtemp(prefix="oce-", dir="/tmp"))
+    path = sock_dir / "approvals.sock"
+    approvals = approvals_at(tmp_path)
+    try:
+        async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+            await tg.start(ApprovalSocketServer(path, "tok-123", human).serve)
+            await tg.start(SocketApprover(store, path, "tok-123").run)
+            guard = ExecGuard(store=store, approvals=approvals, policy=ALLOWLIST)
+            with anyio.fail_after(10):
+                auth = await guard.authorize("ls /srv", cwd="/tmp", env=ENV, agent_id="main")
+            assert auth.allowed, auth.message
+            assert (auth.decision, auth.approver) == (Decision.ALLOW_ALWAYS, "unix-socket-approver")
+            assert seen[0].request.command == "ls /srv"
+            assert seen[0].request.cwd == "/tmp"
+            await anyio.sleep(0.05)  # let the socket handler finish before cancelling
+            tg.cancel_scope.cancel()
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    assert [e.pattern for e in approvals.load().agents["main"].allowlist] == [LS]  # type: ignore[union-attr]
