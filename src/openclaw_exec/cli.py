@@ -1,31 +1,68 @@
 """
 The ``openclaw-exec`` command line.
 
-Exit codes: 0 allowed / ok, 1 denied or needs approval, 2 usage or input error.
+One entry point, the same options everywhere (``--approvals FILE``, ``--agent ID``,
+``--json``), documented exit codes:
+
+* ``0``: allowed / ok;
+* ``1``: denied or needs approval (``explain``), the check failed (``audit verify``),
+  decisions changed (``audit replay``), pairing not accepted (``pairing explain``);
+* ``2``: usage or input error (bad options, unreadable or malformed files).
+
 Errors go to stderr as one readable line, never a traceback; ``--json`` prints a
-machine-readable document on stdout.
+machine-readable document on stdout. Commands: ``policy``, ``explain``,
+``approvals get|set|allowlist add|remove``, ``pairing explain``, ``audit verify|replay``
+and ``demo``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+import attrs
+
 from openclaw_exec._version import __version__
 from openclaw_exec.exceptions import OpenClawExecError
-from openclaw_exec.policy import POLICY_FIELDS, ExecPolicy, ResolvedPolicy, resolve_policy
+from openclaw_exec.policy import (
+    POLICY_FIELDS,
+    AllowlistEntry,
+    ApprovalsFile,
+    ExecPolicy,
+    ResolvedPolicy,
+    approvals_from_json,
+    approvals_to_json,
+    loads_approvals,
+    resolve_policy,
+)
 
-__all__ = ["EXIT_DENIED", "EXIT_OK", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_DENIED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXPLAIN_SCHEMA_VERSION",
+    "REPLAY_SCHEMA_VERSION",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_DENIED = 1
 EXIT_USAGE = 2
+EXPLAIN_SCHEMA_VERSION = 1
+"""Bumped only on incompatible changes to ``explain --json`` (documented in docs/cli.md)."""
+REPLAY_SCHEMA_VERSION = 1
+"""Bumped only on incompatible changes to ``audit replay --json``."""
 
 _Handler = Callable[[argparse.Namespace, TextIO], int]
+_KNOBS = (("security", "security"), ("ask", "ask"), ("ask_fallback", "askFallback"))
 
 
 class _UsageError(Exception):
@@ -38,17 +75,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _emit(out: TextIO, document: object) -> None:
+    json.dump(document, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _plain(value: object) -> object:
+    return value if value is None or isinstance(value, bool) else str(value)
+
+
+def _policy_dict(policy: ExecPolicy) -> dict[str, Any]:
+    return {wire: _plain(getattr(policy, name)) for name, wire in POLICY_FIELDS}
+
+
 def _approvals_path(args: argparse.Namespace) -> Path:
     from openclaw_exec.adapters.filestore import default_approvals_path  # noqa: PLC0415
 
     return Path(args.approvals) if args.approvals else default_approvals_path()
 
 
+def _read_file(path: Path) -> ApprovalsFile | None:
+    from openclaw_exec.adapters.filestore import read_approvals  # noqa: PLC0415
+
+    return read_approvals(path)
+
+
 def _requested(args: argparse.Namespace) -> tuple[ExecPolicy | None, set[str]]:
     given = {
-        name: getattr(args, name)
-        for name in ("security", "ask", "ask_fallback")
-        if getattr(args, name) is not None
+        name: getattr(args, name) for name, _ in _KNOBS if getattr(args, name, None) is not None
     }
     if not given:
         return None, set()
@@ -57,32 +111,28 @@ def _requested(args: argparse.Namespace) -> tuple[ExecPolicy | None, set[str]]:
 
 def resolve_from_args(args: argparse.Namespace) -> tuple[Path, ResolvedPolicy]:
     """Read the approvals file named by the options and resolve the policy they ask for."""
-    from openclaw_exec.adapters.filestore import read_approvals  # noqa: PLC0415
-
     path = _approvals_path(args)
-    file = read_approvals(path)
+    file = _read_file(path)
     requested, fields = _requested(args)
     return path, resolve_policy(
         file, agent_id=args.agent, requested=requested, requested_fields=fields
     )
 
 
-def _policy_json(path: Path, resolved: ResolvedPolicy) -> dict[str, Any]:
-    def plain(value: object) -> object:
-        return value if value is None or isinstance(value, bool) else str(value)
+# ---------------------------------------------------------------------- policy
 
+
+def _policy_json(path: Path, resolved: ResolvedPolicy) -> dict[str, Any]:
     return {
         "approvalsFile": str(path),
         "agentId": resolved.agent_id,
-        "effective": {
-            wire: plain(getattr(resolved.effective, name)) for name, wire in POLICY_FIELDS
-        },
+        "effective": _policy_dict(resolved.effective),
         "fields": {
             wire: {
-                "value": plain(origin.value),
+                "value": _plain(origin.value),
                 "layer": origin.layer.value,
-                "requested": plain(origin.requested),
-                "host": plain(origin.host),
+                "requested": _plain(origin.requested),
+                "host": _plain(origin.host),
                 "hostLayer": origin.host_layer.value,
                 "clamped": origin.clamped,
             }
@@ -95,8 +145,7 @@ def _policy_json(path: Path, resolved: ResolvedPolicy) -> dict[str, Any]:
 def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
     path, resolved = resolve_from_args(args)
     if args.json:
-        json.dump(_policy_json(path, resolved), out, indent=2)
-        out.write("\n")
+        _emit(out, _policy_json(path, resolved))
         return EXIT_OK
     exists = "" if path.exists() else " (not found: no host restrictions)"
     out.write(f"approvals file: {path}{exists}\n")
@@ -111,13 +160,487 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _add_policy_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--approvals", metavar="FILE", help="the approvals file")
-    parser.add_argument("--agent", metavar="ID", default=None, help="agent id (default: main)")
+# ---------------------------------------------------------------------- explain / replay
+
+
+@attrs.frozen
+class _Judgement:
+    verdict: dict[str, Any]
+    evaluation: Any  # Evaluation | None
+    allowed: bool
+
+
+def _judge(
+    command: str,
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    resolved: ResolvedPolicy,
+) -> _Judgement:
+    """The policy's verdict for *command*, as the guard computes it before asking anyone."""
+    from openclaw_exec.analysis import evaluate_command  # noqa: PLC0415
+    from openclaw_exec.protocol import mentions_approve_command  # noqa: PLC0415
+
+    effective = resolved.effective
+    if mentions_approve_command(command):
+        refused = {
+            "verdict": "deny",
+            "reason": "approve-command-refused",
+            "message": "exec cannot run /approve commands",
+            "triggers": [],
+        }
+        return _Judgement(refused, None, allowed=False)
+    # Analysed even under security=deny, so the table shows what the command would do.
+    evaluation = evaluate_command(
+        command,
+        cwd=cwd,
+        env=env,
+        allowlist=resolved.allowlist,
+        auto_allow_skills=effective.auto_allow_skills,
+    )
+    verdict = evaluation.verdict(effective)
+    document = {
+        "verdict": str(verdict.verdict),
+        "reason": str(verdict.reason),
+        "message": verdict.message,
+        "triggers": list(verdict.triggers),
+    }
+    return _Judgement(document, evaluation, allowed=document["verdict"] == "allow")
+
+
+def _command_from(words: Sequence[str]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return shlex.join(words)
+
+
+def _absolute_dir(value: str | None) -> str:
+    return os.path.abspath(value if value is not None else os.getcwd())  # noqa: PTH100, PTH109
+
+
+def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    from openclaw_exec.analysis import evaluation_to_dict, format_evaluation_table  # noqa: PLC0415
+
+    command = _command_from(args.words)
+    if not command.strip():
+        raise _UsageError("the command is empty")
+    cwd = _absolute_dir(args.cwd)
+    path, resolved = resolve_from_args(args)
+    judged = _judge(command, cwd=cwd, env=os.environ, resolved=resolved)
+    code = EXIT_OK if judged.allowed else EXIT_DENIED
+    if args.json:
+        _emit(
+            out,
+            {
+                "schemaVersion": EXPLAIN_SCHEMA_VERSION,
+                "command": command,
+                "cwd": cwd,
+                "agentId": resolved.agent_id,
+                "approvalsFile": str(path),
+                "policy": _policy_dict(resolved.effective),
+                "verdict": judged.verdict,
+                "allowed": judged.allowed,
+                "exitCode": code,
+                "evaluation": None
+                if judged.evaluation is None
+                else evaluation_to_dict(judged.evaluation),
+            },
+        )
+        return code
+    verdict = judged.verdict
+    policy = resolved.effective
+    out.write(f"command: {command}\n")
+    out.write(f"cwd: {cwd}\nagent: {resolved.agent_id}\n")
+    out.write(
+        f"policy: security={policy.security} ask={policy.ask} "
+        f"askFallback={policy.ask_fallback}  (openclaw-exec policy: where each came from)\n"
+    )
+    out.write(f"verdict: {str(verdict['verdict']).upper()} ({verdict['reason']}) ")
+    out.write(f"{verdict['message']}\n")
+    if verdict["triggers"]:
+        out.write(f"triggers: {', '.join(verdict['triggers'])}\n")
+    if judged.evaluation is not None:
+        out.write("\n" + format_evaluation_table(judged.evaluation))
+    return code
+
+
+def _replay_records(args: argparse.Namespace) -> list[Any]:
+    from openclaw_exec.audit import read_audit_log  # noqa: PLC0415
+
+    log = Path(args.log)
+    if not log.exists():
+        raise _UsageError(f"{log}: no such audit log")
+    try:
+        return list(read_audit_log(log))
+    except ValueError as exc:
+        raise _UsageError(f"cannot replay a damaged log: {exc}") from None
+
+
+def _cmd_audit_replay(args: argparse.Namespace, out: TextIO) -> int:
+    records = _replay_records(args)
+    path = _approvals_path(args)
+    file = _read_file(path)
+    override = {name: getattr(args, name) for name, _ in _KNOBS if getattr(args, name) is not None}
+    ExecPolicy(**override)  # validate the overrides once, before any record
+    results: list[dict[str, Any]] = []
+    for record in records:
+        if record.kind != "exec.authorize":
+            continue
+        try:
+            recorded_policy = record.exec_policy()
+        except OpenClawExecError:
+            recorded_policy = ExecPolicy()  # unreadable knobs: the safe defaults
+        requested = attrs.evolve(recorded_policy, **override) if override else recorded_policy
+        resolved = resolve_policy(file, agent_id=record.agent_id, requested=requested)
+        cwd = record.cwd if record.cwd and os.path.isabs(record.cwd) else "/"  # noqa: PTH117
+        env = {"PATH": record.path_env or os.environ.get("PATH", "/usr/bin:/bin")}
+        if "HOME" in os.environ:
+            env["HOME"] = os.environ["HOME"]
+        judged = _judge(record.command, cwd=cwd, env=env, resolved=resolved)
+        old_verdict = record.details.get("verdict")
+        if not isinstance(old_verdict, str):
+            old_verdict = "allow" if record.allowed else "deny"
+        old_reason = record.details.get("verdictReason") or record.reason
+        results.append(
+            {
+                "seq": record.seq,
+                "command": record.command,
+                "cwd": record.cwd,
+                "agentId": record.agent_id,
+                "recorded": {
+                    "verdict": old_verdict,
+                    "reason": old_reason,
+                    "allowed": record.allowed,
+                    "finalReason": record.reason,
+                    "decision": record.decision,
+                    "policy": dict(record.policy),
+                },
+                "replayed": {**judged.verdict, "policy": _policy_dict(resolved.effective)},
+                "changed": judged.verdict["verdict"] != old_verdict,
+            }
+        )
+    changed = [r for r in results if r["changed"]]
+    code = EXIT_DENIED if changed else EXIT_OK
+    if args.json:
+        _emit(
+            out,
+            {
+                "schemaVersion": REPLAY_SCHEMA_VERSION,
+                "log": str(args.log),
+                "approvalsFile": str(path),
+                "override": {wire: _plain(getattr(args, n)) for n, wire in _KNOBS if n in override},
+                "records": len(results),
+                "changed": len(changed),
+                "results": results,
+            },
+        )
+        return code
+    out.write(f"replayed {len(results)} decisions from {args.log} against {path}")
+    if override:
+        shown = " ".join(f"{wire}={getattr(args, n)}" for n, wire in _KNOBS if n in override)
+        out.write(f" with {shown}")
+    out.write("\n")
+    shown_rows = results if args.all else changed
+    for row in shown_rows:
+        mark = "CHANGED" if row["changed"] else "same   "
+        old, new = row["recorded"], row["replayed"]
+        out.write(
+            f"  {mark} #{row['seq']}: {old['verdict']} ({old['reason']}) -> "
+            f"{new['verdict']} ({new['reason']})  {row['command']}\n"
+        )
+    out.write(f"{len(changed)} of {len(results)} would now be decided differently\n")
+    return code
+
+
+# ---------------------------------------------------------------------- approvals
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from openclaw_exec.adapters.filestore import ApprovalsStore  # noqa: PLC0415
+
+    return ApprovalsStore(_approvals_path(args))
+
+
+def _redacted(file: ApprovalsFile) -> dict[str, Any]:
+    document = approvals_to_json(file)
+    socket = document.get("socket")
+    if isinstance(socket, dict) and "token" in socket:
+        document["socket"] = {k: v for k, v in socket.items() if k != "token"}
+    return document
+
+
+def _describe_file(file: ApprovalsFile, out: TextIO) -> None:
+    document = _redacted(file)
+    defaults = document.get("defaults") or {}
+    out.write("defaults: " + (_knob_text(defaults) or "(none set)") + "\n")
+    agents = document.get("agents") or {}
+    if not agents:
+        out.write("agents: (none)\n")
+    for agent_id, body in agents.items():
+        knobs = _knob_text(body)
+        out.write(f"agents[{json.dumps(agent_id)}]: {knobs or '(no knobs set)'}\n")
+        entries = body.get("allowlist") or []
+        for entry in entries:
+            durable = "  [allow-always]" if entry.get("source") == "allow-always" else ""
+            arg = f"  args ~ /{entry['argPattern']}/" if entry.get("argPattern") else ""
+            out.write(f"  - {entry['pattern']}{arg}{durable}  (id {entry.get('id') or '-'})\n")
+
+
+def _knob_text(body: Mapping[str, Any]) -> str:
+    names = ("security", "ask", "askFallback", "autoAllowSkills")
+    return " ".join(f"{n}={json.dumps(body[n]).strip(chr(34))}" for n in names if n in body)
+
+
+def _cmd_approvals_get(args: argparse.Namespace, out: TextIO) -> int:
+    path = _approvals_path(args)
+    file = _read_file(path)
+    raw_hash = hashlib.sha256(path.read_bytes()).hexdigest() if file is not None else None
+    if args.json:
+        _emit(
+            out,
+            {
+                "path": str(path),
+                "exists": file is not None,
+                "hash": raw_hash,
+                "file": _redacted(file or ApprovalsFile()),
+            },
+        )
+        return EXIT_OK
+    if file is None:
+        out.write(f"approvals file: {path} (not found: no host restrictions)\n")
+        return EXIT_OK
+    out.write(f"approvals file: {path}\nsha256: {raw_hash}\n")
+    _describe_file(file, out)
+    return EXIT_OK
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"true", "on", "yes", "1"}:
+        return True
+    if value in {"false", "off", "no", "0"}:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _read_document(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"{source}: {exc.strerror or exc}") from None
+
+
+def _cmd_approvals_set(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store(args)
+    knobs = {name: getattr(args, name) for name, _ in _KNOBS if getattr(args, name) is not None}
+    if args.auto_allow_skills is not None:
+        knobs["auto_allow_skills"] = args.auto_allow_skills
+    if args.file is not None:
+        if knobs or args.agent is not None:
+            raise _UsageError("--file replaces the whole document: give no knobs or --agent")
+        source = "<stdin>" if args.file == "-" else args.file
+        incoming = loads_approvals(_read_document(args.file), source=source)
+
+        def replace(current: ApprovalsFile) -> ApprovalsFile:
+            # As `openclaw approvals set`: the socket (path, token) is kept when omitted.
+            if incoming.socket is None and current.socket is not None:
+                return attrs.evolve(incoming, socket=current.socket)
+            return incoming
+
+        updated = store.update(replace)
+    elif not knobs:
+        raise _UsageError(
+            "nothing to set: give --security, --ask, --ask-fallback, --auto-allow-skills or --file"
+        )
+    elif args.agent is None:
+        updated = store.set_defaults(**knobs)
+    else:
+        agent_id = args.agent
+        wire = dict((*_KNOBS, ("auto_allow_skills", "autoAllowSkills")))
+
+        def change(current: ApprovalsFile) -> ApprovalsFile:
+            document = approvals_to_json(current)
+            agents = dict(document.get("agents") or {})
+            body = dict(agents.get(agent_id) or {})
+            for name, value in knobs.items():
+                body[wire[name]] = value
+            agents[agent_id] = body
+            document["agents"] = agents
+            return approvals_from_json(document, source=str(store.path))
+
+        updated = store.update(change)
+    if args.json:
+        _emit(out, {"path": str(store.path), "file": _redacted(updated)})
+        return EXIT_OK
+    out.write(f"updated {store.path}\n")
+    _describe_file(updated, out)
+    return EXIT_OK
+
+
+def _cmd_allowlist_add(args: argparse.Namespace, out: TextIO) -> int:
+    pattern = args.pattern.strip()
+    if not pattern:
+        raise _UsageError("the pattern is empty")
+    store = _store(args)
+    before = store.load()
+    entry = AllowlistEntry(pattern=pattern, arg_pattern=args.arg_pattern)
+    updated = store.add_allowlist_entry(args.agent, entry)
+    added = before is None or updated.agents != before.agents
+    if args.json:
+        _emit(
+            out,
+            {
+                "path": str(store.path),
+                "agentId": args.agent,
+                "pattern": pattern,
+                "added": added,
+                "file": _redacted(updated),
+            },
+        )
+        return EXIT_OK
+    what = "added" if added else "already present"
+    out.write(f"{what}: {pattern} in agents[{json.dumps(args.agent)}] of {store.path}\n")
+    return EXIT_OK
+
+
+def _cmd_allowlist_remove(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store(args)
+    before = store.load()
+    agent = before.agents.get(args.agent) if before is not None else None
+    if agent is None or not any(args.pattern in (e.pattern, e.id) for e in agent.allowlist):
+        raise _UsageError(
+            f"no allowlist entry with pattern or id {args.pattern!r} in "
+            f"agents[{json.dumps(args.agent)}] of {store.path}"
+        )
+    updated = store.remove_allowlist_entry(args.agent, args.pattern)
+    if args.json:
+        _emit(
+            out,
+            {
+                "path": str(store.path),
+                "agentId": args.agent,
+                "removed": args.pattern,
+                "file": _redacted(updated),
+            },
+        )
+        return EXIT_OK
+    out.write(f"removed: {args.pattern} from agents[{json.dumps(args.agent)}] of {store.path}\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- pairing, audit, demo
+
+
+def _load_json(source: str) -> object:
+    raw = _read_document(source)
+    name = "<stdin>" if source == "-" else source
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _UsageError(f"{name}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _UsageError(
+            f"{name}: not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def _cmd_pairing_explain(args: argparse.Namespace, out: TextIO) -> int:
+    from openclaw_exec.pairing import (  # noqa: PLC0415
+        decide_situation,
+        decision_to_json,
+        explain_decision,
+        situation_from_json,
+    )
+
+    situation = situation_from_json(_load_json(args.file))
+    decision = decide_situation(situation)
+    code = EXIT_OK if decision.accepted else EXIT_DENIED
+    if args.json:
+        _emit(out, decision_to_json(decision))
+    else:
+        out.write(explain_decision(decision) + "\n")
+    return code
+
+
+def _cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from openclaw_exec.audit import verify_audit_log  # noqa: PLC0415
+
+    log = Path(args.log)
+    if not log.is_file():
+        raise _UsageError(f"{log}: no such audit log")
+    result = verify_audit_log(log)
+    code = EXIT_OK if result.ok else EXIT_DENIED
+    if args.json:
+        _emit(
+            out,
+            {
+                "log": str(log),
+                "ok": result.ok,
+                "records": result.records,
+                "error": result.error or None,
+                "line": result.line,
+                "lastHash": result.last_hash,
+            },
+        )
+        return code
+    if result.ok:
+        out.write(f"{log}: ok, {result.records} records, last hash {result.last_hash}\n")
+    else:
+        out.write(
+            f"{log}: BROKEN at line {result.line}: {result.error} "
+            f"({result.records} good records before it)\n"
+        )
+    return code
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from openclaw_exec._demo import run_demo  # noqa: PLC0415
+
+    if args.timeout_ms is not None and args.timeout_ms < 1:
+        raise _UsageError("--timeout-ms must be a positive number of milliseconds")
+    return run_demo(
+        out, as_json=args.json, interactive=args.interactive, timeout_ms=args.timeout_ms
+    )
+
+
+# ---------------------------------------------------------------------- parser
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _file_options(parser: argparse.ArgumentParser, *, agent_default: str | None = None) -> None:
+    parser.add_argument(
+        "--approvals",
+        metavar="FILE",
+        help="the approvals file (default: $OPENCLAW_STATE_DIR/exec-approvals.json "
+        "or ~/.openclaw/exec-approvals.json)",
+    )
+    shown = agent_default or "main"
+    parser.add_argument(
+        "--agent", metavar="ID", default=agent_default, help=f"agent id (default: {shown})"
+    )
+
+
+def _knob_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--security", metavar="VALUE", help="requested security")
     parser.add_argument("--ask", metavar="VALUE", help="requested ask")
     parser.add_argument("--ask-fallback", metavar="VALUE", help="requested askFallback")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    _file_options(parser)
+    _knob_options(parser)
+    _json_option(parser)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[_Parser]:
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    return commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,32 +648,131 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="openclaw-exec",
         description="Control what shell commands AI agents may run.",
+        epilog="exit codes: 0 allowed/ok, 1 denied or needs approval, 2 usage or input error",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
+    commands = _subcommands(parser)
 
     policy = commands.add_parser(
         "policy", help="print the effective policy and where each knob came from"
     )
     _add_policy_options(policy)
     policy.set_defaults(handler=_cmd_policy)
+
+    explain = commands.add_parser(
+        "explain",
+        help="would this command run? the verdict and a segment-by-segment table",
+        description="Explain the verdict for COMMAND (one argument: shell text; several: "
+        "an argv, quoted with shlex.join). Put -- before it.",
+    )
+    _add_policy_options(explain)
+    explain.add_argument("--cwd", metavar="DIR", help="working directory (default: current)")
+    explain.add_argument("words", nargs="+", metavar="COMMAND", help="the command")
+    explain.set_defaults(handler=_cmd_explain)
+
+    approvals = commands.add_parser(
+        "approvals", help="read and edit the approvals file safely (locked, atomic)"
+    )
+    approvals_cmds = _subcommands(approvals)
+    get = approvals_cmds.add_parser("get", help="show the file (the socket token is never shown)")
+    _file_options(get)
+    _json_option(get)
+    get.set_defaults(handler=_cmd_approvals_get)
+    setter = approvals_cmds.add_parser(
+        "set", help="set knobs of defaults (or of --agent), or replace the file with --file"
+    )
+    setter.add_argument("--approvals", metavar="FILE", help="the approvals file")
+    setter.add_argument(
+        "--agent", metavar="ID", default=None, help="set the knobs of agents.ID (default: defaults)"
+    )
+    _knob_options(setter)
+    setter.add_argument(
+        "--auto-allow-skills", metavar="BOOL", type=_parse_bool, help="true or false"
+    )
+    setter.add_argument("--file", metavar="FILE", help="replace the document ('-': stdin)")
+    _json_option(setter)
+    setter.set_defaults(handler=_cmd_approvals_set)
+    allowlist = approvals_cmds.add_parser("allowlist", help="add or remove allowlist entries")
+    allowlist_cmds = _subcommands(allowlist)
+    add = allowlist_cmds.add_parser("add", help="add PATTERN to agents.ID.allowlist")
+    _file_options(add, agent_default="*")
+    add.add_argument("--arg-pattern", metavar="REGEX", help="argPattern (regex over arguments)")
+    add.add_argument("pattern", metavar="PATTERN")
+    _json_option(add)
+    add.set_defaults(handler=_cmd_allowlist_add)
+    remove = allowlist_cmds.add_parser("remove", help="remove entries by pattern or id")
+    _file_options(remove, agent_default="*")
+    remove.add_argument("pattern", metavar="PATTERN_OR_ID")
+    _json_option(remove)
+    remove.set_defaults(handler=_cmd_allowlist_remove)
+
+    pairing = commands.add_parser("pairing", help="gateway pairing decisions")
+    pairing_cmds = _subcommands(pairing)
+    pexplain = pairing_cmds.add_parser(
+        "explain", help="decide a connect situation (JSON, see docs/pairing.md) and explain it"
+    )
+    _json_option(pexplain)
+    pexplain.add_argument("file", metavar="FILE", help="the situation ('-': stdin)")
+    pexplain.set_defaults(handler=_cmd_pairing_explain)
+
+    audit = commands.add_parser("audit", help="check and replay the audit log")
+    audit_cmds = _subcommands(audit)
+    verify = audit_cmds.add_parser("verify", help="check the hash chain")
+    _json_option(verify)
+    verify.add_argument("log", metavar="LOG")
+    verify.set_defaults(handler=_cmd_audit_verify)
+    replay = audit_cmds.add_parser(
+        "replay",
+        help="re-decide recorded commands under a changed policy; list what changes",
+        description="Each record is re-decided with its recorded policy as the requested "
+        "layer (the knobs given here replace it) and the approvals file as the host layer.",
+    )
+    replay.add_argument("--approvals", metavar="FILE", help="the (changed) approvals file")
+    _knob_options(replay)
+    replay.add_argument("--all", action="store_true", help="list unchanged decisions too")
+    _json_option(replay)
+    replay.add_argument("log", metavar="LOG")
+    replay.set_defaults(handler=_cmd_audit_replay)
+
+    demo = commands.add_parser(
+        "demo", help="a scripted agent session on embedded defaults (no setup)"
+    )
+    _json_option(demo)
+    demo.add_argument("--interactive", action="store_true", help="you answer the approvals (stdin)")
+    demo.add_argument("--timeout-ms", metavar="MS", type=int, help="approval timeout")
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code (never raises, never prints a traceback)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: _Handler = args.handler
     try:
         return handler(args, sys.stdout)
     except (OpenClawExecError, _UsageError) as exc:
         sys.stderr.write(f"openclaw-exec: error: {exc}\n")
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into head: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_USAGE
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"openclaw-exec: error: {where}{exc.strerror or exc}\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("openclaw-exec: interrupted\n")
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of "no tracebacks, ever"
+        sys.stderr.write(
+            f"openclaw-exec: error: unexpected {type(exc).__name__}: {exc} (please report this)\n"
+        )
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover
