@@ -44,10 +44,13 @@ def sock_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-async def stop(tg: anyio.abc.TaskGroup) -> None:
+async def stop(tg: anyio.abc.TaskGroup, *servers: ApprovalSocketServer) -> None:
     # Let server handlers finish first: cancelling an asyncio reader in the same loop
     # iteration as its readiness callback makes anyio 4 log InvalidStateError.
-    await anyio.sleep(0.05)
+    await anyio.sleep(0.02)
+    with anyio.fail_after(10):
+        while any(server.active_connections for server in servers):  # noqa: ASYNC110
+            await anyio.sleep(0.01)
     tg.cancel_scope.cancel()
 
 
@@ -72,7 +75,7 @@ async def test_round_trip_and_socket_mode(sock_dir: Path) -> None:
         assert decision is Decision.ALLOW_ALWAYS
         assert seen[0].id == "id-1"
         assert seen[0].request == PROMPT
-        await stop(tg)
+        await stop(tg, server)
     assert not path.exists()
 
 
@@ -86,7 +89,7 @@ async def test_wrong_token_is_denied_without_asking(sock_dir: Path) -> None:
             decision = await request_decision_via_socket(path, "wrong", PROMPT, approval_id="id-2")
         assert decision is Decision.DENY
         assert seen == []
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_foreign_uid_peer_is_denied(sock_dir: Path) -> None:
@@ -104,7 +107,7 @@ async def test_foreign_uid_peer_is_denied(sock_dir: Path) -> None:
             path, TOKEN, PROMPT, approval_id="id-4", expected_uid=os.geteuid() + 1
         )
         assert refused is None
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_no_decision_times_out_to_none(sock_dir: Path) -> None:
@@ -117,7 +120,7 @@ async def test_no_decision_times_out_to_none(sock_dir: Path) -> None:
                 await request_decision_via_socket(path, TOKEN, PROMPT, approval_id="x", timeout=0.3)
                 is None
             )
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_missing_socket_or_token_means_none(sock_dir: Path) -> None:
@@ -162,7 +165,7 @@ async def test_bad_requests_get_closed_without_an_answer(sock_dir: Path, payload
         await tg.start(server.serve)
         assert await _raw_exchange(path, payload) == b""
         assert seen == []
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_one_request_per_connection(sock_dir: Path) -> None:
@@ -176,7 +179,7 @@ async def test_one_request_per_connection(sock_dir: Path) -> None:
         assert answer.count(b"\n") == 1
         assert json.loads(answer) == {"type": "decision", "id": "i", "decision": "deny"}
         assert len(seen) == 1
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_slow_client_is_dropped_after_read_timeout(sock_dir: Path) -> None:
@@ -188,7 +191,7 @@ async def test_slow_client_is_dropped_after_read_timeout(sock_dir: Path) -> None
             await stream.send(b'{"type":"request"')
             with anyio.fail_after(5), pytest.raises(anyio.EndOfStream):
                 await stream.receive()
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_client_skips_junk_lines_until_its_decision(sock_dir: Path) -> None:
@@ -253,7 +256,7 @@ async def test_stale_socket_is_replaced(sock_dir: Path) -> None:
         assert (
             await request_decision_via_socket(path, TOKEN, PROMPT, approval_id="i") is Decision.DENY
         )
-        await stop(tg)
+        await stop(tg, server)
 
 
 async def test_peer_uid_is_ours(sock_dir: Path) -> None:
@@ -286,4 +289,4 @@ async def test_store_bridge_resolves_through_a_socket_approver(sock_dir: Path) -
         assert record.state is ApprovalState.ALLOWED_ONCE
         assert record.resolved_by == "unix-socket-approver"
         assert seen[0].request.command == "make test"
-        await stop(tg)
+        await stop(tg, server)

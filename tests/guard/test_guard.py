@@ -289,7 +289,8 @@ async def test_guard_asks_a_socket_approver_end_to_end(tmp_path: Path) -> None:
     approvals = approvals_at(tmp_path)
     try:
         async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
-            await tg.start(ApprovalSocketServer(path, "tok-123", human).serve)
+            server = ApprovalSocketServer(path, "tok-123", human)
+            await tg.start(server.serve)
             await tg.start(SocketApprover(store, path, "tok-123").run)
             guard = ExecGuard(store=store, approvals=approvals, policy=ALLOWLIST)
             with anyio.fail_after(10):
@@ -298,7 +299,9 @@ async def test_guard_asks_a_socket_approver_end_to_end(tmp_path: Path) -> None:
             assert (auth.decision, auth.approver) == (Decision.ALLOW_ALWAYS, "unix-socket-approver")
             assert seen[0].request.command == "ls /srv"
             assert seen[0].request.cwd == "/tmp"
-            await anyio.sleep(0.05)  # let the socket handler finish before cancelling
+            with anyio.fail_after(10):  # let the socket handler finish before cancelling
+                while server.active_connections:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
             tg.cancel_scope.cancel()
     finally:
         shutil.rmtree(sock_dir, ignore_errors=True)

@@ -145,6 +145,8 @@ class ApprovalSocketServer:
     decide_timeout: float | None = None
     max_line_bytes: int = MAX_LINE_BYTES
     allowed_uid: int = attrs.field(factory=os.geteuid)
+    active_connections: int = attrs.field(default=0, init=False)
+    """Connections being handled right now (for metrics and orderly shutdown in tests)."""
 
     @token.validator
     def _check_token(self, _attribute: object, value: str) -> None:
@@ -185,6 +187,13 @@ class ApprovalSocketServer:
             await stream.send(line.encode())
 
     async def _handle(self, stream: anyio.abc.SocketStream) -> None:
+        self.active_connections += 1
+        try:
+            await self._handle_one(stream)
+        finally:
+            self.active_connections -= 1
+
+    async def _handle_one(self, stream: anyio.abc.SocketStream) -> None:
         async with stream:
             raw: bytes | None = None
             with anyio.move_on_after(self.read_timeout):
