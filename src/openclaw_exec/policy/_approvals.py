@@ -33,8 +33,13 @@ DEFAULT_AGENT_ID: Final = "main"
 WILDCARD_AGENT_ID: Final = "*"
 
 
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
+    if not value:
+        return _EMPTY
+    return MappingProxyType(dict(value))
 
 
 def _non_empty_pattern(_inst: object, _attr: attrs.Attribute[str], value: str) -> None:

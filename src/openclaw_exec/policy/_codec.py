@@ -119,8 +119,8 @@ def _allowlist_hook(conv: cattrs.Converter) -> Callable[[object, object], Any]:
     return structure
 
 
-def _build_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=True, omit_if_default=True)
+def _build_converter(*, detailed: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=detailed, omit_if_default=True)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(bool, _strict_bool)
@@ -154,9 +154,11 @@ def _register_class(conv: cattrs.Converter, cls: type[Any]) -> None:
             value = _entry_from_string(value)
         if not isinstance(value, dict):
             raise _FieldError("an object", value)
+        if known.issuperset(value):
+            return structure_known(value, cls)
         extra = {k: v for k, v in value.items() if k not in known}
         obj = structure_known({k: v for k, v in value.items() if k in known}, cls)
-        return attrs.evolve(obj, extra=extra) if extra else obj
+        return attrs.evolve(obj, extra=extra)
 
     def unstructure(obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = dict(unstructure_known(obj))
@@ -168,7 +170,10 @@ def _register_class(conv: cattrs.Converter, cls: type[Any]) -> None:
     conv.register_unstructure_hook(cls, unstructure)
 
 
-_CONVERTER: Final = _build_converter()
+#: Valid files (the common case) go through the fast converter; only a file that fails is
+#: structured again with detailed validation, to name the JSON path of the first problem.
+_CONVERTER: Final = _build_converter(detailed=False)
+_DETAILED: Final = _build_converter(detailed=True)
 
 _KNOB_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills"})
 #: Keys that at the top level are almost surely a misplaced agent or defaults object
@@ -193,6 +198,10 @@ def _json_path(cattrs_path: str) -> str:
 def _structure(value: object, cls: type[_T], source: str | None) -> _T:
     try:
         return _CONVERTER.structure(value, cls)
+    except Exception:  # noqa: BLE001 - any failure is re-diagnosed in detail below
+        pass
+    try:
+        return _DETAILED.structure(value, cls)
     except (cattrs.BaseValidationError, _FieldError) as exc:
         leaves: list[BaseException] = []
 
