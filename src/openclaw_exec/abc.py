@@ -105,9 +105,11 @@ class ApprovalStore(ABC):
                 applies ``askFallback`` (never a hang).
 
         Returns:
-            ``REGISTERED`` (or ``EXPIRED`` with no route); ``ALREADY_PENDING`` for the same
-            request again (idempotent); ``ID_CONFLICT`` for a different request under a
-            pending id; ``ID_SETTLED`` for an id settled within the grace window.
+            ``REGISTERED`` (or ``EXPIRED`` with no route); ``ALREADY_PENDING`` for an equal
+            request again (idempotent); ``ID_CONFLICT`` (reason ``APPROVAL_ID_CONFLICT``) for
+            a different request under a pending id; ``ID_SETTLED`` (reason
+            ``APPROVAL_ALREADY_RESOLVED``) for an id settled within the grace window. A
+            refused registration changes nothing.
         """
 
     @abstractmethod
@@ -124,9 +126,10 @@ class ApprovalStore(ABC):
             ``RESOLVED``, ``RESOLVED_AGAIN`` (same decision repeated), ``ALREADY_RESOLVED``
             (different decision; reason ``APPROVAL_ALREADY_RESOLVED``), ``NOT_FOUND`` (unknown,
             expired, cancelled, forgotten, or an ambiguous prefix: reason
-            ``APPROVAL_NOT_FOUND`` or ``APPROVAL_ID_AMBIGUOUS``), or ``NOT_FOUND`` with
-            reason ``APPROVER_NOT_ALLOWED`` when the approver policy refuses *approver*
-            (the approval stays pending).
+            ``APPROVAL_NOT_FOUND`` or ``APPROVAL_ID_AMBIGUOUS``), or ``APPROVER_REFUSED``
+            (reason ``APPROVER_NOT_ALLOWED``) when the approver policy refuses *approver*;
+            the approval then stays pending. The default policy refuses ``None`` and
+            principals with an empty id.
         """
 
     @abstractmethod
