@@ -25,7 +25,7 @@ import inspect
 import os
 import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -124,8 +124,18 @@ class RiskContext:
     evaluation: Evaluation | None = None
 
 
-RiskAssessor = Callable[[RiskContext], "Assessment | Requirement | None"]
-"""A plug-in: returns an :class:`Assessment`, a bare :class:`Requirement`, or ``None``."""
+class RiskAssessor(Protocol):
+    """
+    A risk plug-in: any callable taking a :class:`RiskContext`.
+
+    It returns an :class:`Assessment`, a bare :class:`Requirement`, or ``None`` (no
+    opinion). Whatever it returns can only make the command's requirement stricter;
+    an exception counts as ``DENY``.
+    """
+
+    def __call__(self, context: RiskContext, /) -> Assessment | Requirement | None:
+        """Assess one command."""
+        ...
 
 
 def combine_requirements(
