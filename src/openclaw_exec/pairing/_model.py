@@ -92,19 +92,19 @@ class Outcome(enum.StrEnum):
 
 
 def _check_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
+    if type(value) is not str and not isinstance(value, str):
         raise PairingError(f"{attribute.name}: expected a string, found {type(value).__name__}")
 
 
 def _check_opt_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, str):
+    if value is not None and type(value) is not str and not isinstance(value, str):
         raise PairingError(
             f"{attribute.name}: expected a string or null, found {type(value).__name__}"
         )
 
 
 def _check_int(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
         raise PairingError(f"{attribute.name}: expected an integer, found {type(value).__name__}")
 
 
@@ -128,6 +128,10 @@ def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
         if not isinstance(item, str):
             raise PairingError(f"expected a list of strings, found an item {item!r}")
     return items
+
+
+def _opt_str_tuple(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else _str_tuple(value)
 
 
 def _networks(value: Iterable[str]) -> tuple[str, ...]:
@@ -318,8 +322,10 @@ class DeviceTokenRecord:
 
 
 def _token_tuple(value: Iterable[DeviceTokenRecord] | None) -> tuple[DeviceTokenRecord, ...] | None:
-    if value is None:
-        return None
+    if value is None or value == ():
+        return value
+    if type(value) is tuple and all(type(item) is DeviceTokenRecord for item in value):
+        return value
     if isinstance(value, Mapping):
         value = value.values()
     items = tuple(value)
@@ -357,9 +363,7 @@ class PairedDevice:
     role: str | None = attrs.field(default=None, validator=_check_opt_str)
     roles: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     scopes: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    approved_scopes: tuple[str, ...] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(_str_tuple)
-    )
+    approved_scopes: tuple[str, ...] | None = attrs.field(default=None, converter=_opt_str_tuple)
     tokens: tuple[DeviceTokenRecord, ...] | None = attrs.field(default=None, converter=_token_tuple)
     platform: str | None = attrs.field(default=None, validator=_check_opt_str)
     device_family: str | None = attrs.field(default=None, validator=_check_opt_str)
