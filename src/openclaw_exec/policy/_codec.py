@@ -13,6 +13,7 @@ place, so a round trip through this library loses nothing a newer OpenClaw wrote
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -196,10 +197,8 @@ def _json_path(cattrs_path: str) -> str:
 
 
 def _structure(value: object, cls: type[_T], source: str | None) -> _T:
-    try:
+    with contextlib.suppress(Exception):  # any failure is diagnosed in detail below
         return _CONVERTER.structure(value, cls)
-    except Exception:  # noqa: BLE001 - any failure is re-diagnosed in detail below
-        pass
     try:
         return _DETAILED.structure(value, cls)
     except (cattrs.BaseValidationError, _FieldError) as exc:

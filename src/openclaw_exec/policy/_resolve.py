@@ -48,6 +48,9 @@ class Layer(enum.StrEnum):
     BUILT_IN = "built-in"  # this library's built-in default
 
 
+_FILE_LAYERS: Final = frozenset({Layer.AGENT, Layer.WILDCARD, Layer.DEFAULTS})
+
+
 @attrs.frozen(kw_only=True)
 class FieldOrigin:
     """
@@ -59,9 +62,9 @@ class FieldOrigin:
         requested: The requested value, or ``None`` when this knob was not requested.
         host: The host layer's value (the file, or what it inherited).
         host_layer: Where the host value came from.
-        layer: The layer the effective value is attributed to: the host layer when
-            the file made it stricter than requested, else ``requested`` (or
-            ``built-in`` when nothing was requested).
+        layer: The layer the effective value is attributed to: the file layer that
+            set it whenever the file enforces it, else ``requested`` (or where the host
+            value came from, when this knob was not requested).
         clamped: ``askFallback`` was lowered to the effective security.
     """
 
@@ -218,7 +221,9 @@ def resolve_policy(
         host_value, host_layer = picked[name]
         req_value = getattr(request, name)
         clamped = name == "ask_fallback" and value not in (host_value, req_value)
-        if name not in asked or (host_value == value and req_value != value):
+        # The file is named whenever it enforces the value (it tightened the request, or
+        # holds the same value); the request only when it is the stricter layer.
+        if name not in asked or (host_value == value and host_layer in _FILE_LAYERS):
             layer = host_layer
         else:
             layer = Layer.REQUESTED
