@@ -17,7 +17,8 @@ import binascii
 import enum
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
 from cryptography.exceptions import InvalidSignature
@@ -46,8 +47,19 @@ __all__ = [
 DEVICE_SIGNATURE_SKEW_MS = 120_000
 """How far ``device.signedAt`` may be from the gateway clock (OpenClaw: 2 minutes)."""
 
-SignatureVerifier = Callable[[bytes, bytes, bytes], bool]
-"""``(raw_public_key, signature, message) -> bool``; injected so benchmarks can skip it."""
+
+class SignatureVerifier(Protocol):
+    """
+    A signature check: ``(raw_public_key, signature, message) -> bool``.
+
+    :func:`ed25519_verify` is the default; tests and benchmarks may inject another. It
+    must return ``False`` (never raise) for anything that does not verify.
+    """
+
+    def __call__(self, public_key: bytes, signature: bytes, message: bytes, /) -> bool:
+        """Return whether *signature* is valid for *message* under *public_key*."""
+        ...
+
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
