@@ -425,7 +425,8 @@ def _parse_bool(text: str) -> bool:
 
 def _read_document(source: str) -> bytes:
     if source == "-":
-        return sys.stdin.buffer.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
     try:
         return Path(source).read_bytes()
     except OSError as exc:
