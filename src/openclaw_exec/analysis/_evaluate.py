@@ -735,6 +735,10 @@ def _durable(
     *,
     analysis_ok: bool,
 ) -> bool:
+    if not analysis_ok:
+        # Stricter than OpenClaw: an exact-command grant never re-admits a command the
+        # analyser does not understand (so a failed analysis is never ALLOW).
+        return False
     normalized = command_text.strip(_JS_WHITESPACE)
     if normalized:
         pattern = durable_command_pattern(normalized)
@@ -747,7 +751,7 @@ def _durable(
                 )
             ):
                 return True
-    if not analysis_ok or not segments:
+    if not segments:
         return False
     for top in segments:
         for seg in top.walk():
@@ -767,7 +771,7 @@ def _allow_always(
     strict: bool,
     hits: Sequence[InlineEvalHit],
 ) -> tuple[AllowAlwaysGrant, ...]:
-    if strict and hits:
+    if (strict and hits) or not analysis_ok:
         return ()
     paths: dict[str, None] = {}
     if analysis_ok:
