@@ -272,9 +272,10 @@ async def authorize_assessed(
     only raise it. ``ASK`` makes the guard ask a human even where the policy allows
     (a timeout then denies: ``askFallback`` is forced to ``deny``), ``DENY`` refuses.
     Whatever the guard answers, the result is then checked again: it is allowed only if
-    the strictest requirement was met (``ASK`` needs a human ``allow-once`` or
+    the assessors' requirement was met (``ASK`` needs a human ``allow-once`` or
     ``allow-always``; ``DENY`` never runs), so a change of the approvals file between the
-    two reads cannot lower it either.
+    two reads cannot lower it either. With no assessor above ``ALLOW`` the guard's answer
+    is returned unchanged.
 
     Args:
         guard: The exec guard.
@@ -322,11 +323,11 @@ async def authorize_assessed(
     )
     note = _describe(assessments)
     human = auth.decision in (Decision.ALLOW_ONCE, Decision.ALLOW_ALWAYS)
-    if auth.allowed and final is Requirement.DENY:
+    if auth.allowed and required is Requirement.DENY:
         return attrs.evolve(
             auth, allowed=False, reason=RISK_DENIED, message=f"risk assessment: {note}"
         )
-    if auth.allowed and final is Requirement.ASK and not human:
+    if auth.allowed and required is Requirement.ASK and not human:
         return attrs.evolve(
             auth,
             allowed=False,
