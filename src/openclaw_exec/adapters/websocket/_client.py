@@ -430,8 +430,10 @@ class GatewaySession:
     """
     One authenticated connection: requests, responses and events.
 
-    Made by :func:`open_gateway_session`. Events arrive on :attr:`events` (a bounded
-    stream; read it, or the reader waits for you).
+    Made by :func:`open_gateway_session`. With ``events=True`` events arrive on
+    :attr:`events`, a bounded stream: read it, or the reader waits for you (and responses
+    wait behind it). With ``events=False`` events are discarded, so a client that only makes
+    requests never stalls on the broadcasts an approvals-scoped connection receives.
     """
 
     def __init__(
@@ -440,7 +442,10 @@ class GatewaySession:
         hello: HelloOk,
         options: GatewayClientOptions,
         device_id: str | None,
+        *,
+        events: bool = True,
     ) -> None:
+        self._deliver_events = events
         self._connection = connection
         self.hello = hello
         self.options = options
@@ -487,8 +492,9 @@ class GatewaySession:
                         payload=frame.get("payload"),
                         seq=seq if isinstance(seq, int) else None,
                     )
-                    with contextlib.suppress(anyio.BrokenResourceError):
-                        await self._events_send.send(event)
+                    if self._deliver_events:
+                        with contextlib.suppress(anyio.BrokenResourceError):
+                            await self._events_send.send(event)
         except WebSocketClosedError as exc:
             self._closed = exc
         finally:
@@ -756,14 +762,20 @@ async def connect_gateway(
 
 
 @contextlib.asynccontextmanager
-async def open_gateway_session(options: GatewayClientOptions) -> AsyncIterator[GatewaySession]:
+async def open_gateway_session(
+    options: GatewayClientOptions, *, events: bool = True
+) -> AsyncIterator[GatewaySession]:
     """
     Connect (see :func:`connect_gateway`) and yield a :class:`GatewaySession`.
+
+    Args:
+        options: How to connect.
+        events: Deliver events on :attr:`GatewaySession.events` (``False``: discard them).
 
     The connection is closed when the block exits.
     """
     connection, hello, device_id = await connect_gateway(options)
-    session = GatewaySession(connection, hello, options, device_id)
+    session = GatewaySession(connection, hello, options, device_id, events=events)
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(session._reader)  # noqa: SLF001
@@ -1075,7 +1087,7 @@ class ApprovalRequester:
     @contextlib.asynccontextmanager
     async def connect(cls, options: GatewayClientOptions) -> AsyncIterator[ApprovalRequester]:
         """Open a session (see :func:`open_gateway_session`) and wrap it."""
-        async with open_gateway_session(options) as session:
+        async with open_gateway_session(options, events=False) as session:
             yield cls(session)
 
     @staticmethod

@@ -64,6 +64,7 @@ from openclaw_exec.protocol import (
     METHOD_RESOLVE,
     METHOD_WAIT_DECISION,
     ApprovalGateway,
+    EventFrame,
     Outgoing,
     Principal,
     RequestFrame,
@@ -79,6 +80,10 @@ if TYPE_CHECKING:
 __all__ = ["GatewayKit", "GatewayKitConfig"]
 
 SUPPORTED_PROTOCOLS = (3, 4)
+#: Client ids OpenClaw 2026.9.6 treats as approval clients without ``caps``.
+APPROVAL_UI_CLIENT_IDS = frozenset(
+    {"openclaw-control-ui", "openclaw-macos", "openclaw-ios", "openclaw-android"}
+)
 PREAUTH_MAX_BYTES = 64 * 1024
 
 
@@ -96,6 +101,11 @@ class GatewayKitConfig:
         send_timeout: Seconds a send to one peer may take before that peer is dropped.
         tick_interval_ms: Announced in ``hello-ok`` ``policy``.
         server_version: Announced in ``hello-ok``.
+        events_to_approval_clients_only: Send ``exec.approval.*`` events only to
+            approvals-scoped connections that are approval clients (``caps`` with
+            ``exec-approvals`` or ``approvals``, or an OpenClaw UI/native-app client id), as
+            OpenClaw 2026.9.6 does; ``False`` sends them to every approvals-scoped
+            connection, as 2026.4.1 did (requesters then receive every broadcast too).
     """
 
     auth: AuthConfig
@@ -105,6 +115,7 @@ class GatewayKitConfig:
     send_timeout: float = 10.0
     tick_interval_ms: int = 30_000
     server_version: str = f"openclaw-exec-{__version__}"
+    events_to_approval_clients_only: bool = True
 
 
 @attrs.define(eq=False)
@@ -112,6 +123,7 @@ class _Peer:
     key: str
     connection: WebSocketConnection
     open_requests: set[str] = attrs.Factory(set)
+    approval_client: bool = True
 
 
 def _now_ms() -> int:
@@ -224,10 +236,11 @@ class GatewayKit:
             return
         key = f"conn-{uuid.uuid4()}"
         try:
-            principal = await self._handshake(connection, peer_address, key)
-            if principal is None:
+            admitted = await self._handshake(connection, peer_address, key)
+            if admitted is None:
                 return
-            peer = _Peer(key=key, connection=connection)
+            principal, approval_client = admitted
+            peer = _Peer(key=key, connection=connection, approval_client=approval_client)
             self._peers[key] = peer
             self.approvals.connect(key, principal)
             try:
@@ -242,7 +255,7 @@ class GatewayKit:
 
     async def _handshake(
         self, connection: WebSocketConnection, peer_address: str, key: str
-    ) -> Principal | None:
+    ) -> tuple[Principal, bool] | None:
         nonce = str(uuid.uuid4())
         challenge = {
             "type": "event",
@@ -317,11 +330,16 @@ class GatewayKit:
             json.dumps({"type": "res", "id": frame_id, "ok": True, "payload": hello})
         )
         device = request.device
-        return Principal(
+        caps = params.get("caps") if isinstance(params, dict) else None
+        approval_client = (
+            isinstance(caps, list) and bool({"exec-approvals", "approvals"} & set(map(str, caps)))
+        ) or request.client_id in APPROVAL_UI_CLIENT_IDS
+        principal = Principal(
             id=device.id if device is not None else key,
             display_name=request.display_name or request.client_id,
             scopes=frozenset(decision.scopes),
         )
+        return principal, approval_client
 
     def _connect_request(
         self, params: object
@@ -547,6 +565,12 @@ class GatewayKit:
             if peer is None:
                 continue
             frame = item.frame
+            if (
+                isinstance(frame, EventFrame)
+                and self.config.events_to_approval_clients_only
+                and not peer.approval_client
+            ):
+                continue
             if (
                 isinstance(frame, ResponseFrame)
                 and frame.id in peer.open_requests

@@ -11,10 +11,12 @@ code and reason.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections import deque
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidURI
 from websockets.frames import Opcode
@@ -57,6 +59,14 @@ class WebSocketClosedError(TransportError):
         self.reason = reason
 
 
+def _no_delay(stream: ByteStream) -> None:
+    """Disable Nagle: frames are small and interactive (else ~40 ms stalls per round trip)."""
+    raw = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610
+    if raw is not None and raw.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class WebSocketConnection:
     """
     One open WebSocket: send and receive text messages.
@@ -68,6 +78,7 @@ class WebSocketConnection:
     def __init__(
         self, stream: ByteStream, protocol: ClientProtocol | ServerProtocol, max_message: int
     ) -> None:
+        _no_delay(stream)
         self._stream = stream
         self._protocol = protocol
         self._max_message = max_message
