@@ -387,10 +387,12 @@ def _single_quote(word: str) -> str:
     return "'" + word.replace("'", "'\"'\"'") + "'"
 
 
-@attrs.frozen
+_DEFAULT_TRUSTED_DIRS = frozenset(DEFAULT_SAFE_BIN_TRUSTED_DIRS)
+
+
+@attrs.define(slots=True)
 class _Context:
     cwd: str
-    env: Mapping[str, str]
     path_env: str
     allowlist: CompiledAllowlist
     safe_bins: frozenset[str]
@@ -462,7 +464,7 @@ def evaluate_command(
     env_in: object = env
     if not isinstance(cwd_in, str) or not cwd_in.startswith("/"):
         raise AnalysisError(f"cwd must be an absolute path, got {cwd!r}")
-    if not isinstance(env_in, Mapping):
+    if type(env_in) is not dict and not isinstance(env_in, Mapping):
         raise AnalysisError(f"env must be a mapping, got {type(env).__name__}")
     home = env.get("HOME")
     home = home if isinstance(home, str) and home.startswith("/") else None
@@ -473,9 +475,9 @@ def evaluate_command(
     path_env = env.get("PATH", "")
     if not isinstance(path_env, str):
         raise AnalysisError("env['PATH'] must be a string")
+    extra_dirs = tuple(safe_bin_trusted_dirs)
     ctx = _Context(
-        cwd=posixpath.normpath(cwd),
-        env=env,
+        cwd=cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
         path_env=path_env,
         allowlist=compiled,
         safe_bins=DEFAULT_SAFE_BINS
@@ -487,9 +489,11 @@ def evaluate_command(
             **DEFAULT_SAFE_BIN_PROFILES,
             **{k.strip().lower(): v for k, v in safe_bin_profiles.items()},
         },
-        trusted_dirs=frozenset(
+        trusted_dirs=_DEFAULT_TRUSTED_DIRS
+        if not extra_dirs
+        else frozenset(
             posixpath.normpath(d.strip())
-            for d in (*DEFAULT_SAFE_BIN_TRUSTED_DIRS, *safe_bin_trusted_dirs)
+            for d in (*DEFAULT_SAFE_BIN_TRUSTED_DIRS, *extra_dirs)
             if d.strip().startswith("/")
         ),
         skills=_skill_index(skill_bins) if auto_allow_skills else None,
@@ -543,21 +547,21 @@ def evaluate_command(
     if not analysis_ok:
         ops = []
     satisfied = analysis_ok and bool(segments) and all(s.satisfied for s in segments)
-    hits = tuple(s.inline_eval for top in segments for s in top.walk() if s.inline_eval is not None)
+    hits = _inline_hits(segments)
     durable = _durable(command_text, compiled.entries, segments, analysis_ok=analysis_ok)
+
     # OpenClaw derives allow-always patterns from the chain parts up to and including
     # the first part that misses; persisting more would allow more than it does.
-    aa_segments: list[SegmentEvaluation] = []
-    if analysis_ok:
-        start = 0
-        for size in part_sizes:
-            chunk = segments[start : start + size]
-            start += size
-            aa_segments.extend(chunk)
-            if len(part_sizes) > 1 and not all(s.satisfied for s in chunk):
-                break
-
     def grants() -> tuple[AllowAlwaysGrant, ...]:
+        aa_segments: list[SegmentEvaluation] = []
+        if analysis_ok:
+            start = 0
+            for size in part_sizes:
+                chunk = segments[start : start + size]
+                start += size
+                aa_segments.extend(chunk)
+                if len(part_sizes) > 1 and not all(s.satisfied for s in chunk):
+                    break
         return _allow_always(
             command_text,
             aa_segments,
@@ -582,6 +586,16 @@ def evaluate_command(
         strict_inline_eval=strict_inline_eval,
         allow_always_fn=grants,
     )
+
+
+def _inline_hits(segments: Sequence[SegmentEvaluation]) -> tuple[InlineEvalHit, ...]:
+    found: list[InlineEvalHit] = []
+    for top in segments:
+        if top.inner:
+            found.extend(s.inline_eval for s in top.walk() if s.inline_eval is not None)
+        elif top.inline_eval is not None:
+            found.append(top.inline_eval)
+    return tuple(found)
 
 
 def _is_argv(value: object) -> TypeGuard[Sequence[str]]:
@@ -738,6 +752,9 @@ def _durable(
     if not analysis_ok:
         # Stricter than OpenClaw: an exact-command grant never re-admits a command the
         # analyser does not understand (so a failed analysis is never ALLOW).
+        return False
+    durable_entries = [e for e in entries if e.source == "allow-always"]
+    if not durable_entries:
         return False
     normalized = command_text.strip(_JS_WHITESPACE)
     if normalized:

@@ -321,6 +321,8 @@ def detect_inline_eval(argv: Sequence[str]) -> InlineEvalHit | None:
     if not executable:
         return None
     normalized = normalize_executable_token(executable)
+    if normalized not in INTERPRETER_NAMES:
+        return None
     for spec in _FLAG_SPECS:
         if normalized not in spec.names:
             continue

@@ -250,8 +250,9 @@ def parse_shell_command(text: str) -> ParsedCommand:
             MAX_COMMAND_CHARS,
             is_byte=False,
         )
-    operators = sum(text.count(ch) for ch in _OPERATOR_CHARS)
-    if operators > MAX_SHELL_OPERATORS:
+    if len(text) > MAX_SHELL_OPERATORS and (
+        sum(text.count(ch) for ch in _OPERATOR_CHARS) > MAX_SHELL_OPERATORS
+    ):
         return _failure(
             None, f"more than {MAX_SHELL_OPERATORS} shell operator characters", 0, is_byte=False
         )
@@ -273,7 +274,7 @@ def parse_shell_command(text: str) -> ParsedCommand:
     tree = _parser().parse(src)
     root = tree.root_node
     try:
-        parts = _Walker(src).program(root)
+        parts = _Walker(src, ascii_only=len(src) == len(text)).program(root)
     except _Fail as fail:
         return _failure(src, fail.construct, fail.byte_pos, is_byte=True)
     except RecursionError:
@@ -289,10 +290,11 @@ def _kind_name(node: Node) -> str:
 
 
 class _Walker:
-    __slots__ = ("src",)
+    __slots__ = ("ascii", "src")
 
-    def __init__(self, src: bytes) -> None:
+    def __init__(self, src: bytes, *, ascii_only: bool) -> None:
         self.src = src
+        self.ascii = ascii_only
 
     def _gap(self, start: int, end: int) -> None:
         if start < end:
@@ -410,7 +412,9 @@ class _Walker:
         if argv[0] in _SEMANTIC_BUILTINS:
             raise _Fail(f"shell builtin {argv[0]!r}", node.start_byte)
         raw = self.src[node.start_byte : node.end_byte].decode("utf-8")
-        position = len(self.src[: node.start_byte].decode("utf-8"))
+        position = (
+            node.start_byte if self.ascii else len(self.src[: node.start_byte].decode("utf-8"))
+        )
         return ParsedSegment(
             argv=tuple(argv), assignments=tuple(assignments), raw=raw, position=position
         )

@@ -9,6 +9,7 @@ in OpenClaw on Linux.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Sequence
@@ -87,6 +88,7 @@ _COMBINED_C = re.compile(r"-[^-]*c[^-]*\Z", re.IGNORECASE)
 _COMBINED_S = re.compile(r"-[^-]*s[^-]*\Z", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_executable_token(word: str) -> str:
     """Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
     posix = word.rsplit("/", 1)[-1]
@@ -367,6 +369,18 @@ def _dispatch_plan(argv: list[str], max_depth: int) -> tuple[list[str], list[str
 
 def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> WrapperPlan:
     """Peel dispatch wrappers and shell multiplexers off *argv* (OpenClaw's trust plan)."""
+    head = argv[0].strip() if argv else ""
+    name = normalize_executable_token(head) if head else ""
+    if name not in _DISPATCH and name not in _MULTIPLEXERS and name not in SHELL_WRAPPER_NAMES:
+        plain = tuple(argv)
+        return WrapperPlan(
+            argv=plain,
+            policy_argv=plain,
+            wrappers=(),
+            blocked_wrapper=None,
+            shell_wrapper=False,
+            shell_inline_command=None,
+        )
     current = list(argv)
     policy_argv = current
     saw_multiplexer = False
