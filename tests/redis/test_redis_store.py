@@ -6,8 +6,8 @@ from contextlib import AbstractAsyncContextManager
 
 import anyio
 import pytest
+from _redis_server import RedisServer, free_port
 
-from conftest import RedisServer, free_port
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.redis import RedisApprovalStore
 from openclaw_exec.exceptions import LocalProtocolError, TransportError
@@ -178,3 +178,48 @@ async def test_trio_is_refused_clearly(redis_server: RedisServer) -> None:
     with pytest.raises(LocalProtocolError, match="asyncio only"):
         async with RedisApprovalStore(redis_server.url):
             pass
+
+
+async def test_waiters_wake_on_the_published_decision_not_by_polling(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    url = redis_server.url
+    async with (
+        RedisApprovalStore(url, prefix=prefix, poll_interval=30) as a,
+        RedisApprovalStore(url, prefix=prefix, poll_interval=30) as b,
+    ):
+        request = make_request(a)
+        await a.register(request, has_route=True)
+        seen: list[Decision | None] = []
+
+        async def wait(store: RedisApprovalStore) -> None:
+            record = await store.wait_decision(request.id)
+            seen.append(None if record is None else record.decision)
+
+        with anyio.fail_after(2):  # far below poll_interval
+            async with anyio.create_task_group() as tg:
+                for i in range(6):
+                    tg.start_soon(wait, (a, b)[i % 2])
+                await anyio.sleep(0.1)
+                await b.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
+        assert seen == [Decision.ALLOW_ONCE] * 6
+
+
+async def test_closing_the_store_releases_its_waiters(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    store = RedisApprovalStore(redis_server.url, prefix=prefix, poll_interval=30)
+    out: list[object] = []
+    async with store:
+        request = make_request(store)
+        await store.register(request, has_route=True)
+
+        async def wait() -> None:
+            out.append(await store.wait_decision(request.id))
+
+        with anyio.fail_after(2):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(wait)
+                await anyio.sleep(0.05)
+                await store.aclose()
+    assert out == [None]

@@ -35,11 +35,12 @@ import functools
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import sniffio
 from cattrs.preconf.json import make_converter
 
@@ -292,6 +293,7 @@ class RedisApprovalStore(ApprovalStore):
         self._script: Any = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._waiters: dict[str, set[_Waiter]] = {}
+        self._scopes: list[anyio.CancelScope] = []
         self._listening = anyio.Event()
         self._opened = False
         self._closed = False
@@ -344,12 +346,12 @@ class RedisApprovalStore(ApprovalStore):
         self._tg = tg
         try:
             await self._call("sweep", 100)  # reaches Redis (or raises TransportError)
-            tg.start_soon(self._listen)
+            self._spawn(self._listen)
             with anyio.fail_after(self._retry_window + self._socket_timeout):
                 await self._listening.wait()
-            tg.start_soon(self._sweep)
+            self._spawn(self._sweep)
         except BaseException:
-            await self.aclose()
+            await self._shutdown()
             raise
         return self
 
@@ -359,8 +361,25 @@ class RedisApprovalStore(ApprovalStore):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close (see :meth:`aclose`)."""
-        await self.aclose()
+        """Close (see :meth:`aclose`) and wait for the background tasks to end."""
+        await self._shutdown()
+
+    def _spawn(
+        self,
+        fn: Callable[..., Awaitable[None]],
+        *args: object,
+        scope: anyio.CancelScope | None = None,
+    ) -> None:
+        """Start a background task in its own cancel scope (the host task is never in it)."""
+        assert self._tg is not None
+        scope = anyio.CancelScope() if scope is None else scope
+        self._scopes.append(scope)
+
+        async def run() -> None:
+            with scope:
+                await fn(*args)
+
+        self._tg.start_soon(run)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -439,7 +458,7 @@ class RedisApprovalStore(ApprovalStore):
                 while True:
                     message = await pubsub.get_message(timeout=self._poll)
                     if message is not None and message["type"] == "message":
-                        approval_id, _ = json.loads(message["data"])[:2]
+                        _, approval_id = json.loads(message["data"])[:2]
                         self._wake(str(approval_id))
             except (RedisError, OSError, ValueError):
                 continue
@@ -604,12 +623,11 @@ class RedisApprovalStore(ApprovalStore):
         up with :meth:`list_pending`).
         """
         self._check_open()
-        assert self._tg is not None
         send, receive = anyio.create_memory_object_stream[ApprovalEvent](self._buffer)
         pubsub = await self._open_pubsub_retrying()
         scope = anyio.CancelScope()
         done = anyio.Event()
-        self._tg.start_soon(self._pump, pubsub, send, scope, done)
+        self._spawn(self._pump, pubsub, send, done, scope=scope)
         try:
             async with receive:
                 yield receive
@@ -617,6 +635,7 @@ class RedisApprovalStore(ApprovalStore):
             scope.cancel()
             with anyio.CancelScope(shield=True):
                 await done.wait()  # the route is gone when the context is left
+            self._scopes.remove(scope)
 
     async def _open_pubsub_retrying(self) -> PubSub:
         give_up = anyio.current_time() + self._retry_window
@@ -635,21 +654,17 @@ class RedisApprovalStore(ApprovalStore):
         self,
         pubsub: PubSub,
         send: MemoryObjectSendStream[ApprovalEvent],
-        scope: anyio.CancelScope,
         done: anyio.Event,
     ) -> None:
         try:
-            await self._pump_until_cancelled(pubsub, send, scope)
+            await self._pump_until_cancelled(pubsub, send)
         finally:
             done.set()
 
     async def _pump_until_cancelled(
-        self,
-        pubsub: PubSub,
-        send: MemoryObjectSendStream[ApprovalEvent],
-        scope: anyio.CancelScope,
+        self, pubsub: PubSub, send: MemoryObjectSendStream[ApprovalEvent]
     ) -> None:
-        with scope, send:
+        with send:
             while True:
                 try:
                     while True:
@@ -681,15 +696,25 @@ class RedisApprovalStore(ApprovalStore):
                 delay = min(delay * 2, 0.5)
 
     async def aclose(self) -> None:
-        """Close: parked waiters return ``None``; subscriptions end; connections close."""
+        """
+        Close: parked waiters return ``None``, subscriptions end, later calls raise.
+
+        The background tasks are cancelled here; the connections close when the
+        ``async with`` block is left (the task group belongs to the task that entered it).
+        """
         if self._closed:
             return
         self._closed = True
         self._wake()
+        for scope in self._scopes:
+            scope.cancel()
+        await anyio.lowlevel.checkpoint()
+
+    async def _shutdown(self) -> None:
+        await self.aclose()
         tg, self._tg = self._tg, None
         if tg is not None:
-            tg.cancel_scope.cancel()
-            await tg.__aexit__(None, None, None)
+            await tg.__aexit__(None, None, None)  # its tasks are cancelled: this is quick
         client, self._client = self._client, None
         if client is not None:
             with anyio.CancelScope(shield=True):
