@@ -50,9 +50,36 @@ MIX = [
     "cargo build --release",
 ]
 BINS = (
-    "ls git rg head cat wc npm pytest timeout python3 rm echo tr bash find grep sort uniq make "
-    "docker kubectl pwd curl sh cargo node jq sed awk"
-).split()
+    "ls",
+    "git",
+    "rg",
+    "head",
+    "cat",
+    "wc",
+    "npm",
+    "pytest",
+    "timeout",
+    "python3",
+    "rm",
+    "echo",
+    "tr",
+    "bash",
+    "find",
+    "grep",
+    "sort",
+    "uniq",
+    "make",
+    "docker",
+    "kubectl",
+    "pwd",
+    "curl",
+    "sh",
+    "cargo",
+    "node",
+    "jq",
+    "sed",
+    "awk",
+)
 
 
 def make_world(root: Path) -> tuple[str, list[str]]:
@@ -113,31 +140,7 @@ def bench_python(path_env: str, patterns: list[str], cwd: str, seconds: float) -
     return results
 
 
-NODE_BENCH = r"""
-import fs from "node:fs"; import path from "node:path"; import { pathToFileURL } from "node:url";
-const [pkg, input] = process.argv.slice(2);
-const { mix, patterns, cwd, env, seconds } = JSON.parse(fs.readFileSync(input, "utf8"));
-const dist = path.join(pkg, "dist");
-let fn = null;
-for (const file of fs.readdirSync(dist)) {
-  if (!file.endsWith(".js")) continue;
-  const text = fs.readFileSync(path.join(dist, file), "utf8");
-  if (!text.includes("function evaluateShellAllowlist(")) continue;
-  const mod = await import(pathToFileURL(path.join(dist, file)).href);
-  for (const v of Object.values(mod)) if (typeof v === "function" && v.name === "evaluateShellAllowlist") fn = v;
-  if (fn) break;
-}
-const allowlist = patterns.map((pattern) => ({ pattern }));
-const run = (c) => fn({ command: c, allowlist, safeBins: new Set(["cut","uniq","head","tail","tr","wc"]), cwd, env, platform: "linux" });
-for (const c of mix) run(c);
-let n = 0; const start = process.hrtime.bigint(); const limit = BigInt(Math.round(seconds * 1e9));
-while (process.hrtime.bigint() - start < limit) { for (const c of mix) run(c); n += mix.length; }
-const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-const samples = [];
-for (let i = 0; i < 200; i++) for (const c of mix) { const t0 = process.hrtime.bigint(); run(c); samples.push(Number(process.hrtime.bigint() - t0) / 1000); }
-samples.sort((a, b) => a - b);
-console.log(JSON.stringify({ eps: n / elapsed, p50_us: samples[samples.length >> 1], p99_us: samples[Math.floor(samples.length * 0.99)] }));
-"""
+NODE_BENCH = Path(__file__).resolve().parent / "_openclaw_bench.mjs"
 
 
 def bench_openclaw(
@@ -152,8 +155,7 @@ def bench_openclaw(
     if not node.is_file() or not (pkg / "dist").is_dir():
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "bench.mjs"
-        script.write_text(NODE_BENCH)
+        script = NODE_BENCH
         data = Path(tmp) / "input.json"
         data.write_text(
             json.dumps(
@@ -194,13 +196,10 @@ def main() -> None:
             f"openclaw-exec {label:4}: {ours[f'{label}_eps']:>10,.0f} evaluations/s   "
             f"p50 {ours[f'{label}_p50_us']:6.1f} us   p99 {ours[f'{label}_p99_us']:6.1f} us"
         )
-    print(
-        f"openclaw-exec cold, allowlist compiled per call: {ours['cold_uncompiled_eps']:>10,.0f} evaluations/s"
-    )
+    uncompiled = ours["cold_uncompiled_eps"]
+    print(f"openclaw-exec cold, allowlist compiled per call: {uncompiled:>10,.0f} evaluations/s")
     if theirs is None:
-        print(
-            "OpenClaw 2026.4.1: skipped (Node 24 / OpenClaw not found; run scripts/setup-openclaw.sh)"
-        )
+        print("OpenClaw 2026.4.1: skipped (no Node 24 / OpenClaw; run scripts/setup-openclaw.sh)")
         return
     print(
         f"OpenClaw 2026.4.1 evaluateShellAllowlist: {theirs['eps']:>10,.0f} evaluations/s   "
