@@ -19,7 +19,11 @@ from openclaw_exec.analysis._evaluate import (
     durable_command_pattern,
     evaluate_command,
 )
-from openclaw_exec.analysis._render import evaluation_to_dict, format_evaluation_table
+from openclaw_exec.analysis._render import (
+    EVALUATION_SCHEMA_VERSION,
+    evaluation_to_dict,
+    format_evaluation_table,
+)
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
     OsResolver,
@@ -38,6 +42,7 @@ from openclaw_exec.analysis._rules import (
 )
 from openclaw_exec.analysis._shell import (
     MAX_COMMAND_CHARS,
+    MAX_SHELL_OPERATORS,
     AnalysisFailure,
     ParsedChainPart,
     ParsedCommand,
@@ -49,8 +54,10 @@ __all__ = [
     "DEFAULT_SAFE_BINS",
     "DEFAULT_SAFE_BIN_PROFILES",
     "DEFAULT_SAFE_BIN_TRUSTED_DIRS",
+    "EVALUATION_SCHEMA_VERSION",
     "MAX_COMMAND_CHARS",
     "MAX_SHELL_DEPTH",
+    "MAX_SHELL_OPERATORS",
     "AllowAlwaysGrant",
     "AnalysisFailure",
     "CompiledAllowlist",
