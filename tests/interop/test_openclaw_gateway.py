@@ -471,3 +471,29 @@ async def test_new_loopback_device_is_paired_silently_by_the_kit(
     assert record.baseline_scopes == ("operator.read",)
     assert record.tokens is not None
     assert [t.role for t in record.tokens] == ["operator"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_metadata_upgrade_surfaces_the_gateways_own_remediation(
+    openclaw_gateway: RunningGateway, tmp_path: Path
+) -> None:
+    """A paired identity that changes platform needs a human on both versions."""
+    gateway = openclaw_gateway
+    shared = tmp_path / "shared" / "device.json"
+    async with open_gateway_session(approver(gateway, tmp_path, identity_path=shared)):
+        pass
+    moved = approver(gateway, tmp_path, identity_path=shared, platform="darwin")
+    with anyio.fail_after(20), pytest.raises(PairingRequiredError) as caught:
+        async with open_gateway_session(moved):
+            pass
+    error = caught.value
+    assert error.reason == "metadata-upgrade"
+    assert error.close_code == 1008
+    assert error.request_id
+    hint = error.details.get("remediationHint") or error.details.get("recommendedNextStep")
+    if is41(gateway):
+        assert hint is None  # 2026.4.1 sends only code, reason and requestId
+    else:
+        assert isinstance(hint, str)
+        assert hint in error.remediation  # the gateway's own words come first
+    assert f"openclaw devices approve {error.request_id}" in error.remediation
