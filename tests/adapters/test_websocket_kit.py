@@ -506,3 +506,22 @@ async def test_operator_run_raises_pairing_refusals_plainly(tmp_path: Path) -> N
             await operator.run()
     assert caught.value.reason == "not-paired"
     assert operator.connections == 0
+
+
+LOAD = Path(__file__).resolve().parents[2] / "benchmarks" / "websocket_load.py"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize(
+    ("args", "budget"),
+    [
+        pytest.param(("--seconds", "2", "--requesters", "20", "--approvers", "2"), 60, id="short"),
+        pytest.param(("--seconds", "60"), 240, id="200x5-60s", marks=pytest.mark.slow),
+    ],
+)
+async def test_load_every_request_answered_exactly_once(args: tuple[str, ...], budget: int) -> None:
+    with anyio.fail_after(budget):
+        done = await anyio.run_process([sys.executable, str(LOAD), *args], check=False)
+    report = done.stdout.decode()
+    assert done.returncode == 0, report + done.stderr.decode()
+    assert "exactly_once=True failures=0" in report
