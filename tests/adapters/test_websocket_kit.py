@@ -525,3 +525,17 @@ async def test_load_every_request_answered_exactly_once(args: tuple[str, ...], b
     report = done.stdout.decode()
     assert done.returncode == 0, report + done.stderr.decode()
     assert "exactly_once=True failures=0" in report
+
+
+async def test_no_approval_client_means_no_route_at_once(tmp_path: Path) -> None:
+    """An approvals-scoped connection that is not an approval client is not a route."""
+    kit = GatewayKit(kit_config())
+    async with (
+        serving(kit) as (url, _),
+        open_gateway_session(options(url, tmp_path, "bystander", caps=())),
+        ApprovalRequester.connect(options(url, tmp_path, "rq", caps=())) as client,
+    ):
+        with anyio.fail_after(5):  # not the 60 s timeout
+            outcome = await client.request_decision("echo nobody-sees-this", timeout_ms=60_000)
+    assert outcome.decision is None
+    assert kit.approvals.broker.pending(now_ms=kit.clock()) == []

@@ -58,6 +58,7 @@ from openclaw_exec.pairing import (
     decide_pairing,
 )
 from openclaw_exec.protocol import (
+    APPROVAL_SCOPES,
     EVENT_REQUESTED,
     EVENT_RESOLVED,
     METHOD_REQUEST,
@@ -69,6 +70,7 @@ from openclaw_exec.protocol import (
     Principal,
     RequestFrame,
     ResponseFrame,
+    TerminalReason,
     decode_frame,
     error_response,
 )
@@ -124,6 +126,7 @@ class _Peer:
     connection: WebSocketConnection
     open_requests: set[str] = attrs.Factory(set)
     approval_client: bool = True
+    scopes: frozenset[str] = frozenset()
 
 
 def _now_ms() -> int:
@@ -240,7 +243,12 @@ class GatewayKit:
             if admitted is None:
                 return
             principal, approval_client = admitted
-            peer = _Peer(key=key, connection=connection, approval_client=approval_client)
+            peer = _Peer(
+                key=key,
+                connection=connection,
+                approval_client=approval_client,
+                scopes=principal.scopes,
+            )
             self._peers[key] = peer
             self.approvals.connect(key, principal)
             try:
@@ -555,9 +563,42 @@ class GatewayKit:
                 continue
             if frame.method == METHOD_REQUEST:
                 peer.open_requests.add(frame.id)
-            outgoing = self.approvals.receive(peer.key, frame, now_ms=self.clock())
+            now = self.clock()
+            outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
+            if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer.key):
+                outgoing += self._no_route(outgoing, now)
             await self._route(outgoing)
             self._poke()
+
+    def _has_approver(self, besides: Hashable) -> bool:
+        """Whether another connection would see (and could answer) an approval request."""
+        return any(
+            key != besides
+            and not other.scopes.isdisjoint(APPROVAL_SCOPES)
+            and (other.approval_client or not self.config.events_to_approval_clients_only)
+            for key, other in self._peers.items()
+        )
+
+    def _no_route(self, outgoing: list[Outgoing], now: int) -> list[Outgoing]:
+        """
+        Expire a just-registered request nobody will be shown (``no-approval-route``).
+
+        The approval gateway counts every approvals-scoped connection as a route; the kit
+        shows requests to approval clients only, so it settles the request at once (the
+        requester gets ``decision: null`` and applies askFallback) instead of letting it
+        wait for its timeout.
+        """
+        ids = [
+            item.frame.payload["id"]
+            for item in outgoing
+            if isinstance(item.frame, EventFrame)
+            and item.frame.event == EVENT_REQUESTED
+            and isinstance(item.frame.payload, dict)
+            and isinstance(item.frame.payload.get("id"), str)
+        ]
+        for approval_id in ids:
+            self.approvals.broker.expire(approval_id, now_ms=now, reason=TerminalReason.NO_ROUTE)
+        return self.approvals.tick(now_ms=now) if ids else []
 
     async def _route(self, outgoing: list[Outgoing]) -> None:
         for item in outgoing:
