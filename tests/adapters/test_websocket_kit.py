@@ -539,3 +539,20 @@ async def test_no_approval_client_means_no_route_at_once(tmp_path: Path) -> None
             outcome = await client.request_decision("echo nobody-sees-this", timeout_ms=60_000)
     assert outcome.decision is None
     assert kit.approvals.broker.pending(now_ms=kit.clock()) == []
+
+
+async def test_a_broken_store_fails_one_connection_not_the_gateway(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "pairing").mkdir()
+    (tmp_path / "pairing" / "paired.json").write_text("[not an object]")
+    kit = GatewayKit(kit_config(), store=FilePairingStore(tmp_path / "pairing"))
+    async with serving(kit) as (url, _):
+        with anyio.fail_after(10), pytest.raises(GatewayError) as caught:
+            async with open_gateway_session(options(url, tmp_path, "a")):
+                pass
+        assert caught.value.close_code == 1011
+        (tmp_path / "pairing" / "paired.json").unlink()  # repaired: the gateway still serves
+        async with open_gateway_session(options(url, tmp_path, "a")) as session:
+            assert session.hello.protocol == 4
+    assert "connection conn-" in caplog.text

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GatewayKit", "GatewayKitConfig"]
 
+_LOG = logging.getLogger(__name__)
 SUPPORTED_PROTOCOLS = (3, 4)
 #: Client ids OpenClaw 2026.9.6 treats as approval clients without ``caps``.
 APPROVAL_UI_CLIENT_IDS = frozenset(
@@ -258,6 +260,11 @@ class GatewayKit:
                 self.approvals.disconnect(key)
         except WebSocketClosedError:
             pass
+        except Exception:  # noqa: BLE001 - one connection must not take the listener down
+            # Our fault (a store that cannot be read, a bug), not the peer's: this connection
+            # ends with 1011, the others and the listener keep running.
+            _LOG.exception("gateway kit: connection %s failed", key)
+            await connection.close(1011, "internal error")
         finally:
             await connection.close()
 
