@@ -25,8 +25,8 @@ CWD = "/p"
 ENV = {"PATH": "/usr/local/bin:/usr/bin", "HOME": "/home/u"}
 
 
-BINS = ("ls", "git", "rg", "cat", "echo", "rm", "bash", "sh", "env", "timeout", "nice", "sudo")
-BINS += ("busybox", "python3", "node", "head", "wc", "sort", "tr", "awk")
+BINS: tuple[str, ...] = ("ls", "git", "rg", "cat", "echo", "rm", "bash", "sh", "env", "timeout")
+BINS += ("nice", "sudo", "busybox", "python3", "node", "head", "wc", "sort", "tr", "awk")
 
 
 @pytest.fixture
