@@ -132,14 +132,14 @@ def connect_frame(**params: Any) -> str:
 
 
 async def test_oversized_preauth_frame_closes_1009() -> None:
-    async with serving(GatewayKit(kit_config())) as (url, _):
+    async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _):
         frames, code, reason = await raw_connect(url, connect_frame(pad="x" * 70_000))
     assert frames[0]["event"] == "connect.challenge"
     assert (code, reason) == (1009, "preauth payload too large")
 
 
 async def test_malformed_json_first_frame_closes_1008() -> None:
-    async with serving(GatewayKit(kit_config())) as (url, _):
+    async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _):
         frames, code, reason = await raw_connect(url, "{not json")
     assert len(frames) == 1
     assert (code, reason) == (1008, "invalid request frame")
@@ -147,7 +147,7 @@ async def test_malformed_json_first_frame_closes_1008() -> None:
 
 async def test_first_frame_must_be_connect() -> None:
     first = json.dumps({"type": "req", "id": "h1", "method": "health", "params": {}})
-    async with serving(GatewayKit(kit_config())) as (url, _):
+    async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _):
         frames, code, reason = await raw_connect(url, first)
     message = "invalid handshake: first request must be connect"
     assert frames[1] == {
@@ -160,7 +160,7 @@ async def test_first_frame_must_be_connect() -> None:
 
 
 async def test_protocol_mismatch_closes_1002() -> None:
-    async with serving(GatewayKit(kit_config())) as (url, _):
+    async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _):
         frames, code, _reason = await raw_connect(url, connect_frame(minProtocol=5, maxProtocol=6))
     assert frames[1]["error"]["message"] == "protocol mismatch"
     assert frames[1]["error"]["details"] == {"expectedProtocol": 4}
@@ -169,7 +169,7 @@ async def test_protocol_mismatch_closes_1002() -> None:
 
 @pytest.mark.parametrize(("low", "high", "expected"), [(3, 3, 3), (3, 4, 4), (4, 9, 4)])
 async def test_protocol_negotiation(tmp_path: Path, low: int, high: int, expected: int) -> None:
-    async with serving(GatewayKit(kit_config())) as (url, _):
+    async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _):
         opts = options(url, tmp_path, "p", min_protocol=low, max_protocol=high)
         async with open_gateway_session(opts) as session:
             assert session.hello.protocol == expected
@@ -178,7 +178,7 @@ async def test_protocol_negotiation(tmp_path: Path, low: int, high: int, expecte
 async def test_oversized_and_malformed_frames_after_hello_close_the_connection(
     tmp_path: Path,
 ) -> None:
-    kit = GatewayKit(kit_config(max_message_bytes=4096))
+    kit = GatewayKit(kit_config(max_message_bytes=4096), store=MemoryPairingStore())
     async with serving(kit) as (url, _):
         for text, code in (("x" * 5000, 1009), ("{oops", 1008)):
             async with open_gateway_session(options(url, tmp_path, "big")) as session:
@@ -193,7 +193,7 @@ async def test_oversized_and_malformed_frames_after_hello_close_the_connection(
 
 
 async def test_flood_is_bounded_per_connection_with_a_clear_error(tmp_path: Path) -> None:
-    kit = GatewayKit(kit_config(max_pending_per_connection=3))
+    kit = GatewayKit(kit_config(max_pending_per_connection=3), store=MemoryPairingStore())
 
     async def never(_prompt: ApprovalPrompt) -> None:
         return None
@@ -222,7 +222,7 @@ async def test_flood_is_bounded_per_connection_with_a_clear_error(tmp_path: Path
 
 
 async def test_vanished_approver_means_expiry_not_a_hang(tmp_path: Path) -> None:
-    kit = GatewayKit(kit_config())
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
     seen = anyio.Event()
 
     async def vanish(_prompt: ApprovalPrompt) -> None:
@@ -252,7 +252,7 @@ async def test_vanished_approver_means_expiry_not_a_hang(tmp_path: Path) -> None
 
 
 async def test_decision_made_during_a_reconnect_is_not_lost(tmp_path: Path) -> None:
-    kit = GatewayKit(kit_config())
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
     asked = anyio.Event()
     answer = anyio.Event()
 
@@ -292,7 +292,7 @@ async def test_broken_callback_denies(tmp_path: Path, answer: object, expected: 
         assert isinstance(answer, Decision)
         return answer
 
-    async with serving(GatewayKit(kit_config())) as (url, tg):
+    async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, tg):
         await tg.start(ApprovalOperator(options(url, tmp_path, "op"), decide).run)
         async with ApprovalRequester.connect(options(url, tmp_path, "rq", caps=())) as client:
             with anyio.fail_after(10):
@@ -302,7 +302,7 @@ async def test_broken_callback_denies(tmp_path: Path, answer: object, expected: 
 
 async def test_requester_refuses_bad_arguments_before_sending(tmp_path: Path) -> None:
     async with (
-        serving(GatewayKit(kit_config())) as (url, _),
+        serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _),
         ApprovalRequester.connect(options(url, tmp_path, "rq")) as client,
     ):
         with pytest.raises(LocalProtocolError, match="non-empty"):
@@ -340,7 +340,7 @@ async def test_remote_device_needs_a_human_and_the_remediation_works(tmp_path: P
 
 
 async def test_unavailable_is_retried_then_bounded(tmp_path: Path) -> None:
-    kit = GatewayKit(kit_config())
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
     refusals = {"left": 2}
 
     async def starting(stream: anyio.abc.SocketStream) -> None:
@@ -466,6 +466,15 @@ def test_options_refuse_nonsense() -> None:
         GatewayClientOptions(url="ws://x", min_protocol=5, max_protocol=4)
 
 
+def test_default_store_is_a_file_store_under_the_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENCLAW_EXEC_STATE_DIR", str(tmp_path / "state"))
+    kit = GatewayKit(kit_config())
+    assert isinstance(kit.store, FilePairingStore)
+    assert kit.store.folder == tmp_path / "state" / "gateway" / "devices"
+
+
 def test_memory_store_round_trip() -> None:
     store = MemoryPairingStore()
     assert store.get_paired("x") is None
@@ -495,7 +504,7 @@ async def test_example_gateway_runs_the_seed_scenario(
 
 
 async def test_operator_run_raises_pairing_refusals_plainly(tmp_path: Path) -> None:
-    kit = GatewayKit(kit_config())
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
 
     async def never(_prompt: ApprovalPrompt) -> None:
         return None
@@ -529,7 +538,7 @@ async def test_load_every_request_answered_exactly_once(args: tuple[str, ...], b
 
 async def test_no_approval_client_means_no_route_at_once(tmp_path: Path) -> None:
     """An approvals-scoped connection that is not an approval client is not a route."""
-    kit = GatewayKit(kit_config())
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
     async with (
         serving(kit) as (url, _),
         open_gateway_session(options(url, tmp_path, "bystander", caps=())),

@@ -44,6 +44,7 @@ from openclaw_exec.adapters.websocket._store import (
     FilePairingStore,
     MemoryPairingStore,
     PairingStore,
+    default_pairing_dir,
 )
 from openclaw_exec.adapters.websocket._transport import (
     WebSocketClosedError,
@@ -78,6 +79,7 @@ __all__ = [
     "accept_websocket",
     "connect_gateway",
     "connect_websocket",
+    "default_pairing_dir",
     "load_or_create_identity",
     "open_gateway_session",
     "save_identity",

@@ -41,7 +41,11 @@ import anyio.abc
 import attrs
 
 from openclaw_exec._version import __version__
-from openclaw_exec.adapters.websocket._store import MemoryPairingStore, PairingStore
+from openclaw_exec.adapters.websocket._store import (
+    FilePairingStore,
+    PairingStore,
+    default_pairing_dir,
+)
 from openclaw_exec.adapters.websocket._transport import (
     WebSocketClosedError,
     WebSocketConnection,
@@ -154,7 +158,9 @@ class GatewayKit:
 
     Args:
         config: Auth and limits.
-        store: Pairing records and pending requests (default: in memory).
+        store: Pairing records and pending requests (default: a :class:`FilePairingStore`
+            in :func:`default_pairing_dir`; pass :class:`MemoryPairingStore` for a
+            throwaway gateway).
         approvals: The approval gateway (default: a fresh one over a fresh broker).
         clock: Milliseconds since the epoch (tests may inject one).
     """
@@ -168,7 +174,7 @@ class GatewayKit:
         clock: Callable[[], int] = _now_ms,
     ) -> None:
         self.config = config
-        self.store = store if store is not None else MemoryPairingStore()
+        self.store = store if store is not None else FilePairingStore(default_pairing_dir())
         self.approvals = approvals if approvals is not None else ApprovalGateway()
         self.clock = clock
         self._peers: dict[Hashable, _Peer] = {}

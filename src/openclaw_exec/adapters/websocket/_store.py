@@ -23,9 +23,22 @@ from openclaw_exec.adapters.websocket._identity import _atomic_write, _read_json
 from openclaw_exec.exceptions import PairingError
 from openclaw_exec.pairing import PairedDevice, PendingPairing
 
-__all__ = ["FilePairingStore", "MemoryPairingStore", "PairingStore"]
+__all__ = ["FilePairingStore", "MemoryPairingStore", "PairingStore", "default_pairing_dir"]
 
 _CONVERTER = cattrs.Converter()
+
+
+def default_pairing_dir(env: dict[str, str] | None = None) -> Path:
+    """
+    Where the gateway kit keeps pairings by default.
+
+    ``$OPENCLAW_EXEC_STATE_DIR/gateway/devices``, else ``~/.openclaw-exec/gateway/devices``
+    (not OpenClaw's own ``~/.openclaw/devices``: the kit never edits another gateway's state).
+    """
+    environ = os.environ if env is None else env
+    base = environ.get("OPENCLAW_EXEC_STATE_DIR", "").strip()
+    root = Path(base).expanduser() if base else Path.home() / ".openclaw-exec"
+    return root / "gateway" / "devices"
 
 
 class PairingStore(abc.ABC):
