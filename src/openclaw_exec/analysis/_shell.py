@@ -464,7 +464,7 @@ class _Walker:
         kind = node.type
         start, end = node.start_byte, node.end_byte
         if kind in ("word", "number"):
-            if node.children:
+            if node.child_count:
                 raise _Fail(_kind_name(node.children[0]), node.children[0].start_byte)
             return _decode_unquoted(self.src, start, end, at_word_start=at_word_start)
         if kind == "raw_string":
@@ -515,12 +515,12 @@ def _heredoc_or(node: Node) -> str:
     return _kind_name(node)
 
 
-_UNQUOTED_SPECIAL = frozenset("$`*?[]{}()<>|&;'\"\\~#=: \t!")
+_UNQUOTED_SPECIAL = re.compile(r"[$`*?\[\]{}()<>|&;'\"\\~#=: \t]")
 
 
 def _decode_unquoted(src: bytes, start: int, end: int, *, at_word_start: bool) -> str:
     text = src[start:end].decode("utf-8")
-    if not any(ch in _UNQUOTED_SPECIAL for ch in text):
+    if _UNQUOTED_SPECIAL.search(text) is None:
         return text
     out: list[str] = []
     i = 0
