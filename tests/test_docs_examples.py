@@ -10,12 +10,16 @@ Conventions (docs/index.md repeats them for writers):
   output; the command runs in-process from the repository root and its stdout must match
   (a line ``...`` matches any number of lines). A command shown without output must
   still run and exit 0 or 1.
+* A python block right after the line ``<!-- docs-test: compile-only (why) -->`` needs
+  something the test suite does not start (a real OpenClaw gateway, a Redis server): it is
+  compiled (top-level ``await`` allowed), not run. Use it sparingly, and say why.
 * ```` ```bash ```` blocks are install or CI commands (the README quick start); they are
   not run here, but the quick start's shape is checked.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import os
@@ -45,12 +49,20 @@ def _blocks(page: Path) -> list[tuple[str, str, int, str]]:
     return out
 
 
+COMPILE_ONLY = re.compile(r"<!-- docs-test: compile-only \(.+\) -->\n*$")
+
+
+def _compile_only(page: Path, line: int) -> bool:
+    before = "\n".join(page.read_text(encoding="utf-8").split("\n")[: line - 1])
+    return COMPILE_ONLY.search(before) is not None
+
+
 def _python_examples() -> list[tuple[str, str, str | None]]:
     cases = []
     for page in PAGES:
         blocks = _blocks(page)
         for index, (lang, body, line, after) in enumerate(blocks):
-            if lang != "python":
+            if lang != "python" or _compile_only(page, line):
                 continue
             printed = None
             follows = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -75,7 +87,17 @@ def _console_examples() -> list[tuple[str, list[str], str]]:
     return cases
 
 
+def _compile_only_examples() -> list[tuple[str, str]]:
+    return [
+        (f"{page.relative_to(ROOT)}:{line}", body)
+        for page in PAGES
+        for lang, body, line, _ in _blocks(page)
+        if lang == "python" and _compile_only(page, line)
+    ]
+
+
 PYTHON = _python_examples()
+COMPILE = _compile_only_examples()
 CONSOLE = _console_examples()
 
 
@@ -89,9 +111,14 @@ def _sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_python_example(where: str, source: str, printed: str | None) -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(source, where, "exec"), {"__name__": "__main__"})  # noqa: S102
+        exec(compile(source, where, "exec"), {"__name__": "__main__"})
     if printed is not None:
         assert out.getvalue() == printed, where
+
+
+@pytest.mark.parametrize(("where", "source"), COMPILE, ids=[c[0] for c in COMPILE])
+def test_compile_only_example(where: str, source: str) -> None:
+    compile(source, where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
 def _matches(expected: list[str], actual: list[str]) -> bool:
