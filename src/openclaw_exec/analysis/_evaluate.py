@@ -471,7 +471,7 @@ def evaluate_command(
     if isinstance(allowlist, CompiledAllowlist):
         compiled = allowlist
     else:
-        compiled = compile_allowlist(allowlist, home=home, bare_name_patterns=bare_name_patterns)
+        compiled = _compiled_for(tuple(allowlist), home, bare_name_patterns=bare_name_patterns)
     path_env = env.get("PATH", "")
     if not isinstance(path_env, str):
         raise AnalysisError("env['PATH'] must be a string")
@@ -586,6 +586,25 @@ def evaluate_command(
         strict_inline_eval=strict_inline_eval,
         allow_always_fn=grants,
     )
+
+
+_COMPILED: dict[tuple[object, ...], CompiledAllowlist] = {}
+_COMPILED_MAX = 64
+
+
+def _compiled_for(
+    entries: tuple[AllowlistEntry, ...], home: str | None, *, bare_name_patterns: bool
+) -> CompiledAllowlist:
+    # Entries are immutable and the cached value keeps them alive, so their ids cannot be
+    # reused while the key exists: an identity key is exact and cheap to build.
+    key = (home, bare_name_patterns, *map(id, entries))
+    found = _COMPILED.get(key)
+    if found is None:
+        found = compile_allowlist(entries, home=home, bare_name_patterns=bare_name_patterns)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = found
+    return found
 
 
 def _inline_hits(segments: Sequence[SegmentEvaluation]) -> tuple[InlineEvalHit, ...]:
