@@ -497,3 +497,58 @@ async def test_metadata_upgrade_surfaces_the_gateways_own_remediation(
         assert isinstance(hint, str)
         assert hint in error.remediation  # the gateway's own words come first
     assert f"openclaw devices approve {error.request_id}" in error.remediation
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_request_raised_by_openclaw_itself_reaches_the_python_approver(
+    openclaw_gateway: RunningGateway, tmp_path: Path
+) -> None:
+    """OpenClaw's own client raises the request (``gateway call --expect-final``)."""
+    gateway = openclaw_gateway
+    marker = uuid.uuid4().hex
+    prompts: list[ApprovalPrompt] = []
+
+    async def decide(prompt: ApprovalPrompt) -> Decision:
+        prompts.append(prompt)
+        return Decision.DENY
+
+    params = {
+        "command": f"echo raised-by-openclaw-{marker}",
+        "cwd": str(tmp_path),
+        "host": "gateway",
+        "ask": "always",
+        "timeoutMs": 60_000,
+        "twoPhase": True,
+    }
+    operator = ApprovalOperator(approver(gateway, tmp_path), decide)
+    async with anyio.create_task_group() as tg:
+        await tg.start(operator.run)
+        with anyio.fail_after(90):
+            done = await anyio.to_thread.run_sync(
+                lambda: gateway.cli(
+                    "gateway",
+                    "call",
+                    "exec.approval.request",
+                    "--params",
+                    json.dumps(params),
+                    "--expect-final",
+                    "--json",
+                    "--url",
+                    gateway.url,
+                    "--token",
+                    gateway.token,
+                    "--timeout",
+                    "60000",
+                    timeout=90,
+                )
+            )
+            while not operator.resolved and prompts:  # noqa: ASYNC110 - the ack may trail
+                await anyio.sleep(0.05)
+        tg.cancel_scope.cancel()
+    assert done.returncode == 0, done.stderr + done.stdout
+    answer = json.loads(done.stdout[done.stdout.index("{") :])
+    assert answer["decision"] == "deny"
+    (prompt,) = prompts
+    assert prompt.id == answer["id"]
+    assert prompt.command == params["command"]
+    assert operator.resolved == {prompt.id: Decision.DENY}
