@@ -16,10 +16,13 @@ for (const file of fs.readdirSync(dist)) {
 const allowlist = patterns.map((pattern) => ({ pattern }));
 const run = (c) => fn({ command: c, allowlist, safeBins: new Set(["cut","uniq","head","tail","tr","wc"]), cwd, env, platform: "linux" });
 for (const c of mix) run(c);
-let n = 0; const start = process.hrtime.bigint(); const limit = BigInt(Math.round(seconds * 1e9));
-while (process.hrtime.bigint() - start < limit) { for (const c of mix) run(c); n += mix.length; }
-const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+let eps = 0;
+for (let round = 0; round < 5; round++) {  // best of 5 rounds, as the Python side does
+  let n = 0; const start = process.hrtime.bigint(); const limit = BigInt(Math.round(seconds * 2e8));
+  while (process.hrtime.bigint() - start < limit) { for (const c of mix) run(c); n += mix.length; }
+  eps = Math.max(eps, n / (Number(process.hrtime.bigint() - start) / 1e9));
+}
 const samples = [];
 for (let i = 0; i < 200; i++) for (const c of mix) { const t0 = process.hrtime.bigint(); run(c); samples.push(Number(process.hrtime.bigint() - t0) / 1000); }
 samples.sort((a, b) => a - b);
-console.log(JSON.stringify({ eps: n / elapsed, p50_us: samples[samples.length >> 1], p99_us: samples[Math.floor(samples.length * 0.99)] }));
+console.log(JSON.stringify({ eps, p50_us: samples[samples.length >> 1], p99_us: samples[Math.floor(samples.length * 0.99)] }));
