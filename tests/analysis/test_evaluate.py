@@ -360,3 +360,48 @@ def test_table_text(vfs: VirtualResolver) -> None:
     assert "allow-always would persist:" in text
     bad = format_evaluation_table(ev("ls $(x)", vfs))
     assert "analysis: FAILED: command substitution at position 3" in bad
+
+
+@pytest.mark.parametrize(
+    "name", ["BASH_FUNC_ls%%", "BASH_ENV", "ENV", "LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"]
+)
+def test_code_injecting_environment_fails_analysis(vfs: VirtualResolver, name: str) -> None:
+    env = {**ENV, name: "/tmp/evil"}
+    e = evaluate_command(
+        "ls", cwd=CWD, env=env, allowlist=[AllowlistEntry(pattern="*")], resolver=vfs
+    )
+    assert not e.analysis_ok
+    assert e.failure is not None
+    assert name in e.failure.construct
+    ok = evaluate_command(
+        "ls",
+        cwd=CWD,
+        env={**ENV, "LANG": "C"},
+        allowlist=[AllowlistEntry(pattern="*")],
+        resolver=vfs,
+    )
+    assert ok.allowlist_satisfied
+
+
+@pytest.mark.parametrize(
+    "path", [".:/usr/bin", ":/usr/bin", "bin:/usr/bin", "/usr/local/bin::/usr/bin"]
+)
+def test_relative_path_entries_before_the_match_leave_the_word_unresolved(
+    vfs: VirtualResolver, path: str
+) -> None:
+    e = evaluate_command(
+        "ls",
+        cwd=CWD,
+        env={"PATH": path},
+        allowlist=[AllowlistEntry(pattern="/usr/bin/ls")],
+        resolver=vfs,
+    )
+    assert not e.allowlist_satisfied
+    after = evaluate_command(
+        "ls",
+        cwd=CWD,
+        env={"PATH": "/usr/bin:."},
+        allowlist=[AllowlistEntry(pattern="/usr/bin/ls")],
+        resolver=vfs,
+    )
+    assert after.allowlist_satisfied

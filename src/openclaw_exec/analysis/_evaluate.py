@@ -475,6 +475,7 @@ def evaluate_command(
     path_env = env.get("PATH", "")
     if not isinstance(path_env, str):
         raise AnalysisError("env['PATH'] must be a string")
+    env_failure = _environment_failure(env)
     extra_dirs = tuple(safe_bin_trusted_dirs)
     ctx = _Context(
         cwd=cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
@@ -534,6 +535,9 @@ def evaluate_command(
         kind = type(command_or_argv).__name__
         raise AnalysisError(f"command must be a string or a sequence of strings, got {kind}")
 
+    if failure is None and env_failure is not None:
+        failure = env_failure
+        raw_segments = []
     segments: tuple[SegmentEvaluation, ...] = ()
     if failure is None:
         try:
@@ -586,6 +590,21 @@ def evaluate_command(
         strict_inline_eval=strict_inline_eval,
         allow_always_fn=grants,
     )
+
+
+# Variables that make the shell or the dynamic loader run code the command text does not
+# show (exported functions shadowing any command, startup files, preloaded libraries).
+_CODE_INJECTING_ENV = frozenset(
+    {"BASH_ENV", "ENV", "LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "SHELLOPTS", "BASHOPTS"}
+)
+
+
+def _environment_failure(env: Mapping[str, str]) -> AnalysisFailure | None:
+    for name in env:
+        if name in _CODE_INJECTING_ENV or name.startswith("BASH_FUNC_"):
+            construct = f"environment variable {name}"
+            return AnalysisFailure(construct, 0, f"{construct} at position 0 (injects code)")
+    return None
 
 
 _COMPILED: dict[tuple[object, ...], CompiledAllowlist] = {}

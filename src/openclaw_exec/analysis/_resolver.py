@@ -173,8 +173,8 @@ def resolve_executable(
     Resolve a command word the way the shell would.
 
     A word with a slash is taken relative to *cwd* (a leading ``~`` never resolves); a
-    bare name is searched in the absolute folders of *path_env* (empty and relative
-    entries are skipped: fail closed) and must be an executable regular file.
+    bare name is searched in the folders of *path_env* in order (the search stops
+    unresolved at an empty or relative entry: fail closed) and must be an executable regular file.
     """
     return _resolve(resolver, raw, cwd=cwd, path_env=path_env)[0]
 
@@ -215,7 +215,9 @@ def _resolve(
     consulted = []
     for entry in path_env.split(":"):
         if not entry.startswith("/"):
-            continue
+            # An empty or relative entry makes the shell search the cwd-dependent folder
+            # first; we cannot say what runs: unresolved (fail closed).
+            break
         folder = posixpath.normpath(entry)
         consulted.append(folder)
         candidate = posixpath.join(folder, expanded)
