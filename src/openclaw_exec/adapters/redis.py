@@ -468,7 +468,7 @@ class RedisApprovalStore(ApprovalStore):
     async def _sweep(self) -> None:
         """Expire due approvals (announcing them) and keep the run's epoch lease alive."""
         beat = min(self._lease_ms / 3000, 1.0)
-        while True:
+        while not self._closed:
             delay = beat
             try:
                 _, next_deadline = await self._call("sweep", 100)
