@@ -405,3 +405,28 @@ def test_relative_path_entries_before_the_match_leave_the_word_unresolved(
         resolver=vfs,
     )
     assert after.allowlist_satisfied
+
+
+def test_cache_is_safe_to_share_between_threads(vfs: VirtualResolver) -> None:
+    import threading  # noqa: PLC0415
+
+    cache = ResolutionCache(max_entries=8)
+    errors: list[BaseException] = []
+    words = [f"w{i}" for i in range(40)] + ["ls", "git", "rg"]
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                for word in words:
+                    evaluate_command(word, cwd=CWD, env=ENV, resolver=vfs, cache=cache)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(cache) <= 8
+    assert cache.hits + cache.misses == 4 * 20 * len(words)

@@ -20,6 +20,7 @@ import abc
 import os
 import posixpath
 import stat
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
@@ -126,8 +127,10 @@ class ResolutionCache:
 
     def __init__(self, max_entries: int = 4096, *, validate: bool = True) -> None:
         self._entries: OrderedDict[
-            tuple[int, str, str, str], tuple[ResolvedExecutable, tuple[tuple[str, Hashable], ...]]
+            tuple[int, str, str, str],
+            tuple[ExecutableResolver, ResolvedExecutable, tuple[tuple[str, Hashable], ...]],
         ] = OrderedDict()
+        self._lock = threading.Lock()
         self._max = max_entries
         self._validate = validate
         self.hits = 0
@@ -135,7 +138,8 @@ class ResolutionCache:
 
     def clear(self) -> None:
         """Drop every cached lookup."""
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -152,17 +156,25 @@ class ResolutionCache:
         key = (id(resolver), raw, cwd, path_env)
         found = self._entries.get(key)
         if found is not None:
-            value, stamps = found
-            if not self._validate or all(resolver.stamp(p) == s for p, s in stamps):
-                self._entries.move_to_end(key)
+            owner, value, stamps = found
+            if owner is resolver and (
+                not self._validate or all(resolver.stamp(p) == s for p, s in stamps)
+            ):
+                with self._lock:
+                    if key in self._entries:
+                        self._entries.move_to_end(key)
                 self.hits += 1
                 return value
         self.misses += 1
         value, consulted = _resolve(resolver, raw, cwd=cwd, path_env=path_env)
         stamps_now = tuple((p, resolver.stamp(p)) for p in consulted) if self._validate else ()
-        self._entries[key] = (value, stamps_now)
-        if len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        # Resolve again after stamping: if anything changed in between, do not cache.
+        if self._validate and _resolve(resolver, raw, cwd=cwd, path_env=path_env)[0] != value:
+            return value
+        with self._lock:
+            self._entries[key] = (resolver, value, stamps_now)
+            if len(self._entries) > self._max:
+                self._entries.popitem(last=False)
         return value
 
 
