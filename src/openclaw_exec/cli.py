@@ -755,25 +755,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: _Handler = args.handler
     try:
         return handler(args, sys.stdout)
-    except (OpenClawExecError, _UsageError) as exc:
-        sys.stderr.write(f"openclaw-exec: error: {exc}\n")
-        return EXIT_USAGE
-    except BrokenPipeError:  # e.g. piped into head: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_USAGE
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"openclaw-exec: error: {where}{exc.strerror or exc}\n")
-        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("openclaw-exec: interrupted\n")
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of "no tracebacks, ever"
+    except Exception as exc:  # noqa: BLE001 - "no tracebacks, ever": every error is one line
+        return _report(_leaf(exc))
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups raised by task groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _report(exc: BaseException) -> int:
+    if isinstance(exc, BrokenPipeError):  # e.g. piped into head: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_USAGE
+    if isinstance(exc, (OpenClawExecError, _UsageError)):
+        sys.stderr.write(f"openclaw-exec: error: {exc}\n")
+    elif isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"openclaw-exec: error: {where}{exc.strerror or exc}\n")
+    else:
         sys.stderr.write(
             f"openclaw-exec: error: unexpected {type(exc).__name__}: {exc} (please report this)\n"
         )
-        return EXIT_USAGE
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

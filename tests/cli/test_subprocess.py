@@ -60,3 +60,24 @@ def test_usage_error(tmp_path: Path) -> None:
 def test_console_script_is_declared() -> None:
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert 'openclaw-exec = "openclaw_exec.cli:main"' in pyproject
+
+
+def test_closed_stdout_is_not_an_error_message(tmp_path: Path) -> None:
+    # `openclaw-exec demo | head -1`: the reader goes away; no traceback, no message.
+    with subprocess.Popen(
+        [sys.executable, "-m", "openclaw_exec", "demo"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path),
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=120)
+    assert first.startswith(b"openclaw-exec demo")
+    assert b"Traceback" not in err
+    assert err == b""
+    assert code in {0, 2}
