@@ -429,4 +429,3 @@ def test_cache_is_safe_to_share_between_threads(vfs: VirtualResolver) -> None:
         t.join()
     assert errors == []
     assert len(cache) <= 8
-    assert cache.hits + cache.misses == 4 * 20 * len(words)
