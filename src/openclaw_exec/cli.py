@@ -626,10 +626,10 @@ def _file_options(parser: argparse.ArgumentParser, *, agent_default: str | None 
     )
 
 
-def _knob_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--security", metavar="VALUE", help="requested security")
-    parser.add_argument("--ask", metavar="VALUE", help="requested ask")
-    parser.add_argument("--ask-fallback", metavar="VALUE", help="requested askFallback")
+def _knob_options(parser: argparse.ArgumentParser, *, verb: str = "requested") -> None:
+    parser.add_argument("--security", metavar="VALUE", help=f"{verb} security")
+    parser.add_argument("--ask", metavar="VALUE", help=f"{verb} ask")
+    parser.add_argument("--ask-fallback", metavar="VALUE", help=f"{verb} askFallback")
 
 
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
@@ -686,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     setter.add_argument(
         "--agent", metavar="ID", default=None, help="set the knobs of agents.ID (default: defaults)"
     )
-    _knob_options(setter)
+    _knob_options(setter, verb="set")
     setter.add_argument(
         "--auto-allow-skills", metavar="BOOL", type=_parse_bool, help="true or false"
     )
@@ -729,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
         "layer (the knobs given here replace it) and the approvals file as the host layer.",
     )
     replay.add_argument("--approvals", metavar="FILE", help="the (changed) approvals file")
-    _knob_options(replay)
+    _knob_options(replay, verb="replace the recorded")
     replay.add_argument("--all", action="store_true", help="list unchanged decisions too")
     _json_option(replay)
     replay.add_argument("log", metavar="LOG")
