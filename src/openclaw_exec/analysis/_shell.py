@@ -391,11 +391,22 @@ class _Walker:
         assignments: list[tuple[str, str]] = []
         cursor = node.start_byte
         seen_name = False
+        src = self.src
         for child in node.children:
-            self._gap(cursor, child.start_byte)
-            cursor = child.end_byte
+            start = child.start_byte
+            if start != cursor and src[cursor:start].strip(b" \t"):
+                self._gap(cursor, start)
+            end = child.end_byte
+            cursor = end
             kind = child.type
-            if kind == "variable_assignment" and not seen_name:
+            if kind == "word" and seen_name and not child.child_count:
+                # Fast path for the common plain word.
+                text = src[start:end].decode("utf-8")
+                if _UNQUOTED_SPECIAL.search(text) is None:
+                    argv.append(text)
+                    continue
+                argv.append(_decode_unquoted(src, start, end, at_word_start=True))
+            elif kind == "variable_assignment" and not seen_name:
                 assignments.append(self._assignment(child))
             elif kind == "command_name" and not seen_name:
                 seen_name = True
