@@ -208,6 +208,9 @@ async def _session(
     say(f"  allowlist (agent main): {bin_dir}/report")
     say(f"  approver: console, {'answers read from stdin' if interactive else 'scripted answers'}")
     say(f"  approval timeout: {timeout_ms / 1000:g} s")
+    if interactive:
+        say("  answer each prompt with allow-once, allow-always or deny (the script expects")
+        say("  allow-always, then deny, then no answer: press Enter and wait for the timeout)")
     steps = _steps(bin_dir)
     reports: list[dict[str, Any]] = []
     all_ok = True
@@ -280,9 +283,9 @@ def run_demo(
         out: Where to print.
         as_json: Print one JSON document instead of the narrated session.
         interactive: Read the approver's answers from stdin (default: scripted).
-        timeout_ms: Approval lifetime (default 1 s scripted, 60 s interactive).
+        timeout_ms: Approval lifetime (default 1 s scripted, 15 s interactive).
     """
-    limit = timeout_ms if timeout_ms is not None else (60_000 if interactive else 1_000)
+    limit = timeout_ms if timeout_ms is not None else (15_000 if interactive else 1_000)
     say = _Printer(out, quiet=as_json)
     with tempfile.TemporaryDirectory(prefix="openclaw-exec-demo-") as folder:
         root = Path(folder).resolve()
