@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from _cli_helpers import Cli, Run
 
+from cli._cli_helpers import Cli, Run
 from openclaw_exec.cli import main
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _cli_helpers import Cli
 
+from cli._cli_helpers import Cli
 from openclaw_exec import Authorization, ExecGuard, generate_device_identity
 from openclaw_exec.adapters.filestore import read_approvals
 from openclaw_exec.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from _cli_helpers import Cli
 
+from cli._cli_helpers import Cli
 from openclaw_exec._demo import run_demo
 
 
