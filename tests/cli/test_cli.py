@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -435,3 +436,20 @@ def test_help_and_version(cli: Cli) -> None:
     version = cli("--version")
     assert version.code == EXIT_OK
     assert version.out.startswith("openclaw-exec ")
+
+
+def test_stdin_documents(cli: Cli, approvals: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"version": 1}')))
+    run = cli("approvals", "set", "--approvals", str(approvals), "--file", "-")
+    assert run.code == EXIT_OK
+    file = read_approvals(approvals)
+    assert file is not None
+    assert file.agents == {}
+    key = generate_device_identity().public_key
+    situation = json.dumps(_situation("127.0.0.1", key)).encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(situation)))
+    assert cli("pairing", "explain", "-").code == EXIT_OK
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\xff")))
+    bad = cli("pairing", "explain", "-")
+    assert bad.code == EXIT_USAGE
+    assert "<stdin>: not UTF-8" in bad.err
