@@ -17,6 +17,7 @@ invalidates the entry. :meth:`ResolutionCache.clear` drops everything.
 from __future__ import annotations
 
 import abc
+import functools
 import os
 import posixpath
 import stat
@@ -96,17 +97,30 @@ class ResolvedExecutable:
         raw: The word as typed (``argv[0]``).
         path: The resolved executable path as the shell would find it (not the
             realpath), or ``None`` when nothing executable was found.
-        real_path: ``path`` with every symlink resolved, or ``None``.
         via_path_lookup: The word was a bare name looked up through ``PATH``.
         traversal: The typed path goes through ``..`` across a symlink, so the
             lexically normalised ``path`` is not what the kernel would run.
+        real_path: ``path`` with every symlink resolved, or ``None`` (asked from the
+            resolver on first access, then kept).
     """
 
     raw: str
     path: str | None
-    real_path: str | None
     via_path_lookup: bool
     traversal: bool = False
+    _known_real: str | None = attrs.field(default=None, eq=False, repr=False, alias="real_path")
+    _resolver: ExecutableResolver | None = attrs.field(
+        default=None, eq=False, repr=False, alias="resolver"
+    )
+
+    @functools.cached_property
+    def real_path(self) -> str | None:
+        """``path`` with every symlink resolved (computed lazily: it is not on the hot path)."""
+        if self._known_real is not None:
+            return self._known_real
+        if self.path is None or self._resolver is None:
+            return None
+        return self._resolver.realpath(self.path)
 
     @property
     def name(self) -> str:
@@ -197,10 +211,10 @@ def _resolve(
     word = raw
     # The shell runs the word exactly as written: " ls" is not "ls" (OpenClaw trims).
     if not word or word != word.strip() or "\x00" in word:
-        return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=False), []
+        return ResolvedExecutable(raw=raw, path=None, via_path_lookup=False), []
     if word.startswith("~"):
         # Neither exec nor a quoted shell word expands "~"; OpenClaw does. Fail closed.
-        return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=False), []
+        return ResolvedExecutable(raw=raw, path=None, via_path_lookup=False), []
     expanded = word
     if "/" in expanded:
         joined = expanded if expanded.startswith("/") else posixpath.join(cwd, expanded)
@@ -209,18 +223,21 @@ def _resolve(
             candidate = "/" + candidate.lstrip("/")
         consulted = [candidate, posixpath.dirname(candidate)]
         if not resolver.is_executable_file(candidate):
-            return ResolvedExecutable(
-                raw=raw, path=None, real_path=None, via_path_lookup=False
-            ), consulted
-        real = resolver.realpath(candidate)
+            return ResolvedExecutable(raw=raw, path=None, via_path_lookup=False), consulted
         traversal = False
+        real = None
         if "/.." in joined or joined.startswith(".."):
             # The kernel resolves ".." after symlinks; the lexical normpath does not.
-            kernel_real = _kernel_realpath(resolver, joined)
-            traversal = kernel_real != real
+            real = resolver.realpath(candidate)
+            traversal = _kernel_realpath(resolver, joined) != real
         return (
             ResolvedExecutable(
-                raw=raw, path=candidate, real_path=real, via_path_lookup=False, traversal=traversal
+                raw=raw,
+                path=candidate,
+                via_path_lookup=False,
+                traversal=traversal,
+                real_path=real,
+                resolver=resolver,
             ),
             consulted,
         )
@@ -237,14 +254,11 @@ def _resolve(
             consulted.append(candidate)
             return (
                 ResolvedExecutable(
-                    raw=raw,
-                    path=candidate,
-                    real_path=resolver.realpath(candidate),
-                    via_path_lookup=True,
+                    raw=raw, path=candidate, via_path_lookup=True, resolver=resolver
                 ),
                 consulted,
             )
-    return ResolvedExecutable(raw=raw, path=None, real_path=None, via_path_lookup=True), consulted
+    return ResolvedExecutable(raw=raw, path=None, via_path_lookup=True), consulted
 
 
 def _kernel_realpath(resolver: ExecutableResolver, joined: str) -> str | None:
