@@ -96,6 +96,11 @@ def _compile_only_examples() -> list[tuple[str, str]]:
     ]
 
 
+#: Pages whose every runnable example must print something (their prose shows the output).
+MUST_PRINT = {"docs/pairing.md"}
+#: The fewest runnable python examples a page may have (so a page cannot silently lose them).
+MIN_EXAMPLES = {"docs/pairing.md": 3, "docs/policy.md": 3, "docs/getting-started.md": 2}
+
 PYTHON = _python_examples()
 COMPILE = _compile_only_examples()
 CONSOLE = _console_examples()
@@ -114,6 +119,8 @@ def test_python_example(where: str, source: str, printed: str | None) -> None:
         exec(compile(source, where, "exec"), {"__name__": "__main__"})
     if printed is not None:
         assert out.getvalue() == printed, where
+    if where.rsplit(":", 1)[0] in MUST_PRINT:
+        assert out.getvalue(), f"{where} printed nothing"
 
 
 @pytest.mark.parametrize(("where", "source"), COMPILE, ids=[c[0] for c in COMPILE])
@@ -144,6 +151,11 @@ def test_console_example(
     expected = output.rstrip("\n").split("\n")
     actual = out.getvalue().rstrip("\n").split("\n") if out.getvalue().strip() else []
     assert _matches(expected, actual), f"{where}:\n{out.getvalue()}"
+
+
+@pytest.mark.parametrize(("page", "least"), sorted(MIN_EXAMPLES.items()))
+def test_page_keeps_its_examples(page: str, least: int) -> None:
+    assert sum(1 for where, _, _ in PYTHON if where.rsplit(":", 1)[0] == page) >= least
 
 
 def test_every_page_is_covered() -> None:
