@@ -429,3 +429,14 @@ def test_cache_is_safe_to_share_between_threads(vfs: VirtualResolver) -> None:
         t.join()
     assert errors == []
     assert len(cache) <= 8
+
+
+def test_cache_notices_chmod_in_an_earlier_path_folder(vfs: VirtualResolver) -> None:
+    vfs.add_file("/usr/local/bin/ls", executable=False)
+    cache = ResolutionCache()
+    allowlist = [AllowlistEntry(pattern="/usr/bin/ls")]
+    first = evaluate_command("ls", cwd=CWD, env=ENV, allowlist=allowlist, resolver=vfs, cache=cache)
+    assert first.allowlist_satisfied
+    vfs.chmod_executable("/usr/local/bin/ls", executable=True)
+    again = evaluate_command("ls", cwd=CWD, env=ENV, allowlist=allowlist, resolver=vfs, cache=cache)
+    assert not again.allowlist_satisfied

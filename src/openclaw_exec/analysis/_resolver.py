@@ -8,10 +8,11 @@ default that asks the real operating system; it is the only class of
 :mod:`openclaw_exec.analysis` that does I/O.
 
 :class:`ResolutionCache` memoises PATH lookups per ``(PATH, cwd, name)``. Each cached
-answer carries change stamps of every path that decided it (the PATH folders searched
-and the file found), and a hit is only used while those stamps are unchanged, so a
-binary dropped into an earlier PATH folder, a ``chmod -x`` or a replaced file
-invalidates the entry. :meth:`ResolutionCache.clear` drops everything.
+answer carries change stamps of every path that decided it (the candidate path in each
+PATH folder searched, present or not, and the file found), and a hit is only used while
+those stamps are unchanged, so a binary dropped into an earlier PATH folder, a
+``chmod +x``/``chmod -x`` or a replaced file invalidates the entry.
+:meth:`ResolutionCache.clear` drops everything.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def _resolve(
         candidate = posixpath.normpath(joined)
         if candidate.startswith("//"):
             candidate = "/" + candidate.lstrip("/")
-        consulted = [candidate, posixpath.dirname(candidate)]
+        consulted = [candidate]
         if not resolver.is_executable_file(candidate):
             return ResolvedExecutable(raw=raw, path=None, via_path_lookup=False), consulted
         traversal = False
@@ -247,11 +248,11 @@ def _resolve(
             # An empty or relative entry makes the shell search the cwd-dependent folder
             # first; we cannot say what runs: unresolved (fail closed).
             break
-        folder = posixpath.normpath(entry)
-        consulted.append(folder)
-        candidate = posixpath.join(folder, expanded)
+        candidate = posixpath.join(posixpath.normpath(entry), expanded)
+        # The stamp of every candidate (present or not) catches a file created, replaced
+        # or made executable in an earlier folder, not only the one found.
+        consulted.append(candidate)
         if resolver.is_executable_file(candidate):
-            consulted.append(candidate)
             return (
                 ResolvedExecutable(
                     raw=raw, path=candidate, via_path_lookup=True, resolver=resolver
