@@ -676,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     approvals_cmds = _subcommands(approvals)
     get = approvals_cmds.add_parser("get", help="show the file (the socket token is never shown)")
-    _file_options(get)
+    get.add_argument("--approvals", metavar="FILE", help="the approvals file")
     _json_option(get)
     get.set_defaults(handler=_cmd_approvals_get)
     setter = approvals_cmds.add_parser(
