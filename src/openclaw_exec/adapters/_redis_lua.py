@@ -23,7 +23,8 @@ shares the tag so the script touches one hash slot):
                replica was gone for a whole lease, and pending approvals of older epochs
                are cancelled (never decided).
 ``P seq``      registration counter.
-``P events``   pub/sub channel: ``[kind, id, req, st, dec, by, set, rsn, rq]`` as JSON.
+``P events``   pub/sub channel: ``kind\nid\n`` then ``[req, st, dec, by, set, rsn, rq]`` as JSON
+               (ids never contain control characters, so listeners split without parsing).
 ``P approvers`` pub/sub channel nobody publishes on: its subscriber count is the route count.
 
 The clock is the caller's (``now`` argument): the core rules never read Redis's clock, and
@@ -72,8 +73,8 @@ local function out(r)
 end
 
 local function publish(kind, r)
-  redis.call('PUBLISH', CHANNEL, cjson.encode({kind, r.id, r.req, r.st, r.dec or false,
-    r.by or false, r.set or false, r.rsn or false, r.rq or false}))
+  redis.call('PUBLISH', CHANNEL, kind .. '\n' .. r.id .. '\n' .. cjson.encode({r.req, r.st,
+    r.dec or false, r.by or false, r.set or false, r.rsn or false, r.rq or false}))
 end
 
 local function unlist(r)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import math
 import uuid
@@ -179,15 +180,14 @@ def _fold(key: str) -> str:
     return key.casefold()
 
 
-def _event(payload: str) -> tuple[str, ApprovalEvent | None]:
-    """Decode a published ``[kind, id, req, st, dec, by, set, rsn, rq]``; id and event."""
-    kind, approval_id, *row = json.loads(payload)
-    row = [None if v is False else v for v in row]
+def _event(payload: str) -> ApprovalEvent | None:
+    r"""Decode a published ``kind\nid\n[req, st, dec, by, set, rsn, rq]``."""
+    kind, _, row = payload.split("\n", 2)
     cls = _EVENT_KINDS.get(kind)
-    record = _record(row)
+    record = _record([None if v is False else v for v in json.loads(row)])
     if cls is None or record is None:
-        return str(approval_id), None
-    return str(approval_id), cls(record)
+        return None
+    return cls(record)
 
 
 def _check_prefix(prefix: object) -> None:
@@ -241,6 +241,8 @@ class RedisApprovalStore(ApprovalStore):
             no message arrives; bounds the delay if a published message is lost.
         epoch_lease_ms: How long the run survives with no live replica (see module docs).
         socket_timeout: Seconds before a Redis command on a silent socket fails.
+        max_connections: Connections this replica opens at most (each open
+            :meth:`subscribe` holds one, the waiter listener one); further calls queue.
 
     Use ``async with RedisApprovalStore(url) as store:``; it connects, subscribes and starts
     its sweeper on entry. Runs on asyncio only.
@@ -261,6 +263,7 @@ class RedisApprovalStore(ApprovalStore):
         poll_interval: float = 1.0,
         epoch_lease_ms: int = 30_000,
         socket_timeout: float = 5.0,
+        max_connections: int = 64,
     ) -> None:
         if type(grace_ms) is not int or grace_ms < 0:
             msg = f"grace_ms must be a non-negative integer, got {grace_ms!r}"
@@ -271,6 +274,9 @@ class RedisApprovalStore(ApprovalStore):
         _check_seconds("socket_timeout", socket_timeout)
         if type(epoch_lease_ms) is not int or epoch_lease_ms < 1000:
             msg = f"epoch_lease_ms must be an integer >= 1000, got {epoch_lease_ms!r}"
+            raise ValueError(msg)
+        if type(max_connections) is not int or max_connections < 4:
+            msg = f"max_connections must be an integer >= 4, got {max_connections!r}"
             raise ValueError(msg)
         if type(subscriber_buffer) is not int or subscriber_buffer < 0:
             msg = f"subscriber_buffer must be a non-negative integer, got {subscriber_buffer!r}"
@@ -288,7 +294,9 @@ class RedisApprovalStore(ApprovalStore):
         self._poll = float(poll_interval)
         self._lease_ms = epoch_lease_ms
         self._socket_timeout = float(socket_timeout)
+        self._max_connections = max_connections
         self._replica = uuid.uuid4().hex
+        self._tokens = itertools.count()
         self._client: aioredis.Redis | None = None
         self._script: Any = None
         self._tg: anyio.abc.TaskGroup | None = None
@@ -310,19 +318,28 @@ class RedisApprovalStore(ApprovalStore):
         """This store's random id (its Redis connections are named ``openclaw-exec:<id>``)."""
         return self._replica
 
+    def _token(self) -> str:
+        """A string no other call of any replica ever uses (call tokens, epoch candidates)."""
+        return f"{self._replica}:{next(self._tokens)}"
+
     def now_ms(self) -> int:
         """The store's clock (epoch milliseconds)."""
         return self._clock()
 
     def _new_client(self) -> aioredis.Redis:
-        return aioredis.Redis.from_url(
+        # A blocking pool queues callers when every connection is busy (the default pool
+        # raises "Too many connections" instead, which would look like an outage).
+        pool = aioredis.BlockingConnectionPool.from_url(
             self._url,
+            max_connections=self._max_connections,
+            timeout=self._retry_window,
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),  # retries are ours: bounded, and calls are idempotent
             socket_timeout=self._socket_timeout,
             socket_connect_timeout=self._socket_timeout,
             client_name=f"openclaw-exec:{self._replica}",
         )
+        return aioredis.Redis(connection_pool=pool, auto_close_connection_pool=True)
 
     async def __aenter__(self) -> Self:
         """Connect, load the script, start listening and sweeping."""
@@ -393,7 +410,7 @@ class RedisApprovalStore(ApprovalStore):
         give_up = anyio.current_time() + self._retry_window
         delay = 0.02
         while True:
-            argv = [self._clock(), self._grace_ms, self._tag, uuid.uuid4().hex]
+            argv = [self._clock(), self._grace_ms, self._tag, self._token()]
             argv += [self._lease_ms, op, *args]
             try:
                 return await self._script(keys=self._keys, args=argv)
@@ -458,8 +475,9 @@ class RedisApprovalStore(ApprovalStore):
                 while True:
                     message = await pubsub.get_message(timeout=self._poll)
                     if message is not None and message["type"] == "message":
-                        _, approval_id = json.loads(message["data"])[:2]
-                        self._wake(str(approval_id))
+                        kind, approval_id, _ = message["data"].split("\n", 2)
+                        if kind != "requested":  # only a settlement ends a wait
+                            self._wake(approval_id)
             except (RedisError, OSError, ValueError):
                 continue
             finally:
@@ -504,7 +522,7 @@ class RedisApprovalStore(ApprovalStore):
             request.id.casefold(),
             "" if requester is None else _dumps(requester),
             route,
-            uuid.uuid4().hex,
+            self._token(),
             _dumps(request.binding),
         )
         return _result(reply)
@@ -541,7 +559,7 @@ class RedisApprovalStore(ApprovalStore):
             found.record.id,
             parsed.value,
             label,
-            uuid.uuid4().hex,
+            self._token(),
             "0" if approver is None else "1",
         )
         return _result(reply)
@@ -600,12 +618,12 @@ class RedisApprovalStore(ApprovalStore):
     async def consume(self, approval_id: str, binding: ExecBinding | None) -> ApprovalResult:
         """See :meth:`ApprovalStore.consume`; consumption is persisted with the decision."""
         key = _check_id(approval_id)
-        return _result(await self._call("consume", key, _dumps(binding), uuid.uuid4().hex))
+        return _result(await self._call("consume", key, _dumps(binding), self._token()))
 
     async def cancel(self, approval_id: str) -> ApprovalResult:
         """See :meth:`ApprovalStore.cancel`."""
         key = _check_id(approval_id)
-        return _result(await self._call("cancel", key, uuid.uuid4().hex))
+        return _result(await self._call("cancel", key, self._token()))
 
     async def list_pending(self) -> Sequence[ApprovalRecord]:
         """See :meth:`ApprovalStore.list_pending`: every replica's pending approvals."""
@@ -671,7 +689,7 @@ class RedisApprovalStore(ApprovalStore):
                         message = await pubsub.get_message(timeout=self._poll)
                         if message is None or message["type"] != "message":
                             continue
-                        _, event = _event(message["data"])
+                        event = _event(message["data"])
                         if event is None:
                             continue
                         try:
