@@ -453,3 +453,13 @@ def test_stdin_documents(cli: Cli, approvals: Path, monkeypatch: pytest.MonkeyPa
     bad = cli("pairing", "explain", "-")
     assert bad.code == EXIT_USAGE
     assert "<stdin>: not UTF-8" in bad.err
+
+
+def test_documented_explain_schema_is_the_real_one(cli: Cli, approvals: Path) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    table = page.split("### explain JSON", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        row.split("|")[1].strip().strip("`") for row in table.splitlines() if row.startswith("| `")
+    }
+    doc = cli("explain", "--approvals", str(approvals), "--json", "--", "true").json()
+    assert documented == set(doc)
