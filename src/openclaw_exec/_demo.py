@@ -206,6 +206,8 @@ async def _session(
     say(f"  approvals file: {approvals}")
     say("  policy: security=allowlist ask=on-miss askFallback=deny")
     say(f"  allowlist (agent main): {bin_dir}/report")
+    say("  gateway: in-process approval store (OpenClaw's approval life cycle, no network)")
+    say("  audit log: $DEMO/audit.jsonl (hash-chained)")
     say(f"  approver: console, {'answers read from stdin' if interactive else 'scripted answers'}")
     say(f"  approval timeout: {timeout_ms / 1000:g} s")
     if interactive:
