@@ -153,6 +153,7 @@ async def test_bad_input_is_a_clear_error(redis_server: RedisServer, prefix: str
         ({"poll_interval": float("nan")}, "poll_interval"),
         ({"epoch_lease_ms": 10}, "epoch_lease_ms"),
         ({"subscriber_buffer": -1}, "subscriber_buffer"),
+        ({"max_connections": 2}, "max_connections"),
     ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, object], match: str) -> None:
@@ -223,3 +224,21 @@ async def test_closing_the_store_releases_its_waiters(
                 await anyio.sleep(0.05)
                 await store.aclose()
     assert out == [None]
+
+
+async def test_a_burst_beyond_the_connection_pool_queues(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with RedisApprovalStore(redis_server.url, prefix=prefix, max_connections=4) as store:
+        requests = [make_request(store) for _ in range(60)]
+        results = []
+
+        async def register(i: int) -> None:
+            results.append(await store.register(requests[i], has_route=True))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                for i in range(len(requests)):
+                    tg.start_soon(register, i)
+        assert [r.outcome for r in results] == [ApprovalOutcome.REGISTERED] * 60
+        assert len(await store.list_pending()) == 60

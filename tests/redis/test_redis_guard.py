@@ -1,0 +1,75 @@
+"""ExecGuard, unchanged, on the Redis store: the guard on one replica, the approver on another."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import anyio
+import pytest
+from _redis_server import RedisServer, skip_or_fail_without_redis
+
+from openclaw_exec.adapters.memory import AutoApprover
+from openclaw_exec.adapters.redis import RedisApprovalStore
+from openclaw_exec.guard import ExecGuard, GuardReason
+from openclaw_exec.policy import ApprovalsFile, Ask, ExecPolicy, Security
+from openclaw_exec.protocol import ApprovalState, Decision
+
+pytestmark = pytest.mark.anyio
+
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
+ALLOWLIST = ExecPolicy(security=Security.ALLOWLIST, ask=Ask.ON_MISS, ask_fallback=Security.DENY)
+assert shutil.which("ls") is not None
+
+
+@pytest.mark.parametrize("decision", [Decision.ALLOW_ONCE, Decision.DENY])
+async def test_guard_on_one_replica_approver_on_another(
+    redis_server: RedisServer, prefix: str, decision: Decision
+) -> None:
+    url = redis_server.url
+    async with (
+        RedisApprovalStore(url, prefix=prefix) as guard_side,
+        RedisApprovalStore(url, prefix=prefix) as approver_side,
+        anyio.create_task_group() as tg,
+    ):
+        await tg.start(AutoApprover(approver_side, decision).run)
+        guard = ExecGuard(store=guard_side, approvals_file=ApprovalsFile(), policy=ALLOWLIST)
+        with anyio.fail_after(10):
+            auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+        assert auth.allowed is (decision is Decision.ALLOW_ONCE)
+        assert auth.approver == "auto-approver"
+        assert auth.approval_id is not None
+        record = await approver_side.get(auth.approval_id)
+        assert record is not None
+        expected = ApprovalState.CONSUMED if auth.allowed else ApprovalState.DENIED
+        assert record.state is expected
+        tg.cancel_scope.cancel()
+
+
+async def test_no_approver_on_any_replica_applies_ask_fallback(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with RedisApprovalStore(redis_server.url, prefix=prefix) as store:
+        guard = ExecGuard(store=store, approvals_file=ApprovalsFile(), policy=ALLOWLIST)
+        with anyio.fail_after(5):
+            auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+        assert not auth.allowed
+        assert auth.no_route
+        assert auth.reason == "approval-timeout"  # askFallback deny
+
+
+async def test_redis_outage_fails_closed(tmp_path: Path, prefix: str) -> None:
+    skip_or_fail_without_redis()
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        async with RedisApprovalStore(server.url, prefix=prefix, retry_window=0.3) as store:
+            guard = ExecGuard(store=store, approvals_file=ApprovalsFile(), policy=ALLOWLIST)
+            server.kill()
+            with anyio.fail_after(10):
+                auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+            assert not auth.allowed
+            assert auth.reason == GuardReason.APPROVAL_REQUEST_FAILED
+            assert "unreachable" in auth.message
+    finally:
+        server.kill()
