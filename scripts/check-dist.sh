@@ -8,6 +8,7 @@
 #
 # Needs PyPI (the build backend and the runtime dependencies are installed fresh).
 set -euo pipefail
+unset PYTHONPATH  # the fresh environments must import only what they installed
 
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
