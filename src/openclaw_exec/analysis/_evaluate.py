@@ -124,8 +124,11 @@ class CompiledAllowlist:
     _path_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
     _name_regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
     _name_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    _durable_entries: tuple[AllowlistEntry, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        durable = tuple(e for e in self.entries if e.source == "allow-always")
+        object.__setattr__(self, "_durable_entries", durable)
         compiled = tuple(compile_pattern(e.pattern, self.home) for e in self.entries)
         object.__setattr__(self, "_compiled", compiled)
         any_entry = next(
@@ -552,7 +555,12 @@ def evaluate_command(
         ops = []
     satisfied = analysis_ok and bool(segments) and all(s.satisfied for s in segments)
     hits = _inline_hits(segments)
-    durable = _durable(command_text, compiled.entries, segments, analysis_ok=analysis_ok)
+    durable = _durable(
+        command_text,
+        compiled._durable_entries,  # noqa: SLF001 - same module
+        segments,
+        analysis_ok=analysis_ok,
+    )
 
     # OpenClaw derives allow-always patterns from the chain parts up to and including
     # the first part that misses; persisting more would allow more than it does.
@@ -791,8 +799,7 @@ def _durable(
         # Stricter than OpenClaw: an exact-command grant never re-admits a command the
         # analyser does not understand (so a failed analysis is never ALLOW).
         return False
-    durable_entries = [e for e in entries if e.source == "allow-always"]
-    if not durable_entries:
+    if not entries:  # only allow-always entries are passed in
         return False
     normalized = command_text.strip(_JS_WHITESPACE)
     if normalized:
