@@ -63,9 +63,7 @@ def _core_modules() -> list[Path]:
     return sorted(p for sub in CORE for p in (PACKAGE / sub).rglob("*.py"))
 
 
-@pytest.mark.parametrize(
-    "module", _core_modules(), ids=lambda p: str(p.relative_to(PACKAGE))
-)
+@pytest.mark.parametrize("module", _core_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_core_module_imports_nothing_impure(module: Path) -> None:
     relative = str(module.relative_to(PACKAGE))
     bad = set()
@@ -83,7 +81,8 @@ def test_core_packages_import_without_the_runtime() -> None:
     code = (
         "import sys, importlib.util, types\n"
         "spec = importlib.util.find_spec('openclaw_exec')\n"
-        "pkg = types.ModuleType('openclaw_exec'); pkg.__path__ = list(spec.submodule_search_locations)\n"
+        "pkg = types.ModuleType('openclaw_exec')\n"
+        "pkg.__path__ = list(spec.submodule_search_locations)\n"
         "sys.modules['openclaw_exec'] = pkg\n"
         f"for name in {CORE!r}: importlib.import_module('openclaw_exec.' + name)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "

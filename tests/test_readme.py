@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def quick_start_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"^## Quick start\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    match = re.search(r"^## Quick start\n(.*?)(?=^## |\Z)", text, re.DOTALL | re.MULTILINE)
     assert match, "README.md has no '## Quick start' section"
-    blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)```", match.group(1), re.S)
+    blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)```", match.group(1), re.DOTALL)
     return [block.strip() for block in blocks]
 
 

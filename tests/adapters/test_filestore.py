@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import stat
 import time
 from pathlib import Path
@@ -144,7 +143,7 @@ def test_set_defaults_validates(tmp_path: Path) -> None:
     store = ApprovalsStore(tmp_path / "a.json")
     file = store.set_defaults(security="allowlist", ask="always")
     assert (file.defaults.security, file.defaults.ask) == (Security.ALLOWLIST, Ask.ALWAYS)
-    with pytest.raises(ApprovalsFileError, match="defaults.security"):
+    with pytest.raises(ApprovalsFileError, match=r"defaults\.security"):
         store.set_defaults(security="Full")
     assert store.load() == file
 
@@ -200,5 +199,5 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_a_torn_file(
     expected = {f"/opt/w{w}/bin{i}" for w in range(PROCESSES) for i in range(ENTRIES_EACH)}
     assert len(patterns) == len(expected)
     assert set(patterns) == expected
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []

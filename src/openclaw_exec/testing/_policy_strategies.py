@@ -113,9 +113,7 @@ def approvals_files(*, legacy_default: bool = False) -> st.SearchStrategy[Approv
         ids = ids.filter(lambda a: a != "default")
     agents = st.dictionaries(
         ids,
-        st.builds(
-            AgentPolicy, allowlist=st.lists(allowlist_entries(), max_size=4), **_knobs()
-        ),
+        st.builds(AgentPolicy, allowlist=st.lists(allowlist_entries(), max_size=4), **_knobs()),
         max_size=4,
     )
     sockets = st.none() | st.builds(
