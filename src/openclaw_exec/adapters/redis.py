@@ -339,7 +339,7 @@ class RedisApprovalStore(ApprovalStore):
             socket_connect_timeout=self._socket_timeout,
             client_name=f"openclaw-exec:{self._replica}",
         )
-        return aioredis.Redis(connection_pool=pool, auto_close_connection_pool=True)
+        return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose closes it
 
     async def __aenter__(self) -> Self:
         """Connect, load the script, start listening and sweeping."""
