@@ -440,3 +440,14 @@ def test_cache_notices_chmod_in_an_earlier_path_folder(vfs: VirtualResolver) -> 
     vfs.chmod_executable("/usr/local/bin/ls", executable=True)
     again = evaluate_command("ls", cwd=CWD, env=ENV, allowlist=allowlist, resolver=vfs, cache=cache)
     assert not again.allowlist_satisfied
+
+
+def test_command_runners_always_miss(vfs: VirtualResolver) -> None:
+    vfs.add_file("/usr/bin/find")
+    vfs.add_file("/usr/bin/xargs")
+    for command in ("find . -exec rm '{}' +", "find . -- -execdir x", "xargs rm", "xargs -n 1 rm"):
+        e = ev(command, vfs, "*")
+        assert not e.allowlist_satisfied, command
+        assert "not analysed" in (e.segments[0].miss_reason or "")
+    assert ev("find . -name x", vfs, "/usr/bin/find").allowlist_satisfied
+    assert ev("xargs", vfs, "/usr/bin/xargs").allowlist_satisfied

@@ -37,6 +37,7 @@ DOCUMENTED = {
     "symlink-traversal": "[analysis:symlink-traversal]",
     "script-path": "[analysis:script-path]",
     "exact-words": "[analysis:exact-words]",
+    "command-runners": "[analysis:command-runners]",
 }
 
 _PARSER_CONSTRUCTS = re.compile(
@@ -73,6 +74,8 @@ def category(ev: Evaluation) -> str:
         reason = seg.miss_reason or ""
         if reason.startswith("leading assignment"):
             return "assignments"
+        if reason.endswith("runs a command that is not analysed"):
+            return "command-runners"
         if "goes through '..' across a symlink" in reason:
             return "symlink-traversal"
         if reason.startswith("the shell payload"):

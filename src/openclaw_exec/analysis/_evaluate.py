@@ -391,6 +391,7 @@ def _single_quote(word: str) -> str:
 
 
 _DEFAULT_TRUSTED_DIRS = frozenset(DEFAULT_SAFE_BIN_TRUSTED_DIRS)
+_COMMAND_RUNNERS = frozenset({"find", "xargs"})
 
 
 @attrs.define(slots=True)
@@ -705,6 +706,10 @@ def _evaluate_segment(
 
     if plan.blocked:
         return result(None, None, f"wrapper {plan.blocked_wrapper!r} cannot be unwrapped safely")
+    if inline is not None and inline.normalized_executable in _COMMAND_RUNNERS:
+        # find -exec / xargs CMD run a command the analyser never sees (stricter than 4.1,
+        # as later OpenClaw builds): no entry for find or xargs can cover it.
+        return result(None, None, f"{inline.describe()} runs a command that is not analysed")
     if seg.assignments:
         names = ", ".join(name for name, _ in seg.assignments)
         return result(
