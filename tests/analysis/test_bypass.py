@@ -28,6 +28,8 @@ ALLOWED = [
     "/usr/bin/env",
     "/usr/bin/nice",
     "/usr/bin/timeout",
+    "/usr/bin/find",
+    "/usr/bin/xargs",
     "/home/u/project/tools/*",
 ]
 
@@ -217,6 +219,10 @@ TEMPLATES = [
     "xargs {P}",
     "echo /tmp/x | xargs rm",
     "find . -exec rm {{}} +",
+    "find . -exec rm '{{}}' +",
+    "find / -delete -o -execdir {P} ';'",
+    "xargs -I X {P}",
+    "find . -print0 | xargs -0 rm",
     # environment assignments
     "LD_PRELOAD=/tmp/evil ls",
     "LD_LIBRARY_PATH=/tmp ls",
