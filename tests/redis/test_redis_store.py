@@ -6,12 +6,14 @@ from contextlib import AbstractAsyncContextManager
 
 import anyio
 import pytest
+import redis.asyncio as aioredis
 from _redis_server import RedisServer, free_port
 
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.redis import RedisApprovalStore
 from openclaw_exec.exceptions import LocalProtocolError, TransportError
 from openclaw_exec.protocol import (
+    ApprovalExpired,
     ApprovalOutcome,
     ApprovalRequested,
     ApprovalResolved,
@@ -19,6 +21,7 @@ from openclaw_exec.protocol import (
     Decision,
     Principal,
     ScopedApprovers,
+    TerminalReason,
 )
 from openclaw_exec.testing.store_contract import ApprovalStoreContract, make_request
 
@@ -242,3 +245,35 @@ async def test_a_burst_beyond_the_connection_pool_queues(
                     tg.start_soon(register, i)
         assert [r.outcome for r in results] == [ApprovalOutcome.REGISTERED] * 60
         assert len(await store.list_pending()) == 60
+
+
+async def test_a_sweeper_announces_the_expiry_of_a_dead_replicas_approval(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    url = redis_server.url
+    async with RedisApprovalStore(url, prefix=prefix) as survivor:
+        async with survivor.subscribe() as events:
+            async with RedisApprovalStore(url, prefix=prefix) as gone:
+                request = make_request(gone, lifetime_ms=100)
+                await gone.register(request)
+            with anyio.fail_after(3):  # nobody waits or calls: only a sweeper can announce it
+                seen = [await anext(events), await anext(events)]
+        assert [type(e) for e in seen] == [ApprovalRequested, ApprovalExpired]
+        assert seen[1].record.reason is TerminalReason.TIMEOUT
+
+
+async def test_an_unreadable_record_is_a_transport_error_not_a_decision(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with RedisApprovalStore(redis_server.url, prefix=prefix) as store:
+        request = make_request(store)
+        await store.register(request, has_route=True)
+        admin = aioredis.Redis.from_url(redis_server.url)
+        try:
+            await admin.hset(f"{{{prefix}}}:a:{request.id}", "req", "{not json")
+        finally:
+            await admin.aclose()
+        with pytest.raises(TransportError, match="unreadable"):
+            await store.get(request.id)
+        with pytest.raises(TransportError, match="unreadable"):
+            await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
