@@ -344,3 +344,24 @@ async def test_a_live_replica_keeps_the_run_alive(redis_server: RedisServer, pre
         record = await keeper.get(request.id)
         assert record is not None
         assert record.state is ApprovalState.PENDING
+
+
+async def test_redis_out_of_memory_is_a_transport_error(
+    own_redis: RedisServer, prefix: str
+) -> None:
+    async with RedisApprovalStore(own_redis.url, prefix=prefix) as store:
+        pending = make_request(store)
+        await store.register(pending, has_route=True)
+        admin = aioredis.Redis.from_url(own_redis.url)
+        try:
+            await admin.config_set("maxmemory", 1)  # noeviction: every write is refused
+            with anyio.fail_after(10), pytest.raises(TransportError, match="refused"):
+                await store.register(make_request(store), has_route=True)
+            with anyio.fail_after(10), pytest.raises(TransportError, match="refused"):
+                await store.resolve(pending.id, Decision.ALLOW_ONCE, approver=ALICE)
+            await admin.config_set("maxmemory", 0)
+        finally:
+            await admin.aclose()
+        record = await store.get(pending.id)
+        assert record is not None
+        assert record.state is ApprovalState.PENDING  # nothing was decided
