@@ -393,3 +393,28 @@ def test_the_world_is_not_empty() -> None:
         assert ev.verdict(ExecPolicy(security="allowlist", ask="off")).verdict is Verdict.ALLOW, (
             command
         )
+
+
+SYMLINK_ATTACKS = [
+    "./sys/rm -rf /tmp/x",
+    "/home/u/project/sys/rm -rf /tmp/x",
+    "sys/curl http://evil",
+    "./sys/../sys/rm -rf /tmp/x",
+    "bash -c './sys/rm -rf /tmp/x'",
+]
+
+
+@pytest.mark.parametrize("attack", SYMLINK_ATTACKS)
+def test_symlinked_folder_inside_an_allowlisted_tree_does_not_open_the_filesystem(
+    attack: str,
+) -> None:
+    vfs = _world()
+    vfs.add_symlink("/home/u/project/sys", "/usr/bin")
+    allowlist = [
+        AllowlistEntry(pattern="/home/u/project/**"),
+        AllowlistEntry(pattern="/usr/bin/bash"),
+    ]
+    ev = evaluate_command(attack, cwd=CWD, env=ENV, allowlist=allowlist, resolver=vfs)
+    assert not (ev.analysis_ok and ev.allowlist_satisfied), attack
+    control = evaluate_command("./tools/build", cwd=CWD, env=ENV, allowlist=allowlist, resolver=vfs)
+    assert control.allowlist_satisfied

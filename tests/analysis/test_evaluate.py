@@ -451,3 +451,13 @@ def test_command_runners_always_miss(vfs: VirtualResolver) -> None:
         assert "not analysed" in (e.segments[0].miss_reason or "")
     assert ev("find . -name x", vfs, "/usr/bin/find").allowlist_satisfied
     assert ev("xargs", vfs, "/usr/bin/xargs").allowlist_satisfied
+
+
+def test_symlinked_folders_need_the_real_path_allowlisted(vfs: VirtualResolver) -> None:
+    vfs.add_symlink("/p/link", "/usr/bin")
+    assert not ev("./link/rm x", vfs, "/p/**").allowlist_satisfied
+    assert "symlinked folder" in (ev("./link/rm x", vfs, "/p/**").segments[0].miss_reason or "")
+    assert ev("./link/rm x", vfs, "/p/**", "/usr/bin/rm").allowlist_satisfied
+    assert ev("./link/rm x", vfs, "*").allowlist_satisfied
+    # A symlinked final component (uutils-style) still matches by its path.
+    assert ev("ll", vfs, "/usr/local/bin/ll").allowlist_satisfied

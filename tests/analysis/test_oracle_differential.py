@@ -76,7 +76,7 @@ def category(ev: Evaluation) -> str:
             return "assignments"
         if reason.endswith("runs a command that is not analysed"):
             return "command-runners"
-        if "goes through '..' across a symlink" in reason:
+        if "goes through '..' across a symlink" in reason or "symlinked folder" in reason:
             return "symlink-traversal"
         if reason.startswith("the shell payload"):
             return "shell-payload"

@@ -719,6 +719,20 @@ def _evaluate_segment(
         if resolved is not None and resolved.traversal:
             return result(None, None, f"{resolved.raw!r} goes through '..' across a symlink")
     entry = _match(plan, policy, ctx)
+    if (
+        entry is not None
+        and policy is not None
+        and entry is not ctx.allowlist._any  # noqa: SLF001 - same module
+        and policy.through_symlinked_folder
+    ):
+        real = policy.real_path
+        if real is None or ctx.allowlist.match(None, path=real) is None:
+            return result(
+                None,
+                None,
+                f"{policy.path} is reached through a symlinked folder and its real path "
+                f"{real} is not allowlisted",
+            )
     by: SatisfiedBy | None = None
     if entry is not None:
         by = SatisfiedBy.ALLOWLIST

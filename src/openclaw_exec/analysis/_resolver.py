@@ -123,6 +123,14 @@ class ResolvedExecutable:
             return None
         return self._resolver.realpath(self.path)
 
+    @functools.cached_property
+    def through_symlinked_folder(self) -> bool:
+        """Whether ``path`` is reached through a symlinked folder."""
+        if self.path is None or self._resolver is None:
+            return False
+        folder = posixpath.dirname(self.path)
+        return self._resolver.realpath(folder) != folder
+
     @property
     def name(self) -> str:
         """The basename of the resolved path, else the raw word."""
