@@ -277,3 +277,26 @@ async def test_an_unreadable_record_is_a_transport_error_not_a_decision(
             await store.get(request.id)
         with pytest.raises(TransportError, match="unreadable"):
             await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
+
+
+async def test_garbage_on_the_channel_and_in_records_is_never_a_decision(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with RedisApprovalStore(redis_server.url, prefix=prefix) as store:
+        admin = aioredis.Redis.from_url(redis_server.url)
+        try:
+            async with store.subscribe() as events:
+                for junk in ("", "resolved", "resolved\nx\n{", "resolved\nx\n[1]", "what\nx\n[]"):
+                    await admin.publish(f"{{{prefix}}}:events", junk)
+                request = make_request(store)
+                await store.register(request)
+                with anyio.fail_after(3):
+                    event = await anext(events)  # the junk was skipped, the store still runs
+                assert isinstance(event, ApprovalRequested)
+                assert event.record.id == request.id
+            key = f"{{{prefix}}}:a:{request.id}"
+            await admin.hset(key, "req", '{"id": 5}')  # valid JSON, not a request
+            with pytest.raises(TransportError, match="unreadable"):
+                await store.wait_decision(request.id)
+        finally:
+            await admin.aclose()

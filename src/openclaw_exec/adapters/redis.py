@@ -43,6 +43,7 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import sniffio
+from cattrs.errors import BaseValidationError
 from cattrs.preconf.json import make_converter
 
 from openclaw_exec.abc import ApprovalStore
@@ -151,7 +152,7 @@ def _record(row: Sequence[Any]) -> ApprovalRecord | None:
             reason=None if reason is None else TerminalReason(reason),
             requester=None if requester is None else _principal_from_json(requester),
         )
-    except (ValueError, TypeError, KeyError) as exc:  # cattrs errors are ValueErrors too
+    except (ValueError, TypeError, KeyError, BaseValidationError) as exc:
         # Fail closed: a record we cannot read is never reported as a decision.
         msg = f"unreadable approval record in Redis: {exc}"
         raise TransportError(msg) from exc
@@ -181,13 +182,21 @@ def _fold(key: str) -> str:
 
 
 def _event(payload: str) -> ApprovalEvent | None:
-    r"""Decode a published ``kind\nid\n[req, st, dec, by, set, rsn, rq]``."""
-    kind, _, row = payload.split("\n", 2)
-    cls = _EVENT_KINDS.get(kind)
-    record = _record([None if v is False else v for v in json.loads(row)])
-    if cls is None or record is None:
+    r"""
+    Decode a published ``kind\nid\n[req, st, dec, by, set, rsn, rq]``.
+
+    Returns ``None`` for anything else (a message we cannot read is skipped, never guessed).
+    """
+    try:
+        kind, _, row = payload.split("\n", 2)
+        values = json.loads(row)
+        cls = _EVENT_KINDS.get(kind)
+        if cls is None or not isinstance(values, list) or len(values) != 7:
+            return None
+        record = _record([None if v is False else v for v in values])
+    except (ValueError, TransportError):
         return None
-    return cls(record)
+    return None if record is None else cls(record)
 
 
 def _check_prefix(prefix: object) -> None:
@@ -363,9 +372,7 @@ class RedisApprovalStore(ApprovalStore):
         self._tg = tg
         try:
             await self._call("sweep", 100)  # reaches Redis (or raises TransportError)
-            self._spawn(self._listen)
-            with anyio.fail_after(self._retry_window + self._socket_timeout):
-                await self._listening.wait()
+            await self._start_listening()
             self._spawn(self._sweep)
         except BaseException:
             await self._shutdown()
@@ -458,6 +465,14 @@ class RedisApprovalStore(ApprovalStore):
         for waiter in self._waiters.get(approval_id, ()):
             waiter.event.set()
 
+    async def _start_listening(self) -> None:
+        self._spawn(self._listen)
+        with anyio.move_on_after(self._retry_window + self._socket_timeout):
+            await self._listening.wait()
+        if not self._listening.is_set():
+            msg = "Redis refused the pub/sub subscription of the waiter listener"
+            raise TransportError(msg)
+
     async def _listen(self) -> None:
         """Wake local waiters on every published change; after a reconnect, wake them all."""
         delay = 0.02
@@ -474,11 +489,13 @@ class RedisApprovalStore(ApprovalStore):
             try:
                 while True:
                     message = await pubsub.get_message(timeout=self._poll)
-                    if message is not None and message["type"] == "message":
-                        kind, approval_id, _ = message["data"].split("\n", 2)
-                        if kind != "requested":  # only a settlement ends a wait
-                            self._wake(approval_id)
-            except (RedisError, OSError, ValueError):
+                    if message is None or message["type"] != "message":
+                        continue
+                    kind, _, rest = message["data"].partition("\n")
+                    approval_id = rest.partition("\n")[0]
+                    if kind != "requested":  # only a settlement ends a wait
+                        self._wake(approval_id)
+            except (RedisError, OSError):
                 continue
             finally:
                 await _close_pubsub(pubsub)
@@ -698,7 +715,7 @@ class RedisApprovalStore(ApprovalStore):
                             pass  # drop-if-slow, as OpenClaw; catch up with list_pending
                         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                             return
-                except (RedisError, OSError, ValueError, TransportError):
+                except (RedisError, OSError):
                     pass
                 finally:
                     await _close_pubsub(pubsub)
