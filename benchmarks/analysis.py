@@ -183,16 +183,29 @@ def bench_openclaw(
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _best(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    """Per metric, the better of two runs (higher throughput, lower latency)."""
+    if not a:
+        return b
+    return {k: (max(a[k], b[k]) if k.endswith("eps") else min(a[k], b[k])) for k in b}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=2, help="alternating runs of each side")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()
         path_env, patterns = make_world(root)
         cwd = str(root)
-        ours = bench_python(path_env, patterns, cwd, args.seconds)
-        theirs = bench_openclaw(path_env, patterns, cwd, args.seconds)
+        # Alternate the two sides and keep the best of each: the machine may be shared.
+        ours: dict[str, float] = {}
+        theirs: dict[str, float] | None = None
+        for _ in range(args.repeat):
+            ours = _best(ours, bench_python(path_env, patterns, cwd, args.seconds))
+            other = bench_openclaw(path_env, patterns, cwd, args.seconds)
+            theirs = other if theirs is None or other is None else _best(theirs, other)
     print(f"mix: {len(MIX)} commands, allowlist: {len(patterns)} entries, no parse cache")
     for label in ("cold", "warm", "trusted"):
         print(
