@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _redis_server import RedisServer, skip_or_fail_without_redis
+
+from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ from typing import Any
 
 import anyio
 import pytest
-from _redis_server import RedisServer
 from hypothesis import given
 from hypothesis import strategies as st
 
 from openclaw_exec.adapters.memory import MemoryApprovalStore
 from openclaw_exec.adapters.redis import RedisApprovalStore
 from openclaw_exec.protocol import ApprovalRequest, Decision, ExecBinding, Principal
+from redis_store._redis_server import RedisServer
 
 ALICE = Principal(id="alice", display_name="Alice")
 IDS = ["ab-1", "AB-2"]

@@ -7,7 +7,6 @@ from contextlib import AbstractAsyncContextManager
 import anyio
 import pytest
 import redis.asyncio as aioredis
-from _redis_server import RedisServer, free_port
 
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.redis import RedisApprovalStore
@@ -24,6 +23,7 @@ from openclaw_exec.protocol import (
     TerminalReason,
 )
 from openclaw_exec.testing.store_contract import ApprovalStoreContract, make_request
+from redis_store._redis_server import RedisServer, free_port
 
 ALICE = Principal(id="alice", display_name="Alice", scopes=frozenset({"operator.approvals"}))
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _redis_server import RedisServer, skip_or_fail_without_redis
 
 from openclaw_exec.adapters.memory import AutoApprover
 from openclaw_exec.adapters.redis import RedisApprovalStore
 from openclaw_exec.guard import ExecGuard, GuardReason
 from openclaw_exec.policy import ApprovalsFile, Ask, ExecPolicy, Security
 from openclaw_exec.protocol import ApprovalState, Decision
+from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
 
 pytestmark = pytest.mark.anyio
 

@@ -26,7 +26,6 @@ import anyio
 import anyio.to_thread
 import pytest
 import redis.asyncio as aioredis
-from _redis_server import RedisServer, skip_or_fail_without_redis
 
 from openclaw_exec.adapters.redis import RedisApprovalStore
 from openclaw_exec.exceptions import TransportError
@@ -40,6 +39,7 @@ from openclaw_exec.protocol import (
     TerminalReason,
 )
 from openclaw_exec.testing.store_contract import make_request
+from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
 
 pytestmark = pytest.mark.anyio
 ALICE = Principal(id="alice", scopes=frozenset({"operator.approvals"}))

@@ -1,0 +1,1 @@
+"""Tests of the Redis approval store against real redis-server processes."""
