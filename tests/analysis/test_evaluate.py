@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -461,3 +462,34 @@ def test_symlinked_folders_need_the_real_path_allowlisted(vfs: VirtualResolver) 
     assert ev("./link/rm x", vfs, "*").allowlist_satisfied
     # A symlinked final component (uutils-style) still matches by its path.
     assert ev("ll", vfs, "/usr/local/bin/ll").allowlist_satisfied
+
+
+def test_os_resolver_on_a_real_folder(tmp_path: Path) -> None:
+    from openclaw_exec.analysis import OsResolver  # noqa: PLC0415
+
+    root = tmp_path.resolve()
+    (root / "bin").mkdir()
+    tool = root / "bin" / "tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    (root / "plain").write_text("x")
+    (root / "link").symlink_to(root / "bin")
+    resolver = OsResolver()
+    assert resolver.is_executable_file(str(tool))
+    assert not resolver.is_executable_file(str(root / "plain"))
+    assert not resolver.is_executable_file(str(root / "bin"))
+    assert resolver.realpath(str(root / "link" / "tool")) == str(tool)
+    assert resolver.realpath(str(root / "missing")) is None
+    assert resolver.has_symlink(str(root / "link"))
+    assert not resolver.has_symlink(str(root / "bin"))
+    assert resolver.stamp(str(tool)) is not None
+    assert resolver.stamp(str(root / "missing")) is None
+    env = {"PATH": f"{root}/bin"}
+    allow = [AllowlistEntry(pattern=f"{root}/**")]
+    assert evaluate_command("tool", cwd=str(root), env=env, allowlist=allow).allowlist_satisfied
+    via_link = evaluate_command("./link/tool", cwd=str(root), env=env, allowlist=allow)
+    assert via_link.allowlist_satisfied  # the real path is inside the tree too
+    outside = [AllowlistEntry(pattern=f"{root}/link/*")]
+    assert not evaluate_command(
+        "./link/tool", cwd=str(root), env=env, allowlist=outside
+    ).allowlist_satisfied

@@ -49,6 +49,14 @@ class ExecutableResolver(abc.ABC):
     def realpath(self, path: str) -> str | None:
         """Return the canonical path of *path* with every symlink resolved, ``None`` if absent."""
 
+    def has_symlink(self, folder: str) -> bool:
+        """
+        Whether any component of the absolute path *folder* is a symlink (or unreadable).
+
+        The default compares :meth:`realpath`; implementations may answer faster.
+        """
+        return self.realpath(folder) != folder
+
     @abc.abstractmethod
     def stamp(self, path: str) -> Hashable:
         """
@@ -80,6 +88,21 @@ class OsResolver(ExecutableResolver):
             return os.path.realpath(path, strict=True)
         except (OSError, ValueError):
             return None
+
+    def has_symlink(self, folder: str) -> bool:
+        """Whether any component of *folder* is a symlink (``lstat`` per component)."""
+        current = ""
+        for part in folder.split("/"):
+            if not part:
+                continue
+            current += "/" + part
+            try:
+                st = os.lstat(current)
+            except (OSError, ValueError):
+                return True  # unknown: treat as symlinked (the caller then needs the real path)
+            if stat.S_ISLNK(st.st_mode):
+                return True
+        return False
 
     def stamp(self, path: str) -> Hashable:
         try:
@@ -128,8 +151,7 @@ class ResolvedExecutable:
         """Whether ``path`` is reached through a symlinked folder."""
         if self.path is None or self._resolver is None:
             return False
-        folder = posixpath.dirname(self.path)
-        return self._resolver.realpath(folder) != folder
+        return self._resolver.has_symlink(posixpath.dirname(self.path))
 
     @property
     def name(self) -> str:
