@@ -273,12 +273,8 @@ def _resolve(
             consulted,
         )
     consulted = []
-    for entry in path_env.split(":"):
-        if not entry.startswith("/"):
-            # An empty or relative entry makes the shell search the cwd-dependent folder
-            # first; we cannot say what runs: unresolved (fail closed).
-            break
-        candidate = posixpath.join(posixpath.normpath(entry), expanded)
+    for prefix in _path_prefixes(path_env):
+        candidate = prefix + expanded
         # The stamp of every candidate (present or not) catches a file created, replaced
         # or made executable in an earlier folder, not only the one found.
         consulted.append(candidate)
@@ -290,6 +286,20 @@ def _resolve(
                 consulted,
             )
     return ResolvedExecutable(raw=raw, path=None, via_path_lookup=True), consulted
+
+
+@functools.lru_cache(maxsize=256)
+def _path_prefixes(path_env: str) -> tuple[str, ...]:
+    """The normalised ``folder/`` prefixes to search, up to the first unusable entry."""
+    out: list[str] = []
+    for entry in path_env.split(":"):
+        if not entry.startswith("/"):
+            # An empty or relative entry makes the shell search a cwd-dependent folder
+            # there; we cannot say what runs from then on: stop (fail closed).
+            break
+        folder = posixpath.normpath(entry)
+        out.append(folder if folder.endswith("/") else folder + "/")
+    return tuple(out)
 
 
 def _kernel_realpath(resolver: ExecutableResolver, joined: str) -> str | None:
