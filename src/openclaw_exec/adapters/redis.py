@@ -365,6 +365,7 @@ class RedisApprovalStore(ApprovalStore):
             )
             raise LocalProtocolError(msg, details={"reason": "UNSUPPORTED_EVENT_LOOP"})
         self._opened = True
+        self._listening = anyio.Event()  # created on the loop that runs the store
         self._client = self._new_client()
         self._script = self._client.register_script(SCRIPT)
         tg = anyio.create_task_group()
