@@ -157,7 +157,9 @@ class Oracle:
             )
             raise OracleError(msg)
         answers: dict[str, dict[str, Any]] = {}
-        for line in proc.stdout.splitlines():
+        # Split on "\n" only: JSON.stringify leaves U+0085/U+2028/U+2029 unescaped, and
+        # str.splitlines() would break an answer at them.
+        for line in proc.stdout.split("\n"):
             if not line.strip():
                 continue
             try:
