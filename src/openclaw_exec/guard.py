@@ -32,9 +32,19 @@ import anyio.to_thread
 import attrs
 
 from openclaw_exec.abc import ApprovalStore
-from openclaw_exec.analysis import Evaluation, ExecutableResolver, evaluate_command
+from openclaw_exec.analysis import (
+    Evaluation,
+    ExecutableResolver,
+    ResolutionCache,
+    evaluate_command,
+)
 from openclaw_exec.audit import AuditLog, AuditRecord
-from openclaw_exec.exceptions import ApprovalsFileError, LocalProtocolError, OpenClawExecError
+from openclaw_exec.exceptions import (
+    ApprovalsFileError,
+    LocalProtocolError,
+    OpenClawExecError,
+    TransportError,
+)
 from openclaw_exec.policy import (
     AllowlistEntry,
     ApprovalsFile,
@@ -163,7 +173,8 @@ class ExecGuard:
         resolver: Filesystem access for the analysis (default: the real one).
         analysis_options: Extra keyword arguments for
             :func:`~openclaw_exec.analysis.evaluate_command` (``safe_bins``,
-            ``strict_inline_eval``, ``skill_bins`` ...).
+            ``strict_inline_eval``, ``skill_bins`` ...). A ``cache`` given here replaces
+            the guard's own validating :class:`~openclaw_exec.analysis.ResolutionCache`.
         audit: Where to record every decision (``None``: no audit log).
         new_id: Makes approval ids (default: UUID4).
     """
@@ -203,6 +214,11 @@ class ExecGuard:
         self.requester = requester or Principal(id="exec-guard")
         self.resolver = resolver
         self.analysis_options = dict(analysis_options or {})
+        # One validating cache per guard: every hit is re-checked with change stamps, so a
+        # replaced, dropped-in or chmod-ed executable is still noticed on the next call.
+        self.resolution_cache: ResolutionCache | None = self.analysis_options.pop(
+            "cache", ResolutionCache()
+        )
         self.audit = audit if audit is None or isinstance(audit, AuditLog) else AuditLog(audit)
         self._new_id = new_id
 
@@ -274,6 +290,7 @@ class ExecGuard:
                 allowlist=resolved.allowlist,
                 auto_allow_skills=effective.auto_allow_skills,
                 resolver=self.resolver,
+                cache=self.resolution_cache,
                 **self.analysis_options,
             )
         )
@@ -355,7 +372,14 @@ class ExecGuard:
         outcome = attrs.evolve(outcome, approval_id=approval_id)
         try:
             record = await self._register_and_wait(store, request)
-        except (OpenClawExecError, OSError) as exc:
+        except (TransportError, OSError) as exc:
+            # The store (Redis, a socket) is unreachable: no approver can answer, which is
+            # what askFallback is for. The fallback is clamped to the effective security,
+            # so an outage never allows more than the policy itself.
+            return self._fallback(
+                outcome, no_route=True, note=f"approval store unavailable ({exc})"
+            )
+        except OpenClawExecError as exc:
             return outcome.deny(
                 GuardReason.APPROVAL_REQUEST_FAILED, f"approval request failed: {exc}"
             )

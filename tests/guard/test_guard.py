@@ -14,6 +14,7 @@ import pytest
 from openclaw_exec.adapters.filestore import ApprovalsStore
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.adapters.unix_socket import ApprovalSocketServer, SocketApprover
+from openclaw_exec.analysis import ResolutionCache
 from openclaw_exec.audit import read_audit_log, verify_audit_log
 from openclaw_exec.guard import ExecGuard, GuardReason
 from openclaw_exec.policy import (
@@ -251,6 +252,60 @@ async def test_audit_failure_denies(tmp_path: Path) -> None:
     auth = await guard.authorize("ls", cwd="/tmp", env=ENV)
     assert not auth.allowed
     assert auth.reason == GuardReason.AUDIT_FAILED
+
+
+def _tool(folder: Path, *, mode: int = 0o755) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / "tool"
+    path.write_text("#!/bin/sh\n")
+    path.chmod(mode)
+    return path
+
+
+async def test_guard_cache_notices_a_changed_executable(tmp_path: Path) -> None:
+    early, late = tmp_path / "early", tmp_path / "late"
+    early.mkdir()
+    allowed = _tool(late)
+    file = ApprovalsFile(
+        agents={"main": AgentPolicy(allowlist=(AllowlistEntry(pattern=str(allowed)),))}
+    )
+    guard = ExecGuard(approvals_file=file, policy=ALLOWLIST)
+    env = {"PATH": f"{early}:{late}", "HOME": "/nonexistent"}
+    cache = guard.resolution_cache
+    assert cache is not None
+
+    async def run() -> bool:
+        auth = await guard.authorize("tool --x", cwd=str(tmp_path), env=env, agent_id="main")
+        assert auth.evaluation is not None
+        return auth.allowed
+
+    assert await run()
+    assert await run()
+    assert (len(cache), cache.hits) == (1, 1)  # the second call was answered from the cache
+    # An executable dropped into an earlier PATH folder now runs instead: not allowed.
+    _tool(early)
+    assert not await run()
+    (early / "tool").chmod(0o644)  # no longer executable: the allowlisted one runs again
+    assert await run()
+    allowed.chmod(0o644)  # the allowlisted one loses its execute bit: nothing runs
+    assert not await run()
+    allowed.chmod(0o755)
+    assert await run()
+    allowed.unlink()  # replaced by another file at the same path (new inode): still a match
+    _tool(late)
+    assert await run()
+    assert cache.hits == 1  # every change above was a miss, never a stale hit
+    assert await run()
+    assert cache.hits == 2
+
+
+def test_guard_cache_can_be_replaced_or_disabled() -> None:
+    mine = ResolutionCache(validate=True)
+    assert ExecGuard(analysis_options={"cache": mine}).resolution_cache is mine
+    assert ExecGuard(analysis_options={"cache": None}).resolution_cache is None
+    first, second = ExecGuard(), ExecGuard()
+    assert first.resolution_cache is not None
+    assert first.resolution_cache is not second.resolution_cache
 
 
 def test_guard_rejects_bad_configuration(tmp_path: Path) -> None:
