@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import anyio
@@ -9,8 +10,15 @@ import pytest
 
 from openclaw_exec.adapters.memory import AutoApprover
 from openclaw_exec.adapters.redis import RedisApprovalStore
-from openclaw_exec.guard import ExecGuard, GuardReason
-from openclaw_exec.policy import ApprovalsFile, Ask, ExecPolicy, Security
+from openclaw_exec.guard import ExecGuard
+from openclaw_exec.policy import (
+    AgentPolicy,
+    AllowlistEntry,
+    ApprovalsFile,
+    Ask,
+    ExecPolicy,
+    Security,
+)
 from openclaw_exec.protocol import ApprovalState, Decision
 from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
 
@@ -56,7 +64,7 @@ async def test_no_approver_on_any_replica_applies_ask_fallback(
         assert auth.reason == "approval-timeout"  # askFallback deny
 
 
-async def test_redis_outage_fails_closed(tmp_path: Path, prefix: str) -> None:
+async def test_redis_outage_applies_ask_fallback_deny(tmp_path: Path, prefix: str) -> None:
     skip_or_fail_without_redis()
     server = RedisServer(tmp_path)
     server.start()
@@ -67,7 +75,37 @@ async def test_redis_outage_fails_closed(tmp_path: Path, prefix: str) -> None:
             with anyio.fail_after(10):
                 auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
             assert not auth.allowed
-            assert auth.reason == GuardReason.APPROVAL_REQUEST_FAILED
+            assert auth.no_route
+            assert auth.reason == "approval-timeout"  # askFallback deny
+            assert "approval store unavailable" in auth.message
             assert "unreachable" in auth.message
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize(("command", "allowed"), [("ls /etc", True), ("ls /etc; id", False)])
+async def test_redis_outage_applies_ask_fallback_allowlist(
+    tmp_path: Path, prefix: str, command: str, allowed: bool
+) -> None:
+    # ask=always prompts even for allowlisted commands; with Redis gone nobody can answer,
+    # and askFallback=allowlist runs only what the allowlist covers.
+    skip_or_fail_without_redis()
+    ls = shutil.which("ls", path=ENV["PATH"])
+    assert ls is not None
+    policy = ExecPolicy(
+        security=Security.ALLOWLIST, ask=Ask.ALWAYS, ask_fallback=Security.ALLOWLIST
+    )
+    approvals = ApprovalsFile(agents={"*": AgentPolicy(allowlist=[AllowlistEntry(pattern=ls)])})
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        async with RedisApprovalStore(server.url, prefix=prefix, retry_window=0.3) as store:
+            guard = ExecGuard(store=store, approvals_file=approvals, policy=policy)
+            server.kill()
+            with anyio.fail_after(10):
+                auth = await guard.authorize(command, cwd="/tmp", env=ENV)
+            assert auth.allowed is allowed
+            assert auth.no_route
+            assert "approval store unavailable" in auth.message
     finally:
         server.kill()
