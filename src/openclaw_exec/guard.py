@@ -49,6 +49,7 @@ from openclaw_exec.policy import (
     AllowlistEntry,
     ApprovalsFile,
     ExecPolicy,
+    ResolvedPolicy,
     Security,
     Verdict,
     VerdictResult,
@@ -271,22 +272,55 @@ class ExecGuard:
                 session_key,
                 environ,
             )
+        check = await self._check(
+            file, command, cwd=cwd, env=environ, agent_id=agent_id, policy=policy
+        )
+        resolved, evaluation, verdict = check.resolved, check.evaluation, check.verdict
+        base = attrs.evolve(base, policy=resolved.effective, evaluation=evaluation)
+        if evaluation is None or verdict.verdict is Verdict.DENY:
+            return await self._finish(
+                base.with_verdict(verdict, allowed=False), session_key, environ
+            )
+        if verdict.verdict is Verdict.ALLOW:
+            await self._record_uses(resolved.agent_id, evaluation)
+            return await self._finish(
+                base.with_verdict(verdict, allowed=True), session_key, environ
+            )
+        outcome = await self._ask(
+            base.with_verdict(verdict, allowed=False), resolved.agent_id, session_key, environ
+        )
+        return await self._finish(outcome, session_key, environ)
+
+    async def _check(
+        self,
+        file: ApprovalsFile | None,
+        command: str,
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        agent_id: str | None,
+        policy: ExecPolicy | None,
+    ) -> _PolicyCheck:
+        """
+        The policy's answer for *command*, before any human is asked (no side effects).
+
+        The one place that resolves the policy and evaluates the command: :meth:`authorize`
+        and :func:`openclaw_exec.integrations.authorize_assessed` (its preview) both use it,
+        so the two cannot drift apart. With ``security=deny`` nothing is analysed.
+        """
         requested = self.policy
         if policy is not None:
             requested = policy if requested is None else stricter(requested, policy)
         resolved = resolve_policy(file, agent_id=agent_id, requested=requested)
         effective = resolved.effective
-        base = attrs.evolve(base, policy=effective)
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
-            return await self._finish(
-                base.with_verdict(verdict, allowed=False), session_key, environ
-            )
+            return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict)
         evaluation = await anyio.to_thread.run_sync(
             lambda: evaluate_command(
                 command,
                 cwd=cwd,
-                env=environ,
+                env=env,
                 allowlist=resolved.allowlist,
                 auto_allow_skills=effective.auto_allow_skills,
                 resolver=self.resolver,
@@ -294,7 +328,6 @@ class ExecGuard:
                 **self.analysis_options,
             )
         )
-        base = attrs.evolve(base, evaluation=evaluation)
         verdict = decide_verdict(
             effective,
             analysis_ok=evaluation.analysis_ok,
@@ -302,19 +335,7 @@ class ExecGuard:
             durable_approval_satisfied=evaluation.durable_approval_satisfied,
             force_ask=evaluation.must_ask,
         )
-        if verdict.verdict is Verdict.ALLOW:
-            await self._record_uses(resolved.agent_id, evaluation)
-            return await self._finish(
-                base.with_verdict(verdict, allowed=True), session_key, environ
-            )
-        if verdict.verdict is Verdict.DENY:
-            return await self._finish(
-                base.with_verdict(verdict, allowed=False), session_key, environ
-            )
-        outcome = await self._ask(
-            base.with_verdict(verdict, allowed=False), resolved.agent_id, session_key, environ
-        )
-        return await self._finish(outcome, session_key, environ)
+        return _PolicyCheck(resolved=resolved, evaluation=evaluation, verdict=verdict)
 
     # ------------------------------------------------------------------ asking
 
@@ -573,6 +594,15 @@ def _all_segments(evaluation: Evaluation) -> list[Any]:
         out.append(segment)
         stack.extend(segment.inner)
     return out
+
+
+@attrs.frozen(kw_only=True)
+class _PolicyCheck:
+    """What the policy says before any human is asked: ``evaluation`` is ``None`` at deny."""
+
+    resolved: ResolvedPolicy
+    evaluation: Evaluation | None
+    verdict: VerdictResult
 
 
 @attrs.frozen(kw_only=True)

@@ -28,19 +28,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import anyio
-import anyio.to_thread
 import attrs
 
-from openclaw_exec.analysis import Evaluation, evaluate_command
+from openclaw_exec.analysis import Evaluation
 from openclaw_exec.exceptions import ApprovalsFileError, ExecDeniedError
 from openclaw_exec.guard import Authorization, ExecGuard
 from openclaw_exec.policy import (
     ExecPolicy,
     Security,
     Verdict,
-    decide_verdict,
-    resolve_policy,
-    stricter,
 )
 from openclaw_exec.protocol import Decision, mentions_approve_command
 
@@ -209,39 +205,18 @@ async def _preview(
     """What the guard's policy would say before any human is asked (no side effects)."""
     if mentions_approve_command(command):
         return _Preview(Requirement.DENY, None, None)
+    # The guard's own loading and policy step, so this preview cannot drift from authorize.
     try:
-        if guard.approvals is not None:
-            file = await anyio.to_thread.run_sync(guard.approvals.load)
-        else:
-            file = guard.approvals_file
+        file = await guard._load_file()  # noqa: SLF001
     except (ApprovalsFileError, OSError):
         return _Preview(Requirement.DENY, None, None)
-    requested = guard.policy
-    if policy is not None:
-        requested = policy if requested is None else stricter(requested, policy)
-    resolved = resolve_policy(file, agent_id=agent_id, requested=requested)
-    effective = resolved.effective
-    if effective.security is Security.DENY:
+    check = await guard._check(  # noqa: SLF001
+        file, command, cwd=cwd, env=env, agent_id=agent_id, policy=policy
+    )
+    effective = check.resolved.effective
+    if check.evaluation is None:  # security=deny: nothing was analysed
         return _Preview(Requirement.DENY, effective, None)
-    evaluation = await anyio.to_thread.run_sync(
-        lambda: evaluate_command(
-            command,
-            cwd=cwd,
-            env=env,
-            allowlist=resolved.allowlist,
-            auto_allow_skills=effective.auto_allow_skills,
-            resolver=guard.resolver,
-            **guard.analysis_options,
-        )
-    )
-    verdict = decide_verdict(
-        effective,
-        analysis_ok=evaluation.analysis_ok,
-        allowlist_satisfied=evaluation.allowlist_satisfied,
-        durable_approval_satisfied=evaluation.durable_approval_satisfied,
-        force_ask=evaluation.must_ask,
-    )
-    return _Preview(requirement_of(verdict.verdict), effective, evaluation)
+    return _Preview(requirement_of(check.verdict.verdict), effective, check.evaluation)
 
 
 def _describe(assessments: Sequence[Assessment]) -> str:
