@@ -72,16 +72,15 @@ class OsResolver(ExecutableResolver):
     """The default resolver: asks the real filesystem (``os.stat``, ``os.access``)."""
 
     def is_executable_file(self, path: str) -> bool:
+        # access() first: most PATH candidates do not exist, and a False from access()
+        # costs no stat result and no exception. Both checks must pass, in either order.
         try:
+            if not os.access(path, os.X_OK):
+                return False
             st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
         except (OSError, ValueError):
             return False
-        if not stat.S_ISREG(st.st_mode):
-            return False
-        try:
-            return os.access(path, os.X_OK)
-        except (OSError, ValueError):
-            return False
+        return stat.S_ISREG(st.st_mode)
 
     def realpath(self, path: str) -> str | None:
         try:
@@ -106,6 +105,9 @@ class OsResolver(ExecutableResolver):
 
     def stamp(self, path: str) -> Hashable:
         try:
+            # A missing path (the usual PATH candidate) answers None without an exception.
+            if not os.access(path, os.F_OK):
+                return None
             st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
         except (OSError, ValueError):
             return None
