@@ -12,6 +12,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,22 @@ def skip_or_fail_without_redis() -> None:
     if os.environ.get("CI", "").strip().lower() == "true":
         pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@contextmanager
+def running_redis(directory: Path, *, appendonly: bool = False) -> Iterator[RedisServer]:
+    """
+    A started :class:`RedisServer` in *directory*, SIGKILLed at the end.
+
+    Skips (or fails under ``CI=true``) when ``redis-server`` is not installed.
+    """
+    skip_or_fail_without_redis()
+    server = RedisServer(directory, appendonly=appendonly)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 def free_port() -> int:

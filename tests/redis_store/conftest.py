@@ -20,33 +20,27 @@ from pathlib import Path
 
 import pytest
 
-from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
+from redis_store._redis_server import RedisServer, running_redis
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One server for the whole session (tests isolate themselves with key prefixes)."""
-    skip_or_fail_without_redis()
-    with tempfile.TemporaryDirectory(prefix="openclaw-exec-redis-") as directory:
-        server = RedisServer(Path(directory))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.kill()
+    with (
+        tempfile.TemporaryDirectory(prefix="openclaw-exec-redis-") as directory,
+        running_redis(Path(directory)) as server,
+    ):
+        yield server
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A server of the test's own (persistence on), for tests that kill and restart it."""
-    skip_or_fail_without_redis()
-    with tempfile.TemporaryDirectory(prefix="openclaw-exec-redis-") as directory:
-        server = RedisServer(Path(directory), appendonly=True)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.kill()
+    with (
+        tempfile.TemporaryDirectory(prefix="openclaw-exec-redis-") as directory,
+        running_redis(Path(directory), appendonly=True) as server,
+    ):
+        yield server
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from openclaw_exec.protocol import (
     TerminalReason,
 )
 from openclaw_exec.testing.store_contract import make_request
-from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
+from redis_store._redis_server import RedisServer, running_redis
 
 pytestmark = pytest.mark.anyio
 ALICE = Principal(id="alice", scopes=frozenset({"operator.approvals"}))
@@ -159,10 +159,7 @@ async def test_redis_restart_with_persistence_keeps_the_approval(
 async def test_redis_restart_without_persistence_gives_no_decision(
     tmp_path: Path, prefix: str
 ) -> None:
-    skip_or_fail_without_redis()
-    server = RedisServer(tmp_path, appendonly=False)
-    server.start()
-    try:
+    with running_redis(tmp_path, appendonly=False) as server:
         async with RedisApprovalStore(server.url, prefix=prefix, retry_window=10) as store:
             request = make_request(store)
             await store.register(request, has_route=True)
@@ -179,8 +176,6 @@ async def test_redis_restart_without_persistence_gives_no_decision(
                     await anyio.sleep(0.3)
                     server.start()  # empty: the approval is gone
             assert out == [None]  # unknown: the guard applies askFallback
-    finally:
-        server.kill()
 
 
 async def test_redis_down_is_a_transport_error_not_a_hang(

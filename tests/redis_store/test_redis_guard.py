@@ -20,7 +20,7 @@ from openclaw_exec.policy import (
     Security,
 )
 from openclaw_exec.protocol import ApprovalState, Decision
-from redis_store._redis_server import RedisServer, skip_or_fail_without_redis
+from redis_store._redis_server import RedisServer, running_redis, skip_or_fail_without_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -65,10 +65,7 @@ async def test_no_approver_on_any_replica_applies_ask_fallback(
 
 
 async def test_redis_outage_applies_ask_fallback_deny(tmp_path: Path, prefix: str) -> None:
-    skip_or_fail_without_redis()
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with running_redis(tmp_path) as server:
         async with RedisApprovalStore(server.url, prefix=prefix, retry_window=0.3) as store:
             guard = ExecGuard(store=store, approvals_file=ApprovalsFile(), policy=ALLOWLIST)
             server.kill()
@@ -79,8 +76,6 @@ async def test_redis_outage_applies_ask_fallback_deny(tmp_path: Path, prefix: st
             assert auth.reason == "approval-timeout"  # askFallback deny
             assert "approval store unavailable" in auth.message
             assert "unreachable" in auth.message
-    finally:
-        server.kill()
 
 
 @pytest.mark.parametrize(("command", "allowed"), [("ls /etc", True), ("ls /etc; id", False)])
@@ -96,9 +91,7 @@ async def test_redis_outage_applies_ask_fallback_allowlist(
         security=Security.ALLOWLIST, ask=Ask.ALWAYS, ask_fallback=Security.ALLOWLIST
     )
     approvals = ApprovalsFile(agents={"*": AgentPolicy(allowlist=[AllowlistEntry(pattern=ls)])})
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with running_redis(tmp_path) as server:
         async with RedisApprovalStore(server.url, prefix=prefix, retry_window=0.3) as store:
             guard = ExecGuard(store=store, approvals_file=approvals, policy=policy)
             server.kill()
@@ -107,5 +100,3 @@ async def test_redis_outage_applies_ask_fallback_allowlist(
             assert auth.allowed is allowed
             assert auth.no_route
             assert "approval store unavailable" in auth.message
-    finally:
-        server.kill()
