@@ -8,8 +8,9 @@ Edges of the pairing core: JSON situation files in, explanations and JSON out.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -180,6 +181,18 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _member(enum_type: type[_E], text: str, where: str) -> _E:
+    """*text* as a member of *enum_type*; otherwise an error naming *where* and the choices."""
+    try:
+        return enum_type(text)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_type)
+        raise PairingError(f"{where}: expected one of {allowed}, found {text!r}") from None
+
+
 def _wrap(path: str, build: Any) -> Any:
     """Run a constructor; turn its validation error into one naming *path*."""
     try:
@@ -247,14 +260,7 @@ def _auth_config(reader: _Reader) -> AuthConfig:
     auth = reader.sub("auth", known=frozenset({"mode", "token", "password"}))
     if auth is None:
         raise PairingError(f"{reader.at('auth')}: required object is missing")
-    mode_text = auth.req_str("mode")
-    try:
-        mode = AuthMode(mode_text)
-    except ValueError:
-        allowed = ", ".join(m.value for m in AuthMode)
-        raise PairingError(
-            f"{auth.at('mode')}: expected one of {allowed}, found {mode_text!r}"
-        ) from None
+    mode = _member(AuthMode, auth.req_str("mode"), auth.at("mode"))
     nodes = reader.sub("nodes", known=frozenset({"pairing"}))
     pairing = (
         nodes.sub("pairing", known=frozenset({"autoApproveLocal", "autoApproveCidrs"}))
@@ -381,13 +387,7 @@ def paired_device_from_json(obj: object, *, path: str = "paired") -> PairedDevic
 
 def _pending(reader: _Reader) -> PendingPairing:
     reason_text = reader.str_("reason") or PairingReason.NOT_PAIRED.value
-    try:
-        reason = PairingReason(reason_text)
-    except ValueError:
-        allowed = ", ".join(r.value for r in PairingReason)
-        raise PairingError(
-            f"{reader.at('reason')}: expected one of {allowed}, found {reason_text!r}"
-        ) from None
+    reason = _member(PairingReason, reason_text, reader.at("reason"))
     return PendingPairing(
         request_id=reader.req_str("requestId"),
         device_id=reader.req_str("deviceId"),
