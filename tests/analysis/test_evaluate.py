@@ -493,3 +493,13 @@ def test_os_resolver_on_a_real_folder(tmp_path: Path) -> None:
     assert not evaluate_command(
         "./link/tool", cwd=str(root), env=env, allowlist=outside
     ).allowlist_satisfied
+    # Several segments in one command: the symlinked-folder answer (looked up once per
+    # folder and evaluation) still applies to every one of them.
+    (root / "bin" / "other").write_text("#!/bin/sh\n")
+    (root / "bin" / "other").chmod(0o755)
+    both = [AllowlistEntry(pattern=f"{root}/link/*"), AllowlistEntry(pattern=f"{root}/bin/tool")]
+    chained = evaluate_command(
+        "./link/tool && ./link/other && ./link/tool", cwd=str(root), env=env, allowlist=both
+    )
+    assert [s.satisfied for s in chained.segments] == [True, False, True]
+    assert "symlinked folder" in (chained.segments[1].miss_reason or "")

@@ -391,6 +391,7 @@ def _single_quote(word: str) -> str:
 
 
 _DEFAULT_TRUSTED_DIRS = frozenset(DEFAULT_SAFE_BIN_TRUSTED_DIRS)
+_UNSET = object()
 _COMMAND_RUNNERS = frozenset({"find", "xargs"})
 
 
@@ -405,13 +406,35 @@ class _Context:
     skills: Mapping[str, frozenset[str]] | None
     resolver: ExecutableResolver
     cache: ResolutionCache | None
+    # Per evaluation only (never shared between calls): the same word, or two executables
+    # in the same folder, are looked up once per command line, so every segment of one
+    # command sees the same filesystem answer.
+    resolved: dict[str, ResolvedExecutable | None] = attrs.field(factory=dict)
+    symlinked: dict[str, bool] = attrs.field(factory=dict)
 
     def resolve(self, raw: str) -> ResolvedExecutable | None:
+        found = self.resolved.get(raw, _UNSET)
+        if found is not _UNSET:
+            return found  # type: ignore[return-value]
         if not raw.strip():
-            return None
-        if self.cache is not None:
-            return self.cache.resolve(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
-        return resolve_executable(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
+            value = None
+        elif self.cache is not None:
+            value = self.cache.resolve(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
+        else:
+            value = resolve_executable(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
+        self.resolved[raw] = value
+        return value
+
+    def through_symlinked_folder(self, resolved: ResolvedExecutable) -> bool:
+        if self.cache is not None or resolved.path is None:
+            # A cached value keeps its own answer (revalidated with the value's stamps).
+            return resolved.through_symlinked_folder
+        folder = posixpath.dirname(resolved.path)
+        found = self.symlinked.get(folder)
+        if found is None:
+            found = self.resolver.has_symlink(folder)
+            self.symlinked[folder] = found
+        return found
 
 
 class _Abort(Exception):  # noqa: N818 - internal control flow
@@ -723,7 +746,7 @@ def _evaluate_segment(
         entry is not None
         and policy is not None
         and entry is not ctx.allowlist._any  # noqa: SLF001 - same module
-        and policy.through_symlinked_folder
+        and ctx.through_symlinked_folder(policy)
     ):
         real = policy.real_path
         if real is None or ctx.allowlist.match(None, path=real) is None:
