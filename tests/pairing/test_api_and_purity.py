@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import openclaw_exec
+from _ast_imports import imported_modules
 from openclaw_exec import pairing
 from openclaw_exec.exceptions import PairingError
 from openclaw_exec.pairing import situation_from_json
@@ -35,23 +35,13 @@ FORBIDDEN = {
 }
 
 
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
 def test_pairing_modules_do_no_io_and_read_no_clock() -> None:
     files = sorted(PACKAGE.glob("*.py"))
     assert len(files) >= 8
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert "from __future__ import annotations" in "\n".join(text.splitlines()[:30])
-        for name in _imports(path):
+        for name in imported_modules(path):
             root = name.split(".")[0]
             assert root not in FORBIDDEN, f"{path.name} imports {name}"
             assert not any(name == f or name.startswith(f + ".") for f in FORBIDDEN), (
