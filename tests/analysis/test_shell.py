@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openclaw_exec.analysis import MAX_COMMAND_CHARS, parse_shell_command
 
@@ -121,3 +123,87 @@ def test_length_and_operator_caps() -> None:
 def test_lone_surrogates_do_not_raise() -> None:
     parsed = parse_shell_command("ls \ud800")
     assert not parsed.ok
+
+
+# The parser runs tree-sitter on the text terminated by a newline (much faster on
+# pipelines); the reference is the text parsed exactly as written.
+_PIECES = (
+    "a",
+    "ls",
+    " ",
+    "\t",
+    "|",
+    " | ",
+    "||",
+    "&&",
+    ";",
+    "; ",
+    "&",
+    "'q r'",
+    '"d e"',
+    '"$x"',
+    "\\",
+    "\\ ",
+    "$",
+    "$(b)",
+    "`c`",
+    "#",
+    " #c",
+    "<<EOF",
+    ">",
+    "<",
+    "(",
+    ")",
+    "{",
+    "}",
+    "=",
+    "X=1 ",
+    "~",
+    "*",
+    "-n",
+    "é",
+    "'",
+    '"',
+    "!",
+    "[[",
+    "]]",
+    "if",
+    "then",
+    "fi",
+)
+
+
+def _same(text: str) -> None:
+    from openclaw_exec.analysis._shell import (  # noqa: PLC0415
+        _FORBIDDEN_CHARS,
+        _parse_as_written,
+    )
+
+    parsed = parse_shell_command(text)
+    if _FORBIDDEN_CHARS.search(text) or not text.strip(" \t") or len(text) > 512:
+        return  # refused before tree-sitter runs, the same way on both paths
+    src = text.encode("utf-8")
+    assert parsed == _parse_as_written(src, ascii_only=len(src) == len(text))
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12))
+def test_terminated_parse_agrees_with_parse_as_written(pieces: list[str]) -> None:
+    _same("".join(pieces))
+
+
+@pytest.mark.parametrize("stages", [2, 3, 4, 8])
+def test_long_pipelines_parse_as_written(stages: int) -> None:
+    text = " | ".join(f"cmd{i} -x 'a b'" for i in range(stages))
+    _same(text)
+    parsed = parse_shell_command(text)
+    assert parsed.ok
+    assert [s.argv for s in parsed.segments] == [(f"cmd{i}", "-x", "a b") for i in range(stages)]
+
+
+def test_corpus_parses_as_written() -> None:
+    from _corpus import all_commands  # noqa: PLC0415
+
+    for text in all_commands():
+        if "\n" not in text and "\r" not in text:
+            _same(text)
