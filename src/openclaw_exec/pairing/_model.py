@@ -119,8 +119,14 @@ def _check_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -
 
 
 def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    if type(value) is tuple and all(type(item) is str for item in value):
-        return value  # the common case, kept cheap: records are built on every connect
+    if type(value) is tuple:
+        # The common case, kept cheap (a plain loop, not all() over a generator): records
+        # are built on every connect.
+        for item in value:
+            if type(item) is not str:
+                break
+        else:
+            return value
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise PairingError(f"expected a list of strings, found {type(value).__name__}")
     items = tuple(value)
@@ -324,8 +330,12 @@ class DeviceTokenRecord:
 def _token_tuple(value: Iterable[DeviceTokenRecord] | None) -> tuple[DeviceTokenRecord, ...] | None:
     if value is None or value == ():
         return value
-    if type(value) is tuple and all(type(item) is DeviceTokenRecord for item in value):
-        return value
+    if type(value) is tuple:
+        for item in value:
+            if type(item) is not DeviceTokenRecord:
+                break
+        else:
+            return value
     if isinstance(value, Mapping):
         value = value.values()
     items = tuple(value)
