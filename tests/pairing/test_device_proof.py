@@ -11,6 +11,8 @@ import attrs
 import pytest
 from _pairing_helpers import HOST_ID, NONCE, NOW, OTHER_ID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openclaw_exec.exceptions import PairingError
 from openclaw_exec.pairing import (
@@ -281,3 +283,35 @@ def test_approval_runtime_token_derivation() -> None:
     assert "socket-token" not in a
     with pytest.raises(PairingError, match="empty"):
         derive_approval_runtime_token("  ")
+
+
+_TEXT = st.text(max_size=12)
+
+
+@given(
+    client_id=_TEXT,
+    client_mode=_TEXT,
+    role=_TEXT,
+    scopes=st.lists(_TEXT, max_size=3).map(tuple),
+    token=st.none() | _TEXT,
+    platform=st.none() | _TEXT,
+    device_family=st.none() | _TEXT,
+)
+def test_verifier_sees_exactly_the_built_v3_then_v2_payloads(**ctx: Any) -> None:
+    """The messages handed to the verifier are build_device_auth_payload's, v3 then v2."""
+    seen: list[bytes] = []
+
+    def never(_key: bytes, _sig: bytes, message: bytes) -> bool:
+        seen.append(message)
+        return False
+
+    p = proof()
+    failure, version = verify_device_proof(
+        p, challenge_nonce=NONCE, now_ms=NOW, verifier=never, **ctx
+    )
+    assert (failure, version) == (DeviceProofFailure.SIGNATURE_INVALID, None)
+    common = {"device_id": p.id, "signed_at_ms": NOW, "nonce": NONCE, **ctx}
+    assert seen == [
+        build_device_auth_payload(version=v, **common).encode("utf-8", "surrogatepass")
+        for v in (3, 2)
+    ]

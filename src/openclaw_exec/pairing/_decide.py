@@ -18,11 +18,11 @@ from openclaw_exec.pairing import _net
 from openclaw_exec.pairing._device import (
     DeviceProofFailure,
     SignatureVerifier,
+    _check_proof,
     _key_bytes,
     ed25519_verify,
     encode_public_key,
     normalize_device_metadata,
-    verify_device_proof,
 )
 from openclaw_exec.pairing._locality import (
     classify_locality,
@@ -525,31 +525,27 @@ def decide_pairing(
         )
 
     # 8. Device proof.
-    payload_token = next(
-        (
-            t
-            for t in (request.token, request.device_token, request.bootstrap_token)
-            if t is not None
-        ),
-        None,
-    )
-    proof_failure, _version = verify_device_proof(
+    payload_token = request.token
+    if payload_token is None:
+        payload_token = request.device_token
+        if payload_token is None:
+            payload_token = request.bootstrap_token
+    proof_failure, _version, key = _check_proof(
         device,
-        client_id=client_id,
-        client_mode=client_mode,
-        role=role,
-        scopes=request.scopes,
-        token=payload_token,
-        platform=request.platform,
-        device_family=request.device_family,
-        challenge_nonce=connection.challenge_nonce,
-        now_ms=now_ms,
-        verifier=signature_verifier,
+        client_id,
+        client_mode,
+        role,
+        request.scopes,
+        payload_token,
+        request.platform,
+        request.device_family,
+        connection.challenge_nonce,
+        now_ms,
+        signature_verifier,
     )
     if proof_failure is not None:
         return _device_reject(proof_failure, locality, method, role)
-    key = _key_bytes(device.public_key)
-    assert key is not None  # verify_device_proof checked it
+    assert key is not None  # _check_proof returns it when the proof holds
     is_paired = (
         paired is not None and paired.device_id == device.id and _same_key(paired.public_key, key)
     )

@@ -287,38 +287,75 @@ def verify_device_proof(
         ``(None, 3 or 2)`` when the proof holds (with the payload version that verified),
         else ``(failure, None)``. Never raises.
     """
+    failure, version, _key = _check_proof(
+        proof,
+        client_id,
+        client_mode,
+        role,
+        scopes,
+        token,
+        platform,
+        device_family,
+        challenge_nonce,
+        now_ms,
+        verifier,
+    )
+    return failure, version
+
+
+def _check_proof(  # noqa: PLR0917 (internal, positional for speed: called on every connect)
+    proof: DeviceProof,
+    client_id: str,
+    client_mode: str,
+    role: str,
+    scopes: Sequence[str],
+    token: str | None,
+    platform: str | None,
+    device_family: str | None,
+    challenge_nonce: str,
+    now_ms: int,
+    verifier: SignatureVerifier,
+) -> tuple[DeviceProofFailure | None, int | None, bytes | None]:
+    """:func:`verify_device_proof`, also returning the decoded key when the proof holds."""
     key = _key_bytes(proof.public_key)
     if key is None or _fingerprint(key) != proof.id:
-        return DeviceProofFailure.DEVICE_ID_MISMATCH, None
-    if abs(now_ms - proof.signed_at_ms) > DEVICE_SIGNATURE_SKEW_MS:
-        return DeviceProofFailure.SIGNATURE_STALE, None
+        return DeviceProofFailure.DEVICE_ID_MISMATCH, None, None
+    signed_at_ms = proof.signed_at_ms
+    if abs(now_ms - signed_at_ms) > DEVICE_SIGNATURE_SKEW_MS:
+        return DeviceProofFailure.SIGNATURE_STALE, None, None
     nonce = proof.nonce.strip()
     if not nonce:
-        return DeviceProofFailure.NONCE_MISSING, None
+        return DeviceProofFailure.NONCE_MISSING, None, None
     if nonce != challenge_nonce:
-        return DeviceProofFailure.NONCE_MISMATCH, None
+        return DeviceProofFailure.NONCE_MISMATCH, None, None
     signature = _b64decode(proof.signature) or b""  # undecodable: the verifier says no
-    for version in (3, 2):
-        payload = build_device_auth_payload(
-            version=version,
-            device_id=proof.id,
-            client_id=client_id,
-            client_mode=client_mode,
-            role=role,
-            scopes=scopes,
-            signed_at_ms=proof.signed_at_ms,
-            token=token,
-            nonce=nonce,
-            platform=platform,
-            device_family=device_family,
+    # build_device_auth_payload's v3 then v2 strings, built directly (the v2 one only
+    # when v3 does not verify).
+    head = "|".join(
+        (
+            proof.id,
+            client_id,
+            client_mode,
+            role,
+            ",".join(scopes),
+            str(signed_at_ms),
+            token or "",
+            nonce,
         )
-        if verifier(key, signature, _utf8(payload)):
-            break
+    )
+    v3 = (
+        f"v3|{head}|{normalize_device_metadata(platform)}|"
+        f"{normalize_device_metadata(device_family)}"
+    )
+    if verifier(key, signature, _utf8(v3)):
+        version = 3
+    elif verifier(key, signature, _utf8(f"v2|{head}")):
+        version = 2
     else:
-        return DeviceProofFailure.SIGNATURE_INVALID, None
+        return DeviceProofFailure.SIGNATURE_INVALID, None, None
     if len(key) != 32:
-        return DeviceProofFailure.PUBLIC_KEY_INVALID, None
-    return None, version
+        return DeviceProofFailure.PUBLIC_KEY_INVALID, None, None
+    return None, version, key
 
 
 @attrs.frozen(kw_only=True)
