@@ -25,7 +25,7 @@ from openclaw_exec.pairing._device import (
     normalize_device_metadata,
 )
 from openclaw_exec.pairing._locality import (
-    classify_locality,
+    _classify,
     is_browser_ui_client,
     resolve_client_ip,
 )
@@ -98,6 +98,8 @@ _M_PROXY = AuthMethod.TRUSTED_PROXY
 _M_NONE = AuthMethod.NONE
 _M_DEVICE_TOKEN = AuthMethod.DEVICE_TOKEN
 _M_RUNTIME = AuthMethod.APPROVAL_RUNTIME
+_R_NOT_PAIRED = PairingReason.NOT_PAIRED
+_L_REMOTE = Locality.REMOTE
 
 
 def _is_shared_secret(method: AuthMethod | None) -> bool:
@@ -152,8 +154,36 @@ def _has_effective_role(paired: PairedDevice, role: str) -> bool:
     return role in paired.roles or role == paired.role
 
 
-def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
+def _dedupe(items: tuple[str, ...]) -> tuple[str, ...]:
+    if len(items) < 2:  # nothing to drop
+        return items
     return tuple(dict.fromkeys(items))
+
+
+# Derived from the stored record and the request: the same device reconnecting asks the
+# same questions, so these small pure helpers are cached on their (hashable) tuples.
+@functools.lru_cache(maxsize=4096)
+def _covers(role: str, granted: tuple[str, ...], requested: tuple[str, ...]) -> bool:
+    return scopes_cover(role, granted, requested)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sorted_unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(items)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sorted_union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({*first, *second}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _approved_roles(roles: tuple[str, ...], role: str | None) -> tuple[str, ...]:
+    """:attr:`PairedDevice.approved_roles` of a record with these ``roles`` and ``role``."""
+    merged = set(roles)
+    if role:
+        merged.add(role)
+    return tuple(sorted(merged))
 
 
 def _close_reason(text: str) -> str:
@@ -245,6 +275,30 @@ def _ip_text(address: _net.IPAddress) -> str:
     return str(address)
 
 
+def _locality_of(
+    connection: ConnectionFacts,
+    auth: AuthConfig,
+    client_id: str,
+    client_mode: str,
+    *,
+    shared_ok: bool,
+) -> Locality:
+    """:func:`classify_locality`, called positionally (its cache key is the same)."""
+    return _classify(
+        connection.peer_address,
+        connection.host,
+        connection.origin,
+        connection.has_forwarding_headers,
+        connection.x_forwarded_for,
+        connection.x_real_ip,
+        auth.trusted_proxies,
+        auth.allow_real_ip_fallback,
+        client_id,
+        client_mode,
+        shared_ok,
+    )
+
+
 def _same_key(stored: str, presented: bytes) -> bool:
     return _key_bytes(stored) == presented
 
@@ -287,15 +341,6 @@ def decide_pairing(
     browser_ui = is_browser_ui_client(client_id, client_mode)
     peer = _net.parse_ip(connection.peer_address)
 
-    def locality_for(*, shared_ok: bool) -> Locality:
-        return classify_locality(
-            connection,
-            auth,
-            client_id=client_id,
-            client_mode=client_mode,
-            shared_secret_ok=shared_ok,
-        )
-
     # 1. Role.
     role = "operator" if request.role is None else request.role
     if role not in KNOWN_ROLES:
@@ -304,7 +349,7 @@ def decide_pairing(
             f"role {request.role!r} is not operator or node",
             message="invalid role",
             details={},
-            locality=locality_for(shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
         )
 
     # 2. Origin: any client that sent one, and always the Control UI / webchat.
@@ -319,7 +364,7 @@ def decide_pairing(
                     "it in gateway.controlUi.allowedOrigins)"
                 ),
                 details={"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": failure},
-                locality=locality_for(shared_ok=False),
+                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
                 role=role,
             )
 
@@ -330,7 +375,7 @@ def decide_pairing(
             "auth.approvalRuntimeToken and device were both sent",
             message="invalid connect params: approval runtime token cannot be combined with device",
             details={},
-            locality=locality_for(shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
             role=role,
         )
 
@@ -344,7 +389,7 @@ def decide_pairing(
                 "unauthorized: gateway token not configured on gateway (set gateway.auth.token)"
             ),
             details={"code": "AUTH_TOKEN_NOT_CONFIGURED"},
-            locality=locality_for(shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
             role=role,
         )
     if mode is _MODE_PASSWORD and not auth.password:
@@ -356,7 +401,7 @@ def decide_pairing(
                 "(set gateway.auth.password)"
             ),
             details={"code": "AUTH_PASSWORD_NOT_CONFIGURED"},
-            locality=locality_for(shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
             role=role,
         )
     if mode is _MODE_PROXY and (auth.token or auth.password or not auth.trusted_proxies):
@@ -368,7 +413,7 @@ def decide_pairing(
                 "code": "AUTH_UNAUTHORIZED",
                 "recommendedNextStep": "review_auth_configuration",
             },
-            locality=locality_for(shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
             role=role,
         )
 
@@ -387,7 +432,7 @@ def decide_pairing(
                     "code": "AUTH_TOKEN_MISMATCH",
                     "recommendedNextStep": "retry_with_device_token",
                 },
-                locality=locality_for(shared_ok=False),
+                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
                 role=role,
             )
         method = _M_TOKEN
@@ -404,7 +449,7 @@ def decide_pairing(
                     "code": "AUTH_PASSWORD_MISMATCH",
                     "recommendedNextStep": "update_auth_credentials",
                 },
-                locality=locality_for(shared_ok=False),
+                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
                 role=role,
             )
         method = _M_PASSWORD
@@ -418,7 +463,7 @@ def decide_pairing(
                 "the peer is not a trusted proxy, or it sent no user identity header",
                 message="unauthorized: trusted proxy authentication required",
                 details={"code": "AUTH_UNAUTHORIZED"},
-                locality=locality_for(shared_ok=False),
+                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
                 role=role,
             )
         method = _M_PROXY
@@ -434,11 +479,13 @@ def decide_pairing(
                 "auth.approvalRuntimeToken does not match this gateway's runtime credential",
                 message="unauthorized: approval runtime token mismatch",
                 details={"code": "AUTH_UNAUTHORIZED"},
-                locality=locality_for(shared_ok=shared_ok),
+                locality=_locality_of(
+                    connection, auth, client_id, client_mode, shared_ok=shared_ok
+                ),
                 auth_method=method,
                 role=role,
             )
-        locality = locality_for(shared_ok=True)
+        locality = _locality_of(connection, auth, client_id, client_mode, shared_ok=True)
         if not locality.is_local:
             return _reject(
                 "approval-runtime-remote",
@@ -473,7 +520,13 @@ def decide_pairing(
             scopes=_dedupe(request.scopes),
         )
 
-    locality = locality_for(shared_ok=method is _M_TOKEN or method is _M_PASSWORD)
+    locality = _locality_of(
+        connection,
+        auth,
+        client_id,
+        client_mode,
+        shared_ok=method is _M_TOKEN or method is _M_PASSWORD,
+    )
     device = request.device
 
     # 7. No device identity (OpenClaw's evaluateMissingDeviceIdentity).
@@ -611,14 +664,13 @@ def decide_pairing(
     if not is_paired or paired is None:
         reason = PairingReason.NOT_PAIRED
         paired = None
-    elif normalize_device_metadata(paired.platform) not in {
-        "",
-        platform,
-    } or normalize_device_metadata(paired.device_family) not in {"", family}:
+    elif ((pinned := normalize_device_metadata(paired.platform)) and pinned != platform) or (
+        (pinned := normalize_device_metadata(paired.device_family)) and pinned != family
+    ):
         reason = PairingReason.METADATA_UPGRADE
     elif not _has_effective_role(paired, role):
         reason = PairingReason.ROLE_UPGRADE
-    elif request.scopes and not scopes_cover(role, paired.baseline_scopes, request.scopes):
+    elif request.scopes and not _covers(role, paired.baseline_scopes, request.scopes):
         reason = PairingReason.SCOPE_UPGRADE
     else:
         reason = None
@@ -633,32 +685,32 @@ def decide_pairing(
             role=role,
             scopes=_dedupe(request.scopes),
             issue_device_token=True,
-            device_token_scopes=tuple(sorted(set(paired.baseline_scopes))),
+            device_token_scopes=_sorted_unique(paired.baseline_scopes),
         )
 
+    approved_roles = _approved_roles(paired.roles, paired.role) if paired is not None else ()
     silent_rule, note = _silent_rule(
-        reason=reason,
-        role=role,
-        paired=paired,
-        locality=locality,
-        method=method,
-        auth=auth,
-        connection=connection,
-        peer=peer,
-        browser_ui=browser_ui,
-        client_id=client_id,
-        has_scopes=bool(request.scopes),
+        reason,
+        role,
+        paired is not None and "node" in approved_roles,
+        locality,
+        method,
+        auth,
+        connection,
+        peer,
+        browser_ui,
+        client_id,
+        bool(request.scopes),
     )
-    approved_roles = paired.approved_roles if paired is not None else ()
-    approved_scopes = tuple(sorted(set(paired.baseline_scopes))) if paired is not None else ()
+    approved_scopes = _sorted_unique(paired.baseline_scopes) if paired is not None else ()
     requested = _dedupe(request.scopes)
     if silent_rule.startswith("silent-"):
-        new_scopes = tuple(sorted(set(approved_scopes) | set(requested)))
+        new_scopes = _sorted_union(approved_scopes, requested)
         record = PairedDevice(
             device_id=device.id,
             public_key=encode_public_key(key),
             role=paired.role if paired is not None and paired.role else role,
-            roles=tuple(sorted({*approved_roles, role})),
+            roles=_sorted_union(approved_roles, (role,)),
             scopes=new_scopes,
             approved_scopes=new_scopes,
             tokens=paired.tokens if paired is not None else None,
@@ -764,11 +816,10 @@ def _device_reject(
     )
 
 
-def _silent_rule(
-    *,
+def _silent_rule(  # noqa: PLR0917 (internal, positional for speed: called on every pairing)
     reason: PairingReason,
     role: str,
-    paired: PairedDevice | None,
+    was_node: bool,
     locality: Locality,
     method: AuthMethod,
     auth: AuthConfig,
@@ -778,10 +829,16 @@ def _silent_rule(
     client_id: str,
     has_scopes: bool,
 ) -> tuple[str, str]:
-    """Return ``(rule id, note)``: a ``silent-*`` rule or the ``pairing-required-*`` one."""
-    shared_ok = _is_shared_secret(method)
+    """
+    Return ``(rule id, note)``: a ``silent-*`` rule or the ``pairing-required-*`` one.
+
+    *was_node*: the device is paired and ``node`` is among its approved roles. Notes
+    format the enums directly (a ``StrEnum`` formats as its value).
+    """
+    shared_ok = method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
+    not_paired = reason is _R_NOT_PAIRED
     if (
-        reason is PairingReason.NOT_PAIRED
+        not_paired
         and role == "node"
         and not has_scopes
         and shared_ok
@@ -794,33 +851,32 @@ def _silent_rule(
         and _net.in_networks(peer, _net.parse_networks(auth.auto_approve_cidrs))
     ):
         return "silent-cidr-node-pairing", f"fresh node from {peer} inside autoApproveCidrs"
-    if not locality.is_local:
-        return "pairing-required-remote", f"{reason.value} on a remote connection"
+    if locality is _L_REMOTE:
+        return "pairing-required-remote", f"{reason} on a remote connection"
     if not shared_ok:
         return (
             "pairing-required-no-secret",
-            f"{reason.value} on a {locality.value} connection authenticated by {method.value}",
+            f"{reason} on a {locality} connection authenticated by {method}",
         )
     if not auth.auto_approve_local:
-        return "pairing-required-auto-approve-off", f"{reason.value} with autoApproveLocal off"
-    was_node = paired is not None and "node" in paired.approved_roles
-    if reason is not PairingReason.NOT_PAIRED and (role != "operator" or was_node):
+        return "pairing-required-auto-approve-off", f"{reason} with autoApproveLocal off"
+    if not not_paired and (role != "operator" or was_node):
         return (
             "pairing-required-node-upgrade",
-            f"{reason.value} of a node device (role {role}); nodes are never upgraded silently",
+            f"{reason} of a node device (role {role}); nodes are never upgraded silently",
         )
     if reason is PairingReason.METADATA_UPGRADE:
         native = locality is Locality.DIRECT_LOCAL and client_id in NATIVE_APP_CLIENT_IDS
-        container = locality in {
-            Locality.CLI_CONTAINER_LOCAL,
-            Locality.SHARED_SECRET_LOOPBACK_LOCAL,
-        }
+        container = (
+            locality is Locality.CLI_CONTAINER_LOCAL
+            or locality is Locality.SHARED_SECRET_LOOPBACK_LOCAL
+        )
         if browser_ui or connection.origin is not None or not (native or container):
             return (
                 "pairing-required-metadata",
-                f"metadata changed for {client_id} on a {locality.value} connection",
+                f"metadata changed for {client_id} on a {locality} connection",
             )
     return (
         "silent-local-pairing",
-        f"{reason.value} approved silently: {locality.value}, {method.value} verified",
+        f"{reason} approved silently: {locality}, {method} verified",
     )
