@@ -345,7 +345,9 @@ def _token_tuple(value: Iterable[DeviceTokenRecord] | None) -> tuple[DeviceToken
     return items
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted, like PairingDecision: a frozen dict class is built by writing __dict__
+# directly instead of calling object.__setattr__ per field (a silent pairing builds one).
+@attrs.frozen(kw_only=True, slots=False)
 class PairedDevice:
     """
     A stored pairing record (OpenClaw's ``devices/paired.json`` row).
@@ -397,7 +399,8 @@ class PairedDevice:
         return self.approved_scopes if self.approved_scopes is not None else self.scopes
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted, for the same reason (every pairing-required decision builds one).
+@attrs.frozen(kw_only=True, slots=False)
 class PendingPairing:
     """
     A pairing request waiting for a human (OpenClaw's ``devices/pending.json`` row).
