@@ -535,11 +535,14 @@ def evaluate_command(
         parsed = parse_shell_command(command_or_argv)
         failure = parsed.failure
         heredoc = parsed.heredoc
-        raw_segments = [seg for part in parsed.parts for seg in part.segments]
+        raw_segments: list[ParsedSegment] = []
         ops: list[str | None] = []
-        part_sizes = [len(part.segments) for part in parsed.parts]
+        part_sizes: list[int] = []
         for part in parsed.parts:
-            ops.extend(["|"] * (len(part.segments) - 1))
+            part_segments = part.segments
+            raw_segments.extend(part_segments)
+            part_sizes.append(len(part_segments))
+            ops.extend(["|"] * (len(part_segments) - 1))
             ops.append(part.op_to_next)
     elif _is_argv(command_or_argv):
         command = None
@@ -569,7 +572,7 @@ def evaluate_command(
     if failure is None:
         try:
             segments = tuple(
-                _evaluate_segment(seg, ctx, 0, strict_inline_eval) for seg in raw_segments
+                [_evaluate_segment(seg, ctx, 0, strict_inline_eval) for seg in raw_segments]
             )
         except _Abort as abort:
             failure = abort.failure
@@ -706,41 +709,51 @@ def _evaluate_segment(
     if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
         inner = _evaluate_payload(plan.shell_inline_command, seg, ctx, depth, strict)
 
-    def result(
-        by: SatisfiedBy | None, entry: AllowlistEntry | None, reason: str | None
-    ) -> SegmentEvaluation:
-        return SegmentEvaluation(
-            argv=argv,
-            assignments=seg.assignments,
-            raw=seg.raw,
-            position=seg.position,
-            depth=depth,
-            effective_argv=plan.argv,
-            wrappers=plan.wrappers,
-            blocked_wrapper=plan.blocked_wrapper,
-            executable=execution,
-            policy_executable=policy,
-            satisfied_by=by,
-            matched_entry=entry,
-            miss_reason=reason,
-            inline_eval=inline,
-            inner=inner,
-        )
+    by, entry, reason = _decide(seg, plan, execution, policy, inline, inner, ctx)
+    return SegmentEvaluation(
+        argv=argv,
+        assignments=seg.assignments,
+        raw=seg.raw,
+        position=seg.position,
+        depth=depth,
+        effective_argv=plan.argv,
+        wrappers=plan.wrappers,
+        blocked_wrapper=plan.blocked_wrapper,
+        executable=execution,
+        policy_executable=policy,
+        satisfied_by=by,
+        matched_entry=entry,
+        miss_reason=reason,
+        inline_eval=inline,
+        inner=inner,
+    )
 
+
+_Decision = tuple["SatisfiedBy | None", "AllowlistEntry | None", "str | None"]
+
+
+def _decide(  # noqa: PLR0917 - the facts gathered by _evaluate_segment
+    seg: ParsedSegment,
+    plan: WrapperPlan,
+    execution: ResolvedExecutable | None,
+    policy: ResolvedExecutable | None,
+    inline: InlineEvalHit | None,
+    inner: tuple[SegmentEvaluation, ...],
+    ctx: _Context,
+) -> _Decision:
+    """What satisfies the segment, the entry that matched, and why not (a miss)."""
     if plan.blocked:
-        return result(None, None, f"wrapper {plan.blocked_wrapper!r} cannot be unwrapped safely")
+        return (None, None, f"wrapper {plan.blocked_wrapper!r} cannot be unwrapped safely")
     if inline is not None and inline.normalized_executable in _COMMAND_RUNNERS:
         # find -exec / xargs CMD run a command the analyser never sees (stricter than 4.1,
         # as later OpenClaw builds): no entry for find or xargs can cover it.
-        return result(None, None, f"{inline.describe()} runs a command that is not analysed")
+        return (None, None, f"{inline.describe()} runs a command that is not analysed")
     if seg.assignments:
         names = ", ".join(name for name, _ in seg.assignments)
-        return result(
-            None, None, f"leading assignment ({names}) changes the executable's environment"
-        )
+        return (None, None, f"leading assignment ({names}) changes the executable's environment")
     for resolved in (execution, policy):
         if resolved is not None and resolved.traversal:
-            return result(None, None, f"{resolved.raw!r} goes through '..' across a symlink")
+            return (None, None, f"{resolved.raw!r} goes through '..' across a symlink")
     entry = _match(plan, policy, ctx)
     if (
         entry is not None
@@ -750,11 +763,13 @@ def _evaluate_segment(
     ):
         real = policy.real_path
         if real is None or ctx.allowlist.match(None, path=real) is None:
-            return result(
+            return (
                 None,
                 None,
-                f"{policy.path} is reached through a symlinked folder and its real path "
-                f"{real} is not allowlisted",
+                (
+                    f"{policy.path} is reached through a symlinked folder and its real path "
+                    f"{real} is not allowlisted"
+                ),
             )
     by: SatisfiedBy | None = None
     if entry is not None:
@@ -769,10 +784,10 @@ def _evaluate_segment(
             reason = f"{word!r} does not resolve to an executable"
         else:
             reason = f"no allowlist entry matches {policy.path}"
-        return result(None, None, reason)
+        return (None, None, reason)
     if inner and not all(s.satisfied for s in inner):
-        return result(None, entry, "the shell payload has a segment that is not allowlisted")
-    return result(by, entry, None)
+        return (None, entry, "the shell payload has a segment that is not allowlisted")
+    return (by, entry, None)
 
 
 def _match(
