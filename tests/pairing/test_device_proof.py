@@ -315,3 +315,17 @@ def test_verifier_sees_exactly_the_built_v3_then_v2_payloads(**ctx: Any) -> None
         build_device_auth_payload(version=v, **common).encode("utf-8", "surrogatepass")
         for v in (3, 2)
     ]
+
+
+_SECRET = st.sampled_from(["", "tok", "tok2", "tök", "\ud800"]) | st.text(max_size=6)
+
+
+@given(presented=_SECRET, expected=_SECRET, as_bytes=st.booleans())
+def test_secrets_equal_is_equality_of_utf8_bytes(
+    presented: str, expected: str, *, as_bytes: bool
+) -> None:
+    """ASCII or not, str or bytes: equal exactly when the non-empty UTF-8 bytes are equal."""
+    a = presented.encode("utf-8", "surrogatepass")
+    b = expected.encode("utf-8", "surrogatepass")
+    assert secrets_equal(a if as_bytes else presented, expected) == (bool(a) and a == b)
+    assert secrets_equal(presented, expected) == (bool(a) and a == b)

@@ -262,12 +262,15 @@ def _origin_check(
     return "origin not allowed"
 
 
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+"""The UUID variant character for each hex digit (its two low bits pick 8, 9, a or b)."""
+
+
 def _derive_request_id(device: DeviceProof, role: str, scopes: Sequence[str], now_ms: int) -> str:
     """A UUID-shaped (version 4 layout) id derived from the request: pure and repeatable."""
     seed = "|".join((device.id, role, ",".join(sorted(scopes)), str(now_ms)))
     h = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -42,6 +42,14 @@ def secrets_equal(presented: str | bytes | None, expected: str | bytes | None) -
     """
     if not presented or not expected:
         return False
+    if (
+        type(presented) is str
+        and type(expected) is str
+        and presented.isascii()
+        and expected.isascii()
+    ):
+        # ASCII text compares exactly like its UTF-8 bytes; skip encoding both sides.
+        return hmac.compare_digest(presented, expected)
     return hmac.compare_digest(_utf8(presented), _utf8(expected))
 
 
