@@ -181,7 +181,8 @@ def bench_openclaw(
     if proc.returncode != 0:
         print("openclaw benchmark failed:", proc.stderr[-2000:])
         return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _best(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:

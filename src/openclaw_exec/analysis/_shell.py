@@ -280,9 +280,7 @@ def parse_shell_command(text: str) -> ParsedCommand:
     # does not accept is parsed again exactly as written, so failures (construct and
     # position) are reported from the text itself.
     try:
-        parts = _Walker(src, ascii_only=ascii_only).program(
-            _parser().parse(src + b"\n").root_node
-        )
+        parts = _Walker(src, ascii_only=ascii_only).program(_parser().parse(src + b"\n").root_node)
     except (_Fail, RecursionError):
         return _parse_as_written(src, ascii_only=ascii_only)
     return ParsedCommand(parts=tuple(parts), failure=None)
