@@ -741,27 +741,29 @@ def decide_pairing(
 
     # A human must approve: write or merge the pending request.
     resolved_ip = resolve_client_ip(connection, auth)
-    pending_roles = {role}
-    pending_scopes = set(requested)
-    new_id = request_id or _derive_request_id(device, role, requested, now_ms)
+    new_id: str | None = None
+    pending_roles: tuple[str, ...] = (role,)
+    pending_scopes = _sorted_unique(requested)
     if (
         pending is not None
         and pending.device_id == device.id
         and _same_key(pending.public_key, key)
         and 0 <= now_ms - pending.ts_ms < PENDING_REQUEST_TTL_MS
     ):
-        if pending.role == role and set(pending.scopes) == pending_scopes:
+        if pending.role == role and set(pending.scopes) == set(requested):
             new_id = pending.request_id
-        pending_roles |= {*pending.roles, pending.role}
-        pending_scopes |= set(pending.scopes)
+        pending_roles = _sorted_union(pending.roles, (role, pending.role))
+        pending_scopes = _sorted_union(requested, pending.scopes)
+    if new_id is None:  # derived only when the pending request's id is not kept
+        new_id = request_id or _derive_request_id(device, role, requested, now_ms)
     pending_request = PendingPairing(
         request_id=new_id,
         device_id=device.id,
         public_key=encode_public_key(key),
         reason=reason,
         role=role,
-        roles=tuple(sorted(pending_roles)),
-        scopes=tuple(sorted(pending_scopes)),
+        roles=pending_roles,
+        scopes=pending_scopes,
         is_repair=paired is not None,
         ts_ms=now_ms,
         platform=platform or None,
