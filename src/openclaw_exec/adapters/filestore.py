@@ -28,9 +28,12 @@ import attrs
 
 from openclaw_exec.exceptions import ApprovalsFileError
 from openclaw_exec.policy import (
+    POLICY_FIELDS,
     AgentPolicy,
     AllowlistEntry,
     ApprovalsFile,
+    approvals_from_json,
+    approvals_to_json,
     dumps_approvals,
     loads_approvals,
 )
@@ -286,20 +289,15 @@ class ApprovalsStore:
 
         Values are validated like the file itself (exact OpenClaw spellings).
         """
-        from openclaw_exec.policy import approvals_from_json, approvals_to_json  # noqa: PLC0415
+        names = dict(POLICY_FIELDS)
+        unknown = sorted(set(knobs) - set(names))
+        if unknown:
+            raise TypeError(f"unknown knob {unknown[0]!r}")
 
         def change(file: ApprovalsFile) -> ApprovalsFile:
             document = approvals_to_json(file)
             defaults = dict(document.get("defaults") or {})
-            names = {
-                "security": "security",
-                "ask": "ask",
-                "ask_fallback": "askFallback",
-                "auto_allow_skills": "autoAllowSkills",
-            }
             for key, value in knobs.items():
-                if key not in names:
-                    raise TypeError(f"unknown knob {key!r}")
                 defaults[names[key]] = getattr(value, "value", value)
             document["defaults"] = defaults
             return approvals_from_json(document, source=str(self.path))
