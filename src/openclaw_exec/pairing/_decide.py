@@ -36,12 +36,16 @@ from openclaw_exec.pairing._model import (
     ConnectionFacts,
     ConnectRequest,
     DeviceProof,
+    DeviceTokenRecord,
     Locality,
     Outcome,
     PairedDevice,
     PairingDecision,
     PairingReason,
     PendingPairing,
+    _decision_unchecked,
+    _paired_device_unchecked,
+    _pending_unchecked,
 )
 from openclaw_exec.pairing._secrets import secrets_equal
 
@@ -99,6 +103,10 @@ _M_NONE = AuthMethod.NONE
 _M_DEVICE_TOKEN = AuthMethod.DEVICE_TOKEN
 _M_RUNTIME = AuthMethod.APPROVAL_RUNTIME
 _R_NOT_PAIRED = PairingReason.NOT_PAIRED
+_O_ACCEPT = Outcome.ACCEPT
+_O_SILENT = Outcome.ACCEPT_AFTER_SILENT_PAIRING
+_O_PAIRING_REQUIRED = Outcome.PAIRING_REQUIRED
+_O_REJECT = Outcome.REJECT
 _L_REMOTE = Locality.REMOTE
 
 
@@ -204,18 +212,24 @@ def _reject(
     auth_method: AuthMethod | None = None,
     role: str | None = None,
 ) -> PairingDecision:
-    return PairingDecision(
-        outcome=Outcome.REJECT,
-        rule=rule,
-        note=note,
-        locality=locality,
-        auth_method=auth_method,
-        role=role,
-        close_code=_CLOSE_POLICY,
-        close_reason=_close_reason(message),
-        error_code=error_code,
-        error_message=message,
-        error_details=details,
+    return _decision_unchecked(
+        _O_REJECT,
+        rule,
+        note,
+        locality,
+        auth_method,
+        role,
+        (),
+        False,  # noqa: FBT003 (issue_device_token)
+        (),
+        None,
+        None,
+        None,
+        _CLOSE_POLICY,
+        _close_reason(message),
+        error_code,
+        message,
+        details,
     )
 
 
@@ -513,14 +527,14 @@ def decide_pairing(
                 auth_method=_M_RUNTIME,
                 role=role,
             )
-        return PairingDecision(
-            outcome=Outcome.ACCEPT,
-            rule="approval-runtime",
-            note=f"local ({locality.value}) approval runtime",
-            locality=locality,
-            auth_method=_M_RUNTIME,
-            role=role,
-            scopes=_dedupe(request.scopes),
+        return _decision_unchecked(
+            _O_ACCEPT,
+            "approval-runtime",
+            f"local ({locality.value}) approval runtime",
+            locality,
+            _M_RUNTIME,
+            role,
+            _dedupe(request.scopes),
         )
 
     locality = _locality_of(
@@ -535,14 +549,14 @@ def decide_pairing(
     # 7. No device identity (OpenClaw's evaluateMissingDeviceIdentity).
     if device is None:
         if browser_ui and method is _M_PROXY and role == "operator":
-            return PairingDecision(
-                outcome=Outcome.ACCEPT,
-                rule="control-ui-trusted-proxy",
-                note="Control UI behind a trusted proxy, no device",
-                locality=locality,
-                auth_method=method,
-                role=role,
-                scopes=_dedupe(request.scopes),
+            return _decision_unchecked(
+                _O_ACCEPT,
+                "control-ui-trusted-proxy",
+                "Control UI behind a trusted proxy, no device",
+                locality,
+                method,
+                role,
+                _dedupe(request.scopes),
             )
         if browser_ui:
             return _reject(
@@ -557,17 +571,16 @@ def decide_pairing(
                 role=role,
             )
         if role == "operator" and shared_ok:
-            return PairingDecision(
-                outcome=Outcome.ACCEPT,
-                rule="device-less-shared-secret",
-                note=(
+            return _decision_unchecked(
+                _O_ACCEPT,
+                "device-less-shared-secret",
+                (
                     f"no device; the {len(request.scopes)} declared scope(s) are cleared "
                     f"whatever the client calls itself ({client_id}/{client_mode})"
                 ),
-                locality=locality,
-                auth_method=method,
-                role=role,
-                scopes=(),
+                locality,
+                method,
+                role,
             )
         return _reject(
             "device-identity-required",
@@ -652,14 +665,14 @@ def decide_pairing(
 
     # 10. The device branch.
     if browser_ui and method is _M_PROXY and role == "operator":
-        return PairingDecision(
-            outcome=Outcome.ACCEPT,
-            rule="control-ui-trusted-proxy",
-            note="Control UI behind a trusted proxy skips device pairing",
-            locality=locality,
-            auth_method=method,
-            role=role,
-            scopes=_dedupe(request.scopes),
+        return _decision_unchecked(
+            _O_ACCEPT,
+            "control-ui-trusted-proxy",
+            "Control UI behind a trusted proxy skips device pairing",
+            locality,
+            method,
+            role,
+            _dedupe(request.scopes),
         )
     platform = normalize_device_metadata(request.platform)
     family = normalize_device_metadata(request.device_family)
@@ -679,16 +692,16 @@ def decide_pairing(
         reason = None
     if reason is None:
         assert paired is not None
-        return PairingDecision(
-            outcome=Outcome.ACCEPT,
-            rule="paired-device",
-            note=f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
-            locality=locality,
-            auth_method=method,
-            role=role,
-            scopes=_dedupe(request.scopes),
-            issue_device_token=True,
-            device_token_scopes=_sorted_unique(paired.baseline_scopes),
+        return _decision_unchecked(
+            _O_ACCEPT,
+            "paired-device",
+            f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
+            locality,
+            method,
+            role,
+            _dedupe(request.scopes),
+            True,  # noqa: FBT003 (issue_device_token)
+            _sorted_unique(paired.baseline_scopes),
         )
 
     approved_roles = _approved_roles(paired.roles, paired.role) if paired is not None else ()
@@ -709,34 +722,37 @@ def decide_pairing(
     requested = _dedupe(request.scopes)
     if silent_rule.startswith("silent-"):
         new_scopes = _sorted_union(approved_scopes, requested)
-        record = PairedDevice(
-            device_id=device.id,
-            public_key=encode_public_key(key),
-            role=paired.role if paired is not None and paired.role else role,
-            roles=_sorted_union(approved_roles, (role,)),
-            scopes=new_scopes,
-            approved_scopes=new_scopes,
-            tokens=paired.tokens if paired is not None else None,
-            platform=platform or None,
-            device_family=family or None,
-            client_id=client_id,
-            client_mode=client_mode,
-            display_name=request.display_name,
-            created_at_ms=paired.created_at_ms if paired is not None else now_ms,
-            approved_at_ms=now_ms,
+        # Every part is a validated input field or derived here; now_ms is the one value
+        # straight from the caller, so anything but an int takes the validating path.
+        build_record = _paired_device_unchecked if type(now_ms) is int else _paired_device
+        record = build_record(
+            device.id,
+            encode_public_key(key),
+            paired.role if paired is not None and paired.role else role,
+            _sorted_union(approved_roles, (role,)),
+            new_scopes,
+            new_scopes,
+            paired.tokens if paired is not None else None,
+            platform or None,
+            family or None,
+            client_id,
+            client_mode,
+            request.display_name,
+            paired.created_at_ms if paired is not None else now_ms,
+            now_ms,
         )
-        return PairingDecision(
-            outcome=Outcome.ACCEPT_AFTER_SILENT_PAIRING,
-            rule=silent_rule,
-            note=note,
-            locality=locality,
-            auth_method=method,
-            role=role,
-            scopes=requested,
-            issue_device_token=True,
-            device_token_scopes=new_scopes,
-            paired_record=record,
-            pairing_reason=reason,
+        return _decision_unchecked(
+            _O_SILENT,
+            silent_rule,
+            note,
+            locality,
+            method,
+            role,
+            requested,
+            True,  # noqa: FBT003 (issue_device_token)
+            new_scopes,
+            record,
+            reason,
         )
 
     # A human must approve: write or merge the pending request.
@@ -756,22 +772,27 @@ def decide_pairing(
         pending_scopes = _sorted_union(requested, pending.scopes)
     if new_id is None:  # derived only when the pending request's id is not kept
         new_id = request_id or _derive_request_id(device, role, requested, now_ms)
-    pending_request = PendingPairing(
-        request_id=new_id,
-        device_id=device.id,
-        public_key=encode_public_key(key),
-        reason=reason,
-        role=role,
-        roles=pending_roles,
-        scopes=pending_scopes,
-        is_repair=paired is not None,
-        ts_ms=now_ms,
-        platform=platform or None,
-        device_family=family or None,
-        client_id=client_id,
-        client_mode=client_mode,
-        display_name=request.display_name,
-        remote_ip=_ip_text(resolved_ip) if resolved_ip is not None else None,
+    # As for the record: the request id (when the caller chose it) and now_ms are the
+    # values not validated yet, so anything but a str and an int takes the validating path.
+    build_pending = (
+        _pending_unchecked if type(new_id) is str and type(now_ms) is int else _pending_pairing
+    )
+    pending_request = build_pending(
+        new_id,
+        device.id,
+        encode_public_key(key),
+        reason,
+        role,
+        pending_roles,
+        pending_scopes,
+        paired is not None,
+        now_ms,
+        platform or None,
+        family or None,
+        client_id,
+        client_mode,
+        request.display_name,
+        _ip_text(resolved_ip) if resolved_ip is not None else None,
     )
     requirement = _REQUIREMENT[reason]
     message = f"pairing required: {requirement}"
@@ -790,20 +811,96 @@ def decide_pairing(
     if paired is not None:
         details["approvedRoles"] = list(approved_roles)
         details["approvedScopes"] = list(approved_scopes)
-    return PairingDecision(
-        outcome=Outcome.PAIRING_REQUIRED,
-        rule=silent_rule,
-        note=note,
-        locality=locality,
-        auth_method=method,
+    return _decision_unchecked(
+        _O_PAIRING_REQUIRED,
+        silent_rule,
+        note,
+        locality,
+        method,
+        role,
+        (),
+        False,  # noqa: FBT003 (issue_device_token)
+        (),
+        None,
+        reason,
+        pending_request,
+        _CLOSE_POLICY,
+        _close_reason(close),
+        "NOT_PAIRED",
+        message,
+        details,
+    )
+
+
+def _paired_device(  # noqa: PLR0917 (the positional shape of _paired_device_unchecked)
+    device_id: str,
+    public_key: str,
+    role: str | None,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+    approved_scopes: tuple[str, ...] | None,
+    tokens: tuple[DeviceTokenRecord, ...] | None,
+    platform: str | None,
+    device_family: str | None,
+    client_id: str | None,
+    client_mode: str | None,
+    display_name: str | None,
+    created_at_ms: int,
+    approved_at_ms: int,
+) -> PairedDevice:
+    """The validating :class:`PairedDevice` constructor, called positionally."""
+    return PairedDevice(
+        device_id=device_id,
+        public_key=public_key,
         role=role,
-        pairing_reason=reason,
-        pending_request=pending_request,
-        close_code=_CLOSE_POLICY,
-        close_reason=_close_reason(close),
-        error_code="NOT_PAIRED",
-        error_message=message,
-        error_details=details,
+        roles=roles,
+        scopes=scopes,
+        approved_scopes=approved_scopes,
+        tokens=tokens,
+        platform=platform,
+        device_family=device_family,
+        client_id=client_id,
+        client_mode=client_mode,
+        display_name=display_name,
+        created_at_ms=created_at_ms,
+        approved_at_ms=approved_at_ms,
+    )
+
+
+def _pending_pairing(  # noqa: PLR0917 (the positional shape of _pending_unchecked)
+    request_id: str,
+    device_id: str,
+    public_key: str,
+    reason: PairingReason,
+    role: str,
+    roles: tuple[str, ...],
+    scopes: tuple[str, ...],
+    is_repair: bool,
+    ts_ms: int,
+    platform: str | None,
+    device_family: str | None,
+    client_id: str | None,
+    client_mode: str | None,
+    display_name: str | None,
+    remote_ip: str | None,
+) -> PendingPairing:
+    """The validating :class:`PendingPairing` constructor, called positionally."""
+    return PendingPairing(
+        request_id=request_id,
+        device_id=device_id,
+        public_key=public_key,
+        reason=reason,
+        role=role,
+        roles=roles,
+        scopes=scopes,
+        is_repair=is_repair,
+        ts_ms=ts_ms,
+        platform=platform,
+        device_family=device_family,
+        client_id=client_id,
+        client_mode=client_mode,
+        display_name=display_name,
+        remote_ip=remote_ip,
     )
 
 
