@@ -18,13 +18,14 @@ from openclaw_exec.pairing import _net
 from openclaw_exec.pairing._device import (
     DeviceProofFailure,
     SignatureVerifier,
-    _check_proof,
+    _check_normalized_proof,
     _key_bytes,
     ed25519_verify,
     encode_public_key,
     normalize_device_metadata,
 )
 from openclaw_exec.pairing._locality import (
+    BROWSER_UI_CLIENT_IDS,
     _classify,
     is_browser_ui_client,
     resolve_client_ip,
@@ -102,17 +103,20 @@ _M_PROXY = AuthMethod.TRUSTED_PROXY
 _M_NONE = AuthMethod.NONE
 _M_DEVICE_TOKEN = AuthMethod.DEVICE_TOKEN
 _M_RUNTIME = AuthMethod.APPROVAL_RUNTIME
+# Enum members read once: in Python 3.11 ``Enum.MEMBER`` is a descriptor lookup of about
+# 0.1 us, and the device branch reads a dozen of them per connect.
 _R_NOT_PAIRED = PairingReason.NOT_PAIRED
+_R_ROLE_UPGRADE = PairingReason.ROLE_UPGRADE
+_R_SCOPE_UPGRADE = PairingReason.SCOPE_UPGRADE
+_R_METADATA_UPGRADE = PairingReason.METADATA_UPGRADE
 _O_ACCEPT = Outcome.ACCEPT
 _O_SILENT = Outcome.ACCEPT_AFTER_SILENT_PAIRING
 _O_PAIRING_REQUIRED = Outcome.PAIRING_REQUIRED
 _O_REJECT = Outcome.REJECT
 _L_REMOTE = Locality.REMOTE
-
-
-def _is_shared_secret(method: AuthMethod | None) -> bool:
-    # Identity tests: Enum.__hash__ is Python-level, so set membership is slow.
-    return method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
+_L_DIRECT = Locality.DIRECT_LOCAL
+_L_CLI_CONTAINER = Locality.CLI_CONTAINER_LOCAL
+_L_SHARED_LOOPBACK = Locality.SHARED_SECRET_LOOPBACK_LOCAL
 
 
 def scopes_cover(role: str, granted: Iterable[str], requested: Iterable[str]) -> bool:
@@ -320,6 +324,12 @@ def _same_key(stored: str, presented: bytes) -> bool:
     return _key_bytes(stored) == presented
 
 
+def _baseline(paired: PairedDevice) -> tuple[str, ...]:
+    """:attr:`PairedDevice.baseline_scopes`, read as plain attributes (no property call)."""
+    approved = paired.approved_scopes
+    return paired.scopes if approved is None else approved
+
+
 def decide_pairing(
     *,
     connection: ConnectionFacts,
@@ -355,7 +365,7 @@ def decide_pairing(
     """
     client_id = request.client_id
     client_mode = request.client_mode
-    browser_ui = is_browser_ui_client(client_id, client_mode)
+    browser_ui = client_id in BROWSER_UI_CLIENT_IDS or client_mode == "webchat"
     peer = _net.parse_ip(connection.peer_address)
 
     # 1. Role.
@@ -486,7 +496,7 @@ def decide_pairing(
         method = _M_PROXY
     elif mode is _MODE_NONE:
         method = _M_NONE
-    shared_ok = _is_shared_secret(method)
+    shared_ok = method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
 
     # 6. The approval-runtime credential (#87105): a capability, not a name.
     if request.approval_runtime_token is not None:
@@ -503,7 +513,7 @@ def decide_pairing(
                 role=role,
             )
         locality = _locality_of(connection, auth, client_id, client_mode, shared_ok=True)
-        if not locality.is_local:
+        if locality is _L_REMOTE:
             return _reject(
                 "approval-runtime-remote",
                 "the approval-runtime credential arrived on a remote connection",
@@ -599,24 +609,29 @@ def decide_pairing(
         payload_token = request.device_token
         if payload_token is None:
             payload_token = request.bootstrap_token
-    proof_failure, _version, key = _check_proof(
+    # Normalized once: the v3 payload signs them, the metadata rules compare them.
+    platform = normalize_device_metadata(request.platform)
+    family = normalize_device_metadata(request.device_family)
+    proof_failure, _version, key = _check_normalized_proof(
         device,
         client_id,
         client_mode,
         role,
         request.scopes,
         payload_token,
-        request.platform,
-        request.device_family,
+        platform,
+        family,
         connection.challenge_nonce,
         now_ms,
         signature_verifier,
     )
     if proof_failure is not None:
         return _device_reject(proof_failure, locality, method, role)
-    assert key is not None  # _check_proof returns it when the proof holds
+    assert key is not None  # _check_normalized_proof returns it when the proof holds
     is_paired = (
-        paired is not None and paired.device_id == device.id and _same_key(paired.public_key, key)
+        paired is not None
+        and paired.device_id == device.id
+        and _key_bytes(paired.public_key) == key
     )
 
     # 9. Device token, then bootstrap token, when no shared secret authenticated.
@@ -674,20 +689,18 @@ def decide_pairing(
             role,
             _dedupe(request.scopes),
         )
-    platform = normalize_device_metadata(request.platform)
-    family = normalize_device_metadata(request.device_family)
     reason: PairingReason | None
     if not is_paired or paired is None:
-        reason = PairingReason.NOT_PAIRED
+        reason = _R_NOT_PAIRED
         paired = None
     elif ((pinned := normalize_device_metadata(paired.platform)) and pinned != platform) or (
         (pinned := normalize_device_metadata(paired.device_family)) and pinned != family
     ):
-        reason = PairingReason.METADATA_UPGRADE
+        reason = _R_METADATA_UPGRADE
     elif not _has_effective_role(paired, role):
-        reason = PairingReason.ROLE_UPGRADE
-    elif request.scopes and not _covers(role, paired.baseline_scopes, request.scopes):
-        reason = PairingReason.SCOPE_UPGRADE
+        reason = _R_ROLE_UPGRADE
+    elif request.scopes and not _covers(role, _baseline(paired), request.scopes):
+        reason = _R_SCOPE_UPGRADE
     else:
         reason = None
     if reason is None:
@@ -701,7 +714,7 @@ def decide_pairing(
             role,
             _dedupe(request.scopes),
             True,  # noqa: FBT003 (issue_device_token)
-            _sorted_unique(paired.baseline_scopes),
+            _sorted_unique(_baseline(paired)),
         )
 
     approved_roles = _approved_roles(paired.roles, paired.role) if paired is not None else ()
@@ -718,7 +731,7 @@ def decide_pairing(
         client_id,
         bool(request.scopes),
     )
-    approved_scopes = _sorted_unique(paired.baseline_scopes) if paired is not None else ()
+    approved_scopes = _sorted_unique(_baseline(paired)) if paired is not None else ()
     requested = _dedupe(request.scopes)
     if silent_rule.startswith("silent-"):
         new_scopes = _sorted_union(approved_scopes, requested)
@@ -801,7 +814,7 @@ def decide_pairing(
         close = f"pairing required (requestId: {new_id})"
     details: dict[str, Any] = {
         "code": "PAIRING_REQUIRED",
-        "reason": reason.value,
+        "reason": reason._value_,
         "requestId": new_id,
         "remediationHint": _REMEDIATION_HINT[reason],
         "deviceId": device.id,
@@ -935,7 +948,8 @@ def _silent_rule(  # noqa: PLR0917 (internal, positional for speed: called on ev
     Return ``(rule id, note)``: a ``silent-*`` rule or the ``pairing-required-*`` one.
 
     *was_node*: the device is paired and ``node`` is among its approved roles. Notes
-    format the enums directly (a ``StrEnum`` formats as its value).
+    format the enums' ``_value_`` (what a ``StrEnum`` formats as, read without the
+    ``value`` property).
     """
     shared_ok = method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
     not_paired = reason is _R_NOT_PAIRED
@@ -954,31 +968,31 @@ def _silent_rule(  # noqa: PLR0917 (internal, positional for speed: called on ev
     ):
         return "silent-cidr-node-pairing", f"fresh node from {peer} inside autoApproveCidrs"
     if locality is _L_REMOTE:
-        return "pairing-required-remote", f"{reason} on a remote connection"
+        return "pairing-required-remote", f"{reason._value_} on a remote connection"
     if not shared_ok:
         return (
             "pairing-required-no-secret",
-            f"{reason} on a {locality} connection authenticated by {method}",
+            (
+                f"{reason._value_} on a {locality._value_} connection "
+                f"authenticated by {method._value_}"
+            ),
         )
     if not auth.auto_approve_local:
-        return "pairing-required-auto-approve-off", f"{reason} with autoApproveLocal off"
+        return "pairing-required-auto-approve-off", f"{reason._value_} with autoApproveLocal off"
     if not not_paired and (role != "operator" or was_node):
         return (
             "pairing-required-node-upgrade",
-            f"{reason} of a node device (role {role}); nodes are never upgraded silently",
+            f"{reason._value_} of a node device (role {role}); nodes are never upgraded silently",
         )
-    if reason is PairingReason.METADATA_UPGRADE:
-        native = locality is Locality.DIRECT_LOCAL and client_id in NATIVE_APP_CLIENT_IDS
-        container = (
-            locality is Locality.CLI_CONTAINER_LOCAL
-            or locality is Locality.SHARED_SECRET_LOOPBACK_LOCAL
-        )
+    if reason is _R_METADATA_UPGRADE:
+        native = locality is _L_DIRECT and client_id in NATIVE_APP_CLIENT_IDS
+        container = locality is _L_CLI_CONTAINER or locality is _L_SHARED_LOOPBACK
         if browser_ui or connection.origin is not None or not (native or container):
             return (
                 "pairing-required-metadata",
-                f"metadata changed for {client_id} on a {locality} connection",
+                f"metadata changed for {client_id} on a {locality._value_} connection",
             )
     return (
         "silent-local-pairing",
-        f"{reason} approved silently: {locality}, {method} verified",
+        f"{reason._value_} approved silently: {locality._value_}, {method._value_} verified",
     )

@@ -317,20 +317,65 @@ def _check_proof(  # noqa: PLR0917 (internal, positional for speed: called on ev
     verifier: SignatureVerifier,
 ) -> tuple[DeviceProofFailure | None, int | None, bytes | None]:
     """:func:`verify_device_proof`, also returning the decoded key when the proof holds."""
-    key = _key_bytes(proof.public_key)
-    if key is None or _fingerprint(key) != proof.id:
-        return DeviceProofFailure.DEVICE_ID_MISMATCH, None, None
+    return _check_normalized_proof(
+        proof,
+        client_id,
+        client_mode,
+        role,
+        scopes,
+        token,
+        normalize_device_metadata(platform),
+        normalize_device_metadata(device_family),
+        challenge_nonce,
+        now_ms,
+        verifier,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_and_id(public_key: str) -> tuple[bytes | None, str | None]:
+    """The key bytes of :func:`_key_bytes` and their fingerprint (the device id), or Nones."""
+    key = _key_bytes(public_key)
+    return key, (None if key is None else _fingerprint(key))
+
+
+_STALE = DeviceProofFailure.SIGNATURE_STALE
+_ID_MISMATCH = DeviceProofFailure.DEVICE_ID_MISMATCH
+
+
+def _check_normalized_proof(  # noqa: PLR0917 (internal, positional for speed)
+    proof: DeviceProof,
+    client_id: str,
+    client_mode: str,
+    role: str,
+    scopes: Sequence[str],
+    token: str | None,
+    platform: str,
+    device_family: str,
+    challenge_nonce: str,
+    now_ms: int,
+    verifier: SignatureVerifier,
+) -> tuple[DeviceProofFailure | None, int | None, bytes | None]:
+    """
+    :func:`_check_proof` with *platform* and *device_family* already normalized.
+
+    ``decide_pairing`` normalizes them once for the payload and the metadata rules.
+    """
+    key, fingerprint = _key_and_id(proof.public_key)
+    if key is None or fingerprint != proof.id:
+        return _ID_MISMATCH, None, None
     signed_at_ms = proof.signed_at_ms
     if abs(now_ms - signed_at_ms) > DEVICE_SIGNATURE_SKEW_MS:
-        return DeviceProofFailure.SIGNATURE_STALE, None, None
+        return _STALE, None, None
     nonce = proof.nonce.strip()
     if not nonce:
         return DeviceProofFailure.NONCE_MISSING, None, None
     if nonce != challenge_nonce:
         return DeviceProofFailure.NONCE_MISMATCH, None, None
     signature = _b64decode(proof.signature) or b""  # undecodable: the verifier says no
-    # build_device_auth_payload's v3 then v2 strings, built directly (the v2 one only
-    # when v3 does not verify).
+    # build_device_auth_payload's v3 string, built directly (str.join, like it: the
+    # characters of the parts, whatever str subclass carries them); the v2 one only when
+    # v3 does not verify.
     head = "|".join(
         (
             proof.id,
@@ -343,13 +388,10 @@ def _check_proof(  # noqa: PLR0917 (internal, positional for speed: called on ev
             nonce,
         )
     )
-    v3 = (
-        f"v3|{head}|{normalize_device_metadata(platform)}|"
-        f"{normalize_device_metadata(device_family)}"
-    )
-    if verifier(key, signature, _utf8(v3)):
+    v3 = f"v3|{head}|{platform}|{device_family}"  # both normalized: plain str
+    if verifier(key, signature, v3.encode("utf-8", "surrogatepass")):
         version = 3
-    elif verifier(key, signature, _utf8(f"v2|{head}")):
+    elif verifier(key, signature, f"v2|{head}".encode("utf-8", "surrogatepass")):
         version = 2
     else:
         return DeviceProofFailure.SIGNATURE_INVALID, None, None
