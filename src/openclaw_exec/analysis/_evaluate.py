@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 import attrs
 
+from openclaw_exec._values import positional_maker
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
     OsResolver,
@@ -39,7 +40,12 @@ from openclaw_exec.analysis._rules import (
     is_interpreter_like,
     validate_safe_bin_argv,
 )
-from openclaw_exec.analysis._shell import AnalysisFailure, ParsedSegment, parse_shell_command
+from openclaw_exec.analysis._shell import (
+    AnalysisFailure,
+    RawSegment,
+    parse_raw,
+    parse_shell_command,
+)
 from openclaw_exec.analysis._wrappers import WrapperPlan, shell_script_candidate, wrapper_plan
 from openclaw_exec.exceptions import AnalysisError
 
@@ -386,6 +392,11 @@ class Evaluation:
         )
 
 
+# Result values are built on the hot path from parts checked here: skip their validators.
+_make_segment = positional_maker(SegmentEvaluation)
+_make_evaluation = positional_maker(Evaluation)
+
+
 def _single_quote(word: str) -> str:
     return "'" + word.replace("'", "'\"'\"'") + "'"
 
@@ -395,22 +406,49 @@ _UNSET = object()
 _COMMAND_RUNNERS = frozenset({"find", "xargs"})
 
 
-@attrs.define(slots=True)
 class _Context:
-    cwd: str
-    path_env: str
-    allowlist: CompiledAllowlist
-    safe_bins: frozenset[str]
-    profiles: Mapping[str, SafeBinProfile]
-    trusted_dirs: frozenset[str]
-    skills: Mapping[str, frozenset[str]] | None
-    resolver: ExecutableResolver
-    cache: ResolutionCache | None
-    # Per evaluation only (never shared between calls): the same word, or two executables
-    # in the same folder, are looked up once per command line, so every segment of one
-    # command sees the same filesystem answer.
-    resolved: dict[str, ResolvedExecutable | None] = attrs.field(factory=dict)
-    symlinked: dict[str, bool] = attrs.field(factory=dict)
+    """What one evaluation needs besides the segment (a plain class: built per call)."""
+
+    __slots__ = (
+        "allowlist",
+        "cache",
+        "cwd",
+        "path_env",
+        "profiles",
+        "resolved",
+        "resolver",
+        "safe_bins",
+        "skills",
+        "symlinked",
+        "trusted_dirs",
+    )
+
+    def __init__(  # noqa: PLR0917 - one field each
+        self,
+        cwd: str,
+        path_env: str,
+        allowlist: CompiledAllowlist,
+        safe_bins: frozenset[str],
+        profiles: Mapping[str, SafeBinProfile],
+        trusted_dirs: frozenset[str],
+        skills: Mapping[str, frozenset[str]] | None,
+        resolver: ExecutableResolver,
+        cache: ResolutionCache | None,
+    ) -> None:
+        self.cwd = cwd
+        self.path_env = path_env
+        self.allowlist = allowlist
+        self.safe_bins = safe_bins
+        self.profiles = profiles
+        self.trusted_dirs = trusted_dirs
+        self.skills = skills
+        self.resolver = resolver
+        self.cache = cache
+        # Per evaluation only (never shared between calls): the same word, or two
+        # executables in the same folder, are looked up once per command line, so every
+        # segment of one command sees the same filesystem answer.
+        self.resolved: dict[str, ResolvedExecutable | None] = {}
+        self.symlinked: dict[str, bool] = {}
 
     def resolve(self, raw: str) -> ResolvedExecutable | None:
         found = self.resolved.get(raw, _UNSET)
@@ -505,45 +543,52 @@ def evaluate_command(
     env_failure = _environment_failure(env)
     extra_dirs = tuple(safe_bin_trusted_dirs)
     ctx = _Context(
-        cwd=cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
-        path_env=path_env,
-        allowlist=compiled,
-        safe_bins=DEFAULT_SAFE_BINS
+        cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
+        path_env,
+        compiled,
+        DEFAULT_SAFE_BINS
         if safe_bins is None
         else frozenset(b.strip().lower() for b in safe_bins if b.strip()),
-        profiles=DEFAULT_SAFE_BIN_PROFILES
+        DEFAULT_SAFE_BIN_PROFILES
         if not safe_bin_profiles
         else {
             **DEFAULT_SAFE_BIN_PROFILES,
             **{k.strip().lower(): v for k, v in safe_bin_profiles.items()},
         },
-        trusted_dirs=_DEFAULT_TRUSTED_DIRS
+        _DEFAULT_TRUSTED_DIRS
         if not extra_dirs
         else frozenset(
             posixpath.normpath(d.strip())
             for d in (*DEFAULT_SAFE_BIN_TRUSTED_DIRS, *extra_dirs)
             if d.strip().startswith("/")
         ),
-        skills=_skill_index(skill_bins) if auto_allow_skills else None,
-        resolver=resolver if resolver is not None else _DEFAULT_RESOLVER,
-        cache=cache,
+        _skill_index(skill_bins) if auto_allow_skills else None,
+        resolver if resolver is not None else _DEFAULT_RESOLVER,
+        cache,
     )
+    raw_segments: list[RawSegment]
+    ops: list[str | None]
+    part_sizes: list[int]
     if isinstance(command_or_argv, str):
         command: str | None = command_or_argv
         argv_in: tuple[str, ...] | None = None
         command_text = command_or_argv
-        parsed = parse_shell_command(command_or_argv)
-        failure = parsed.failure
-        heredoc = parsed.heredoc
-        raw_segments: list[ParsedSegment] = []
-        ops: list[str | None] = []
-        part_sizes: list[int] = []
-        for part in parsed.parts:
-            part_segments = part.segments
-            raw_segments.extend(part_segments)
-            part_sizes.append(len(part_segments))
-            ops.extend(["|"] * (len(part_segments) - 1))
-            ops.append(part.op_to_next)
+        parts, failed = parse_raw(command_or_argv)
+        failure = failed.failure if failed is not None else None
+        heredoc = failed is not None and failed.heredoc
+        if len(parts) == 1 and len(parts[0][0]) == 1:  # the common single command
+            raw_segments = parts[0][0]
+            ops = [parts[0][1]]
+            part_sizes = [1]
+        else:
+            raw_segments = []
+            ops = []
+            part_sizes = []
+            for part_segments, op in parts:
+                raw_segments.extend(part_segments)
+                part_sizes.append(len(part_segments))
+                ops.extend(["|"] * (len(part_segments) - 1))
+                ops.append(op)
     elif _is_argv(command_or_argv):
         command = None
         argv_in = tuple(command_or_argv)
@@ -556,11 +601,7 @@ def evaluate_command(
             failure = AnalysisFailure("empty argv", 0, "empty argv at position 0")
         elif any("\x00" in w for w in argv_in):
             failure = AnalysisFailure("NUL byte", 0, "NUL byte in argv at position 0")
-        raw_segments = (
-            [ParsedSegment(argv=argv_in, assignments=(), raw=command_text, position=0)]
-            if failure is None
-            else []
-        )
+        raw_segments = [(argv_in, (), command_text, 0)] if failure is None else []
     else:
         kind = type(command_or_argv).__name__
         raise AnalysisError(f"command must be a string or a sequence of strings, got {kind}")
@@ -610,20 +651,20 @@ def evaluate_command(
             hits=hits,
         )
 
-    return Evaluation(
-        command=command,
-        argv=argv_in,
-        command_text=command_text,
-        analysis_ok=analysis_ok,
-        failure=failure,
-        allowlist_satisfied=satisfied,
-        segments=segments,
-        chain_ops=tuple(ops),
-        durable_approval_satisfied=durable,
-        heredoc=heredoc,
-        inline_eval_hits=hits,
-        strict_inline_eval=strict_inline_eval,
-        allow_always_fn=grants,
+    return _make_evaluation(
+        command,
+        argv_in,
+        command_text,
+        analysis_ok,
+        failure,
+        satisfied,
+        segments,
+        tuple(ops),
+        durable,
+        heredoc,
+        hits,
+        strict_inline_eval,
+        grants,
     )
 
 
@@ -694,9 +735,9 @@ def _candidate_path(resolved: ResolvedExecutable | None) -> str | None:
 
 
 def _evaluate_segment(
-    seg: ParsedSegment, ctx: _Context, depth: int, strict: bool
+    seg: RawSegment, ctx: _Context, depth: int, strict: bool
 ) -> SegmentEvaluation:
-    argv = seg.argv
+    argv, assignments, raw, position = seg
     plan = wrapper_plan(argv)
     execution = ctx.resolve(plan.argv[0]) if plan.argv else None
     policy = (
@@ -707,25 +748,25 @@ def _evaluate_segment(
     inline = detect_inline_eval(plan.argv)
     inner: tuple[SegmentEvaluation, ...] = ()
     if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
-        inner = _evaluate_payload(plan.shell_inline_command, seg, ctx, depth, strict)
+        inner = _evaluate_payload(plan.shell_inline_command, position, ctx, depth, strict)
 
-    by, entry, reason = _decide(seg, plan, execution, policy, inline, inner, ctx)
-    return SegmentEvaluation(
-        argv=argv,
-        assignments=seg.assignments,
-        raw=seg.raw,
-        position=seg.position,
-        depth=depth,
-        effective_argv=plan.argv,
-        wrappers=plan.wrappers,
-        blocked_wrapper=plan.blocked_wrapper,
-        executable=execution,
-        policy_executable=policy,
-        satisfied_by=by,
-        matched_entry=entry,
-        miss_reason=reason,
-        inline_eval=inline,
-        inner=inner,
+    by, entry, reason = _decide(assignments, plan, execution, policy, inline, inner, ctx)
+    return _make_segment(
+        argv,
+        assignments,
+        raw,
+        position,
+        depth,
+        plan.argv,
+        plan.wrappers,
+        plan.blocked_wrapper,
+        execution,
+        policy,
+        by,
+        entry,
+        reason,
+        inline,
+        inner,
     )
 
 
@@ -733,7 +774,7 @@ _Decision = tuple["SatisfiedBy | None", "AllowlistEntry | None", "str | None"]
 
 
 def _decide(  # noqa: PLR0917 - the facts gathered by _evaluate_segment
-    seg: ParsedSegment,
+    assignments: tuple[tuple[str, str], ...],
     plan: WrapperPlan,
     execution: ResolvedExecutable | None,
     policy: ResolvedExecutable | None,
@@ -748,8 +789,8 @@ def _decide(  # noqa: PLR0917 - the facts gathered by _evaluate_segment
         # find -exec / xargs CMD run a command the analyser never sees (stricter than 4.1,
         # as later OpenClaw builds): no entry for find or xargs can cover it.
         return (None, None, f"{inline.describe()} runs a command that is not analysed")
-    if seg.assignments:
-        names = ", ".join(name for name, _ in seg.assignments)
+    if assignments:
+        names = ", ".join(name for name, _ in assignments)
         return (None, None, f"leading assignment ({names}) changes the executable's environment")
     for resolved in (execution, policy):
         if resolved is not None and resolved.traversal:
@@ -828,21 +869,23 @@ def _skill(execution: ResolvedExecutable | None, ctx: _Context) -> bool:
 
 
 def _evaluate_payload(
-    payload: str, seg: ParsedSegment, ctx: _Context, depth: int, strict: bool
+    payload: str, position: int, ctx: _Context, depth: int, strict: bool
 ) -> tuple[SegmentEvaluation, ...]:
-    where = f"in the shell payload of the segment at position {seg.position}"
+    where = f"in the shell payload of the segment at position {position}"
     if depth + 1 > MAX_SHELL_DEPTH:
         construct = f"shell wrappers nested deeper than {MAX_SHELL_DEPTH}"
-        raise _Abort(AnalysisFailure(construct, seg.position, f"{construct} {where}"))
-    parsed = parse_shell_command(payload)
-    if parsed.failure is not None:
-        f = parsed.failure
+        raise _Abort(AnalysisFailure(construct, position, f"{construct} {where}"))
+    parts, failed = parse_raw(payload)
+    if failed is not None and failed.failure is not None:
+        f = failed.failure
         raise _Abort(
             AnalysisFailure(
-                f.construct, seg.position, f"{f.construct} at payload position {f.position} {where}"
+                f.construct, position, f"{f.construct} at payload position {f.position} {where}"
             )
         )
-    return tuple(_evaluate_segment(inner, ctx, depth + 1, strict) for inner in parsed.segments)
+    return tuple(
+        [_evaluate_segment(inner, ctx, depth + 1, strict) for segs, _op in parts for inner in segs]
+    )
 
 
 def _durable(

@@ -28,6 +28,8 @@ from collections.abc import Hashable
 
 import attrs
 
+from openclaw_exec._values import positional_maker
+
 __all__ = ["ExecutableResolver", "OsResolver", "ResolutionCache", "ResolvedExecutable"]
 
 
@@ -225,6 +227,10 @@ class ResolutionCache:
         return value
 
 
+# Built for every PATH lookup: skip the frozen __init__ (the parts are checked above).
+_make_resolved = positional_maker(ResolvedExecutable)
+
+
 def resolve_executable(
     resolver: ExecutableResolver, raw: str, *, cwd: str, path_env: str
 ) -> ResolvedExecutable:
@@ -281,13 +287,8 @@ def _resolve(
         # or made executable in an earlier folder, not only the one found.
         consulted.append(candidate)
         if resolver.is_executable_file(candidate):
-            return (
-                ResolvedExecutable(
-                    raw=raw, path=candidate, via_path_lookup=True, resolver=resolver
-                ),
-                consulted,
-            )
-    return ResolvedExecutable(raw=raw, path=None, via_path_lookup=True), consulted
+            return _make_resolved(raw, candidate, True, False, None, resolver), consulted  # noqa: FBT003
+    return _make_resolved(raw, None, True, False, None, None), consulted  # noqa: FBT003
 
 
 @functools.lru_cache(maxsize=256)

@@ -243,8 +243,25 @@ def parse_shell_command(text: str) -> ParsedCommand:
     Returns:
         The parsed command; check :attr:`ParsedCommand.ok`.
     """
+    return _to_parsed(*parse_raw(text))
+
+
+RawSegment = tuple[tuple[str, ...], tuple[tuple[str, str], ...], str, int]
+"""A :class:`ParsedSegment` as a plain tuple: argv, assignments, raw, position."""
+RawParts = list[tuple[list[RawSegment], str | None]]
+"""Chain parts as plain lists: the segments of each pipeline and the operator after it."""
+
+
+def parse_raw(text: str) -> tuple[RawParts, ParsedCommand | None]:
+    """
+    :func:`parse_shell_command` for the evaluation hot path: plain tuples, no values.
+
+    Returns:
+        ``(parts, None)`` when *text* was fully understood, else ``([], failed)`` with
+        the failed :class:`ParsedCommand`.
+    """
     if len(text) > MAX_COMMAND_CHARS:
-        return _failure(
+        return [], _failure(
             None,
             f"command longer than {MAX_COMMAND_CHARS} characters",
             MAX_COMMAND_CHARS,
@@ -253,7 +270,7 @@ def parse_shell_command(text: str) -> ParsedCommand:
     if len(text) > MAX_SHELL_OPERATORS and (
         sum(text.count(ch) for ch in _OPERATOR_CHARS) > MAX_SHELL_OPERATORS
     ):
-        return _failure(
+        return [], _failure(
             None, f"more than {MAX_SHELL_OPERATORS} shell operator characters", 0, is_byte=False
         )
     bad = _FORBIDDEN_CHARS.search(text)
@@ -264,13 +281,13 @@ def parse_shell_command(text: str) -> ParsedCommand:
             name = "line continuation"
         elif ch == "\n" and "<<" in text[: bad.start()]:
             name = "heredoc"
-        return _failure(None, name, bad.start(), is_byte=False)
+        return [], _failure(None, name, bad.start(), is_byte=False)
     try:
         src = text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return _failure(None, "text that is not valid Unicode", exc.start, is_byte=False)
+        return [], _failure(None, "text that is not valid Unicode", exc.start, is_byte=False)
     if not src.strip(b" \t"):
-        return _failure(None, "empty command", 0, is_byte=False)
+        return [], _failure(None, "empty command", 0, is_byte=False)
     ascii_only = len(src) == len(text)
     # tree-sitter-bash is slow on an unterminated pipeline of three or more commands at
     # the end of the input (a | b | c: 80 us, 10x the same text with a newline; it grows
@@ -282,21 +299,37 @@ def parse_shell_command(text: str) -> ParsedCommand:
     try:
         parts = _Walker(src, ascii_only=ascii_only).program(_parser().parse(src + b"\n").root_node)
     except (_Fail, RecursionError):
-        return _parse_as_written(src, ascii_only=ascii_only)
-    return ParsedCommand(parts=tuple(parts), failure=None)
+        return _raw_as_written(src, ascii_only=ascii_only)
+    return parts, None
 
 
-def _parse_as_written(src: bytes, *, ascii_only: bool) -> ParsedCommand:
-    """Parse *src* without the terminating newline (also the reference for tests)."""
+def _raw_as_written(src: bytes, *, ascii_only: bool) -> tuple[RawParts, ParsedCommand | None]:
     tree = _parser().parse(src)
     root = tree.root_node
     try:
         parts = _Walker(src, ascii_only=ascii_only).program(root)
     except _Fail as fail:
-        return _failure(src, fail.construct, fail.byte_pos, is_byte=True)
+        return [], _failure(src, fail.construct, fail.byte_pos, is_byte=True)
     except RecursionError:
-        return _failure(None, "nesting too deep", 0, is_byte=False)
-    return ParsedCommand(parts=tuple(parts), failure=None)
+        return [], _failure(None, "nesting too deep", 0, is_byte=False)
+    return parts, None
+
+
+def _parse_as_written(src: bytes, *, ascii_only: bool) -> ParsedCommand:
+    """Parse *src* without the terminating newline (also the reference for tests)."""
+    return _to_parsed(*_raw_as_written(src, ascii_only=ascii_only))
+
+
+def _to_parsed(parts: RawParts, failed: ParsedCommand | None) -> ParsedCommand:
+    if failed is not None:
+        return failed
+    return ParsedCommand(
+        parts=tuple(
+            ParsedChainPart(segments=tuple(ParsedSegment(*seg) for seg in segs), op_to_next=op)
+            for segs, op in parts
+        ),
+        failure=None,
+    )
 
 
 def _kind_name(node: Node) -> str:
@@ -326,13 +359,12 @@ class _Walker:
                 )
                 raise _Fail(construct, offset)
 
-    def program(self, node: Node) -> list[ParsedChainPart]:
+    def program(self, node: Node) -> RawParts:
         if node.type != "program":
             raise _Fail(_kind_name(node), node.start_byte)
-        parts: list[ParsedChainPart] = []
         expect_statement = True
         cursor = 0
-        pending: list[list[ParsedSegment]] = []
+        pending: list[list[RawSegment]] = []
         ops: list[str | None] = []
         limit = len(self.src)
         for child in node.children:
@@ -356,12 +388,10 @@ class _Walker:
             raise _Fail("empty command", 0)
         if expect_statement:
             raise _Fail("empty chain part after ';'", cursor)
-        for segs, op in zip(pending, ops, strict=True):
-            parts.append(ParsedChainPart(segments=tuple(segs), op_to_next=op))
-        return parts
+        return list(zip(pending, ops, strict=True))
 
     def _statement(
-        self, node: Node, pending: list[list[ParsedSegment]], ops: list[str | None]
+        self, node: Node, pending: list[list[RawSegment]], ops: list[str | None]
     ) -> None:
         kind = node.type
         if node.has_error:
@@ -382,7 +412,7 @@ class _Walker:
             self._statement(right, pending, ops)
             return
         if kind == "pipeline":
-            segs: list[ParsedSegment] = []
+            segs: list[RawSegment] = []
             expect_command = True
             cursor = node.start_byte
             for child in node.children:
@@ -406,7 +436,7 @@ class _Walker:
             return
         raise _Fail(_heredoc_or(node), node.start_byte)
 
-    def _command(self, node: Node) -> ParsedSegment:
+    def _command(self, node: Node) -> RawSegment:
         argv: list[str] = []
         assignments: list[tuple[str, str]] = []
         cursor = node.start_byte
@@ -433,7 +463,14 @@ class _Walker:
                 inner = child.children
                 if len(inner) != 1:
                     raise _Fail("malformed command name", child.start_byte)
-                argv.append(self._argument(inner[0]))
+                word = inner[0]
+                if word.type == "word" and not word.child_count:
+                    # The plain command name: the same fast path as plain arguments.
+                    text = src[word.start_byte : word.end_byte].decode("utf-8")
+                    if _UNQUOTED_SPECIAL.search(text) is None:
+                        argv.append(text)
+                        continue
+                argv.append(self._argument(word))
             elif seen_name:
                 argv.append(self._argument(child))
             else:
@@ -442,13 +479,10 @@ class _Walker:
             raise _Fail("assignment without a command", node.start_byte)
         if argv[0] in _SEMANTIC_BUILTINS:
             raise _Fail(f"shell builtin {argv[0]!r}", node.start_byte)
-        raw = self.src[node.start_byte : node.end_byte].decode("utf-8")
-        position = (
-            node.start_byte if self.ascii else len(self.src[: node.start_byte].decode("utf-8"))
-        )
-        return ParsedSegment(
-            argv=tuple(argv), assignments=tuple(assignments), raw=raw, position=position
-        )
+        first = node.start_byte
+        raw = src[first : node.end_byte].decode("utf-8")
+        position = first if self.ascii else len(src[:first].decode("utf-8"))
+        return (tuple(argv), tuple(assignments), raw, position)
 
     def _assignment(self, node: Node) -> tuple[str, str]:
         children = node.children

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from openclaw_exec._values import positional_maker
+
 __all__ = [
     "SHELL_WRAPPER_NAMES",
     "WrapperPlan",
@@ -91,6 +93,8 @@ _COMBINED_S = re.compile(r"-[^-]*s[^-]*\Z", re.IGNORECASE)
 @functools.lru_cache(maxsize=4096)
 def normalize_executable_token(word: str) -> str:
     """Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
+    if word.isalnum() and word.isascii() and word == word.lower():
+        return word  # a plain lower-case name ("git", "python3"): nothing to strip
     posix = word.rsplit("/", 1)[-1]
     win = word.replace("/", "\\").rsplit("\\", 1)[-1]
     if ":" in win[:2] and len(win) >= 2 and win[1] == ":":
@@ -347,6 +351,10 @@ class WrapperPlan:
         return self.blocked_wrapper is not None
 
 
+# The plain (no wrapper) plan is built for nearly every segment: skip the frozen __init__.
+_make_plan = positional_maker(WrapperPlan)
+
+
 def _dispatch_plan(argv: list[str], max_depth: int) -> tuple[list[str], list[str], str | None]:
     current = argv
     wrappers: list[str] = []
@@ -373,14 +381,7 @@ def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> Wra
     name = normalize_executable_token(head) if head else ""
     if name not in _DISPATCH and name not in _MULTIPLEXERS and name not in SHELL_WRAPPER_NAMES:
         plain = tuple(argv)
-        return WrapperPlan(
-            argv=plain,
-            policy_argv=plain,
-            wrappers=(),
-            blocked_wrapper=None,
-            shell_wrapper=False,
-            shell_inline_command=None,
-        )
+        return _make_plan(plain, plain, (), None, False, None)  # noqa: FBT003 - positional
     current = list(argv)
     policy_argv = current
     saw_multiplexer = False
