@@ -6,11 +6,14 @@ request without running the attrs ``__init__`` (the parts are already validated)
 tests pin that shortcut to the validating constructors: equal, same repr, same hash, same
 field order, still frozen; and ``decide_pairing`` returns the same decision whether it
 takes the shortcut or (for a caller's ``now_ms`` / ``request_id`` of a subclass type) the
-validating path.
+validating path. The cached derivations the core uses instead of recomputing (request
+id prefix, client address text, the facts of a stored record) agree with their
+definitions.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import attrs
@@ -20,7 +23,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openclaw_exec.pairing import (
+    AuthConfig,
     AuthMethod,
+    ConnectionFacts,
+    DeviceProof,
     Locality,
     Outcome,
     PairedDevice,
@@ -28,7 +34,11 @@ from openclaw_exec.pairing import (
     PairingReason,
     PendingPairing,
     decide_pairing,
+    decode_public_key,
+    normalize_device_metadata,
+    resolve_client_ip,
 )
+from openclaw_exec.pairing._decide import _client_ip_text, _derive_request_id, _paired_facts
 from openclaw_exec.pairing._model import (
     _decision_unchecked,
     _paired_device_unchecked,
@@ -214,3 +224,84 @@ def test_validating_path_gives_the_same_decision(name: str, request_id: str | No
     record = fast.paired_record or fast.pending_request
     if record is not None:
         assert record.device_id == HOST_ID.device_id
+
+
+# -- cached derivations agree with their definitions ------------------------------------
+
+
+def _reference_request_id(device_id: str, role: str, scopes: tuple[str, ...], now_ms: int) -> str:
+    """The request-id derivation as first written (one string, hashed whole)."""
+    seed = "|".join((device_id, role, ",".join(sorted(scopes)), str(now_ms)))
+    h = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+@given(text, st.sampled_from(["operator", "node"]), st.lists(text, max_size=4, unique=True), ints)
+def test_derived_request_id_is_the_reference_derivation(
+    device_id: str, role: str, scopes: list[str], now_ms: int
+) -> None:
+    proof = DeviceProof(id=device_id, public_key="k", signature="s", signed_at_ms=0, nonce="n")
+    derived = _derive_request_id(proof, role, tuple(scopes), now_ms)
+    assert derived == _reference_request_id(device_id, role, tuple(scopes), now_ms)
+
+
+addresses = st.sampled_from(
+    [
+        "127.0.0.1",
+        "::1",
+        "::ffff:127.0.0.1",
+        "10.0.0.5",
+        "203.0.113.9",
+        "[::1]:443",
+        "garbage",
+        "",
+    ]
+)
+opt_headers = st.none() | st.sampled_from(["203.0.113.9", "10.0.0.6, 127.0.0.1", "x", ""])
+
+
+@given(
+    addresses,
+    opt_headers,
+    opt_headers,
+    st.lists(st.sampled_from(["127.0.0.1", "10.0.0.0/8", "::1"]), max_size=2).map(tuple),
+    st.booleans(),
+)
+def test_client_ip_text_is_resolve_client_ip_as_text(
+    peer: str,
+    forwarded_for: str | None,
+    real_ip: str | None,
+    proxies: tuple[str, ...],
+    fallback: bool,
+) -> None:
+    connection = ConnectionFacts(
+        peer_address=peer, challenge_nonce="n", x_forwarded_for=forwarded_for, x_real_ip=real_ip
+    )
+    auth = AuthConfig(mode="none", trusted_proxies=proxies, allow_real_ip_fallback=fallback)
+    resolved = resolve_client_ip(connection, auth)
+    text_form = _client_ip_text(peer, forwarded_for, real_ip, proxies, fallback)
+    assert text_form == (None if resolved is None else str(resolved))
+
+
+@given(paired_fields, st.sampled_from([HOST_ID.public_key, "%%%", ""]))
+def test_paired_facts_are_the_record_properties(fields: dict[str, Any], key: str) -> None:
+    record = PairedDevice(**{**fields, "public_key": key})
+    facts = _paired_facts(
+        record.public_key,
+        record.platform,
+        record.device_family,
+        record.roles,
+        record.role,
+        record.scopes,
+        record.approved_scopes,
+    )
+    key_bytes = decode_public_key(key) if key == HOST_ID.public_key else None
+    assert facts == (
+        key_bytes,
+        normalize_device_metadata(record.platform),
+        normalize_device_metadata(record.device_family),
+        record.baseline_scopes,
+        tuple(sorted(set(record.baseline_scopes))),
+        record.approved_roles,
+    )

@@ -27,8 +27,8 @@ from openclaw_exec.pairing._device import (
 from openclaw_exec.pairing._locality import (
     BROWSER_UI_CLIENT_IDS,
     _classify,
+    _resolve,
     is_browser_ui_client,
-    resolve_client_ip,
 )
 from openclaw_exec.pairing._model import (
     AuthConfig,
@@ -198,6 +198,39 @@ def _approved_roles(roles: tuple[str, ...], role: str | None) -> tuple[str, ...]
     return tuple(sorted(merged))
 
 
+_PairedFacts = tuple[bytes | None, str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+"""Key bytes, pinned platform, pinned family, baseline scopes, sorted approved scopes, roles."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _paired_facts(  # noqa: PLR0917 (plain positional values are the cache key)
+    public_key: str,
+    platform: str | None,
+    device_family: str | None,
+    roles: tuple[str, ...],
+    role: str | None,
+    scopes: tuple[str, ...],
+    approved_scopes: tuple[str, ...] | None,
+) -> _PairedFacts:
+    """
+    What the device branch reads from a stored record, derived once per record content.
+
+    Returns the key bytes the record approved (``None`` if they do not decode), its pinned
+    platform and device family (normalized, ``""`` when absent), its baseline scopes
+    (:attr:`PairedDevice.baseline_scopes`), those sorted without duplicates, and its
+    :attr:`PairedDevice.approved_roles`.
+    """
+    baseline = scopes if approved_scopes is None else approved_scopes
+    return (
+        _key_bytes(public_key),
+        normalize_device_metadata(platform),
+        normalize_device_metadata(device_family),
+        baseline,
+        _sorted_unique(baseline),
+        _approved_roles(roles, role),
+    )
+
+
 def _close_reason(text: str) -> str:
     data = text.encode("utf-8", "surrogatepass")
     if len(data) <= _CLOSE_REASON_MAX_BYTES:
@@ -286,14 +319,32 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 def _derive_request_id(device: DeviceProof, role: str, scopes: Sequence[str], now_ms: int) -> str:
     """A UUID-shaped (version 4 layout) id derived from the request: pure and repeatable."""
-    seed = "|".join((device.id, role, ",".join(sorted(scopes)), str(now_ms)))
-    h = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()
+    seed = _request_id_prefix(device.id, role, tuple(scopes)) + str(now_ms).encode(
+        "utf-8", "surrogatepass"
+    )
+    h = hashlib.sha256(seed).hexdigest()
     return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 @functools.lru_cache(maxsize=4096)
-def _ip_text(address: _net.IPAddress) -> str:
-    return str(address)
+def _request_id_prefix(device_id: str, role: str, scopes: tuple[str, ...]) -> bytes:
+    """The bytes of ``device_id|role|sorted,scopes|`` that the request id's hash starts with."""
+    return "|".join((device_id, role, ",".join(sorted(scopes)), "")).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_ip_text(
+    peer_text: str,
+    forwarded_for: str | None,
+    real_ip: str | None,
+    trusted_proxies: tuple[str, ...],
+    real_ip_fallback: bool,
+) -> str | None:
+    """:func:`resolve_client_ip` as text (cached on the strings, not on address objects)."""
+    address = _resolve(peer_text, forwarded_for, real_ip, trusted_proxies, real_ip_fallback)
+    return None if address is None else str(address)
 
 
 def _locality_of(
@@ -628,11 +679,20 @@ def decide_pairing(
     if proof_failure is not None:
         return _device_reject(proof_failure, locality, method, role)
     assert key is not None  # _check_normalized_proof returns it when the proof holds
-    is_paired = (
-        paired is not None
-        and paired.device_id == device.id
-        and _key_bytes(paired.public_key) == key
-    )
+    facts: _PairedFacts | None = None
+    if paired is not None and paired.device_id == device.id:
+        facts = _paired_facts(
+            paired.public_key,
+            paired.platform,
+            paired.device_family,
+            paired.roles,
+            paired.role,
+            paired.scopes,
+            paired.approved_scopes,
+        )
+        if facts[0] != key:  # same id, another key: not this device's record
+            facts = None
+    is_paired = facts is not None
 
     # 9. Device token, then bootstrap token, when no shared secret authenticated.
     if method is None:
@@ -690,48 +750,55 @@ def decide_pairing(
             _dedupe(request.scopes),
         )
     reason: PairingReason | None
-    if not is_paired or paired is None:
+    approved_roles: tuple[str, ...] = ()
+    approved_scopes: tuple[str, ...] = ()
+    if facts is None or paired is None:
         reason = _R_NOT_PAIRED
         paired = None
-    elif ((pinned := normalize_device_metadata(paired.platform)) and pinned != platform) or (
-        (pinned := normalize_device_metadata(paired.device_family)) and pinned != family
-    ):
-        reason = _R_METADATA_UPGRADE
-    elif not _has_effective_role(paired, role):
-        reason = _R_ROLE_UPGRADE
-    elif request.scopes and not _covers(role, _baseline(paired), request.scopes):
-        reason = _R_SCOPE_UPGRADE
     else:
-        reason = None
-    if reason is None:
-        assert paired is not None
-        return _decision_unchecked(
-            _O_ACCEPT,
-            "paired-device",
-            f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
+        _key, pinned_platform, pinned_family, baseline, approved_scopes, approved_roles = facts
+        if (pinned_platform and pinned_platform != platform) or (
+            pinned_family and pinned_family != family
+        ):
+            reason = _R_METADATA_UPGRADE
+        elif not _has_effective_role(paired, role):
+            reason = _R_ROLE_UPGRADE
+        elif request.scopes and not _covers(role, baseline, request.scopes):
+            reason = _R_SCOPE_UPGRADE
+        else:
+            return _decision_unchecked(
+                _O_ACCEPT,
+                "paired-device",
+                f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
+                locality,
+                method,
+                role,
+                _dedupe(request.scopes),
+                True,  # noqa: FBT003 (issue_device_token)
+                approved_scopes,
+            )
+
+    silent = None
+    if (
+        reason is _R_NOT_PAIRED
+        and role == "node"
+        and not request.scopes
+        and auth.auto_approve_cidrs
+    ):
+        silent = _cidr_node_rule(method, auth, connection, peer, browser_ui)
+    if silent is None:
+        silent = _local_rule(
+            reason,
+            role,
+            "node" in approved_roles,
             locality,
             method,
-            role,
-            _dedupe(request.scopes),
-            True,  # noqa: FBT003 (issue_device_token)
-            _sorted_unique(_baseline(paired)),
+            auth.auto_approve_local,
+            browser_ui,
+            connection.origin is not None,
+            client_id,
         )
-
-    approved_roles = _approved_roles(paired.roles, paired.role) if paired is not None else ()
-    silent_rule, note = _silent_rule(
-        reason,
-        role,
-        paired is not None and "node" in approved_roles,
-        locality,
-        method,
-        auth,
-        connection,
-        peer,
-        browser_ui,
-        client_id,
-        bool(request.scopes),
-    )
-    approved_scopes = _sorted_unique(_baseline(paired)) if paired is not None else ()
+    silent_rule, note = silent
     requested = _dedupe(request.scopes)
     if silent_rule.startswith("silent-"):
         new_scopes = _sorted_union(approved_scopes, requested)
@@ -769,7 +836,13 @@ def decide_pairing(
         )
 
     # A human must approve: write or merge the pending request.
-    resolved_ip = resolve_client_ip(connection, auth)
+    remote_ip = _client_ip_text(
+        connection.peer_address,
+        connection.x_forwarded_for,
+        connection.x_real_ip,
+        auth.trusted_proxies,
+        auth.allow_real_ip_fallback,
+    )
     new_id: str | None = None
     pending_roles: tuple[str, ...] = (role,)
     pending_scopes = _sorted_unique(requested)
@@ -805,7 +878,7 @@ def decide_pairing(
         client_id,
         client_mode,
         request.display_name,
-        _ip_text(resolved_ip) if resolved_ip is not None else None,
+        remote_ip,
     )
     requirement = _REQUIREMENT[reason]
     message = f"pairing required: {requirement}"
@@ -931,34 +1004,21 @@ def _device_reject(
     )
 
 
-def _silent_rule(  # noqa: PLR0917 (internal, positional for speed: called on every pairing)
-    reason: PairingReason,
-    role: str,
-    was_node: bool,
-    locality: Locality,
-    method: AuthMethod,
+def _cidr_node_rule(
+    method: AuthMethod | None,
     auth: AuthConfig,
     connection: ConnectionFacts,
     peer: _net.IPAddress | None,
     browser_ui: bool,
-    client_id: str,
-    has_scopes: bool,
-) -> tuple[str, str]:
+) -> tuple[str, str] | None:
     """
-    Return ``(rule id, note)``: a ``silent-*`` rule or the ``pairing-required-*`` one.
+    The autoApproveCidrs rule, tried first for a fresh ``node`` without scopes.
 
-    *was_node*: the device is paired and ``node`` is among its approved roles. Notes
-    format the enums' ``_value_`` (what a ``StrEnum`` formats as, read without the
-    ``value`` property).
+    ``None`` when it does not apply (then :func:`_local_rule` decides).
     """
     shared_ok = method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
-    not_paired = reason is _R_NOT_PAIRED
     if (
-        not_paired
-        and role == "node"
-        and not has_scopes
-        and shared_ok
-        and auth.auto_approve_cidrs
+        shared_ok
         and connection.origin is None
         and not browser_ui
         and not connection.has_forwarding_headers
@@ -967,17 +1027,39 @@ def _silent_rule(  # noqa: PLR0917 (internal, positional for speed: called on ev
         and _net.in_networks(peer, _net.parse_networks(auth.auto_approve_cidrs))
     ):
         return "silent-cidr-node-pairing", f"fresh node from {peer} inside autoApproveCidrs"
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_rule(  # noqa: PLR0917 (plain positional values are the cache key)
+    reason: PairingReason,
+    role: str,
+    was_node: bool,
+    locality: Locality,
+    method: AuthMethod | None,
+    auto_approve_local: bool,
+    browser_ui: bool,
+    has_origin: bool,
+    client_id: str,
+) -> tuple[str, str]:
+    """
+    Return ``(rule id, note)``: ``silent-local-pairing`` or a ``pairing-required-*`` rule.
+
+    *was_node*: the device is paired and ``node`` is among its approved roles. Notes
+    format the enums' ``_value_`` (what a ``StrEnum`` formats as). Cached: the answer
+    depends on these few values only, and a device reconnecting asks the same question.
+    """
+    shared_ok = method is _M_TOKEN or method is _M_PASSWORD or method is _M_PROXY
+    not_paired = reason is _R_NOT_PAIRED
     if locality is _L_REMOTE:
         return "pairing-required-remote", f"{reason._value_} on a remote connection"
     if not shared_ok:
+        method_text = "None" if method is None else method._value_
         return (
             "pairing-required-no-secret",
-            (
-                f"{reason._value_} on a {locality._value_} connection "
-                f"authenticated by {method._value_}"
-            ),
+            (f"{reason._value_} on a {locality._value_} connection authenticated by {method_text}"),
         )
-    if not auth.auto_approve_local:
+    if not auto_approve_local:
         return "pairing-required-auto-approve-off", f"{reason._value_} with autoApproveLocal off"
     if not not_paired and (role != "operator" or was_node):
         return (
@@ -987,11 +1069,12 @@ def _silent_rule(  # noqa: PLR0917 (internal, positional for speed: called on ev
     if reason is _R_METADATA_UPGRADE:
         native = locality is _L_DIRECT and client_id in NATIVE_APP_CLIENT_IDS
         container = locality is _L_CLI_CONTAINER or locality is _L_SHARED_LOOPBACK
-        if browser_ui or connection.origin is not None or not (native or container):
+        if browser_ui or has_origin or not (native or container):
             return (
                 "pairing-required-metadata",
                 f"metadata changed for {client_id} on a {locality._value_} connection",
             )
+    assert method is not None  # shared_ok
     return (
         "silent-local-pairing",
         f"{reason._value_} approved silently: {locality._value_}, {method._value_} verified",
