@@ -598,12 +598,19 @@ def decide_pairing(
             _dedupe(request.scopes),
         )
 
-    locality = _locality_of(
-        connection,
-        auth,
+    # _locality_of, inlined on the path every accepted connect takes.
+    locality = _classify(
+        connection.peer_address,
+        connection.host,
+        connection.origin,
+        connection.has_forwarding_headers,
+        connection.x_forwarded_for,
+        connection.x_real_ip,
+        auth.trusted_proxies,
+        auth.allow_real_ip_fallback,
         client_id,
         client_mode,
-        shared_ok=method is _M_TOKEN or method is _M_PASSWORD,
+        method is _M_TOKEN or method is _M_PASSWORD,
     )
     device = request.device
 
@@ -761,7 +768,9 @@ def decide_pairing(
             pinned_family and pinned_family != family
         ):
             reason = _R_METADATA_UPGRADE
-        elif not _has_effective_role(paired, role):
+        elif not (
+            _has_effective_role(paired, role) if paired.tokens else role in approved_roles
+        ):  # without tokens the effective roles are the approved ones
             reason = _R_ROLE_UPGRADE
         elif request.scopes and not _covers(role, baseline, request.scopes):
             reason = _R_SCOPE_UPGRADE
@@ -884,7 +893,8 @@ def decide_pairing(
     message = f"pairing required: {requirement}"
     close = f"{message} (requestId: {new_id})"
     if len(close.encode("utf-8", "surrogatepass")) > _CLOSE_REASON_MAX_BYTES:
-        close = f"pairing required (requestId: {new_id})"
+        close = _close_reason(f"pairing required (requestId: {new_id})")
+    # else: it fits, and _close_reason would return it unchanged
     details: dict[str, Any] = {
         "code": "PAIRING_REQUIRED",
         "reason": reason._value_,
@@ -911,7 +921,7 @@ def decide_pairing(
         reason,
         pending_request,
         _CLOSE_POLICY,
-        _close_reason(close),
+        close,
         "NOT_PAIRED",
         message,
         details,

@@ -61,6 +61,8 @@ class SignatureVerifier(Protocol):
         ...
 
 
+_SIGNATURE_CHARS = 86  # 64 bytes in base64url without padding
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -116,6 +118,16 @@ class DeviceProofFailure(enum.Enum):
 
 def _b64decode(text: str) -> bytes | None:
     """Decode base64url or base64, with or without padding; ``None`` if it is neither."""
+    if len(text) == _SIGNATURE_CHARS:
+        # An Ed25519 signature as OpenClaw sends it (base64url, unpadded): one try without
+        # the general path's checks. Anything it rejects (spaces, non-ASCII, a wrong
+        # character) goes the general way and gets the same answer as before.
+        try:
+            return binascii.a2b_base64(
+                text.replace("-", "+").replace("_", "/") + "==", strict_mode=True
+            )
+        except (binascii.Error, ValueError):
+            pass
     cleaned = text.strip().replace("-", "+").replace("_", "/")
     if not cleaned or not cleaned.isascii():
         return None
