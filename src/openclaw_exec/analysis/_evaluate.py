@@ -621,13 +621,22 @@ def evaluate_command(
     analysis_ok = failure is None
     if not analysis_ok:
         ops = []
-    satisfied = analysis_ok and bool(segments) and all(s.satisfied for s in segments)
-    hits = _inline_hits(segments)
-    durable = _durable(
-        command_text,
-        compiled._durable_entries,  # noqa: SLF001 - same module
-        segments,
-        analysis_ok=analysis_ok,
+    satisfied = analysis_ok and bool(segments)
+    hits: tuple[InlineEvalHit, ...] = ()
+    for top in segments:
+        if top.satisfied_by is None:
+            satisfied = False
+        if top.inline_eval is not None or top.inner:
+            hits = _inline_hits(segments)
+    durable = (
+        _durable(
+            command_text,
+            compiled._durable_entries,  # noqa: SLF001 - same module
+            segments,
+            analysis_ok=analysis_ok,
+        )
+        if compiled._durable_entries  # noqa: SLF001 - same module
+        else False
     )
 
     # OpenClaw derives allow-always patterns from the chain parts up to and including
@@ -676,6 +685,9 @@ _CODE_INJECTING_ENV = frozenset(
 
 
 def _environment_failure(env: Mapping[str, str]) -> AnalysisFailure | None:
+    # Two scans in C first: the usual environment has none of these names.
+    if _CODE_INJECTING_ENV.isdisjoint(env) and "BASH_FUNC_" not in "\0".join(env):
+        return None
     for name in env:
         if name in _CODE_INJECTING_ENV or name.startswith("BASH_FUNC_"):
             construct = f"environment variable {name}"

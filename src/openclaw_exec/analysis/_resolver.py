@@ -209,9 +209,12 @@ class ResolutionCache:
             if owner is resolver and (
                 not self._validate or all(resolver.stamp(p) == s for p, s in stamps)
             ):
-                with self._lock:
-                    if key in self._entries:
-                        self._entries.move_to_end(key)
+                # One C call, atomic under the GIL; the key may be gone (evicted or
+                # cleared by another thread since the lookup), which is fine.
+                try:  # noqa: SIM105 - contextlib.suppress costs more on this hot path
+                    self._entries.move_to_end(key)
+                except KeyError:
+                    pass
                 self.hits += 1
                 return value
         self.misses += 1

@@ -366,24 +366,29 @@ class _Walker:
         cursor = 0
         pending: list[list[RawSegment]] = []
         ops: list[str | None] = []
-        limit = len(self.src)
+        src = self.src
+        limit = len(src)
         for child in node.children:
-            if child.end_byte > limit:  # only possible in a newline-terminated parse
-                raise _Fail("text after the end of the command", child.start_byte)
-            self._gap(cursor, child.start_byte)
-            cursor = child.end_byte
+            start = child.start_byte
+            end = child.end_byte
+            if end > limit:  # only possible in a newline-terminated parse
+                raise _Fail("text after the end of the command", start)
+            if start != cursor and src[cursor:start].strip(b" \t"):
+                self._gap(cursor, start)
+            cursor = end
             kind = child.type
-            if child.is_named and kind != "comment":
+            if kind == "command" or (child.is_named and kind != "comment"):
                 if not expect_statement:
-                    raise _Fail("statement without separator", child.start_byte)
+                    raise _Fail("statement without separator", start)
                 self._statement(child, pending, ops)
                 expect_statement = False
             elif kind == ";" and not expect_statement:
                 ops[-1] = ";"
                 expect_statement = True
             else:
-                raise _Fail(_kind_name(child), child.start_byte)
-        self._gap(cursor, len(self.src))
+                raise _Fail(_kind_name(child), start)
+        if cursor != limit and src[cursor:limit].strip(b" \t"):
+            self._gap(cursor, limit)
         if not pending:
             raise _Fail("empty command", 0)
         if expect_statement:
@@ -393,9 +398,13 @@ class _Walker:
     def _statement(
         self, node: Node, pending: list[list[RawSegment]], ops: list[str | None]
     ) -> None:
-        kind = node.type
         if node.has_error:
             raise _Fail(_first_error(node), _first_error_pos(node))
+        kind = node.type
+        if kind == "command":
+            pending.append([self._command(node)])
+            ops.append(None)
+            return
         if kind == "list":
             children = node.children
             if len(children) != 3:
@@ -414,24 +423,24 @@ class _Walker:
         if kind == "pipeline":
             segs: list[RawSegment] = []
             expect_command = True
+            src = self.src
             cursor = node.start_byte
             for child in node.children:
-                self._gap(cursor, child.start_byte)
+                start = child.start_byte
+                if start != cursor and src[cursor:start].strip(b" \t"):
+                    self._gap(cursor, start)
                 cursor = child.end_byte
-                if expect_command and child.type == "command":
+                child_kind = child.type
+                if expect_command and child_kind == "command":
                     segs.append(self._command(child))
                     expect_command = False
-                elif not expect_command and child.type == "|":
+                elif not expect_command and child_kind == "|":
                     expect_command = True
                 else:
-                    raise _Fail(_kind_name(child), child.start_byte)
+                    raise _Fail(_kind_name(child), start)
             if expect_command or len(segs) < 2:
                 raise _Fail("empty pipeline segment", node.end_byte)
             pending.append(segs)
-            ops.append(None)
-            return
-        if kind == "command":
-            pending.append([self._command(node)])
             ops.append(None)
             return
         raise _Fail(_heredoc_or(node), node.start_byte)
@@ -439,30 +448,27 @@ class _Walker:
     def _command(self, node: Node) -> RawSegment:
         argv: list[str] = []
         assignments: list[tuple[str, str]] = []
-        cursor = node.start_byte
+        first = cursor = node.start_byte
         seen_name = False
         src = self.src
         for child in node.children:
             start = child.start_byte
             if start != cursor and src[cursor:start].strip(b" \t"):
                 self._gap(cursor, start)
-            end = child.end_byte
-            cursor = end
+            cursor = child.end_byte
             kind = child.type
             if kind == "word" and seen_name and not child.child_count:
                 # Fast path for the common plain word.
-                text = src[start:end].decode("utf-8")
+                text = src[start:cursor].decode("utf-8")
                 if _UNQUOTED_SPECIAL.search(text) is None:
                     argv.append(text)
                     continue
-                argv.append(_decode_unquoted(src, start, end, at_word_start=True))
-            elif kind == "variable_assignment" and not seen_name:
-                assignments.append(self._assignment(child))
+                argv.append(_decode_unquoted(src, start, cursor, at_word_start=True))
             elif kind == "command_name" and not seen_name:
                 seen_name = True
                 inner = child.children
                 if len(inner) != 1:
-                    raise _Fail("malformed command name", child.start_byte)
+                    raise _Fail("malformed command name", start)
                 word = inner[0]
                 if word.type == "word" and not word.child_count:
                     # The plain command name: the same fast path as plain arguments.
@@ -471,15 +477,16 @@ class _Walker:
                         argv.append(text)
                         continue
                 argv.append(self._argument(word))
+            elif kind == "variable_assignment" and not seen_name:
+                assignments.append(self._assignment(child))
             elif seen_name:
                 argv.append(self._argument(child))
             else:
-                raise _Fail(_kind_name(child), child.start_byte)
+                raise _Fail(_kind_name(child), start)
         if not argv:
-            raise _Fail("assignment without a command", node.start_byte)
+            raise _Fail("assignment without a command", first)
         if argv[0] in _SEMANTIC_BUILTINS:
-            raise _Fail(f"shell builtin {argv[0]!r}", node.start_byte)
-        first = node.start_byte
+            raise _Fail(f"shell builtin {argv[0]!r}", first)
         raw = src[first : node.end_byte].decode("utf-8")
         position = first if self.ascii else len(src[:first].decode("utf-8"))
         return (tuple(argv), tuple(assignments), raw, position)
