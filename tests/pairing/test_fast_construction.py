@@ -13,6 +13,8 @@ definitions.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from typing import Any
 
@@ -39,10 +41,13 @@ from openclaw_exec.pairing import (
     resolve_client_ip,
 )
 from openclaw_exec.pairing._decide import _client_ip_text, _derive_request_id, _paired_facts
+from openclaw_exec.pairing._device import _b64decode
 from openclaw_exec.pairing._model import (
+    _accept_unchecked,
     _decision_unchecked,
     _paired_device_unchecked,
     _pending_unchecked,
+    _refuse_unchecked,
 )
 
 text = st.text(max_size=12)
@@ -182,6 +187,50 @@ def test_decision_unchecked_defaults_equal_the_constructor_defaults(
     assert other.error_details is not fast.error_details  # a fresh dict each time
 
 
+_ACCEPT_FIELDS = (
+    "outcome",
+    "rule",
+    "note",
+    "locality",
+    "auth_method",
+    "role",
+    "scopes",
+    "issue_device_token",
+    "device_token_scopes",
+    "paired_record",
+    "pairing_reason",
+)
+_REFUSE_FIELDS = (
+    "outcome",
+    "rule",
+    "note",
+    "locality",
+    "auth_method",
+    "role",
+    "pairing_reason",
+    "pending_request",
+    "close_code",
+    "close_reason",
+    "error_code",
+    "error_message",
+    "error_details",
+)
+
+
+@given(decision_fields)
+def test_accept_unchecked_equals_the_constructor(fields: dict[str, Any]) -> None:
+    fast = _accept_unchecked(*(fields[name] for name in _ACCEPT_FIELDS))
+    slow = PairingDecision(**{name: fields[name] for name in _ACCEPT_FIELDS})
+    _same(fast, slow)
+
+
+@given(decision_fields)
+def test_refuse_unchecked_equals_the_constructor(fields: dict[str, Any]) -> None:
+    fast = _refuse_unchecked(*(fields[name] for name in _REFUSE_FIELDS))
+    slow = PairingDecision(**{name: fields[name] for name in _REFUSE_FIELDS})
+    _same(fast, slow)
+
+
 class _Millis(int):
     """An ``int`` subclass: decide_pairing takes the validating constructors for it."""
 
@@ -305,3 +354,33 @@ def test_paired_facts_are_the_record_properties(fields: dict[str, Any], key: str
         tuple(sorted(set(record.baseline_scopes))),
         record.approved_roles,
     )
+
+
+def _reference_b64decode(text: str) -> bytes | None:
+    """The base64(url) decoding as first written (no fast path for signatures)."""
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    if not cleaned or not cleaned.isascii():
+        return None
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        return binascii.a2b_base64(cleaned, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+signature_like = st.binary(min_size=62, max_size=66).map(
+    lambda raw: base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+)
+
+
+@given(
+    st.one_of(
+        signature_like,
+        st.tuples(signature_like, st.integers(0, 90), st.sampled_from(" \n=!é+/-_.")).map(
+            lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]
+        ),
+        st.text(alphabet="ab+/-_= é", min_size=84, max_size=88),
+    )
+)
+def test_b64decode_fast_path_agrees_with_the_general_one(text: str) -> None:
+    assert _b64decode(text) == _reference_b64decode(text)

@@ -44,9 +44,11 @@ from openclaw_exec.pairing._model import (
     PairingDecision,
     PairingReason,
     PendingPairing,
+    _accept_unchecked,
     _decision_unchecked,
     _paired_device_unchecked,
     _pending_unchecked,
+    _refuse_unchecked,
 )
 from openclaw_exec.pairing._secrets import secrets_equal
 
@@ -249,17 +251,13 @@ def _reject(
     auth_method: AuthMethod | None = None,
     role: str | None = None,
 ) -> PairingDecision:
-    return _decision_unchecked(
+    return _refuse_unchecked(
         _O_REJECT,
         rule,
         note,
         locality,
         auth_method,
         role,
-        (),
-        False,  # noqa: FBT003 (issue_device_token)
-        (),
-        None,
         None,
         None,
         _CLOSE_POLICY,
@@ -639,7 +637,7 @@ def decide_pairing(
                 role=role,
             )
         if role == "operator" and shared_ok:
-            return _decision_unchecked(
+            return _accept_unchecked(
                 _O_ACCEPT,
                 "device-less-shared-secret",
                 (
@@ -649,6 +647,11 @@ def decide_pairing(
                 locality,
                 method,
                 role,
+                (),
+                False,  # noqa: FBT003 (issue_device_token)
+                (),
+                None,
+                None,
             )
         return _reject(
             "device-identity-required",
@@ -775,7 +778,7 @@ def decide_pairing(
         elif request.scopes and not _covers(role, baseline, request.scopes):
             reason = _R_SCOPE_UPGRADE
         else:
-            return _decision_unchecked(
+            return _accept_unchecked(
                 _O_ACCEPT,
                 "paired-device",
                 f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
@@ -785,6 +788,8 @@ def decide_pairing(
                 _dedupe(request.scopes),
                 True,  # noqa: FBT003 (issue_device_token)
                 approved_scopes,
+                None,
+                None,
             )
 
     silent = None
@@ -830,7 +835,7 @@ def decide_pairing(
             paired.created_at_ms if paired is not None else now_ms,
             now_ms,
         )
-        return _decision_unchecked(
+        return _accept_unchecked(
             _O_SILENT,
             silent_rule,
             note,
@@ -907,17 +912,13 @@ def decide_pairing(
     if paired is not None:
         details["approvedRoles"] = list(approved_roles)
         details["approvedScopes"] = list(approved_scopes)
-    return _decision_unchecked(
+    return _refuse_unchecked(
         _O_PAIRING_REQUIRED,
         silent_rule,
         note,
         locality,
         method,
         role,
-        (),
-        False,  # noqa: FBT003 (issue_device_token)
-        (),
-        None,
         reason,
         pending_request,
         _CLOSE_POLICY,

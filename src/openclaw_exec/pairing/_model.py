@@ -574,6 +574,73 @@ def _decision_unchecked(  # noqa: PLR0917 (internal, positional for speed)
     return decision
 
 
+def _accept_unchecked(  # noqa: PLR0917 (internal, positional for speed)
+    outcome: Outcome,
+    rule: str,
+    note: str,
+    locality: Locality,
+    auth_method: AuthMethod | None,
+    role: str | None,
+    scopes: tuple[str, ...],
+    issue_device_token: bool,
+    device_token_scopes: tuple[str, ...],
+    paired_record: PairedDevice | None,
+    pairing_reason: PairingReason | None,
+) -> PairingDecision:
+    """:func:`_decision_unchecked` for an accepting decision (no close, no error)."""
+    fields = _DECISION_TEMPLATE.copy()
+    fields["outcome"] = outcome
+    fields["rule"] = rule
+    fields["note"] = note
+    fields["locality"] = locality
+    fields["auth_method"] = auth_method
+    fields["role"] = role
+    fields["scopes"] = scopes
+    fields["issue_device_token"] = issue_device_token
+    fields["device_token_scopes"] = device_token_scopes
+    fields["paired_record"] = paired_record
+    fields["pairing_reason"] = pairing_reason
+    fields["error_details"] = {}
+    decision: PairingDecision = _new_instance(PairingDecision)
+    _set_attribute(decision, "__dict__", fields)
+    return decision
+
+
+def _refuse_unchecked(  # noqa: PLR0917 (internal, positional for speed)
+    outcome: Outcome,
+    rule: str,
+    note: str,
+    locality: Locality,
+    auth_method: AuthMethod | None,
+    role: str | None,
+    pairing_reason: PairingReason | None,
+    pending_request: PendingPairing | None,
+    close_code: int,
+    close_reason: str,
+    error_code: str,
+    error_message: str,
+    error_details: dict[str, Any],
+) -> PairingDecision:
+    """:func:`_decision_unchecked` for a refusal (nothing granted, a close and an error)."""
+    fields = _DECISION_TEMPLATE.copy()
+    fields["outcome"] = outcome
+    fields["rule"] = rule
+    fields["note"] = note
+    fields["locality"] = locality
+    fields["auth_method"] = auth_method
+    fields["role"] = role
+    fields["pairing_reason"] = pairing_reason
+    fields["pending_request"] = pending_request
+    fields["close_code"] = close_code
+    fields["close_reason"] = close_reason
+    fields["error_code"] = error_code
+    fields["error_message"] = error_message
+    fields["error_details"] = error_details
+    decision: PairingDecision = _new_instance(PairingDecision)
+    _set_attribute(decision, "__dict__", fields)
+    return decision
+
+
 def _paired_device_unchecked(  # noqa: PLR0917 (internal, positional for speed)
     device_id: str,
     public_key: str,
