@@ -410,12 +410,15 @@ class _Walker:
             if len(children) != 3:
                 raise _Fail("malformed list", node.start_byte)
             left, op, right = children
-            if op.type not in ("&&", "||"):
+            op_kind = op.type
+            if op_kind not in ("&&", "||"):
                 raise _Fail(_kind_name(op), op.start_byte)
-            self._gap(left.end_byte, op.start_byte)
-            self._gap(op.end_byte, right.start_byte)
+            src = self.src
+            for start, end in ((left.end_byte, op.start_byte), (op.end_byte, right.start_byte)):
+                if start != end and src[start:end].strip(b" \t"):
+                    self._gap(start, end)
             self._statement(left, pending, ops)
-            ops[-1] = op.type
+            ops[-1] = op_kind
             if right.type == "list":
                 raise _Fail("malformed list", right.start_byte)
             self._statement(right, pending, ops)

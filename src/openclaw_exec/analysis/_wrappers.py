@@ -379,9 +379,12 @@ def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> Wra
     """Peel dispatch wrappers and shell multiplexers off *argv* (OpenClaw's trust plan)."""
     head = argv[0].strip() if argv else ""
     name = normalize_executable_token(head) if head else ""
-    if name not in _DISPATCH and name not in _MULTIPLEXERS and name not in SHELL_WRAPPER_NAMES:
+    if name not in _DISPATCH and name not in _MULTIPLEXERS:
         plain = tuple(argv)
-        return _make_plan(plain, plain, (), None, False, None)  # noqa: FBT003 - positional
+        if name not in SHELL_WRAPPER_NAMES:
+            return _make_plan(plain, plain, (), None, False, None)  # noqa: FBT003 - positional
+        # A shell run directly: nothing to peel off; its -c payload, if any.
+        return _make_plan(plain, plain, (), None, True, _shell_payload(plain))  # noqa: FBT003
     current = list(argv)
     policy_argv = current
     saw_multiplexer = False
