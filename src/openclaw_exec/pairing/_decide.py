@@ -233,7 +233,16 @@ def _paired_facts(  # noqa: PLR0917 (plain positional values are the cache key)
     )
 
 
+def _fits_close_reason(text: str) -> bool:
+    """Whether *text* is at most 123 bytes of UTF-8 (ASCII text: one byte a character)."""
+    if text.isascii():
+        return len(text) <= _CLOSE_REASON_MAX_BYTES
+    return len(text.encode("utf-8", "surrogatepass")) <= _CLOSE_REASON_MAX_BYTES
+
+
 def _close_reason(text: str) -> str:
+    if text.isascii() and len(text) <= _CLOSE_REASON_MAX_BYTES:
+        return text
     data = text.encode("utf-8", "surrogatepass")
     if len(data) <= _CLOSE_REASON_MAX_BYTES:
         return text
@@ -317,10 +326,9 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 def _derive_request_id(device: DeviceProof, role: str, scopes: Sequence[str], now_ms: int) -> str:
     """A UUID-shaped (version 4 layout) id derived from the request: pure and repeatable."""
-    seed = _request_id_prefix(device.id, role, tuple(scopes)) + str(now_ms).encode(
-        "utf-8", "surrogatepass"
-    )
-    h = hashlib.sha256(seed).hexdigest()
+    # b"%d" is str() for a plain int; anything else keeps the general spelling.
+    millis = b"%d" % now_ms if type(now_ms) is int else str(now_ms).encode("utf-8", "surrogatepass")
+    h = hashlib.sha256(_request_id_prefix(device.id, role, tuple(scopes)) + millis).hexdigest()
     return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
@@ -897,7 +905,7 @@ def decide_pairing(
     requirement = _REQUIREMENT[reason]
     message = f"pairing required: {requirement}"
     close = f"{message} (requestId: {new_id})"
-    if len(close.encode("utf-8", "surrogatepass")) > _CLOSE_REASON_MAX_BYTES:
+    if not _fits_close_reason(close):
         close = _close_reason(f"pairing required (requestId: {new_id})")
     # else: it fits, and _close_reason would return it unchanged
     details: dict[str, Any] = {
