@@ -503,3 +503,48 @@ def test_os_resolver_on_a_real_folder(tmp_path: Path) -> None:
     )
     assert [s.satisfied for s in chained.segments] == [True, False, True]
     assert "symlinked folder" in (chained.segments[1].miss_reason or "")
+
+
+def test_os_resolver_stamp_changed_agrees_with_stamp(tmp_path: Path) -> None:
+    from openclaw_exec.analysis import OsResolver  # noqa: PLC0415
+
+    resolver = OsResolver()
+    target = tmp_path / "tool"
+    path = str(target)
+    other = tmp_path / "elsewhere"
+    other.write_text("#!/bin/sh\n")
+
+    def create() -> None:
+        target.write_text("#!/bin/sh\n")
+
+    def chmod_x() -> None:
+        target.chmod(0o755)
+
+    def chmod_nx() -> None:
+        target.chmod(0o644)
+
+    def grow() -> None:
+        target.write_text("#!/bin/sh\necho changed\n")
+
+    def replace() -> None:
+        fresh = tmp_path / "fresh"
+        fresh.write_text("#!/bin/sh\n")
+        fresh.replace(target)
+
+    def remove() -> None:
+        target.unlink()
+
+    def dangle() -> None:
+        target.symlink_to(tmp_path / "nowhere")
+
+    def retarget() -> None:
+        target.unlink()
+        target.symlink_to(other)
+
+    steps = (create, chmod_x, chmod_nx, grow, replace, remove, dangle, retarget, remove, create)
+    for step in steps:
+        previous = resolver.stamp(path)
+        assert not resolver.stamp_changed(path, previous), step.__name__
+        step()
+        now = resolver.stamp(path)
+        assert resolver.stamp_changed(path, previous) == (now != previous), step.__name__

@@ -69,6 +69,15 @@ class ExecutableResolver(abc.ABC):
         inode and mode are a good choice).
         """
 
+    def stamp_changed(self, path: str, previous: Hashable) -> bool:
+        """
+        Whether :meth:`stamp` of *path* now differs from *previous*.
+
+        The default asks :meth:`stamp`; implementations may answer with fewer calls
+        (knowing whether the path existed before).
+        """
+        return self.stamp(path) != previous
+
 
 class OsResolver(ExecutableResolver):
     """The default resolver: asks the real filesystem (``os.stat``, ``os.access``)."""
@@ -114,6 +123,15 @@ class OsResolver(ExecutableResolver):
         except (OSError, ValueError):
             return None
         return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
+
+    def stamp_changed(self, path: str, previous: Hashable) -> bool:
+        if previous is None:  # was missing: the cheap existence test first, as stamp() does
+            return self.stamp(path) is not None
+        try:  # was present: stat directly (no access() first)
+            st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
+        except (OSError, ValueError):
+            return True
+        return previous != (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
 
 
 @attrs.frozen
@@ -207,7 +225,7 @@ class ResolutionCache:
         if found is not None:
             owner, value, stamps = found
             if owner is resolver and (
-                not self._validate or all(resolver.stamp(p) == s for p, s in stamps)
+                not self._validate or not any(resolver.stamp_changed(p, s) for p, s in stamps)
             ):
                 # One C call, atomic under the GIL; the key may be gone (evicted or
                 # cleared by another thread since the lookup), which is fine.
