@@ -240,6 +240,12 @@ def _fits_close_reason(text: str) -> bool:
     return len(text.encode("utf-8", "surrogatepass")) <= _CLOSE_REASON_MAX_BYTES
 
 
+@functools.lru_cache(maxsize=4096)
+def _normalized_metadata(platform: str | None, device_family: str | None) -> tuple[str, str]:
+    """:func:`normalize_device_metadata` of both, in one cached call."""
+    return normalize_device_metadata(platform), normalize_device_metadata(device_family)
+
+
 def _close_reason(text: str) -> str:
     if text.isascii() and len(text) <= _CLOSE_REASON_MAX_BYTES:
         return text
@@ -679,8 +685,7 @@ def decide_pairing(
         if payload_token is None:
             payload_token = request.bootstrap_token
     # Normalized once: the v3 payload signs them, the metadata rules compare them.
-    platform = normalize_device_metadata(request.platform)
-    family = normalize_device_metadata(request.device_family)
+    platform, family = _normalized_metadata(request.platform, request.device_family)
     proof_failure, _version, key = _check_normalized_proof(
         device,
         client_id,
@@ -793,7 +798,7 @@ def decide_pairing(
                 locality,
                 method,
                 role,
-                _dedupe(request.scopes),
+                scopes if len(scopes := request.scopes) < 2 else _dedupe(scopes),
                 True,  # noqa: FBT003 (issue_device_token)
                 approved_scopes,
                 None,
@@ -821,7 +826,7 @@ def decide_pairing(
             client_id,
         )
     silent_rule, note = silent
-    requested = _dedupe(request.scopes)
+    requested = scopes if len(scopes := request.scopes) < 2 else _dedupe(scopes)
     if silent_rule.startswith("silent-"):
         new_scopes = _sorted_union(approved_scopes, requested)
         # Every part is a validated input field or derived here; now_ms is the one value
