@@ -1,5 +1,5 @@
 """
-The pairing core's internal fast constructors make the same values as the public ones.
+The pairing core's fast paths give exactly what the plain ones gave.
 
 ``decide_pairing`` builds its decision, the record of a silent pairing and the pending
 request without running the attrs ``__init__`` (the parts are already validated). These
@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 import pytest
-from _pairing_helpers import HOST_ID, NOW, conn, gw, rec, req, tok
+from _pairing_helpers import HOST_ID, NONCE, NOW, conn, gw, rec, req, tok
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,6 +35,7 @@ from openclaw_exec.pairing import (
     PairingDecision,
     PairingReason,
     PendingPairing,
+    build_device_auth_payload,
     decide_pairing,
     decode_public_key,
     normalize_device_metadata,
@@ -384,3 +385,54 @@ signature_like = st.binary(min_size=62, max_size=66).map(
 )
 def test_b64decode_fast_path_agrees_with_the_general_one(text: str) -> None:
     assert _b64decode(text) == _reference_b64decode(text)
+
+
+@given(
+    client=st.sampled_from([("gateway-client", "backend"), ("cli", "cli"), ("x", "y")]),
+    scopes=st.lists(st.sampled_from(["operator.read", "operator.approvals", "x"]), max_size=3),
+    platform=st.none() | st.sampled_from([" Linux ", "macOS", "é", ""]),
+    device_family=st.none() | st.sampled_from(["Mac", " PHONE", ""]),
+    paired=st.booleans(),
+    repeat=st.integers(1, 3),
+)
+def test_decide_pairing_hands_the_verifier_the_built_v3_payload_every_time(
+    client: tuple[str, str],
+    scopes: list[str],
+    platform: str | None,
+    device_family: str | None,
+    *,
+    paired: bool,
+    repeat: int,
+) -> None:
+    """Caches or not, every device connect calls the verifier once with the v3 payload."""
+    request = req(client, scopes=tuple(scopes), platform=platform, device_family=device_family)
+    assert request.device is not None
+    seen: list[bytes] = []
+
+    def recording(_key: bytes, _sig: bytes, message: bytes) -> bool:
+        seen.append(message)
+        return True
+
+    for _ in range(repeat):
+        decide_pairing(
+            connection=conn(),
+            auth=gw(),
+            request=request,
+            paired=rec() if paired else None,
+            now_ms=NOW,
+            signature_verifier=recording,
+        )
+    expected = build_device_auth_payload(
+        version=3,
+        device_id=request.device.id,
+        client_id=client[0],
+        client_mode=client[1],
+        role="operator",
+        scopes=tuple(scopes),
+        signed_at_ms=NOW,
+        token=request.token,
+        nonce=NONCE,
+        platform=platform,
+        device_family=device_family,
+    ).encode("utf-8", "surrogatepass")
+    assert seen == [expected] * repeat
