@@ -85,6 +85,8 @@ _REQUIREMENT = {
     PairingReason.SCOPE_UPGRADE: "device is asking for more scopes than currently approved",
     PairingReason.METADATA_UPGRADE: "device identity changed and must be re-approved",
 }
+_REQUIRED_MESSAGE = {reason: f"pairing required: {text}" for reason, text in _REQUIREMENT.items()}
+"""OpenClaw's error message for each pairing reason."""
 _REMEDIATION_HINT = {
     PairingReason.NOT_PAIRED: "Approve this device from the pending pairing requests.",
     PairingReason.ROLE_UPGRADE: (
@@ -907,8 +909,7 @@ def decide_pairing(
         request.display_name,
         remote_ip,
     )
-    requirement = _REQUIREMENT[reason]
-    message = f"pairing required: {requirement}"
+    message = _REQUIRED_MESSAGE[reason]
     close = f"{message} (requestId: {new_id})"
     if not _fits_close_reason(close):
         close = _close_reason(f"pairing required (requestId: {new_id})")
