@@ -64,15 +64,54 @@ def test_maker_refuses_what_it_would_build_differently() -> None:
         def __attrs_post_init__(self) -> None:
             pass
 
-    @attrs.frozen(slots=False)
-    class Dicty:
+    @attrs.frozen
+    class NeedsSelf:
         x: int
+        y: int = attrs.field(default=attrs.Factory(lambda self: self.x, takes_self=True))
 
     class NotAttrs:
         pass
 
-    for cls in (Converted, PostInit, Dicty):
+    for cls in (Converted, PostInit):
         with pytest.raises(TypeError, match=cls.__name__):
             positional_maker(cls)
+    with pytest.raises(TypeError, match="takes_self"):
+        positional_maker(NeedsSelf, ["x"])
+    with pytest.raises(TypeError, match="no field"):
+        positional_maker(NeedsSelf, ["x", "nope"])
+    with pytest.raises(TypeError, match="no default"):
+        positional_maker(NeedsSelf, ["y"])
     with pytest.raises(attrs.exceptions.NotAnAttrsClassError):
         positional_maker(NotAttrs)  # type: ignore[type-var]
+    # Converted values are the caller's promise: the converter is not run.
+    assert positional_maker(Converted, converted=True)(3) == Converted(3)
+
+
+@attrs.frozen(slots=False)
+class _DictClass:
+    a: int
+    b: str = "b"
+    c: tuple[int, ...] = ()
+    d: dict[str, int] = attrs.Factory(dict)
+
+
+@given(
+    a=st.integers(),
+    b=st.text(max_size=4),
+    c=st.tuples(st.integers()),
+    d=st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+def test_maker_on_a_dict_class_with_defaults_and_parameter_subsets(
+    a: int, b: str, c: tuple[int, ...], d: dict[str, int]
+) -> None:
+    full = positional_maker(_DictClass)
+    assert full(a, b, c, d) == _DictClass(a, b, c, d)
+    assert full(a) == _DictClass(a)
+    assert full(a, b) == _DictClass(a, b)
+    # A factory default is called per instance, never shared.
+    first, second = full(a), full(a)
+    assert first.d == {}
+    assert first.d is not second.d
+    subset = positional_maker(_DictClass, ["c", "a"])
+    assert subset(c, a) == _DictClass(a, c=c)
+    assert repr(subset(c, a)) == repr(_DictClass(a, c=c))

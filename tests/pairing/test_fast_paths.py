@@ -44,6 +44,7 @@ from openclaw_exec.pairing import (
 from openclaw_exec.pairing._decide import _client_ip_text, _derive_request_id, _paired_facts
 from openclaw_exec.pairing._device import _b64decode
 from openclaw_exec.pairing._model import (
+    _REFUSE_FIELDS,
     _accept_unchecked,
     _decision_unchecked,
     _paired_device_unchecked,
@@ -100,14 +101,6 @@ paired_fields = st.fixed_dictionaries(
 )
 
 
-@given(paired_fields)
-def test_paired_device_unchecked_equals_the_constructor(fields: dict[str, Any]) -> None:
-    fast = _paired_device_unchecked(*_ordered(PairedDevice, fields))
-    slow = PairedDevice(**fields)
-    _same(fast, slow)
-    assert hash(fast) == hash(slow)
-
-
 pending_fields = st.fixed_dictionaries(
     {
         "request_id": text,
@@ -129,10 +122,21 @@ pending_fields = st.fixed_dictionaries(
 )
 
 
-@given(pending_fields)
-def test_pending_unchecked_equals_the_constructor(fields: dict[str, Any]) -> None:
-    fast = _pending_unchecked(*_ordered(PendingPairing, fields))
-    slow = PendingPairing(**fields)
+@pytest.mark.parametrize(
+    ("maker", "cls", "strategy"),
+    [
+        (_paired_device_unchecked, PairedDevice, paired_fields),
+        (_pending_unchecked, PendingPairing, pending_fields),
+    ],
+    ids=["paired-device", "pending"],
+)
+@given(data=st.data())
+def test_record_makers_equal_the_constructor(
+    maker: Any, cls: type[Any], strategy: st.SearchStrategy[dict[str, Any]], data: st.DataObject
+) -> None:
+    fields = data.draw(strategy)
+    fast = maker(*_ordered(cls, fields))
+    slow = cls(**fields)
     _same(fast, slow)
     assert hash(fast) == hash(slow)
 
@@ -200,21 +204,6 @@ _ACCEPT_FIELDS = (
     "device_token_scopes",
     "paired_record",
     "pairing_reason",
-)
-_REFUSE_FIELDS = (
-    "outcome",
-    "rule",
-    "note",
-    "locality",
-    "auth_method",
-    "role",
-    "pairing_reason",
-    "pending_request",
-    "close_code",
-    "close_reason",
-    "error_code",
-    "error_message",
-    "error_details",
 )
 
 

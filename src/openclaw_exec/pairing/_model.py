@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from openclaw_exec._values import positional_maker
 from openclaw_exec.exceptions import PairingError
 from openclaw_exec.pairing._net import parse_networks
 
@@ -499,219 +500,38 @@ class PairingDecision:
 #
 # ``decide_pairing`` builds a decision on every connect, and a record or a pending request
 # on every pairing, from parts it has already validated: fields of validated inputs,
-# enum members, and tuples of strings it derived itself. Running the attrs ``__init__``
-# again (keyword parsing, a validator or converter per field) is most of the cost of
-# those values, so the core builds them with the functions below instead: copy a
-# template ``__dict__`` (every field, in field order), store the given values, attach it
-# to a bare instance. The result is an ordinary instance: it compares equal to, hashes
-# and prints like the one the public constructor makes from the same values (a
+# enum members, and tuples of strings it derived itself (already in the form the
+# converters produce). Running the attrs ``__init__`` again (keyword parsing, a validator
+# or converter per field) is most of the cost of those values, so the core builds them
+# with makers that store the given values as the instance's ``__dict__`` (see
+# ``openclaw_exec._values``). The result is an ordinary instance: it compares equal to,
+# hashes and prints like the one the public constructor makes from the same values (a
 # property test checks exactly that). Only the pairing core calls these, only with
 # values of the declared types; anything that comes straight from a caller and has not
 # been validated yet (``now_ms``, ``request_id``) is checked by the caller first, which
 # falls back to the public constructor (and its errors) otherwise.
 
-_new_instance = object.__new__
-_set_attribute = object.__setattr__
-
-
-def _template(cls: type) -> dict[str, Any]:
-    """Every field of *cls* in field order, with its plain default (or ``None``)."""
-    return {
-        field.name: (
-            field.default
-            if field.default is not attrs.NOTHING and not isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
-            else None
-        )
-        for field in attrs.fields(cls)
-    }
-
-
-_DECISION_TEMPLATE = _template(PairingDecision)
-_PAIRED_TEMPLATE = _template(PairedDevice)
-_PENDING_TEMPLATE = _template(PendingPairing)
-
-
-def _decision_unchecked(  # noqa: PLR0917 (internal, positional for speed)
-    outcome: Outcome,
-    rule: str,
-    note: str,
-    locality: Locality,
-    auth_method: AuthMethod | None,
-    role: str | None,
-    scopes: tuple[str, ...] = (),
-    issue_device_token: bool = False,
-    device_token_scopes: tuple[str, ...] = (),
-    paired_record: PairedDevice | None = None,
-    pairing_reason: PairingReason | None = None,
-    pending_request: PendingPairing | None = None,
-    close_code: int | None = None,
-    close_reason: str | None = None,
-    error_code: str | None = None,
-    error_message: str | None = None,
-    error_details: dict[str, Any] | None = None,
-) -> PairingDecision:
-    """A :class:`PairingDecision` of already-valid parts, without running ``__init__``."""
-    fields = _DECISION_TEMPLATE.copy()
-    fields["outcome"] = outcome
-    fields["rule"] = rule
-    fields["note"] = note
-    fields["locality"] = locality
-    fields["auth_method"] = auth_method
-    fields["role"] = role
-    fields["scopes"] = scopes
-    fields["issue_device_token"] = issue_device_token
-    fields["device_token_scopes"] = device_token_scopes
-    fields["paired_record"] = paired_record
-    fields["pairing_reason"] = pairing_reason
-    fields["pending_request"] = pending_request
-    fields["close_code"] = close_code
-    fields["close_reason"] = close_reason
-    fields["error_code"] = error_code
-    fields["error_message"] = error_message
-    fields["error_details"] = {} if error_details is None else error_details
-    decision: PairingDecision = _new_instance(PairingDecision)
-    _set_attribute(decision, "__dict__", fields)
-    return decision
-
-
-def _accept_unchecked(  # noqa: PLR0917 (internal, positional for speed)
-    outcome: Outcome,
-    rule: str,
-    note: str,
-    locality: Locality,
-    auth_method: AuthMethod | None,
-    role: str | None,
-    scopes: tuple[str, ...],
-    issue_device_token: bool,
-    device_token_scopes: tuple[str, ...],
-    paired_record: PairedDevice | None,
-    pairing_reason: PairingReason | None,
-) -> PairingDecision:
-    """:func:`_decision_unchecked` for an accepting decision (no close, no error)."""
-    fields = _DECISION_TEMPLATE.copy()
-    fields["outcome"] = outcome
-    fields["rule"] = rule
-    fields["note"] = note
-    fields["locality"] = locality
-    fields["auth_method"] = auth_method
-    fields["role"] = role
-    fields["scopes"] = scopes
-    fields["issue_device_token"] = issue_device_token
-    fields["device_token_scopes"] = device_token_scopes
-    fields["paired_record"] = paired_record
-    fields["pairing_reason"] = pairing_reason
-    fields["error_details"] = {}
-    decision: PairingDecision = _new_instance(PairingDecision)
-    _set_attribute(decision, "__dict__", fields)
-    return decision
-
-
-def _refuse_unchecked(  # noqa: PLR0917 (internal, positional for speed)
-    outcome: Outcome,
-    rule: str,
-    note: str,
-    locality: Locality,
-    auth_method: AuthMethod | None,
-    role: str | None,
-    pairing_reason: PairingReason | None,
-    pending_request: PendingPairing | None,
-    close_code: int,
-    close_reason: str,
-    error_code: str,
-    error_message: str,
-    error_details: dict[str, Any],
-) -> PairingDecision:
-    """:func:`_decision_unchecked` for a refusal (nothing granted, a close and an error)."""
-    fields = _DECISION_TEMPLATE.copy()
-    fields["outcome"] = outcome
-    fields["rule"] = rule
-    fields["note"] = note
-    fields["locality"] = locality
-    fields["auth_method"] = auth_method
-    fields["role"] = role
-    fields["pairing_reason"] = pairing_reason
-    fields["pending_request"] = pending_request
-    fields["close_code"] = close_code
-    fields["close_reason"] = close_reason
-    fields["error_code"] = error_code
-    fields["error_message"] = error_message
-    fields["error_details"] = error_details
-    decision: PairingDecision = _new_instance(PairingDecision)
-    _set_attribute(decision, "__dict__", fields)
-    return decision
-
-
-def _paired_device_unchecked(  # noqa: PLR0917 (internal, positional for speed)
-    device_id: str,
-    public_key: str,
-    role: str | None,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
-    approved_scopes: tuple[str, ...] | None,
-    tokens: tuple[DeviceTokenRecord, ...] | None,
-    platform: str | None,
-    device_family: str | None,
-    client_id: str | None,
-    client_mode: str | None,
-    display_name: str | None,
-    created_at_ms: int,
-    approved_at_ms: int,
-) -> PairedDevice:
-    """A :class:`PairedDevice` of already-valid parts, without running ``__init__``."""
-    fields = _PAIRED_TEMPLATE.copy()
-    fields["device_id"] = device_id
-    fields["public_key"] = public_key
-    fields["role"] = role
-    fields["roles"] = roles
-    fields["scopes"] = scopes
-    fields["approved_scopes"] = approved_scopes
-    fields["tokens"] = tokens
-    fields["platform"] = platform
-    fields["device_family"] = device_family
-    fields["client_id"] = client_id
-    fields["client_mode"] = client_mode
-    fields["display_name"] = display_name
-    fields["created_at_ms"] = created_at_ms
-    fields["approved_at_ms"] = approved_at_ms
-    record: PairedDevice = _new_instance(PairedDevice)
-    _set_attribute(record, "__dict__", fields)
-    return record
-
-
-def _pending_unchecked(  # noqa: PLR0917 (internal, positional for speed)
-    request_id: str,
-    device_id: str,
-    public_key: str,
-    reason: PairingReason,
-    role: str,
-    roles: tuple[str, ...],
-    scopes: tuple[str, ...],
-    is_repair: bool,
-    ts_ms: int,
-    platform: str | None,
-    device_family: str | None,
-    client_id: str | None,
-    client_mode: str | None,
-    display_name: str | None,
-    remote_ip: str | None,
-) -> PendingPairing:
-    """A :class:`PendingPairing` of already-valid parts, without running ``__init__``."""
-    fields = _PENDING_TEMPLATE.copy()
-    fields["request_id"] = request_id
-    fields["device_id"] = device_id
-    fields["public_key"] = public_key
-    fields["reason"] = reason
-    fields["role"] = role
-    fields["roles"] = roles
-    fields["scopes"] = scopes
-    fields["is_repair"] = is_repair
-    fields["ts_ms"] = ts_ms
-    fields["platform"] = platform
-    fields["device_family"] = device_family
-    fields["client_id"] = client_id
-    fields["client_mode"] = client_mode
-    fields["display_name"] = display_name
-    fields["remote_ip"] = remote_ip
-    pending: PendingPairing = _new_instance(PendingPairing)
-    _set_attribute(pending, "__dict__", fields)
-    return pending
+_decision_unchecked = positional_maker(PairingDecision)
+"""``PairingDecision(...)`` positionally, in field order; trailing fields default."""
+_accept_unchecked = _decision_unchecked  # an accepting decision: no close, no error
+_REFUSE_FIELDS = (
+    "outcome",
+    "rule",
+    "note",
+    "locality",
+    "auth_method",
+    "role",
+    "pairing_reason",
+    "pending_request",
+    "close_code",
+    "close_reason",
+    "error_code",
+    "error_message",
+    "error_details",
+)
+_refuse_unchecked = positional_maker(PairingDecision, _REFUSE_FIELDS)
+"""A refusal: nothing granted (no scopes, token or record), a close and an error."""
+_paired_device_unchecked = positional_maker(PairedDevice, converted=True)
+"""``PairedDevice(...)`` positionally, from already-normalised tuples."""
+_pending_unchecked = positional_maker(PendingPairing, converted=True)
+"""``PendingPairing(...)`` positionally, from already-normalised tuples."""
