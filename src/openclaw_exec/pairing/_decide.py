@@ -28,6 +28,7 @@ from openclaw_exec.pairing._locality import (
     BROWSER_UI_CLIENT_IDS,
     _classify,
     _resolve,
+    classify_locality,
     is_browser_ui_client,
 )
 from openclaw_exec.pairing._model import (
@@ -369,19 +370,9 @@ def _locality_of(
     *,
     shared_ok: bool,
 ) -> Locality:
-    """:func:`classify_locality`, called positionally (its cache key is the same)."""
-    return _classify(
-        connection.peer_address,
-        connection.host,
-        connection.origin,
-        connection.has_forwarding_headers,
-        connection.x_forwarded_for,
-        connection.x_real_ip,
-        auth.trusted_proxies,
-        auth.allow_real_ip_fallback,
-        client_id,
-        client_mode,
-        shared_ok,
+    """:func:`classify_locality`, for the refusal paths."""
+    return classify_locality(
+        connection, auth, client_id=client_id, client_mode=client_mode, shared_secret_ok=shared_ok
     )
 
 

@@ -299,37 +299,7 @@ def verify_device_proof(
         ``(None, 3 or 2)`` when the proof holds (with the payload version that verified),
         else ``(failure, None)``. Never raises.
     """
-    failure, version, _key = _check_proof(
-        proof,
-        client_id,
-        client_mode,
-        role,
-        scopes,
-        token,
-        platform,
-        device_family,
-        challenge_nonce,
-        now_ms,
-        verifier,
-    )
-    return failure, version
-
-
-def _check_proof(  # noqa: PLR0917 (internal, positional for speed: called on every connect)
-    proof: DeviceProof,
-    client_id: str,
-    client_mode: str,
-    role: str,
-    scopes: Sequence[str],
-    token: str | None,
-    platform: str | None,
-    device_family: str | None,
-    challenge_nonce: str,
-    now_ms: int,
-    verifier: SignatureVerifier,
-) -> tuple[DeviceProofFailure | None, int | None, bytes | None]:
-    """:func:`verify_device_proof`, also returning the decoded key when the proof holds."""
-    return _check_normalized_proof(
+    failure, version, _key = _check_normalized_proof(
         proof,
         client_id,
         client_mode,
@@ -342,6 +312,7 @@ def _check_proof(  # noqa: PLR0917 (internal, positional for speed: called on ev
         now_ms,
         verifier,
     )
+    return failure, version
 
 
 @functools.lru_cache(maxsize=4096)
@@ -369,9 +340,10 @@ def _check_normalized_proof(  # noqa: PLR0917 (internal, positional for speed)
     verifier: SignatureVerifier,
 ) -> tuple[DeviceProofFailure | None, int | None, bytes | None]:
     """
-    :func:`_check_proof` with *platform* and *device_family* already normalized.
+    :func:`verify_device_proof` for already-normalized metadata; also returns the key.
 
-    ``decide_pairing`` normalizes them once for the payload and the metadata rules.
+    ``decide_pairing`` normalizes *platform* and *device_family* once for the payload and
+    the metadata rules, and needs the decoded key when the proof holds.
     """
     key, fingerprint = _key_and_id(proof.public_key)
     if key is None or fingerprint != proof.id:
