@@ -272,6 +272,8 @@ def test_misuse_raises_analysis_error(vfs: VirtualResolver) -> None:
         evaluate_command("ls", cwd=CWD, env=[], resolver=vfs)  # type: ignore[arg-type]
     with pytest.raises(AnalysisError, match="string or a sequence"):
         evaluate_command(42, cwd=CWD, env=ENV, resolver=vfs)  # type: ignore[arg-type]
+    with pytest.raises(AnalysisError, match="env names must be strings"):
+        evaluate_command("ls", cwd=CWD, env={**ENV, b"X": "1"}, resolver=vfs)  # type: ignore[dict-item]
 
 
 def test_cache_revalidates(vfs: VirtualResolver) -> None:

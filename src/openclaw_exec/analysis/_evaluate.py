@@ -686,7 +686,11 @@ _CODE_INJECTING_ENV = frozenset(
 
 def _environment_failure(env: Mapping[str, str]) -> AnalysisFailure | None:
     # Two scans in C first: the usual environment has none of these names.
-    if _CODE_INJECTING_ENV.isdisjoint(env) and "BASH_FUNC_" not in "\0".join(env):
+    try:
+        names = "\0".join(env)
+    except TypeError:
+        raise AnalysisError("env names must be strings") from None
+    if _CODE_INJECTING_ENV.isdisjoint(env) and "BASH_FUNC_" not in names:
         return None
     for name in env:
         if name in _CODE_INJECTING_ENV or name.startswith("BASH_FUNC_"):
