@@ -392,7 +392,7 @@ class Evaluation:
         )
 
 
-# Result values are built on the hot path from parts checked here: skip their validators.
+# Result values are built on the hot path from parts checked here: skip the frozen __init__.
 _make_segment = positional_maker(SegmentEvaluation)
 _make_evaluation = positional_maker(Evaluation)
 
