@@ -622,21 +622,18 @@ def evaluate_command(
     if not analysis_ok:
         ops = []
     satisfied = analysis_ok and bool(segments)
-    hits: tuple[InlineEvalHit, ...] = ()
+    may_hit = False
     for top in segments:
         if top.satisfied_by is None:
             satisfied = False
         if top.inline_eval is not None or top.inner:
-            hits = _inline_hits(segments)
-    durable = (
-        _durable(
-            command_text,
-            compiled._durable_entries,  # noqa: SLF001 - same module
-            segments,
-            analysis_ok=analysis_ok,
-        )
-        if compiled._durable_entries  # noqa: SLF001 - same module
-        else False
+            may_hit = True
+    hits = _inline_hits(segments) if may_hit else ()
+    durable = _durable(
+        command_text,
+        compiled._durable_entries,  # noqa: SLF001 - same module
+        segments,
+        analysis_ok=analysis_ok,
     )
 
     # OpenClaw derives allow-always patterns from the chain parts up to and including

@@ -122,7 +122,7 @@ class OsResolver(ExecutableResolver):
             st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
         except (OSError, ValueError):
             return None
-        return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
+        return _stamp_of(st)
 
     def stamp_changed(self, path: str, previous: Hashable) -> bool:
         if previous is None:  # was missing: the cheap existence test first, as stamp() does
@@ -131,7 +131,12 @@ class OsResolver(ExecutableResolver):
             st = os.stat(path)  # noqa: PTH116 - the cheapest call on the hot path
         except (OSError, ValueError):
             return True
-        return previous != (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
+        return previous != _stamp_of(st)
+
+
+def _stamp_of(st: os.stat_result) -> Hashable:
+    """:meth:`OsResolver.stamp`'s token: what changes when a file is replaced or chmod-ed."""
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
 
 
 @attrs.frozen
