@@ -233,20 +233,39 @@ def build_device_auth_payload(
     """
     if version not in (2, 3):
         raise PairingError(f"device auth payload version must be 2 or 3, not {version!r}")
-    parts = [
-        f"v{version}",
-        device_id,
-        client_id,
-        client_mode,
-        role,
-        ",".join(scopes),
-        str(signed_at_ms),
-        token or "",
-        nonce,
-    ]
-    if version == 3:
-        parts += [normalize_device_metadata(platform), normalize_device_metadata(device_family)]
-    return "|".join(parts)
+    head = _payload_head(
+        device_id, client_id, client_mode, role, scopes, signed_at_ms, token, nonce
+    )
+    if version == 2:
+        return f"v2|{head}"
+    platform_part = normalize_device_metadata(platform)
+    family_part = normalize_device_metadata(device_family)
+    return f"v3|{head}|{platform_part}|{family_part}"
+
+
+def _payload_head(  # noqa: PLR0917 (internal, positional: called on every connect)
+    device_id: str,
+    client_id: str,
+    client_mode: str,
+    role: str,
+    scopes: Sequence[str],
+    signed_at_ms: int,
+    token: str | None,
+    nonce: str,
+) -> str:
+    """The fields v2 and v3 share, ``|``-joined (the one definition of that layout)."""
+    return "|".join(
+        (
+            device_id,
+            client_id,
+            client_mode,
+            role,
+            ",".join(scopes),
+            str(signed_at_ms),
+            token or "",
+            nonce,
+        )
+    )
 
 
 def ed25519_verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
@@ -357,22 +376,10 @@ def _check_normalized_proof(  # noqa: PLR0917 (internal, positional for speed)
     if nonce != challenge_nonce:
         return DeviceProofFailure.NONCE_MISMATCH, None, None
     signature = _b64decode(proof.signature) or b""  # undecodable: the verifier says no
-    # build_device_auth_payload's v3 string, built directly (str.join, like it: the
-    # characters of the parts, whatever str subclass carries them); the v2 one only when
-    # v3 does not verify.
-    head = "|".join(
-        (
-            proof.id,
-            client_id,
-            client_mode,
-            role,
-            ",".join(scopes),
-            str(signed_at_ms),
-            token or "",
-            nonce,
-        )
-    )
-    v3 = f"v3|{head}|{platform}|{device_family}"  # both normalized: plain str
+    # build_device_auth_payload's v3 string from the same head (the v2 one only when v3
+    # does not verify); platform and family arrive normalized.
+    head = _payload_head(proof.id, client_id, client_mode, role, scopes, signed_at_ms, token, nonce)
+    v3 = f"v3|{head}|{platform}|{device_family}"
     if verifier(key, signature, v3.encode("utf-8", "surrogatepass")):
         version = 3
     elif verifier(key, signature, f"v2|{head}".encode("utf-8", "surrogatepass")):
