@@ -93,8 +93,6 @@ _COMBINED_S = re.compile(r"-[^-]*s[^-]*\Z", re.IGNORECASE)
 @functools.lru_cache(maxsize=4096)
 def normalize_executable_token(word: str) -> str:
     """Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
-    if word.isalnum() and word.isascii() and word == word.lower():
-        return word  # a plain lower-case name ("git", "python3"): nothing to strip
     posix = word.rsplit("/", 1)[-1]
     win = word.replace("/", "\\").rsplit("\\", 1)[-1]
     if ":" in win[:2] and len(win) >= 2 and win[1] == ":":
@@ -228,26 +226,24 @@ def _sandbox_exec(flag: str, lower: str) -> _Directive:
     return "invalid"
 
 
-def _stdbuf(flag: str, lower: str) -> _Directive:
-    if flag not in _STDBUF_OPTIONS_WITH_VALUE:
+def _flags_and_values(
+    flags: frozenset[str], with_value: frozenset[str]
+) -> Callable[[str, str], _Directive]:
+    """Options that stand alone, options whose value is ``=``-joined or the next word."""
+
+    def on_flag(flag: str, lower: str) -> _Directive:
+        if flag in flags:
+            return "continue"
+        if flag in with_value:
+            return "continue" if "=" in lower else "consume-next"
         return "invalid"
-    return "continue" if "=" in lower else "consume-next"
+
+    return on_flag
 
 
-def _time(flag: str, lower: str) -> _Directive:
-    if flag in _TIME_FLAG_OPTIONS:
-        return "continue"
-    if flag in _TIME_OPTIONS_WITH_VALUE:
-        return "continue" if "=" in lower else "consume-next"
-    return "invalid"
-
-
-def _timeout(flag: str, lower: str) -> _Directive:
-    if flag in _TIMEOUT_FLAG_OPTIONS:
-        return "continue"
-    if flag in _TIMEOUT_OPTIONS_WITH_VALUE:
-        return "continue" if "=" in lower else "consume-next"
-    return "invalid"
+_stdbuf = _flags_and_values(frozenset(), _STDBUF_OPTIONS_WITH_VALUE)
+_time = _flags_and_values(_TIME_FLAG_OPTIONS, _TIME_OPTIONS_WITH_VALUE)
+_timeout = _flags_and_values(_TIMEOUT_FLAG_OPTIONS, _TIMEOUT_OPTIONS_WITH_VALUE)
 
 
 def _nohup(word: str, lower: str) -> _Directive:
