@@ -45,7 +45,6 @@ from openclaw_exec.pairing._decide import _client_ip_text, _derive_request_id, _
 from openclaw_exec.pairing._device import _b64decode
 from openclaw_exec.pairing._model import (
     _REFUSE_FIELDS,
-    _accept_unchecked,
     _decision_unchecked,
     _paired_device_unchecked,
     _pending_unchecked,
@@ -199,8 +198,8 @@ _ACCEPT_FIELDS = tuple(f.name for f in attrs.fields(PairingDecision))[
 
 
 @given(decision_fields)
-def test_accept_unchecked_equals_the_constructor(fields: dict[str, Any]) -> None:
-    fast = _accept_unchecked(*(fields[name] for name in _ACCEPT_FIELDS))
+def test_accepting_decision_maker_equals_the_constructor(fields: dict[str, Any]) -> None:
+    fast = _decision_unchecked(*(fields[name] for name in _ACCEPT_FIELDS))
     slow = PairingDecision(**{name: fields[name] for name in _ACCEPT_FIELDS})
     _same(fast, slow)
 

@@ -45,7 +45,6 @@ from openclaw_exec.pairing._model import (
     PairingDecision,
     PairingReason,
     PendingPairing,
-    _accept_unchecked,
     _decision_unchecked,
     _paired_device_unchecked,
     _pending_unchecked,
@@ -644,7 +643,7 @@ def decide_pairing(
                 role=role,
             )
         if role == "operator" and shared_ok:
-            return _accept_unchecked(
+            return _decision_unchecked(
                 _O_ACCEPT,
                 "device-less-shared-secret",
                 (
@@ -784,7 +783,7 @@ def decide_pairing(
         elif request.scopes and not _covers(role, baseline, request.scopes):
             reason = _R_SCOPE_UPGRADE
         else:
-            return _accept_unchecked(
+            return _decision_unchecked(
                 _O_ACCEPT,
                 "paired-device",
                 f"paired device {device.id[:12]}… covers role {role} and the requested scopes",
@@ -841,7 +840,7 @@ def decide_pairing(
             paired.created_at_ms if paired is not None else now_ms,
             now_ms,
         )
-        return _accept_unchecked(
+        return _decision_unchecked(
             _O_SILENT,
             silent_rule,
             note,

@@ -513,7 +513,6 @@ class PairingDecision:
 
 _decision_unchecked = positional_maker(PairingDecision)
 """``PairingDecision(...)`` positionally, in field order; trailing fields default."""
-_accept_unchecked = _decision_unchecked  # an accepting decision: no close, no error
 _REFUSE_FIELDS = (
     "outcome",
     "rule",
