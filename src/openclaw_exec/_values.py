@@ -71,7 +71,8 @@ def positional_maker(
         "_setattr": object.__setattr__,
         "_MISSING": _MISSING,
     }
-    value_of: dict[str, str] = {}
+    value_of: dict[str, str] = {}  # the expression that gives each field its value
+    constants: dict[str, Any] = {}  # fields left out that take a plain (shared) default
     for field in fields:
         if field.name in taken:
             value_of[field.name] = f"v_{field.name}"
@@ -80,6 +81,8 @@ def positional_maker(
             raise TypeError(msg)
         else:
             value_of[field.name] = _default_expression(field, namespace, name)
+            if not isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                constants[field.name] = field.default
 
     # Trailing parameters whose fields have defaults get them in the signature.
     signature: list[str] = []
@@ -90,15 +93,13 @@ def positional_maker(
         optional = optional and field.default is not attrs.NOTHING
         if not optional:
             signature.append(f"v_{param}")
-        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            continue
+        default = _default_expression(field, namespace, name)
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             signature.append(f"v_{param}=_MISSING")
-            prelude.append(
-                f"    if v_{param} is _MISSING:\n"
-                f"        v_{param} = {_default_expression(field, namespace, name)}\n"
-            )
+            prelude.append(f"    if v_{param} is _MISSING:\n        v_{param} = {default}\n")
         else:
-            namespace[f"_default_{param}"] = field.default
-            signature.append(f"v_{param}=_default_{param}")
+            signature.append(f"v_{param}={default}")
     signature.reverse()
 
     if "__slots__" in cls.__dict__:
@@ -108,13 +109,11 @@ def positional_maker(
     else:
         # Copying a template of the constant defaults and storing the rest beats a dict
         # display of every field (dict.copy() is one memcpy).
-        namespace["_template"] = {
-            f.name: f.default if value_of[f.name].startswith("_default_") else None for f in fields
-        }
+        namespace["_template"] = {f.name: constants.get(f.name) for f in fields}
         stores = "".join(
             f"    values[{f.name!r}] = {value_of[f.name]}\n"
             for f in fields
-            if not value_of[f.name].startswith("_default_")
+            if f.name not in constants
         )
         body = f"    values = _template.copy()\n{stores}    _setattr(obj, '__dict__', values)\n"
     source = (
