@@ -576,19 +576,14 @@ def evaluate_command(
         parts, failed = parse_raw(command_or_argv)
         failure = failed.failure if failed is not None else None
         heredoc = failed is not None and failed.heredoc
-        if len(parts) == 1 and len(parts[0][0]) == 1:  # the common single command
-            raw_segments = parts[0][0]
-            ops = [parts[0][1]]
-            part_sizes = [1]
-        else:
-            raw_segments = []
-            ops = []
-            part_sizes = []
-            for part_segments, op in parts:
-                raw_segments.extend(part_segments)
-                part_sizes.append(len(part_segments))
-                ops.extend(["|"] * (len(part_segments) - 1))
-                ops.append(op)
+        raw_segments = []
+        ops = []
+        part_sizes = []
+        for part_segments, op in parts:
+            raw_segments.extend(part_segments)
+            part_sizes.append(len(part_segments))
+            ops.extend(["|"] * (len(part_segments) - 1))
+            ops.append(op)
     elif _is_argv(command_or_argv):
         command = None
         argv_in = tuple(command_or_argv)
