@@ -26,9 +26,8 @@ from openclaw_exec.pairing._device import (
 )
 from openclaw_exec.pairing._locality import (
     BROWSER_UI_CLIENT_IDS,
-    _classify,
+    _locality_of,
     _resolve,
-    classify_locality,
     is_browser_ui_client,
 )
 from openclaw_exec.pairing._model import (
@@ -361,20 +360,6 @@ def _client_ip_text(
     return None if address is None else str(address)
 
 
-def _locality_of(
-    connection: ConnectionFacts,
-    auth: AuthConfig,
-    client_id: str,
-    client_mode: str,
-    *,
-    shared_ok: bool,
-) -> Locality:
-    """:func:`classify_locality`, for the refusal paths."""
-    return classify_locality(
-        connection, auth, client_id=client_id, client_mode=client_mode, shared_secret_ok=shared_ok
-    )
-
-
 def _same_key(stored: str, presented: bytes) -> bool:
     return _key_bytes(stored) == presented
 
@@ -431,7 +416,7 @@ def decide_pairing(
             f"role {request.role!r} is not operator or node",
             message="invalid role",
             details={},
-            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_secret_ok=False),
         )
 
     # 2. Origin: any client that sent one, and always the Control UI / webchat.
@@ -446,7 +431,9 @@ def decide_pairing(
                     "it in gateway.controlUi.allowedOrigins)"
                 ),
                 details={"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": failure},
-                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+                locality=_locality_of(
+                    connection, auth, client_id, client_mode, shared_secret_ok=False
+                ),
                 role=role,
             )
 
@@ -457,7 +444,7 @@ def decide_pairing(
             "auth.approvalRuntimeToken and device were both sent",
             message="invalid connect params: approval runtime token cannot be combined with device",
             details={},
-            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_secret_ok=False),
             role=role,
         )
 
@@ -471,7 +458,7 @@ def decide_pairing(
                 "unauthorized: gateway token not configured on gateway (set gateway.auth.token)"
             ),
             details={"code": "AUTH_TOKEN_NOT_CONFIGURED"},
-            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_secret_ok=False),
             role=role,
         )
     if mode is _MODE_PASSWORD and not auth.password:
@@ -483,7 +470,7 @@ def decide_pairing(
                 "(set gateway.auth.password)"
             ),
             details={"code": "AUTH_PASSWORD_NOT_CONFIGURED"},
-            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_secret_ok=False),
             role=role,
         )
     if mode is _MODE_PROXY and (auth.token or auth.password or not auth.trusted_proxies):
@@ -495,7 +482,7 @@ def decide_pairing(
                 "code": "AUTH_UNAUTHORIZED",
                 "recommendedNextStep": "review_auth_configuration",
             },
-            locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+            locality=_locality_of(connection, auth, client_id, client_mode, shared_secret_ok=False),
             role=role,
         )
 
@@ -514,7 +501,9 @@ def decide_pairing(
                     "code": "AUTH_TOKEN_MISMATCH",
                     "recommendedNextStep": "retry_with_device_token",
                 },
-                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+                locality=_locality_of(
+                    connection, auth, client_id, client_mode, shared_secret_ok=False
+                ),
                 role=role,
             )
         method = _M_TOKEN
@@ -531,7 +520,9 @@ def decide_pairing(
                     "code": "AUTH_PASSWORD_MISMATCH",
                     "recommendedNextStep": "update_auth_credentials",
                 },
-                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+                locality=_locality_of(
+                    connection, auth, client_id, client_mode, shared_secret_ok=False
+                ),
                 role=role,
             )
         method = _M_PASSWORD
@@ -545,7 +536,9 @@ def decide_pairing(
                 "the peer is not a trusted proxy, or it sent no user identity header",
                 message="unauthorized: trusted proxy authentication required",
                 details={"code": "AUTH_UNAUTHORIZED"},
-                locality=_locality_of(connection, auth, client_id, client_mode, shared_ok=False),
+                locality=_locality_of(
+                    connection, auth, client_id, client_mode, shared_secret_ok=False
+                ),
                 role=role,
             )
         method = _M_PROXY
@@ -562,12 +555,12 @@ def decide_pairing(
                 message="unauthorized: approval runtime token mismatch",
                 details={"code": "AUTH_UNAUTHORIZED"},
                 locality=_locality_of(
-                    connection, auth, client_id, client_mode, shared_ok=shared_ok
+                    connection, auth, client_id, client_mode, shared_secret_ok=shared_ok
                 ),
                 auth_method=method,
                 role=role,
             )
-        locality = _locality_of(connection, auth, client_id, client_mode, shared_ok=True)
+        locality = _locality_of(connection, auth, client_id, client_mode, shared_secret_ok=True)
         if locality is _L_REMOTE:
             return _reject(
                 "approval-runtime-remote",
@@ -602,19 +595,12 @@ def decide_pairing(
             _dedupe(request.scopes),
         )
 
-    # _locality_of, inlined on the path every accepted connect takes.
-    locality = _classify(
-        connection.peer_address,
-        connection.host,
-        connection.origin,
-        connection.has_forwarding_headers,
-        connection.x_forwarded_for,
-        connection.x_real_ip,
-        auth.trusted_proxies,
-        auth.allow_real_ip_fallback,
+    locality = _locality_of(
+        connection,
+        auth,
         client_id,
         client_mode,
-        method is _M_TOKEN or method is _M_PASSWORD,
+        shared_secret_ok=method is _M_TOKEN or method is _M_PASSWORD,
     )
     device = request.device
 

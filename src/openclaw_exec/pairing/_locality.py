@@ -122,6 +122,17 @@ def classify_locality(
     Returns:
         The locality class. Never raises.
     """
+    return _locality_of(connection, auth, client_id, client_mode, shared_secret_ok=shared_secret_ok)
+
+
+def _locality_of(
+    connection: ConnectionFacts,
+    auth: AuthConfig,
+    client_id: str,
+    client_mode: str,
+    shared_secret_ok: bool,
+) -> Locality:
+    """:func:`classify_locality` with positional arguments (the pairing core's hot path)."""
     return _classify(
         connection.peer_address,
         connection.host,
