@@ -43,6 +43,7 @@ from openclaw_exec.analysis._rules import (
 from openclaw_exec.analysis._shell import (
     MAX_COMMAND_CHARS,
     MAX_SHELL_OPERATORS,
+    MAX_SHELL_WORDS,
     AnalysisFailure,
     ParsedChainPart,
     ParsedCommand,
@@ -58,6 +59,7 @@ __all__ = [
     "MAX_COMMAND_CHARS",
     "MAX_SHELL_DEPTH",
     "MAX_SHELL_OPERATORS",
+    "MAX_SHELL_WORDS",
     "AllowAlwaysGrant",
     "AnalysisFailure",
     "CompiledAllowlist",

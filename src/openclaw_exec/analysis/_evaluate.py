@@ -15,6 +15,9 @@ import hashlib
 import posixpath
 import re
 import shlex
+import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -110,10 +113,146 @@ def durable_command_pattern(command_text: str) -> str:
     return "=command:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
 
 
+class _PatternSet:
+    """
+    The compiled form of an ordered list of patterns, shared by every allowlist with them.
+
+    Literal paths and names (no wildcard: most entries, allow-always grants are exact
+    paths) are looked up in a dict; only wildcard patterns go into one alternation regex,
+    whose first matching group is the first matching entry among them. A match is the
+    lowest entry index of the two.
+    """
+
+    __slots__ = (
+        "any_index",
+        "home",
+        "name_exact",
+        "name_index",
+        "name_regex",
+        "path_exact",
+        "path_index",
+        "path_regex",
+        "patterns",
+        "size",
+    )
+
+    def __init__(self, patterns: tuple[str, ...], home: str | None) -> None:
+        self.patterns = patterns
+        self.home = home
+        self.size = len(patterns)
+        self.any_index: int | None = None
+        self.path_exact: dict[str, int] = {}
+        self.name_exact: dict[str, int] = {}
+        sources: dict[str, list[str]] = {"path": [], "name": []}
+        indexes: dict[str, list[int]] = {"path": [], "name": []}
+        flags = 0
+        for i, pattern in enumerate(patterns):
+            literal = None if _WINDOWS else _literal_pattern(pattern, home)
+            if literal is not None:
+                kind, text = literal
+                (self.path_exact if kind == "path" else self.name_exact).setdefault(text, i)
+                continue
+            c = compile_pattern(pattern, home)
+            if c.kind == "any":
+                if self.any_index is None:
+                    self.any_index = i
+            elif c.kind in sources and c.regex is not None:
+                sources[c.kind].append(f"({c.regex.pattern})")
+                indexes[c.kind].append(i)
+                flags = c.regex.flags
+        self.path_regex = re.compile("|".join(sources["path"]), flags) if sources["path"] else None
+        self.path_index = tuple(indexes["path"])
+        self.name_regex = re.compile("|".join(sources["name"]), flags) if sources["name"] else None
+        self.name_index = tuple(indexes["name"])
+
+    def first_path(self, target: str) -> int | None:
+        best = self.path_exact.get(target)
+        if self.path_regex is not None:
+            m = self.path_regex.fullmatch(target)
+            if m is not None and m.lastindex is not None:
+                i = self.path_index[m.lastindex - 1]
+                if best is None or i < best:
+                    best = i
+        return best
+
+    def first_name(self, name: str) -> int | None:
+        best = self.name_exact.get(name)
+        if self.name_regex is not None:
+            m = self.name_regex.fullmatch(name)
+            if m is not None and m.lastindex is not None:
+                i = self.name_index[m.lastindex - 1]
+                if best is None or i < best:
+                    best = i
+        return best
+
+
+_WINDOWS = sys.platform == "win32"
+_WILDCARD_OR_ESCAPE = re.compile(r"[*?\\]")
+
+
+def _literal_pattern(pattern: str, home: str | None) -> tuple[str, str] | None:
+    """
+    The one string *pattern* matches, when it has no wildcard.
+
+    ``("path", absolute path)`` or ``("name", name)``: what :func:`compile_pattern` makes
+    of it, without building a regex. ``None`` when the pattern is compiled as a glob, or
+    is invalid, a bare ``*`` or a command grant.
+    """
+    trimmed = pattern.strip()
+    if not trimmed or trimmed.startswith("=command:") or _WILDCARD_OR_ESCAPE.search(trimmed):
+        return None
+    if "/" not in trimmed and "~" not in trimmed:
+        return ("name", trimmed)
+    expanded = trimmed
+    if trimmed.startswith("~"):
+        if home is None or not (trimmed == "~" or trimmed.startswith("~/")):
+            return None
+        expanded = home.rstrip("/") + trimmed[1:]
+    if not expanded.startswith("/") or "//" in expanded:
+        return None
+    if any(p in (".", "..") for p in expanded.split("/")[1:]):
+        return None
+    return ("path", expanded)
+
+
+# Compiled pattern sets by content (home, bare-name switch, the patterns in order): an
+# approvals file is loaded again on every authorize, and compiling 20,000 entries costs
+# seconds, so equal lists share one compiled set. Bounded by the number of sets and by
+# the patterns they hold together (least recently used dropped first).
+_SHARED: OrderedDict[tuple[object, ...], _PatternSet] = OrderedDict()
+_SHARED_MAX_SETS = 32
+_SHARED_MAX_PATTERNS = 200_000
+_SHARED_LOCK = threading.Lock()
+
+
+def _pattern_set(patterns: tuple[str, ...], home: str | None) -> _PatternSet:
+    key = (home, patterns)
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+        if found is not None:
+            _SHARED.move_to_end(key)
+            return found
+    built = _PatternSet(patterns, home)
+    with _SHARED_LOCK:
+        _SHARED[key] = built
+        _SHARED.move_to_end(key)
+        total = sum(s.size for s in _SHARED.values())
+        while len(_SHARED) > 1 and (
+            len(_SHARED) > _SHARED_MAX_SETS or total > _SHARED_MAX_PATTERNS
+        ):
+            _, dropped = _SHARED.popitem(last=False)
+            total -= dropped.size
+    return built
+
+
 @attrs.frozen
 class CompiledAllowlist:
     """
     Allowlist entries with their patterns compiled once; reuse it across evaluations.
+
+    Compiling is cached by content: allowlists with the same patterns in the same order
+    (and the same home) share one compiled form, so loading the same approvals file
+    again does not compile it again.
 
     Attributes:
         entries: The entries, in order (first match wins).
@@ -124,43 +263,22 @@ class CompiledAllowlist:
     entries: tuple[AllowlistEntry, ...]
     home: str | None
     bare_name_patterns: bool = False
-    _compiled: tuple[CompiledPattern, ...] = attrs.field(init=False, repr=False, eq=False)
+    _set: _PatternSet = attrs.field(init=False, repr=False, eq=False)
     _any: AllowlistEntry | None = attrs.field(init=False, repr=False, eq=False)
-    _path_regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
-    _path_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
-    _name_regex: re.Pattern[str] | None = attrs.field(init=False, repr=False, eq=False)
-    _name_index: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
     _durable_entries: tuple[AllowlistEntry, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         durable = tuple(e for e in self.entries if e.source == "allow-always")
         object.__setattr__(self, "_durable_entries", durable)
-        compiled = tuple(compile_pattern(e.pattern, self.home) for e in self.entries)
-        object.__setattr__(self, "_compiled", compiled)
-        any_entry = next(
-            (e for e, c in zip(self.entries, compiled, strict=True) if c.kind == "any"), None
-        )
+        shared = _pattern_set(tuple(e.pattern for e in self.entries), self.home)
+        object.__setattr__(self, "_set", shared)
+        any_entry = None if shared.any_index is None else self.entries[shared.any_index]
         object.__setattr__(self, "_any", any_entry)
-        for kind, regex_attr, index_attr in (
-            ("path", "_path_regex", "_path_index"),
-            ("name", "_name_regex", "_name_index"),
-        ):
-            index: list[int] = []
-            sources: list[str] = []
-            flags = 0
-            for i, c in enumerate(compiled):
-                if c.kind == kind and c.regex is not None:
-                    index.append(i)
-                    sources.append(f"({c.regex.pattern})")
-                    flags = c.regex.flags
-            regex = re.compile("|".join(sources), flags) if sources else None
-            object.__setattr__(self, regex_attr, regex)
-            object.__setattr__(self, index_attr, tuple(index))
 
     @property
     def patterns(self) -> tuple[CompiledPattern, ...]:
         """The compiled pattern of each entry, in order."""
-        return self._compiled
+        return tuple(compile_pattern(e.pattern, self.home) for e in self.entries)
 
     def match(
         self, resolved: ResolvedExecutable | None, *, path: str | None = None
@@ -176,21 +294,20 @@ class CompiledAllowlist:
         if self._any is not None:
             return self._any
         target = path if path is not None else (resolved.path if resolved is not None else None)
-        if target is not None and self._path_regex is not None:
-            m = self._path_regex.fullmatch(target)
-            if m is not None and m.lastindex is not None:
-                return self.entries[self._path_index[m.lastindex - 1]]
+        if target is not None:
+            found = self._set.first_path(target)
+            if found is not None:
+                return self.entries[found]
         if (
             self.bare_name_patterns
             and path is None
             and resolved is not None
             and resolved.via_path_lookup
             and resolved.path is not None
-            and self._name_regex is not None
         ):
-            m = self._name_regex.fullmatch(resolved.raw)
-            if m is not None and m.lastindex is not None:
-                return self.entries[self._name_index[m.lastindex - 1]]
+            found = self._set.first_name(resolved.raw)
+            if found is not None:
+                return self.entries[found]
         return None
 
 
