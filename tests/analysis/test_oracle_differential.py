@@ -74,6 +74,8 @@ def category(ev: Evaluation) -> str:
         reason = seg.miss_reason or ""
         if reason.startswith("leading assignment"):
             return "assignments"
+        if reason.startswith("shell builtin"):
+            return "semantic-builtins"
         if reason.endswith("runs a command that is not analysed"):
             return "command-runners"
         if "goes through '..' across a symlink" in reason or "symlinked folder" in reason:

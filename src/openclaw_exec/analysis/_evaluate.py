@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TypeGuard
 import attrs
 
 from openclaw_exec._values import positional_maker
+from openclaw_exec.analysis._builtins import check_builtin
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
     OsResolver,
@@ -875,7 +876,15 @@ def _evaluate_segment(
     if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
         inner = _evaluate_payload(plan.shell_inline_command, position, ctx, depth, strict)
 
-    by, entry, reason = _decide(assignments, plan, execution, policy, inline, inner, ctx)
+    # A builtin shape that is not proven harmless is never the allowlisted file of its
+    # name (text shapes that run code already failed parsing; an argv lands here).
+    builtin = check_builtin(argv)
+    decision: _Decision = (
+        (None, None, builtin.reason)
+        if builtin is not None
+        else _decide(assignments, plan, execution, policy, inline, inner, ctx)
+    )
+    by, entry, reason = decision
     return _make_segment(
         argv,
         assignments,
@@ -1101,7 +1110,7 @@ def _collect(
     depth: int,
     out: dict[str, None],
 ) -> None:
-    if depth >= MAX_SHELL_DEPTH or has_assignments or not argv:
+    if depth >= MAX_SHELL_DEPTH or has_assignments or not argv or check_builtin(argv):
         return
     plan = wrapper_plan(argv)
     if plan.blocked:

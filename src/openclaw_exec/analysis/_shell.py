@@ -27,6 +27,8 @@ import attrs
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from openclaw_exec.analysis._builtins import check_builtin
+
 __all__ = [
     "MAX_COMMAND_CHARS",
     "MAX_SHELL_OPERATORS",
@@ -110,35 +112,9 @@ _CONSTRUCT_NAMES = {
     "$": "dollar sign",
 }
 
-# Builtins that evaluate text, replace the shell, change its behaviour or hide the
-# executable: they fail analysis even though they look like plain commands.
-_SEMANTIC_BUILTINS = frozenset(
-    {
-        ".",
-        "alias",
-        "bind",
-        "builtin",
-        "command",
-        "coproc",
-        "declare",
-        "enable",
-        "eval",
-        "exec",
-        "export",
-        "fc",
-        "hash",
-        "let",
-        "local",
-        "readonly",
-        "set",
-        "shopt",
-        "source",
-        "trap",
-        "typeset",
-        "unalias",
-        "unset",
-    }
-)
+# Builtins are data in _builtins.py: a command word that names a builtin which evaluates
+# text, changes lookup or assigns to names (or a shaped builtin in a shape not proven
+# harmless, ``printf -v``) fails analysis even though it looks like a plain command.
 
 
 @attrs.frozen
@@ -505,8 +481,9 @@ class _Walker:
                 raise _Fail(_kind_name(child), start)
         if not argv:
             raise _Fail("assignment without a command", first)
-        if argv[0] in _SEMANTIC_BUILTINS:
-            raise _Fail(f"shell builtin {argv[0]!r}", first)
+        builtin = check_builtin(argv)
+        if builtin is not None and builtin.fails_analysis:
+            raise _Fail(builtin.reason, first)
         raw = src[first : node.end_byte].decode("utf-8")
         position = first if self.ascii else len(src[:first].decode("utf-8"))
         return (tuple(argv), tuple(assignments), raw, position)
