@@ -40,9 +40,11 @@ def test_request_and_resolve(decision: Decision, two_phase: bool) -> None:
     frame = link.client("exec").request(PARAMS if not two_phase else _two_phase())
     link.send("exec", frame)
     first = link.take("exec")
-    assert isinstance(first[0], ApprovalAnnounced)  # the requester holds the approvals scope too
+    # The requester holds the approvals scope too, but is not shown its own request (it may
+    # not resolve it; OpenClaw 2026.4.1 did show it): only the accepted answer, if any.
+    assert not any(isinstance(e, ApprovalAnnounced) for e in first)
     if two_phase:
-        assert isinstance(first[1], RequestAccepted)
+        assert isinstance(first[0], RequestAccepted)
     (announced,) = link.take("op")
     assert isinstance(announced, ApprovalAnnounced)
     assert announced.request.command == "make deploy"

@@ -37,7 +37,12 @@ from openclaw_exec.protocol._events import (
     NoEvent,
     WaitFinished,
 )
-from openclaw_exec.protocol._gateway import APPROVAL_SCOPES, ApprovalGateway, Outgoing
+from openclaw_exec.protocol._gateway import (
+    APPROVAL_SCOPES,
+    MAX_APPROVAL_TIMEOUT_MS,
+    ApprovalGateway,
+    Outgoing,
+)
 from openclaw_exec.protocol._models import (
     APPROVAL_SLUG_LENGTH,
     DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -107,6 +112,7 @@ __all__ = [
     "DEFAULT_APPROVAL_TIMEOUT_MS",
     "EVENT_REQUESTED",
     "EVENT_RESOLVED",
+    "MAX_APPROVAL_TIMEOUT_MS",
     "METHOD_REQUEST",
     "METHOD_RESOLVE",
     "METHOD_WAIT_DECISION",

@@ -8,12 +8,24 @@ answers them (two-phase registration, ``no-approval-route``, ``decision: null`` 
 frames with the sending connection and the time, and sends the :class:`Outgoing` frames it
 returns; it also calls :meth:`ApprovalGateway.tick` at
 :meth:`ApprovalGateway.next_deadline_ms`. Pure: no I/O, no clock, no tasks.
+
+Where it is stricter than OpenClaw (each a row of ``docs/differences.md``):
+
+* **No self-approval.** The connection that registered a request, and any connection of the
+  same principal (the kit's principal id is the device id), can neither resolve it
+  (``SELF_APPROVAL_NOT_ALLOWED``) nor count as its approval route, unless the embedder names
+  that principal in ``allow_self_approval``.
+* **Open requests are bounded by approval, not by frame id**: per connection and per
+  principal (``TOO_MANY_PENDING``); a request counts until it is decided, expires or is
+  cancelled, whatever frame ids the client reuses.
+* **``timeoutMs`` is capped** at ``max_timeout_ms`` (default :data:`MAX_APPROVAL_TIMEOUT_MS`,
+  24 h): a longer one is shortened, and the answer's ``expiresAtMs`` says so.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import attrs
@@ -22,6 +34,8 @@ from openclaw_exec.exceptions import LocalProtocolError, RemoteProtocolError
 from openclaw_exec.protocol._broker import ApprovalBroker
 from openclaw_exec.protocol._events import (
     NO_EVENT,
+    ApprovalCancelled,
+    ApprovalExpired,
     ApprovalRequested,
     ApprovalResolved,
     ApprovalResult,
@@ -55,10 +69,13 @@ from openclaw_exec.protocol._wire import (
     structure,
 )
 
-__all__ = ["APPROVAL_SCOPES", "ApprovalGateway", "Outgoing"]
+__all__ = ["APPROVAL_SCOPES", "MAX_APPROVAL_TIMEOUT_MS", "ApprovalGateway", "Outgoing"]
 
 APPROVAL_SCOPES = frozenset({"operator.approvals", "operator.admin"})
 """Scopes that may call the approval methods and receive their events (OpenClaw 4.1)."""
+
+MAX_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000
+"""The longest approval timeout the gateway grants (24 h); longer ``timeoutMs`` are capped."""
 
 _PORTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -81,6 +98,15 @@ class Outgoing:
 class _Connection:
     principal: Principal
     approver: bool
+    open: set[str] = attrs.Factory(set)
+
+
+@attrs.frozen
+class _Owner:
+    """Who registered a still-pending approval (for self-approval and the pending bounds)."""
+
+    connection: Hashable
+    principal_id: str
 
 
 def _is_portable(key: str) -> bool:
@@ -94,6 +120,13 @@ class ApprovalGateway:
     Args:
         broker: The broker to use (default: a fresh one).
         new_id: Makes an approval id when the request has none (default: UUID4).
+        allow_self_approval: Principal ids (the kit: device ids) that may resolve their own
+            requests. Empty by default: the requesting connection and every connection of
+            the requesting principal are refused (``SELF_APPROVAL_NOT_ALLOWED``).
+        max_pending_per_connection: Pending approvals one connection may have registered
+            (``None``: unbounded); more get ``TOO_MANY_PENDING``.
+        max_pending_per_principal: The same bound across all connections of one principal.
+        max_timeout_ms: The longest ``timeoutMs`` granted; longer ones are shortened to it.
     """
 
     def __init__(
@@ -101,10 +134,29 @@ class ApprovalGateway:
         broker: ApprovalBroker | None = None,
         *,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        allow_self_approval: Iterable[str] = (),
+        max_pending_per_connection: int | None = None,
+        max_pending_per_principal: int | None = None,
+        max_timeout_ms: int = MAX_APPROVAL_TIMEOUT_MS,
     ) -> None:
+        if isinstance(allow_self_approval, str):
+            raise TypeError("allow_self_approval is a collection of principal ids, not a string")
+        for name, bound in (
+            ("max_pending_per_connection", max_pending_per_connection),
+            ("max_pending_per_principal", max_pending_per_principal),
+            ("max_timeout_ms", max_timeout_ms),
+        ):
+            if bound is not None and (type(bound) is not int or bound < 1):
+                raise ValueError(f"{name} must be a positive integer, got {bound!r}")
         self.broker = broker or ApprovalBroker()
         self._new_id = new_id
+        self.allow_self_approval = frozenset(allow_self_approval)
+        self.max_pending_per_connection = max_pending_per_connection
+        self.max_pending_per_principal = max_pending_per_principal
+        self.max_timeout_ms = max_timeout_ms
         self._connections: dict[Hashable, _Connection] = {}
+        self._owners: dict[str, _Owner] = {}
+        self._by_principal: dict[str, set[str]] = {}
         self._seq = 0
 
     # ------------------------------------------------------------------ connections
@@ -125,9 +177,43 @@ class ApprovalGateway:
         self._connections[connection] = _Connection(principal, approver)
 
     def disconnect(self, connection: Hashable) -> None:
-        """A client went away: its parked calls are dropped; its approvals stay pending."""
+        """
+        A client went away: its parked calls are dropped; its approvals stay pending.
+
+        They still count against the principal's bound (a client cannot shed its pending
+        requests by reconnecting) until they settle.
+        """
         self._connections.pop(connection, None)
         self.broker.disconnect(connection)
+
+    def pending_count(
+        self, *, connection: Hashable | None = None, principal_id: str | None = None
+    ) -> int:
+        """Pending approvals registered by *connection*, or by *principal_id*."""
+        if connection is not None:
+            conn = self._connections.get(connection)
+            return 0 if conn is None else len(conn.open)
+        return len(self._by_principal.get(principal_id or "", ()))
+
+    def may_resolve(self, connection: Hashable, principal: Principal, approval_id: str) -> bool:
+        """Whether *connection* (as *principal*) may resolve *approval_id* (self-approval rule)."""
+        owner = self._owners.get(approval_id)
+        if owner is None or principal.id in self.allow_self_approval:
+            return True
+        return connection != owner.connection and principal.id != owner.principal_id
+
+    def _forget_owner(self, approval_id: str) -> None:
+        owner = self._owners.pop(approval_id, None)
+        if owner is None:
+            return
+        conn = self._connections.get(owner.connection)
+        if conn is not None:
+            conn.open.discard(approval_id)
+        ids = self._by_principal.get(owner.principal_id)
+        if ids is not None:
+            ids.discard(approval_id)
+            if not ids:
+                del self._by_principal[owner.principal_id]
 
     # ------------------------------------------------------------------ input
 
@@ -205,6 +291,8 @@ class ApprovalGateway:
         )
         if timeout < 1:
             raise RemoteProtocolError("timeoutMs must be at least 1")
+        # An approval that never expires holds its slot (and a waiting exec) forever.
+        timeout = min(timeout, self.max_timeout_ms)
         approval_id = (params.id or "").strip() or self._new_id()
         env_keys = tuple(sorted(k for k in (params.env or {}) if _is_portable(k))) or None
         argv = plan.argv if plan is not None else params.command_argv
@@ -258,7 +346,11 @@ class ApprovalGateway:
             raise RemoteProtocolError(
                 "approval id already pending", details={"reason": "APPROVAL_ID_CONFLICT"}
             )
-        route = any(c.approver for key, c in self._connections.items() if key != connection)
+        self._check_bounds(conn)
+        route = any(
+            c.approver and self._may_see(key, c.principal, connection, conn.principal)
+            for key, c in self._connections.items()
+        )
         result = self.broker.register(
             request, now_ms=now_ms, requester=conn.principal, has_route=route
         )
@@ -267,6 +359,9 @@ class ApprovalGateway:
             return
         if not result.ok or result.record is None:
             raise RemoteProtocolError(f"registration failed: {result.message}")
+        self._owners[request.id] = _Owner(connection, conn.principal.id)
+        conn.open.add(request.id)
+        self._by_principal.setdefault(conn.principal.id, set()).add(request.id)
         self._drain(out)  # the requested event goes out first (OpenClaw step 6, then step 8)
         if params.two_phase:
             accepted = AcceptedPayload(
@@ -277,11 +372,44 @@ class ApprovalGateway:
             out.append(
                 Outgoing(connection, ResponseFrame(id=frame.id, ok=True, payload=encode(accepted)))
             )
+        # The approval id is part of the waiter key: a client that reuses a frame id for
+        # several requests (OpenClaw answers each) gets each final answer, not an error.
         waited = self.broker.wait(
-            request.id, waiter=(connection, frame.id), now_ms=now_ms, connection=connection
+            request.id,
+            waiter=(connection, frame.id, request.id),
+            now_ms=now_ms,
+            connection=connection,
         )
         if waited.outcome is not ApprovalOutcome.WAITING:
             out.append(Outgoing(connection, self._final(frame.id, waited)))
+
+    def _check_bounds(self, conn: _Connection) -> None:
+        limits = (
+            ("connection", len(conn.open), self.max_pending_per_connection),
+            (
+                "device",
+                len(self._by_principal.get(conn.principal.id, ())),
+                self.max_pending_per_principal,
+            ),
+        )
+        for what, count, limit in limits:
+            if limit is not None and count >= limit:
+                raise RemoteProtocolError(
+                    f"too many pending approval requests on this {what} (limit {limit})",
+                    details={"reason": "TOO_MANY_PENDING"},
+                )
+
+    def _may_see(
+        self,
+        key: Hashable,
+        principal: Principal,
+        requester_key: Hashable,
+        requester: Principal,
+    ) -> bool:
+        """Whether connection *key* may be shown (and resolve) a request by *requester*."""
+        if principal.id in self.allow_self_approval:
+            return True
+        return key != requester_key and principal.id != requester.id
 
     def _wait(
         self, connection: Hashable, frame: RequestFrame, now_ms: int, out: list[Outgoing]
@@ -307,6 +435,17 @@ class ApprovalGateway:
         out: list[Outgoing],
     ) -> None:
         params: ResolveParams = self._params(frame, ResolveParams)
+        found = self.broker.lookup(params.id, now_ms=now_ms) if params.id.strip() else None
+        if (
+            found is not None
+            and found.record is not None
+            and not self.may_resolve(connection, conn.principal, found.record.id)
+        ):
+            raise RemoteProtocolError(
+                "an approval request cannot be resolved by the connection or device that "
+                "made it (the gateway's allow_self_approval names those that may)",
+                details={"reason": "SELF_APPROVAL_NOT_ALLOWED"},
+            )
         result = self.broker.resolve(
             params.id, params.decision, approver=conn.principal, now_ms=now_ms
         )
@@ -323,17 +462,34 @@ class ApprovalGateway:
         assert record is not None
         return ResponseFrame(id=frame_id, ok=True, payload=encode(_decision_payload(record)))
 
-    def _event(self, frame: EventFrame) -> list[Outgoing]:
+    def _event(self, frame: EventFrame, hide_from: _Owner | None = None) -> list[Outgoing]:
         self._seq += 1
         framed = attrs.evolve(frame, seq=self._seq)
-        return [Outgoing(key, framed) for key, c in self._connections.items() if c.approver]
+        return [
+            Outgoing(key, framed)
+            for key, c in self._connections.items()
+            if c.approver
+            and (
+                hide_from is None
+                or c.principal.id in self.allow_self_approval
+                or (key != hide_from.connection and c.principal.id != hide_from.principal_id)
+            )
+        ]
 
     def _drain(self, out: list[Outgoing]) -> None:
         while (event := self.broker.next_event()) is not NO_EVENT:
             if isinstance(event, ApprovalRequested):
-                out.extend(self._event(requested_event(event.record)))
+                # Not shown to those who may not resolve it: their own requester.
+                requester = event.record.requester
+                owner = self._owners.get(event.record.id)
+                if owner is None and requester is not None:
+                    owner = _Owner(object(), requester.id)
+                out.extend(self._event(requested_event(event.record), owner))
             elif isinstance(event, ApprovalResolved):
+                self._forget_owner(event.record.id)
                 out.extend(self._event(resolved_event(event.record)))
+            elif isinstance(event, ApprovalExpired | ApprovalCancelled):
+                self._forget_owner(event.record.id)
             elif isinstance(event, WaitFinished):
                 connection, frame_id = _waiter_key(event.waiter)
                 if connection in self._connections and event.record is not None:
@@ -342,6 +498,7 @@ class ApprovalGateway:
 
 
 def _waiter_key(waiter: Hashable) -> tuple[Hashable, str]:
+    """``(connection, frame id)`` of a waiter key (requests add the approval id)."""
     assert isinstance(waiter, tuple)
     return waiter[0], waiter[1]
 

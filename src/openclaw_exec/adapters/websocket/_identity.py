@@ -58,13 +58,13 @@ def _atomic_write(path: Path, text: str) -> None:
             os.close(dir_fd)
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, *, limit: int = _MAX_FILE) -> Any:
     if path.is_symlink():
         raise PairingError(f"{path}: refusing to follow a symlink")
     with path.open("rb") as handle:
-        data = handle.read(_MAX_FILE + 1)
-    if len(data) > _MAX_FILE:
-        raise PairingError(f"{path}: file larger than {_MAX_FILE} bytes")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise PairingError(f"{path}: file larger than {limit} bytes")
     try:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

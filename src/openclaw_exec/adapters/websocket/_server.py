@@ -16,9 +16,17 @@ Per connection it:
 4. serves ``exec.approval.request`` / ``waitDecision`` / ``resolve`` through the sans-IO
    :class:`openclaw_exec.protocol.ApprovalGateway` (OpenClaw's names, scopes and frames, two
    ``res`` frames for ``twoPhase``), broadcasting ``exec.approval.requested`` / ``resolved`` to
-   approval-scoped operators, with a bound on a connection's open approval requests and on
-   message size, and expiring requests on time (the requester then gets ``decision: null``
-   and applies askFallback: nothing hangs).
+   approval-scoped operators, with bounds on the open approval requests of a connection and
+   of a device, on ``timeoutMs`` and on message size, and expiring requests on time (the
+   requester then gets ``decision: null`` and applies askFallback: nothing hangs). Neither
+   the requesting connection nor its device may resolve (or is shown) its own request unless
+   ``allow_self_approval`` names that device.
+
+Pairing state stays off the event loop's critical path: the store answers from memory and
+:meth:`GatewayKit.run_expiry` flushes it in a worker thread, batched (at most every
+``store_flush_interval``) and once more on the way out; pending pairing requests are bounded
+(``max_pending_pairings``, oldest evicted) and so are pairing records (``max_paired_devices``,
+new devices refused).
 
 Unlike OpenClaw 2026.4.1 (the #59882 failure), a loopback client with the shared secret whose
 identity was paired with narrower scopes is upgraded silently (as 2026.9.6 does), so an
@@ -66,6 +74,7 @@ from openclaw_exec.protocol import (
     APPROVAL_SCOPES,
     EVENT_REQUESTED,
     EVENT_RESOLVED,
+    MAX_APPROVAL_TIMEOUT_MS,
     METHOD_REQUEST,
     METHOD_RESOLVE,
     METHOD_WAIT_DECISION,
@@ -74,17 +83,15 @@ from openclaw_exec.protocol import (
     Outgoing,
     Principal,
     RequestFrame,
-    ResponseFrame,
     TerminalReason,
     decode_frame,
-    error_response,
 )
 from openclaw_exec.protocol._wire import dumps
 
 if TYPE_CHECKING:
     from anyio.abc import ByteStream
 
-__all__ = ["GatewayKit", "GatewayKitConfig"]
+__all__ = ["KIT_DELIVERY_CAPABILITY", "GatewayKit", "GatewayKitConfig"]
 
 _LOG = logging.getLogger(__name__)
 SUPPORTED_PROTOCOLS = (3, 4)
@@ -93,6 +100,15 @@ APPROVAL_UI_CLIENT_IDS = frozenset(
     {"openclaw-control-ui", "openclaw-macos", "openclaw-ios", "openclaw-android"}
 )
 PREAUTH_MAX_BYTES = 64 * 1024
+#: Announced in ``hello-ok`` ``features.capabilities``: approval events reach every
+#: approvals-scoped approval client (no ``operator.admin`` needed, unlike OpenClaw 2026.9.6).
+KIT_DELIVERY_CAPABILITY = "openclaw-exec.approval-events-to-approvals-scope"
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError(f"expected a collection of device ids, not the string {value!r}")
+    return tuple(str(v) for v in value)  # type: ignore[attr-defined]
 
 
 @attrs.frozen(kw_only=True)
@@ -105,7 +121,21 @@ class GatewayKitConfig:
         handshake_timeout: Seconds from upgrade to ``connect`` (OpenClaw: 10 s).
         max_message_bytes: Largest message after authentication (larger: close 1009).
         max_pending_per_connection: Open approval requests one connection may hold;
-            more get ``INVALID_REQUEST`` with ``details.reason: TOO_MANY_PENDING``.
+            more get ``INVALID_REQUEST`` with ``details.reason: TOO_MANY_PENDING``. A request
+            counts until it is decided, expires or is cancelled (not by frame id).
+        max_pending_per_device: The same bound across every connection of one device
+            (connections without a device identity count as their own device).
+        max_approval_timeout_ms: Longest ``timeoutMs`` granted (default 24 h); a longer one
+            is shortened to it and the answer's ``expiresAtMs`` shows the real deadline.
+        allow_self_approval: Device ids that may resolve their own approval requests. Empty
+            by default: the requesting connection and its device are refused with
+            ``SELF_APPROVAL_NOT_ALLOWED`` and are not shown their own requests.
+        max_pending_pairings: Pending (unapproved) pairing requests kept; past it the oldest
+            is evicted (its device must connect again to ask anew).
+        max_paired_devices: Pairing records kept; a new device past it is refused
+            (``PAIRING_STORE_FULL``, close 1008) rather than growing the store further.
+        store_flush_interval: Seconds the kit waits after a pairing change before writing
+            the store (in a worker thread), so bursts of changes cost one write.
         send_timeout: Seconds a send to one peer may take before that peer is dropped.
         tick_interval_ms: Announced in ``hello-ok`` ``policy``.
         server_version: Announced in ``hello-ok``.
@@ -120,6 +150,14 @@ class GatewayKitConfig:
     handshake_timeout: float = 10.0
     max_message_bytes: int = 1024 * 1024
     max_pending_per_connection: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    max_pending_per_device: int = attrs.field(default=128, validator=attrs.validators.ge(1))
+    max_approval_timeout_ms: int = attrs.field(
+        default=MAX_APPROVAL_TIMEOUT_MS, validator=attrs.validators.ge(1)
+    )
+    allow_self_approval: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    max_pending_pairings: int = attrs.field(default=256, validator=attrs.validators.ge(1))
+    max_paired_devices: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
+    store_flush_interval: float = attrs.field(default=0.2, validator=attrs.validators.ge(0))
     send_timeout: float = 10.0
     tick_interval_ms: int = 30_000
     server_version: str = f"openclaw-exec-{__version__}"
@@ -130,9 +168,13 @@ class GatewayKitConfig:
 class _Peer:
     key: str
     connection: WebSocketConnection
-    open_requests: set[str] = attrs.Factory(set)
+    principal_id: str
     approval_client: bool = True
     scopes: frozenset[str] = frozenset()
+
+
+class _StoreFullError(Exception):
+    """A new device would grow the pairing store past ``max_paired_devices``."""
 
 
 def _now_ms() -> int:
@@ -161,7 +203,8 @@ class GatewayKit:
         store: Pairing records and pending requests (default: a :class:`FilePairingStore`
             in :func:`default_pairing_dir`; pass :class:`MemoryPairingStore` for a
             throwaway gateway).
-        approvals: The approval gateway (default: a fresh one over a fresh broker).
+        approvals: The approval gateway (default: a fresh one over a fresh broker, with the
+            config's self-approval rule and bounds; an injected one brings its own).
         clock: Milliseconds since the epoch (tests may inject one).
     """
 
@@ -175,10 +218,20 @@ class GatewayKit:
     ) -> None:
         self.config = config
         self.store = store if store is not None else FilePairingStore(default_pairing_dir())
-        self.approvals = approvals if approvals is not None else ApprovalGateway()
+        self.approvals = (
+            approvals
+            if approvals is not None
+            else ApprovalGateway(
+                allow_self_approval=config.allow_self_approval,
+                max_pending_per_connection=config.max_pending_per_connection,
+                max_pending_per_principal=config.max_pending_per_device,
+                max_timeout_ms=config.max_approval_timeout_ms,
+            )
+        )
         self.clock = clock
         self._peers: dict[Hashable, _Peer] = {}
         self._wake: anyio.Event | None = None
+        self._store_wake: anyio.Event | None = None
         self.port: int | None = None
 
     # ------------------------------------------------------------------ serving
@@ -210,11 +263,44 @@ class GatewayKit:
 
     async def run_expiry(self) -> None:
         """
-        Expire approvals on time, until cancelled (the sans-IO broker has no clock).
+        The kit's timers, until cancelled: approval expiry and pairing-store flushes.
 
-        :meth:`serve` runs it; an embedder that calls :meth:`handle` itself runs it once in
-        its own task group.
+        Expires approvals on time (the sans-IO broker has no clock) and writes pairing
+        changes in a worker thread, batched, then once more when cancelled (an approved
+        pairing is never lost on shutdown). :meth:`serve` runs it; an embedder that calls
+        :meth:`handle` itself runs it once in its own task group.
         """
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._run_flusher)
+            await self._run_timers()
+
+    async def flush(self) -> None:
+        """Write pending pairing changes now (in a worker thread)."""
+        await anyio.to_thread.run_sync(self.store.flush)
+
+    def _store_changed(self) -> None:
+        if self._store_wake is not None:
+            self._store_wake.set()
+
+    async def _run_flusher(self) -> None:
+        self._store_wake = anyio.Event()
+        self._store_wake.set()  # changes made before the flusher started are written too
+        try:
+            while True:
+                await self._store_wake.wait()
+                await anyio.sleep(self.config.store_flush_interval)  # batch a burst
+                self._store_wake = anyio.Event()  # later changes wake the next round
+                try:
+                    await self.flush()
+                except Exception:  # noqa: BLE001 - a full disk must not stop the gateway
+                    _LOG.exception("gateway kit: writing the pairing store failed; will retry")
+                    self._store_wake.set()
+                    await anyio.sleep(1.0)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.flush()
+
+    async def _run_timers(self) -> None:
         while True:
             self._wake = anyio.Event()
             deadline = self.approvals.next_deadline_ms()
@@ -254,6 +340,7 @@ class GatewayKit:
             peer = _Peer(
                 key=key,
                 connection=connection,
+                principal_id=principal.id,
                 approval_client=approval_client,
                 scopes=principal.scopes,
             )
@@ -318,7 +405,14 @@ class GatewayKit:
             return None
         assert request is not None
         assert protocol is not None
-        decision = self._decide(connection, peer_address, nonce, request)
+        try:
+            decision = self._decide(connection, peer_address, nonce, request)
+        except _StoreFullError:
+            message = "pairing store full: no new devices accepted"
+            details = {"reason": "PAIRING_STORE_FULL", "limit": self.config.max_paired_devices}
+            await connection.send_text(_error_frame(frame_id, "INVALID_REQUEST", message, details))
+            await connection.close(1008, message)
+            return None
         if not decision.accepted:
             await connection.send_text(
                 _error_frame(
@@ -338,6 +432,7 @@ class GatewayKit:
             "features": {
                 "methods": [METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE],
                 "events": ["connect.challenge", EVENT_REQUESTED, EVENT_RESOLVED],
+                "capabilities": [KIT_DELIVERY_CAPABILITY],
             },
             "snapshot": {},
             "policy": {
@@ -472,12 +567,39 @@ class GatewayKit:
             request_id=str(uuid.uuid4()),
         )
         if decision.paired_record is not None:
+            if paired is None and self.store.count_paired() >= self.config.max_paired_devices:
+                _LOG.warning(
+                    "gateway kit: pairing store full (%d devices); refusing device %s",
+                    self.config.max_paired_devices,
+                    device_id,
+                )
+                raise _StoreFullError
             self.store.put_paired(decision.paired_record)
             if device_id:
                 self.store.remove_pending(device_id)
+            self._store_changed()
         if decision.pending_request is not None:
             self.store.put_pending(decision.pending_request)
+            self._evict_pending(keep=decision.pending_request.device_id)
+            self._store_changed()
         return decision
+
+    def _evict_pending(self, keep: str) -> None:
+        """Keep at most ``max_pending_pairings`` pending requests: drop the oldest."""
+        excess = self.store.count_pending() - self.config.max_pending_pairings
+        if excess <= 0:
+            return
+        oldest = sorted(
+            (p for p in self.store.list_pending() if p.device_id != keep),
+            key=lambda p: p.ts_ms,
+        )[:excess]
+        for pending in oldest:
+            self.store.remove_pending(pending.device_id)
+        _LOG.warning(
+            "gateway kit: %d pending pairing request(s) evicted (limit %d)",
+            len(oldest),
+            self.config.max_pending_pairings,
+        )
 
     def _grant(self, decision: PairingDecision, request: ConnectRequest) -> dict[str, Any]:
         """``hello-ok.auth``; mints and stores a device token when the decision says so."""
@@ -503,6 +625,7 @@ class GatewayKit:
             )
             others = tuple(t for t in record.tokens or () if t.role != role)
             self.store.put_paired(attrs.evolve(record, tokens=(*others, live)))
+            self._store_changed()
         auth.update(deviceToken=live.token, issuedAtMs=now)
         return auth
 
@@ -543,6 +666,7 @@ class GatewayKit:
         )
         self.store.put_paired(record)
         self.store.remove_pending(pending.device_id)
+        self._store_changed()
         return record
 
     async def _serve_peer(self, peer: _Peer) -> None:
@@ -562,31 +686,21 @@ class GatewayKit:
                 return
             if not isinstance(frame, RequestFrame):
                 continue  # clients send only requests; stray res/event frames are ignored
-            if (
-                frame.method == METHOD_REQUEST
-                and len(peer.open_requests) >= self.config.max_pending_per_connection
-            ):
-                refusal = error_response(
-                    frame.id,
-                    f"too many pending approval requests on this connection "
-                    f"(limit {self.config.max_pending_per_connection})",
-                    reason="TOO_MANY_PENDING",
-                )
-                await self._send(peer, dumps(refusal))
-                continue
-            if frame.method == METHOD_REQUEST:
-                peer.open_requests.add(frame.id)
             now = self.clock()
             outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
-            if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer.key):
+            if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer):
                 outgoing += self._no_route(outgoing, now)
             await self._route(outgoing)
             self._poke()
 
-    def _has_approver(self, besides: Hashable) -> bool:
-        """Whether another connection would see (and could answer) an approval request."""
+    def _has_approver(self, besides: _Peer) -> bool:
+        """Whether a connection other than the requester's own would see and may answer."""
+        allowed = self.approvals.allow_self_approval
         return any(
-            key != besides
+            (
+                other.principal_id in allowed
+                or (key != besides.key and other.principal_id != besides.principal_id)
+            )
             and not other.scopes.isdisjoint(APPROVAL_SCOPES)
             and (other.approval_client or not self.config.events_to_approval_clients_only)
             for key, other in self._peers.items()
@@ -625,15 +739,6 @@ class GatewayKit:
                 and not peer.approval_client
             ):
                 continue
-            if (
-                isinstance(frame, ResponseFrame)
-                and frame.id in peer.open_requests
-                and (
-                    not frame.ok
-                    or (isinstance(frame.payload, dict) and "decision" in frame.payload)
-                )
-            ):
-                peer.open_requests.discard(frame.id)
             await self._send(peer, dumps(frame))
 
     async def _send(self, peer: _Peer, text: str) -> None:

@@ -3,9 +3,11 @@ Where the gateway kit keeps pairing records and pending pairing requests.
 
 :class:`PairingStore` is the contract; :class:`MemoryPairingStore` keeps everything in a
 dict (tests, short-lived gateways); :class:`FilePairingStore` keeps OpenClaw-like
-``paired.json`` and ``pending.json`` in a folder (0700), each written atomically with mode
-0600 (temporary file, fsync, rename), so a crash leaves the old or the new file, never a torn
-one. Records go through one cattrs converter (the edge); the core classes never see JSON.
+``paired.json`` and ``pending.json`` in a folder (0700), served from memory and written on
+:meth:`PairingStore.flush` (batched by the gateway kit, in a worker thread), each atomically
+with mode 0600 (temporary file, fsync, rename), so a crash leaves the old or the new file,
+never a torn one. Records go through one cattrs converter (the edge); the core classes never
+see JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import cattrs
 
@@ -46,10 +48,10 @@ class PairingStore(abc.ABC):
     Pairing records and pending requests, by device id.
 
     Contract: each method is atomic with respect to the others (a reader never sees half a
-    write); ``put_*`` replaces the row for that device; a gateway calls these from one event
-    loop, but implementations must also be safe across threads. Durability is the
-    implementation's promise: :class:`FilePairingStore` has written the file when ``put_*``
-    returns.
+    write); ``put_*`` replaces the row for that device. The gateway kit calls every method
+    but :meth:`flush` on its event loop, so they must be quick (memory, not disk);
+    :meth:`flush` makes changes durable and is called from a worker thread, so
+    implementations must be safe across threads.
     """
 
     @abc.abstractmethod
@@ -79,6 +81,23 @@ class PairingStore(abc.ABC):
     @abc.abstractmethod
     def list_paired(self) -> list[PairedDevice]:
         """Every pairing record."""
+
+    def count_paired(self) -> int:
+        """How many pairing records there are (override when listing is costly)."""
+        return len(self.list_paired())
+
+    def count_pending(self) -> int:
+        """How many pending requests there are (override when listing is costly)."""
+        return len(self.list_pending())
+
+    def flush(self) -> int:
+        """
+        Make earlier changes durable; returns the number of files written.
+
+        Blocking: the gateway kit calls it in a worker thread. Stores that write through
+        (or keep nothing on disk) need not override it.
+        """
+        return 0
 
 
 class MemoryPairingStore(PairingStore):
@@ -122,25 +141,96 @@ class FilePairingStore(PairingStore):
     """
     A :class:`PairingStore` in ``<folder>/paired.json`` and ``<folder>/pending.json``.
 
-    A malformed file raises :class:`~openclaw_exec.PairingError` naming it; it is never
-    replaced by an empty one (that would unpair every device silently).
+    The files are read once (on first use) and then served from memory; ``put_*`` and
+    ``remove_pending`` change memory at once and mark the file dirty, and :meth:`flush`
+    writes each dirty file whole (temporary file, fsync, rename: a crash leaves the old or
+    the new file). :class:`~openclaw_exec.adapters.websocket.GatewayKit` calls
+    :meth:`flush` in a worker thread, at most every ``store_flush_interval`` seconds and
+    once more when it stops, so a burst of new devices costs one write, not one per device,
+    and never blocks the event loop. Used on its own, call :meth:`flush` (or use the store
+    as a context manager). While a gateway runs, the store owns the folder: edits made to
+    the files by another process are not seen and are overwritten by the next flush.
+
+    A malformed file raises :class:`~openclaw_exec.PairingError` naming it, on every use
+    until it is repaired; it is never replaced by an empty one (that would unpair every
+    device silently).
     """
+
+    #: Largest pairing file read (each row is under 1 KiB: room for ~60 000 devices).
+    MAX_FILE_BYTES = 64 * 1024 * 1024
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the tables (held briefly, also by the loop)
+        self._flush_lock = threading.Lock()  # one flush at a time, so files go out in order
+        self._paired: dict[str, PairedDevice] | None = None
+        self._pending: dict[str, PendingPairing] | None = None
+        self._dirty: set[str] = set()
+        self.writes = 0  # files written so far (tests and metrics)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
 
     def _load(self, name: str, cls: type[Any]) -> dict[str, Any]:
         path = self.folder / name
         if not path.exists():
             return {}
-        document = _read_json(path)
+        document = _read_json(path, limit=self.MAX_FILE_BYTES)
         if not isinstance(document, dict):
             raise PairingError(f"{path}: expected an object keyed by device id")
         try:
             return {key: _CONVERTER.structure(value, cls) for key, value in document.items()}
         except (cattrs.BaseValidationError, ValueError, TypeError, PairingError) as exc:
             raise PairingError(f"{path}: invalid record: {exc}") from None
+
+    def _paired_rows(self) -> dict[str, PairedDevice]:
+        if self._paired is None:  # a failed load is not cached: the next use tries again
+            self._paired = self._load("paired.json", PairedDevice)
+        return self._paired
+
+    def _pending_rows(self) -> dict[str, PendingPairing]:
+        if self._pending is None:
+            self._pending = self._load("pending.json", PendingPairing)
+        return self._pending
+
+    @property
+    def dirty(self) -> bool:
+        """Whether a change is not yet on disk."""
+        with self._lock:
+            return bool(self._dirty)
+
+    def flush(self) -> int:
+        """
+        Write every changed file (atomically, fsync'd); blocking, so call it off the loop.
+
+        Returns:
+            How many files were written.
+
+        Raises:
+            OSError: A file could not be written (it stays dirty; the next flush retries).
+        """
+        written = 0
+        with self._flush_lock:
+            with self._lock:
+                dirty, self._dirty = self._dirty, set()
+                # Rows are frozen: a shallow copy is a consistent snapshot.
+                snapshots: dict[str, dict[str, Any]] = {
+                    "paired.json": dict(self._paired or {}),
+                    "pending.json": dict(self._pending or {}),
+                }
+            for name in sorted(dirty):
+                try:
+                    self._save(name, snapshots[name])
+                except BaseException:
+                    with self._lock:
+                        self._dirty.add(name)
+                    raise
+                written += 1
+            self.writes += written
+        return written
 
     def _save(self, name: str, rows: dict[str, Any]) -> None:
         document = {key: _CONVERTER.unstructure(value) for key, value in sorted(rows.items())}
@@ -149,36 +239,39 @@ class FilePairingStore(PairingStore):
 
     def get_paired(self, device_id: str) -> PairedDevice | None:
         with self._lock:
-            record: PairedDevice | None = self._load("paired.json", PairedDevice).get(device_id)
-            return record
+            return self._paired_rows().get(device_id)
 
     def put_paired(self, record: PairedDevice) -> None:
         with self._lock:
-            rows = self._load("paired.json", PairedDevice)
-            rows[record.device_id] = record
-            self._save("paired.json", rows)
+            self._paired_rows()[record.device_id] = record
+            self._dirty.add("paired.json")
 
     def get_pending(self, device_id: str) -> PendingPairing | None:
         with self._lock:
-            row: PendingPairing | None = self._load("pending.json", PendingPairing).get(device_id)
-            return row
+            return self._pending_rows().get(device_id)
 
     def put_pending(self, request: PendingPairing) -> None:
         with self._lock:
-            rows = self._load("pending.json", PendingPairing)
-            rows[request.device_id] = request
-            self._save("pending.json", rows)
+            self._pending_rows()[request.device_id] = request
+            self._dirty.add("pending.json")
 
     def remove_pending(self, device_id: str) -> None:
         with self._lock:
-            rows = self._load("pending.json", PendingPairing)
-            if rows.pop(device_id, None) is not None:
-                self._save("pending.json", rows)
+            if self._pending_rows().pop(device_id, None) is not None:
+                self._dirty.add("pending.json")
 
     def list_pending(self) -> list[PendingPairing]:
         with self._lock:
-            return list(self._load("pending.json", PendingPairing).values())
+            return list(self._pending_rows().values())
 
     def list_paired(self) -> list[PairedDevice]:
         with self._lock:
-            return list(self._load("paired.json", PairedDevice).values())
+            return list(self._paired_rows().values())
+
+    def count_paired(self) -> int:
+        with self._lock:
+            return len(self._paired_rows())
+
+    def count_pending(self) -> int:
+        with self._lock:
+            return len(self._pending_rows())
