@@ -131,7 +131,8 @@ def test_wrappers(vfs: VirtualResolver) -> None:
 
 
 def test_shell_wrappers_are_analysed_recursively(vfs: VirtualResolver) -> None:
-    e = ev("bash -lc 'ls | wc'", vfs, "/usr/bin/bash", "/usr/bin/ls")
+    e = ev("bash -c 'ls | wc'", vfs, "/usr/bin/bash", "/usr/bin/ls")
+    assert not ev("bash -lc 'ls | wc'", vfs, "/usr/bin/bash", "/usr/bin/ls").allowlist_satisfied
     assert e.allowlist_satisfied
     assert [s.argv for s in e.segments[0].inner] == [("ls",), ("wc",)]
     assert not ev("bash -c 'ls; rm x'", vfs, "/usr/bin/bash", "/usr/bin/ls").allowlist_satisfied

@@ -38,6 +38,8 @@ DOCUMENTED = {
     "script-path": "[analysis:script-path]",
     "exact-words": "[analysis:exact-words]",
     "command-runners": "[analysis:command-runners]",
+    "shell-options": "[analysis:shell-options]",
+    "wrappers": "[analysis:wrappers]",
 }
 
 _PARSER_CONSTRUCTS = re.compile(
@@ -72,6 +74,8 @@ def category(ev: Evaluation) -> str:
         if seg.satisfied:
             continue
         reason = seg.miss_reason or ""
+        if seg.blocked_wrapper is not None:
+            return "shell-options" if is_shell_wrapper(seg.blocked_wrapper) else "wrappers"
         if reason.startswith("leading assignment"):
             return "assignments"
         if reason.startswith("shell builtin"):

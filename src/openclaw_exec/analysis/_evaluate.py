@@ -918,7 +918,7 @@ def _decide(  # noqa: PLR0917 - the facts gathered by _evaluate_segment
 ) -> _Decision:
     """What satisfies the segment, the entry that matched, and why not (a miss)."""
     if plan.blocked:
-        return (None, None, f"wrapper {plan.blocked_wrapper!r} cannot be unwrapped safely")
+        return (None, None, plan.blocked_reason)
     if inline is not None and inline.normalized_executable in _COMMAND_RUNNERS:
         # find -exec / xargs CMD run a command the analyser never sees (stricter than 4.1,
         # as later OpenClaw builds): no entry for find or xargs can cover it.

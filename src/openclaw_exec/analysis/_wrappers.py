@@ -1,22 +1,25 @@
 """
-Wrapper unwrapping: dispatch wrappers, shell multiplexers and shell wrappers.
+Wrapper unwrapping: dispatch wrappers, busybox, and shells read by their own grammar.
 
-A port of OpenClaw 2026.4.1 (``exec-wrapper-tokens.ts``, ``dispatch-wrapper-resolution.ts``,
-``shell-wrapper-resolution.ts``, ``exec-wrapper-trust-plan.ts``) for POSIX hosts:
-``arch``, ``xcrun`` and BSD ``script`` are macOS/BSD-only and block here, as they do
-in OpenClaw on Linux.
+Dispatch wrappers (``timeout``, ``env``, ``flock``...) and the programs that are always
+blocked (``sudo``, ``strace``, ``unshare``...) are the data table in
+:mod:`._wrapper_table`; shells are read by the per-shell grammars in :mod:`._shells`.
+A segment whose wrapper or shell cannot be read safely is *blocked*: it is a miss with
+``blocked_reason`` whatever the allowlist says. ``arch``, ``xcrun`` and BSD ``script``
+are macOS/BSD-only and block here, as they do in OpenClaw on Linux.
 """
 
 from __future__ import annotations
 
 import functools
 import posixpath
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from openclaw_exec._values import positional_maker
+from openclaw_exec.analysis._shells import SHELL_NAMES, parse_shell_argv, shell_family
+from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS, WrapperSpec
 
 __all__ = [
     "SHELL_WRAPPER_NAMES",
@@ -29,65 +32,9 @@ __all__ = [
 ]
 
 _WINDOWS_SUFFIXES = (".exe", ".cmd", ".bat", ".com")
-SHELL_WRAPPER_NAMES = frozenset(
-    {"ash", "bash", "dash", "fish", "ksh", "sh", "zsh", "cmd", "powershell", "pwsh"}
-)
-"""Executable names treated as shells (OpenClaw's list, Windows names included)."""
-_MULTIPLEXERS = frozenset({"busybox", "toybox"})
+SHELL_WRAPPER_NAMES = SHELL_NAMES
+"""Executable names treated as shells (see :mod:`._shells`; ``bash5.2`` also counts)."""
 MAX_WRAPPER_DEPTH = 4
-
-_ENV_OPTIONS_WITH_VALUE = frozenset(
-    {
-        "-u",
-        "--unset",
-        "-c",
-        "--chdir",
-        "-s",
-        "--split-string",
-        "--default-signal",
-        "--ignore-signal",
-        "--block-signal",
-    }
-)
-_ENV_INLINE_VALUE_PREFIXES = (
-    "-u",
-    "-c",
-    "-s",
-    "--unset=",
-    "--chdir=",
-    "--split-string=",
-    "--default-signal=",
-    "--ignore-signal=",
-    "--block-signal=",
-)
-_ENV_FLAG_OPTIONS = frozenset({"-i", "--ignore-environment", "-0", "--null"})
-_NICE_OPTIONS_WITH_VALUE = frozenset({"-n", "--adjustment", "--priority"})
-_CAFFEINATE_OPTIONS_WITH_VALUE = frozenset({"-t", "-w"})
-_STDBUF_OPTIONS_WITH_VALUE = frozenset({"-i", "--input", "-o", "--output", "-e", "--error"})
-_TIME_FLAG_OPTIONS = frozenset(
-    {
-        "-a",
-        "--append",
-        "-h",
-        "--help",
-        "-l",
-        "-p",
-        "-q",
-        "--quiet",
-        "-v",
-        "--verbose",
-        "-V",
-        "--version",
-    }
-)
-_TIME_OPTIONS_WITH_VALUE = frozenset({"-f", "--format", "-o", "--output"})
-_SANDBOX_EXEC_OPTIONS_WITH_VALUE = frozenset({"-f", "-p", "-d"})
-_TIMEOUT_FLAG_OPTIONS = frozenset({"--foreground", "--preserve-status", "-v", "--verbose"})
-_TIMEOUT_OPTIONS_WITH_VALUE = frozenset({"-k", "--kill-after", "-s", "--signal"})
-_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-_NICE_NUMBER = re.compile(r"-\d+\Z")
-_COMBINED_C = re.compile(r"-[^-]*c[^-]*\Z", re.IGNORECASE)
-_COMBINED_S = re.compile(r"-[^-]*s[^-]*\Z", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -105,218 +52,31 @@ def normalize_executable_token(word: str) -> str:
 
 
 def is_shell_wrapper(word: str) -> bool:
-    """Whether *word* names a shell (``bash``, ``/bin/sh``, ``zsh.exe``...)."""
-    return normalize_executable_token(word) in SHELL_WRAPPER_NAMES
+    """Whether *word* names a shell (``bash``, ``/bin/sh``, ``zsh.exe``, ``bash5.2``...)."""
+    return shell_family(normalize_executable_token(word))[0]
 
 
-_Directive = str  # "continue" | "stop" | "invalid" | "consume-next"
-
-
-def _scan(
-    argv: Sequence[str],
-    on_token: Callable[[str, str], _Directive],
-    separators: frozenset[str] = frozenset(),
-    adjust: Callable[[int, Sequence[str]], int | None] | None = None,
-) -> list[str] | None:
-    idx = 1
-    expects_value = False
-    while idx < len(argv):
-        word = argv[idx].strip()
-        if not word:
-            idx += 1
-            continue
-        if expects_value:
-            expects_value = False
-            idx += 1
-            continue
-        if word in separators:
-            idx += 1
-            break
-        directive = on_token(word, word.lower())
-        if directive == "stop":
-            break
-        if directive == "invalid":
-            return None
-        if directive == "consume-next":
-            expects_value = True
-        idx += 1
-    if expects_value:
-        return None
-    command_index = adjust(idx, argv) if adjust is not None else idx
-    if command_index is None or command_index >= len(argv):
-        return None
-    return list(argv[command_index:])
-
-
-def _env_token(word: str, lower: str) -> _Directive:
-    if _ENV_ASSIGNMENT.match(word):
-        return "continue"
-    if not word.startswith("-") or word == "-":
-        return "stop"
-    flag = lower.split("=", 1)[0]
-    if flag in _ENV_FLAG_OPTIONS:
-        return "continue"
-    if flag in _ENV_OPTIONS_WITH_VALUE:
-        return "continue" if "=" in lower else "consume-next"
-    if lower.startswith(_ENV_INLINE_VALUE_PREFIXES):
-        return "continue"
-    return "invalid"
-
-
-def _env_uses_modifiers(argv: Sequence[str]) -> bool:
-    idx = 1
-    expects_value = False
-    while idx < len(argv):
-        word = argv[idx].strip()
-        if not word:
-            idx += 1
-            continue
-        if expects_value:
-            return True
-        if word in ("--", "-"):
-            break
-        if _ENV_ASSIGNMENT.match(word):
-            return True
-        if not word.startswith("-"):
-            break
-        lower = word.lower()
-        flag = lower.split("=", 1)[0]
-        if flag in _ENV_FLAG_OPTIONS:
-            return True
-        if flag in _ENV_OPTIONS_WITH_VALUE:
-            if "=" in lower:
-                return True
-            expects_value = True
-            idx += 1
-            continue
-        return True
-    return False
-
-
-def _dash(on_flag: Callable[[str, str], _Directive]) -> Callable[[str, str], _Directive]:
-    def on_token(word: str, lower: str) -> _Directive:
-        if not word.startswith("-") or word == "-":
-            return "stop"
-        return on_flag(lower.split("=", 1)[0], lower)
-
-    return on_token
-
-
-def _nice(flag: str, lower: str) -> _Directive:
-    if _NICE_NUMBER.match(lower):
-        return "continue"
-    if flag in _NICE_OPTIONS_WITH_VALUE:
-        return "continue" if ("=" in lower or lower != flag) else "consume-next"
-    if lower.startswith("-n") and len(lower) > 2:
-        return "continue"
-    return "invalid"
-
-
-def _caffeinate(flag: str, lower: str) -> _Directive:
-    if flag in ("-d", "-i", "-m", "-s", "-u"):
-        return "continue"
-    if flag in _CAFFEINATE_OPTIONS_WITH_VALUE:
-        return "continue" if (lower != flag or "=" in lower) else "consume-next"
-    return "invalid"
-
-
-def _sandbox_exec(flag: str, lower: str) -> _Directive:
-    if flag in _SANDBOX_EXEC_OPTIONS_WITH_VALUE:
-        return "continue" if (lower != flag or "=" in lower) else "consume-next"
-    return "invalid"
-
-
-def _flags_and_values(
-    flags: frozenset[str], with_value: frozenset[str]
-) -> Callable[[str, str], _Directive]:
-    """Options that stand alone, options whose value is ``=``-joined or the next word."""
-
-    def on_flag(flag: str, lower: str) -> _Directive:
-        if flag in flags:
-            return "continue"
-        if flag in with_value:
-            return "continue" if "=" in lower else "consume-next"
-        return "invalid"
-
-    return on_flag
-
-
-_stdbuf = _flags_and_values(frozenset(), _STDBUF_OPTIONS_WITH_VALUE)
-_time = _flags_and_values(_TIME_FLAG_OPTIONS, _TIME_OPTIONS_WITH_VALUE)
-_timeout = _flags_and_values(_TIMEOUT_FLAG_OPTIONS, _TIMEOUT_OPTIONS_WITH_VALUE)
-
-
-def _nohup(word: str, lower: str) -> _Directive:
-    if not word.startswith("-") or word == "-":
-        return "stop"
-    return "continue" if lower in ("--help", "--version") else "invalid"
-
-
-def _timeout_adjust(index: int, argv: Sequence[str]) -> int | None:
-    return index + 1 if index + 1 < len(argv) else None
-
-
-_DD = frozenset({"--"})
-
-# name -> (unwrap function or None = always blocked, transparent predicate)
-_DISPATCH: dict[
-    str, tuple[Callable[[Sequence[str]], list[str] | None] | None, Callable[[Sequence[str]], bool]]
-] = {
-    "arch": (lambda _argv: None, lambda _argv: False),
-    "caffeinate": (lambda a: _scan(a, _dash(_caffeinate), _DD), lambda _a: True),
-    "chrt": (None, lambda _a: False),
-    "doas": (None, lambda _a: False),
-    "env": (
-        lambda a: _scan(a, _env_token, frozenset({"--", "-"})),
-        lambda a: not _env_uses_modifiers(a),
-    ),
-    "ionice": (None, lambda _a: False),
-    "nice": (lambda a: _scan(a, _dash(_nice), _DD), lambda _a: True),
-    "nohup": (lambda a: _scan(a, _nohup, _DD), lambda _a: True),
-    "sandbox-exec": (lambda a: _scan(a, _dash(_sandbox_exec), _DD), lambda _a: True),
-    "script": (lambda _argv: None, lambda _a: True),
-    "setsid": (None, lambda _a: False),
-    "stdbuf": (lambda a: _scan(a, _dash(_stdbuf), _DD), lambda _a: True),
-    "sudo": (None, lambda _a: False),
-    "taskset": (None, lambda _a: False),
-    "time": (lambda a: _scan(a, _dash(_time), _DD), lambda _a: True),
-    "timeout": (lambda a: _scan(a, _dash(_timeout), _DD, _timeout_adjust), lambda _a: True),
-    "xcrun": (lambda _argv: None, lambda _a: False),
-}
-
-
-def _dispatch_unwrap(argv: Sequence[str]) -> tuple[str, str, list[str] | None]:
-    """Return (kind, wrapper, argv): kind is "not-wrapper", "blocked" or "unwrapped"."""
+def _wrapper_spec(argv: Sequence[str]) -> WrapperSpec | None:
     word0 = argv[0].strip() if argv else ""
     if not word0:
-        return "not-wrapper", "", None
-    wrapper = normalize_executable_token(word0)
-    spec = _DISPATCH.get(wrapper)
-    if spec is None:
-        return "not-wrapper", "", None
-    unwrap, _transparent = spec
-    if unwrap is None:
-        return "blocked", wrapper, None
-    inner = unwrap(argv)
-    if inner is None:
-        return "blocked", wrapper, None
-    return "unwrapped", wrapper, inner
+        return None
+    spec = DISPATCH.get(normalize_executable_token(word0))
+    if spec is None or not spec.applies(argv):
+        return None
+    return spec
 
 
-def _multiplexer_unwrap(argv: Sequence[str]) -> tuple[str, str, list[str] | None]:
-    word0 = argv[0].strip() if argv else ""
-    if not word0:
-        return "not-wrapper", "", None
-    wrapper = normalize_executable_token(word0)
-    if wrapper not in _MULTIPLEXERS:
-        return "not-wrapper", "", None
-    index = 1
-    if len(argv) > index and argv[index].strip() == "--":
-        index += 1
-    applet = argv[index].strip() if len(argv) > index else ""
-    if not applet or not is_shell_wrapper(applet):
-        return "blocked", wrapper, None
-    return "unwrapped", wrapper, list(argv[index:])
+def _multiplexer_applet(argv: Sequence[str]) -> tuple[str, list[str] | None]:
+    """``(wrapper, applet argv)``; the argv is ``None`` unless the applet is a shell."""
+    wrapper = normalize_executable_token(argv[0].strip())
+    if wrapper != "busybox" or len(argv) < 2:
+        return wrapper, None
+    # BusyBox finds the applet by the basename of the word, case-sensitively, and has
+    # no "--" (``busybox -- sh`` is "applet not found").
+    applet = argv[1].rsplit("/", 1)[-1]
+    if applet not in ("sh", "ash"):
+        return wrapper, None
+    return wrapper, list(argv[1:])
 
 
 @attrs.frozen
@@ -325,13 +85,14 @@ class WrapperPlan:
     What a segment really runs once wrappers are peeled off.
 
     Attributes:
-        argv: The execution argv (after dispatch wrappers and busybox/toybox).
+        argv: The execution argv (after dispatch wrappers and busybox).
         policy_argv: The argv whose executable is matched against the allowlist
-            (after dispatch wrappers, before busybox/toybox, as in OpenClaw 2026.4.1).
+            (after dispatch wrappers, before busybox, as in OpenClaw 2026.4.1).
         wrappers: The wrapper names removed, outermost first.
-        blocked_wrapper: The wrapper that could not be unwrapped safely, or ``None``.
+        blocked_wrapper: The wrapper (or shell) that makes the segment a miss, or ``None``.
         shell_wrapper: ``argv`` runs a shell.
         shell_inline_command: The ``-c`` payload of that shell, if any.
+        blocked_reason: Why the segment is a miss when ``blocked_wrapper`` is set.
     """
 
     argv: tuple[str, ...]
@@ -340,10 +101,11 @@ class WrapperPlan:
     blocked_wrapper: str | None
     shell_wrapper: bool
     shell_inline_command: str | None
+    blocked_reason: str | None = None
 
     @property
     def blocked(self) -> bool:
-        """A wrapper could not be unwrapped safely: the segment is a miss."""
+        """A wrapper could not be unwrapped safely, or a shell runs what is not shown."""
         return self.blocked_wrapper is not None
 
 
@@ -351,42 +113,35 @@ class WrapperPlan:
 _make_plan = positional_maker(WrapperPlan)
 
 
-def _dispatch_plan(argv: list[str], max_depth: int) -> tuple[list[str], list[str], str | None]:
-    current = argv
-    wrappers: list[str] = []
-    for _ in range(max_depth):
-        kind, wrapper, inner = _dispatch_unwrap(current)
-        if kind == "blocked":
-            return current, wrappers, wrapper
-        if kind != "unwrapped" or not inner:
-            break
-        wrappers.append(wrapper)
-        if not _DISPATCH[wrapper][1](current):
-            return current, wrappers, wrapper
-        current = inner
-    if len(wrappers) >= max_depth:
-        kind, wrapper, _inner = _dispatch_unwrap(current)
-        if kind in ("blocked", "unwrapped"):
-            return current, wrappers, wrapper
-    return current, wrappers, None
+def _blocked_reason(name: str, why: str) -> str:
+    return f"wrapper {name!r} cannot be unwrapped safely: {why}"
+
+
+def _shell_plan(
+    argv: tuple[str, ...], policy_argv: tuple[str, ...], wrappers: tuple[str, ...], name: str
+) -> WrapperPlan:
+    _shell, family = shell_family(name)
+    call = parse_shell_argv(family, name, argv)
+    if call.refusal is not None:
+        return _make_plan(argv, policy_argv, wrappers, name, True, None, call.refusal)  # noqa: FBT003
+    return _make_plan(argv, policy_argv, wrappers, None, True, call.payload, None)  # noqa: FBT003
 
 
 def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> WrapperPlan:
-    """Peel dispatch wrappers and shell multiplexers off *argv* (OpenClaw's trust plan)."""
+    """Peel dispatch wrappers and busybox off *argv*; read a shell's options by its grammar."""
     head = argv[0].strip() if argv else ""
     name = normalize_executable_token(head) if head else ""
-    if name not in _DISPATCH and name not in _MULTIPLEXERS:
+    if name not in DISPATCH and name not in MULTIPLEXERS:
         plain = tuple(argv)
-        if name not in SHELL_WRAPPER_NAMES:
-            return _make_plan(plain, plain, (), None, False, None)  # noqa: FBT003 - positional
-        # A shell run directly: nothing to peel off; its -c payload, if any.
-        return _make_plan(plain, plain, (), None, True, _shell_payload(plain))  # noqa: FBT003
+        if not shell_family(name)[0]:
+            return _make_plan(plain, plain, (), None, False, None, None)  # noqa: FBT003
+        return _shell_plan(plain, plain, (), name)
     current = list(argv)
     policy_argv = current
     saw_multiplexer = False
     chain: list[str] = []
 
-    def blocked(wrapper: str, at: list[str], policy: list[str]) -> WrapperPlan:
+    def blocked(wrapper: str, why: str, at: list[str], policy: list[str]) -> WrapperPlan:
         return WrapperPlan(
             argv=tuple(at),
             policy_argv=tuple(policy),
@@ -394,148 +149,84 @@ def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> Wra
             blocked_wrapper=wrapper or "unknown",
             shell_wrapper=False,
             shell_inline_command=None,
+            blocked_reason=_blocked_reason(wrapper or "unknown", why),
         )
 
-    for _ in range(max_depth):
-        inner, wrappers, blocked_by = _dispatch_plan(current, max_depth - len(chain))
-        if blocked_by is not None:
-            return blocked(blocked_by, inner, inner)
-        if wrappers:
-            chain.extend(wrappers)
+    while True:
+        spec = _wrapper_spec(current)
+        if spec is not None:
+            if len(chain) >= max_depth:
+                return blocked(
+                    spec.name, f"wrappers nested deeper than {max_depth}", current, current
+                )
+            inner = spec.unwrap(current) if spec.unwrap is not None else None
+            if inner is None or not inner:
+                return blocked(spec.name, spec.reason, current, current)
+            chain.append(spec.name)
+            if not spec.transparent(current):
+                return blocked(spec.name, spec.reason, current, current)
             current = inner
             if not saw_multiplexer:
                 policy_argv = current
-            if len(chain) >= max_depth:
-                break
             continue
-        kind, wrapper, unwrapped = _multiplexer_unwrap(current)
-        if kind == "blocked":
-            return blocked(wrapper, current, policy_argv)
-        if kind == "unwrapped" and unwrapped is not None:
+        word0 = current[0].strip() if current else ""
+        if word0 and normalize_executable_token(word0) in MULTIPLEXERS:
+            wrapper, applet = _multiplexer_applet(current)
+            if applet is None:
+                why = "only its sh/ash applet is unwrapped (other applets run unanalysed code)"
+                return blocked(wrapper, why, current, policy_argv)
+            if len(chain) >= max_depth:
+                return blocked(
+                    wrapper, f"wrappers nested deeper than {max_depth}", current, policy_argv
+                )
             chain.append(wrapper)
             if not saw_multiplexer:
                 policy_argv = current
                 saw_multiplexer = True
-            current = unwrapped
-            if len(chain) >= max_depth:
-                break
+            current = applet
             continue
         break
-    if len(chain) >= max_depth:
-        kind, wrapper, _x = _dispatch_unwrap(current)
-        if kind in ("blocked", "unwrapped"):
-            return blocked(wrapper, current, policy_argv)
-        kind, wrapper, _x = _multiplexer_unwrap(current)
-        if kind in ("blocked", "unwrapped"):
-            return blocked(wrapper, current, policy_argv)
     raw0 = current[0].strip() if current else ""
-    shell = bool(raw0) and is_shell_wrapper(raw0)
+    shell_name = normalize_executable_token(raw0) if raw0 else ""
+    if shell_name and shell_family(shell_name)[0]:
+        return _shell_plan(tuple(current), tuple(policy_argv), tuple(chain), shell_name)
     return WrapperPlan(
         argv=tuple(current),
         policy_argv=tuple(policy_argv),
         wrappers=tuple(chain),
         blocked_wrapper=None,
-        shell_wrapper=shell,
-        shell_inline_command=extract_shell_inline_command(current) if shell else None,
+        shell_wrapper=False,
+        shell_inline_command=None,
     )
-
-
-_POSIX_INLINE_FLAGS = frozenset({"-lc", "-c", "--command"})
-_POWERSHELL_INLINE_FLAGS = frozenset(
-    {"-c", "-command", "--command", "-f", "-file", "-encodedcommand", "-enc", "-e"}
-)
-
-
-def _inline_by_flags(argv: Sequence[str], flags: frozenset[str], *, combined_c: bool) -> str | None:
-    for i in range(1, len(argv)):
-        word = argv[i].strip()
-        if not word:
-            continue
-        lower = word.lower()
-        if lower == "--":
-            break
-        if lower in flags:
-            value = argv[i + 1].strip() if i + 1 < len(argv) else ""
-            return value or None
-        if combined_c and _COMBINED_C.match(word):
-            inline = word[lower.index("c") + 1 :].strip()
-            if inline:
-                return inline
-            value = argv[i + 1].strip() if i + 1 < len(argv) else ""
-            return value or None
-    return None
-
-
-def _shell_payload(argv: Sequence[str]) -> str | None:
-    base = normalize_executable_token(argv[0].strip())
-    if base == "cmd":
-        for idx, item in enumerate(argv):
-            if item.strip().lower() in ("/c", "/k"):
-                tail = " ".join(argv[idx + 1 :]).strip()
-                return tail or None
-        return None
-    if base in ("powershell", "pwsh"):
-        return _inline_by_flags(argv, _POWERSHELL_INLINE_FLAGS, combined_c=False)
-    return _inline_by_flags(argv, _POSIX_INLINE_FLAGS, combined_c=True)
 
 
 def extract_shell_inline_command(argv: Sequence[str], depth: int = 0) -> str | None:
     """The ``-c`` payload when *argv* (possibly behind wrappers) runs a shell, else ``None``."""
-    if depth > MAX_WRAPPER_DEPTH or not argv or not argv[0].strip():
+    del depth  # kept for compatibility: wrapper_plan bounds the depth itself
+    if not argv:
         return None
-    kind, _w, inner = _dispatch_unwrap(argv)
-    if kind == "blocked":
-        return None
-    if kind == "unwrapped" and inner is not None:
-        return extract_shell_inline_command(inner, depth + 1)
-    kind, _w, inner = _multiplexer_unwrap(argv)
-    if kind == "blocked":
-        return None
-    if kind == "unwrapped" and inner is not None:
-        return extract_shell_inline_command(inner, depth + 1)
-    if not is_shell_wrapper(argv[0]):
-        return None
-    return _shell_payload(argv)
-
-
-_SHELL_OPTIONS_WITH_VALUE = frozenset({"-c", "--command", "-o", "-O", "+O"})
-_DISQUALIFYING = ("--rcfile", "--init-file", "--startup-file")
+    plan = wrapper_plan(argv)
+    return None if plan.blocked or not plan.shell_wrapper else plan.shell_inline_command
 
 
 def shell_script_candidate(argv: Sequence[str], policy_name: str, cwd: str) -> str | None:
     """
     The script a shell segment without ``-c`` would run (``sh ./x.sh``), lexically resolved.
 
-    Returns ``None`` for ``-c``/``-s`` forms, startup-file options, ``~`` paths
-    (not expanded here: fail closed) or when no script operand is present.
+    Returns ``None`` unless the shell's grammar reads a script operand and nothing that
+    runs other code (``-c``/``-s``, rc and profile files, unknown options...), and for
+    ``~`` paths (not expanded here: fail closed).
     """
-    if not (is_shell_wrapper(policy_name) or is_shell_wrapper(argv[0] if argv else "")):
+    if not argv:
         return None
-    if len(argv) < 2:
+    name = normalize_executable_token(argv[0].strip())
+    family_known, family = shell_family(name)
+    if not family_known:
+        family_known, family = shell_family(normalize_executable_token(policy_name))
+        name = normalize_executable_token(policy_name)
+    if not family_known:
         return None
-    idx = 1
-    while idx < len(argv):
-        word = argv[idx].strip()
-        if not word:
-            idx += 1
-            continue
-        if word == "--":
-            idx += 1
-            break
-        if word in ("-c", "--command") or _COMBINED_C.match(word):
-            return None
-        if word == "-s" or _COMBINED_S.match(word):
-            return None
-        if any(word == o or word.startswith(o + "=") for o in _DISQUALIFYING):
-            return None
-        if word in _SHELL_OPTIONS_WITH_VALUE:
-            idx += 2
-            continue
-        if word.startswith(("-", "+")):
-            idx += 1
-            continue
-        break
-    script = argv[idx].strip() if idx < len(argv) else ""
+    script = parse_shell_argv(family, name, argv).script
     if not script or script.startswith("~"):
         return None
     parts = script.split("/")
