@@ -19,7 +19,8 @@ Kinds of case (field ``kind``), and what "ours" is:
 
 ``evaluate``
     :func:`openclaw_exec.evaluate_command` on ``command`` (text, or an argv list run both as
-    an argv and as shell-quoted text; the looser of the two answers counts), in the folder
+    an argv and as shell-quoted text, the looser of the two answers counting, unless
+    ``forms`` is ``["argv"]``: an upstream argv-only API), in the folder
     built from ``files``. Fields compared: ``analysisOk``, ``allowlistSatisfied`` and
     ``autoRun`` (ALLOW under ``security=allowlist``, ``ask=on-miss``: what runs without a
     human). A field OpenClaw's test does not assert is not compared.
@@ -287,7 +288,7 @@ def ours_evaluate(data: Mapping[str, Any], root: Path) -> dict[str, bool]:
         "skill_bins": [tuple(x) for x in sub(data.get("skillBins", []), root)],
     }
     forms: list[str | list[str]] = [command]
-    if isinstance(command, list):
+    if isinstance(command, list) and data.get("forms") != ["argv"]:
         forms.append(shlex.join(command))
     answers = []
     for form in forms:

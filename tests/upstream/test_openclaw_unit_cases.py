@@ -25,6 +25,8 @@ from _upstream import (
     ours_env,
 )
 
+from openclaw_exec.analysis import DEFAULT_SAFE_BIN_TRUSTED_DIRS
+
 CASES = load_cases()
 ANCHORS = difference_anchors()
 
@@ -71,6 +73,11 @@ def test_every_file_records_its_commit_and_cases() -> None:
             assert {"test", "count", "why"} <= set(entry), f"{name}: skipped entry {entry}"
             assert isinstance(entry["count"], int)
             assert entry["count"] > 0
+
+
+def test_default_safe_bin_trusted_dirs() -> None:
+    # exec-safe-bin-trust / runtime-policy: only immutable system folders by default.
+    assert set(DEFAULT_SAFE_BIN_TRUSTED_DIRS) == {"/bin", "/usr/bin"}
 
 
 def test_malformed_case_file_is_named(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ Where a case records what OpenClaw's own code answers (``oracle96``: 2026.9.6, `
 2026.4.1's obfuscation detector), this asks it again, in a world built the same way, and
 requires the same answer. Where a case's expectation was taken from the oracle
 (``expectedFrom`` names it) the expectation must equal that answer; where it comes from
-the upstream test itself, a disagreement with 2026.9.6 must be one of the few listed below
-(the upstream test file is newer than the 2026.9.6 release, or OpenClaw reads a value from
-its own process environment that the oracle cannot pass).
+the upstream test itself, it may differ from 2026.9.6 (the test files were read at commits
+older or newer than that release; ``report.py --vs96`` counts them), except for the env
+cases, whose lists must agree but for the few named below.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ NEWER_THAN_96 = {
     # The upstream file strips inherited RUSTUP_HOME / RUSTUP_TOOLCHAIN; 2026.9.6 keeps them.
     "host-env-security:removes dangerous inherited keys while p|inherited|RUSTUP_HOME",
     "host-env-security:removes dangerous inherited keys while p|inherited|RUSTUP_TOOLCHAIN",
-    # OPENCLAW_HOME is read from OpenClaw's process environment, not from the command's.
-    "exec-allowlist-pattern:home-openclaw-home",
 }
 
 
@@ -79,9 +77,10 @@ def test_evaluate_cases_match_openclaw_2026_9_6(oracle96: Oracle, tmp_path: Path
         stored = {k: v for k, v in case.data["oracle96"].items() if k in got}
         if got != stored:
             problems.append(f"{case.id}: stored {stored}, OpenClaw 2026.9.6 now {got}")
+        # An expectation taken from the oracle must still be the oracle's answer.
         expected = {k: v for k, v in case.data["openclaw"].items() if k in got}
-        differs = expected != {k: got[k] for k in expected}
-        if differs and case.id not in NEWER_THAN_96 and case.data.get("note") is None:
+        from_oracle = str(case.data.get("expectedFrom", "")).startswith("oracle-2026.9.6")
+        if from_oracle and expected != {k: got[k] for k in expected}:
             problems.append(f"{case.id}: expected {expected}, OpenClaw 2026.9.6 {got}")
     assert not problems, "\n".join(problems)
 
@@ -126,6 +125,7 @@ def test_env_cases_match_openclaw_2026_9_6(oracle96: Oracle) -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow  # loading 2026.4.1's bundle alone takes ~20 s on the CI machine
 def test_obfuscation_cases_match_openclaw_2026_4_1(oracle41: Oracle) -> None:
     chosen = [c for c in CASES if c.kind == "obfuscation"]
     assert chosen
