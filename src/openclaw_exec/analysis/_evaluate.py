@@ -25,6 +25,7 @@ import attrs
 
 from openclaw_exec._values import positional_maker
 from openclaw_exec.analysis._builtins import check_builtin
+from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
     OsResolver,
@@ -871,7 +872,10 @@ def _evaluate_segment(
         if plan.policy_argv == plan.argv
         else (ctx.resolve(plan.policy_argv[0]) if plan.policy_argv else None)
     )
+    # The effective argv, or behind a blocked wrapper (2026.9.6 looks through carriers).
     inline = detect_inline_eval(plan.argv)
+    if inline is None and plan.blocked:
+        inline = detect_carried_inline_eval(plan.argv)
     inner: tuple[SegmentEvaluation, ...] = ()
     if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
         inner = _evaluate_payload(plan.shell_inline_command, position, ctx, depth, strict)

@@ -1,9 +1,9 @@
 """
-Allowlist patterns, safe-bin profiles and inline-eval detection.
+Allowlist patterns and safe-bin profiles.
 
-Ports of OpenClaw 2026.4.1 ``exec-allowlist-pattern.ts``, ``exec-safe-bin-policy-*.ts``,
-``exec-safe-bin-semantics.ts`` and ``exec-inline-eval.ts``, with the stricter choices
-listed in ``docs/differences.md``.
+Ports of OpenClaw 2026.4.1 ``exec-allowlist-pattern.ts``, ``exec-safe-bin-policy-*.ts`` and
+``exec-safe-bin-semantics.ts``, with the stricter choices listed in ``docs/differences.md``.
+Inline-eval detection lives in ``_inline_eval.py`` (re-exported here for old imports).
 """
 
 from __future__ import annotations
@@ -15,6 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from openclaw_exec.analysis._inline_eval import (
+    INTERPRETER_NAMES,
+    InlineEvalHit,
+    detect_inline_eval,
+    is_interpreter_like,
+)
 from openclaw_exec.analysis._wrappers import normalize_executable_token
 
 __all__ = [
@@ -137,258 +143,6 @@ def compile_pattern(pattern: str, home: str | None = None) -> CompiledPattern:
     return CompiledPattern(
         pattern=trimmed, kind="path", regex=_glob_regex(expanded), wildcard=wildcard
     )
-
-
-# --------------------------------------------------------------------------- inline eval
-
-
-@attrs.frozen
-class InlineEvalHit:
-    """
-    An interpreter asked to run code given on its command line.
-
-    Attributes:
-        executable: ``argv[0]`` as typed.
-        normalized_executable: Its normalised basename (``python3``).
-        flag: The flag (``-c``) or ``<program>`` / ``<command>`` for positional forms.
-    """
-
-    executable: str
-    normalized_executable: str
-    flag: str
-
-    def describe(self) -> str:
-        """OpenClaw's wording: ``python3 -c``, ``awk inline program``..."""
-        if self.flag == "<command>":
-            return f"{self.normalized_executable} inline command"
-        if self.flag == "<program>":
-            return f"{self.normalized_executable} inline program"
-        return f"{self.normalized_executable} {self.flag}"
-
-
-@attrs.frozen
-class _FlagSpec:
-    names: frozenset[str]
-    exact: frozenset[str]
-    prefixes: tuple[tuple[str, str], ...] = ()
-    raw_exact: frozenset[str] = frozenset()
-    raw_prefixes: tuple[tuple[str, str], ...] = ()
-    scan_past_double_dash: bool = False
-
-
-@attrs.frozen
-class _PositionalSpec:
-    names: frozenset[str]
-    flag: str
-    file_flags: frozenset[str] = frozenset()
-    file_prefixes: tuple[str, ...] = ()
-    value_flags: frozenset[str] = frozenset()
-    optional_value_flags: frozenset[str] = frozenset()
-    value_prefixes: tuple[str, ...] = ()
-
-
-_FLAG_SPECS = (
-    _FlagSpec(frozenset({"python", "python2", "python3", "pypy", "pypy3"}), frozenset({"-c"})),
-    _FlagSpec(
-        frozenset({"node", "nodejs", "bun", "deno"}), frozenset({"-e", "--eval", "-p", "--print"})
-    ),
-    _FlagSpec(
-        frozenset({"awk", "gawk", "mawk", "nawk"}),
-        frozenset({"-e", "--source"}),
-        prefixes=(("--source", "--source="),),
-    ),
-    _FlagSpec(frozenset({"ruby"}), frozenset({"-e"})),
-    _FlagSpec(frozenset({"perl"}), frozenset({"-e", "-E"})),
-    _FlagSpec(frozenset({"php"}), frozenset({"-r"})),
-    _FlagSpec(frozenset({"lua"}), frozenset({"-e"})),
-    _FlagSpec(frozenset({"osascript"}), frozenset({"-e"})),
-    _FlagSpec(
-        frozenset({"find"}),
-        frozenset({"-exec", "-execdir", "-ok", "-okdir"}),
-        scan_past_double_dash=True,
-    ),
-    _FlagSpec(
-        frozenset({"make", "gmake"}),
-        frozenset({"-f", "--file", "--makefile", "--eval"}),
-        raw_exact=frozenset({"-E"}),
-        raw_prefixes=(("-E", "-E"),),
-        prefixes=(
-            ("-f", "-f"),
-            ("--file", "--file="),
-            ("--makefile", "--makefile="),
-            ("--eval", "--eval="),
-        ),
-    ),
-    _FlagSpec(
-        frozenset({"sed", "gsed"}),
-        frozenset(),
-        raw_exact=frozenset({"-e"}),
-        raw_prefixes=(("-e", "-e"),),
-    ),
-)
-_POSITIONAL_SPECS = (
-    _PositionalSpec(
-        frozenset({"awk", "gawk", "mawk", "nawk"}),
-        "<program>",
-        file_flags=frozenset({"-f", "--file"}),
-        file_prefixes=("-f", "--file="),
-        value_flags=frozenset(
-            {
-                "-f",
-                "--file",
-                "-F",
-                "--field-separator",
-                "-v",
-                "--assign",
-                "-i",
-                "--include",
-                "-l",
-                "--load",
-                "-W",
-            }
-        ),
-        value_prefixes=("-F", "--field-separator=", "-v", "--assign=", "--include=", "--load="),
-    ),
-    _PositionalSpec(
-        frozenset({"xargs"}),
-        "<command>",
-        value_flags=frozenset(
-            {
-                "-a",
-                "--arg-file",
-                "-d",
-                "--delimiter",
-                "-E",
-                "-I",
-                "-L",
-                "--max-lines",
-                "-n",
-                "--max-args",
-                "-P",
-                "--max-procs",
-                "-s",
-                "--max-chars",
-            }
-        ),
-        optional_value_flags=frozenset({"--eof", "--replace"}),
-        value_prefixes=(
-            "-a",
-            "--arg-file=",
-            "-d",
-            "--delimiter=",
-            "-E",
-            "--eof=",
-            "-I",
-            "--replace=",
-            "-i",
-            "-L",
-            "--max-lines=",
-            "-l",
-            "-n",
-            "--max-args=",
-            "-P",
-            "--max-procs=",
-            "-s",
-            "--max-chars=",
-        ),
-    ),
-    _PositionalSpec(
-        frozenset({"sed", "gsed"}),
-        "<program>",
-        file_flags=frozenset({"-f", "--file"}),
-        file_prefixes=("-f", "--file="),
-        value_flags=frozenset({"-f", "--file", "-l", "--line-length"}),
-        optional_value_flags=frozenset({"-i", "--in-place"}),
-        value_prefixes=("-f", "--file=", "--in-place=", "--line-length="),
-    ),
-)
-INTERPRETER_NAMES = frozenset(
-    name for spec in (*_FLAG_SPECS, *_POSITIONAL_SPECS) for name in spec.names
-)
-"""Executables whose allow-always grant would allow arbitrary code (never persisted)."""
-
-
-def detect_inline_eval(argv: Sequence[str]) -> InlineEvalHit | None:
-    """
-    Detect ``python -c``, ``node -e``, ``awk 'prog'``, ``find -exec``... (OpenClaw's list).
-
-    Returns:
-        The first hit, or ``None``.
-    """
-    if not argv:
-        return None
-    executable = argv[0].strip()
-    if not executable:
-        return None
-    normalized = normalize_executable_token(executable)
-    if normalized not in INTERPRETER_NAMES:
-        return None
-    for spec in _FLAG_SPECS:
-        if normalized not in spec.names:
-            continue
-        for raw in argv[1:]:
-            word = raw.strip()
-            if not word:
-                continue
-            if word == "--":
-                if spec.scan_past_double_dash:
-                    continue
-                break
-            if word in spec.raw_exact:
-                return InlineEvalHit(executable, normalized, word)
-            for label, prefix in spec.raw_prefixes:
-                if word.startswith(prefix) and len(word) > len(prefix):
-                    return InlineEvalHit(executable, normalized, label)
-            lower = word.lower()
-            if lower in spec.exact:
-                return InlineEvalHit(executable, normalized, lower)
-            for label, prefix in spec.prefixes:
-                if lower.startswith(prefix) and len(lower) > len(prefix):
-                    return InlineEvalHit(executable, normalized, label)
-        break
-    for pspec in _POSITIONAL_SPECS:
-        if normalized not in pspec.names:
-            continue
-        idx = 1
-        while idx < len(argv):
-            word = argv[idx].strip()
-            if not word:
-                idx += 1
-                continue
-            if word == "--":
-                nxt = argv[idx + 1].strip() if idx + 1 < len(argv) else ""
-                return InlineEvalHit(executable, normalized, pspec.flag) if nxt else None
-            if word in pspec.file_flags:
-                return None
-            if any(word.startswith(p) and len(word) > len(p) for p in pspec.file_prefixes):
-                return None
-            if word in pspec.value_flags:
-                idx += 2
-                continue
-            if word in pspec.optional_value_flags:
-                idx += 1
-                continue
-            if any(word.startswith(p) and len(word) > len(p) for p in pspec.value_prefixes):
-                idx += 1
-                continue
-            if word.startswith("-"):
-                idx += 1
-                continue
-            return InlineEvalHit(executable, normalized, pspec.flag)
-        return None
-    return None
-
-
-def is_interpreter_like(path_or_pattern: str) -> bool:
-    """Whether a path or pattern names an interpreter (``/usr/bin/python3``, ``node*``)."""
-    trimmed = path_or_pattern.strip().lower()
-    if not trimmed:
-        return False
-    if normalize_executable_token(trimmed) in INTERPRETER_NAMES:
-        return True
-    base = trimmed.replace("\\", "/").rsplit("/", 1)[-1]
-    base = base.removesuffix(".exe")
-    return re.sub(r"[*?\[\]{}()]", "", base) in INTERPRETER_NAMES
 
 
 # --------------------------------------------------------------------------- safe bins
