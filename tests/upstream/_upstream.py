@@ -28,6 +28,12 @@ Kinds of case (field ``kind``), and what "ours" is:
     OpenClaw's obfuscation detector flags ``command`` (``detected``), which forces a human.
     Ours: the command with every executable it names allowlisted must not be ALLOW when
     OpenClaw detects; when it does not, ALLOW agrees and anything else is stricter.
+``policy``
+    The policy primitives (``op``): ``requires`` (``requiresExecApproval``: a human is asked;
+    not asking when OpenClaw asks is looser), ``minSecurity`` / ``maxAsk`` / ``normalize*``
+    (a knob value; a looser value, or accepting what OpenClaw rejects, is looser) and
+    ``effective`` (host ``defaults`` and requested knobs resolved with
+    :func:`openclaw_exec.policy.resolve_policy`).
 ``env``
     A variable in the environment a command runs with: ``bucket`` ``inherited`` (the host's
     environment, passed as ``env`` to :func:`openclaw_exec.guarded_run`) or ``requested``
@@ -64,7 +70,16 @@ from openclaw_exec import (
     guarded_run,
 )
 from openclaw_exec.analysis import SafeBinProfile, evaluate_command
-from openclaw_exec.policy import Ask, ExecPolicy, Security, Verdict
+from openclaw_exec.policy import (
+    Ask,
+    ExecPolicy,
+    Security,
+    Verdict,
+    max_ask,
+    min_security,
+    requires_approval,
+    resolve_policy,
+)
 
 __all__ = [
     "CASES_DIR",
@@ -87,7 +102,7 @@ __all__ = [
 HERE = Path(__file__).resolve().parent
 CASES_DIR = HERE / "cases"
 DIFFERENCES = HERE.parent.parent / "docs" / "differences.md"
-KINDS = ("env", "evaluate", "obfuscation")
+KINDS = ("env", "evaluate", "obfuscation", "policy")
 POLICY = ExecPolicy(security=Security.ALLOWLIST, ask=Ask.ON_MISS)
 EXE = "#!/bin/sh\nexit 0\n"
 
@@ -96,6 +111,24 @@ _PERMISSIVE: dict[str, dict[str, bool]] = {
     "evaluate": {"analysisOk": True, "allowlistSatisfied": True, "autoRun": True},
     "obfuscation": {"autoRun": True},
     "env": {"blocked": False},
+    # policy answers are ranked, not booleans: see _policy_field
+    "policy": {
+        "requires": False,
+        "value": True,
+        "security": True,
+        "ask": True,
+        "askFallback": True,
+    },
+}
+# Rank of each knob value from strictest to loosest (ask: more prompting is stricter).
+_LOOSENESS = {
+    "deny": 0,
+    "allowlist": 1,
+    "full": 2,
+    "always": 0,
+    "on-miss": 1,
+    "off": 2,
+    None: -1,  # a value OpenClaw rejects (normalize*: null) is the strictest answer
 }
 
 
@@ -260,11 +293,14 @@ def _profiles(raw: Mapping[str, Any] | None) -> dict[str, SafeBinProfile] | None
     }
 
 
-def _entries(patterns: Sequence[str], root: Path) -> list[AllowlistEntry]:
+def _entries(patterns: Sequence[str | Mapping[str, str]], root: Path) -> list[AllowlistEntry]:
     out: list[AllowlistEntry] = []
-    for pattern in patterns:
+    for item in patterns:
+        pattern, source = (
+            (item, None) if isinstance(item, str) else (item["pattern"], item.get("source"))
+        )
         try:
-            out.append(AllowlistEntry(pattern=sub(pattern, root)))
+            out.append(AllowlistEntry(pattern=sub(pattern, root), source=source))
         except (PolicyError, ValueError, TypeError):
             continue  # an entry we refuse to load cannot allow anything
     return out
@@ -315,13 +351,65 @@ def ours_obfuscation(data: Mapping[str, Any], root: Path) -> dict[str, bool]:
     return {"autoRun": ev.verdict(POLICY).verdict is Verdict.ALLOW}
 
 
+def ours_policy(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Our answer for a ``policy`` case."""
+    op = data["op"]
+    if op == "requires":
+        return {
+            "requires": requires_approval(
+                ask=Ask.parse(data["ask"]),
+                security=Security.parse(data["security"]),
+                analysis_ok=bool(data["analysisOk"]),
+                allowlist_satisfied=bool(data["allowlistSatisfied"]),
+                durable_approval_satisfied=bool(data.get("durableApprovalSatisfied", False)),
+            )
+        }
+    if op == "minSecurity":
+        return {"value": min_security(Security.parse(data["a"]), Security.parse(data["b"])).value}
+    if op == "maxAsk":
+        return {"value": max_ask(Ask.parse(data["a"]), Ask.parse(data["b"])).value}
+    if op in ("normalizeSecurity", "normalizeAsk"):
+        knob = Security if op == "normalizeSecurity" else Ask
+        try:
+            return {"value": knob.parse(data["raw"]).value}
+        except PolicyError:
+            return {"value": None}
+    if op == "effective":
+        host = data.get("host", {})
+        req = data.get("requested", {})
+        names = {"security": "security", "ask": "ask", "askFallback": "ask_fallback"}
+        resolved = resolve_policy(
+            ApprovalsFile(defaults=PolicyDefaults(**{names[k]: v for k, v in host.items()})),
+            requested=ExecPolicy(**{names[k]: v for k, v in req.items()}),
+            requested_fields=set(req),
+        )
+        eff = resolved.effective
+        return {
+            "security": eff.security.value,
+            "ask": eff.ask.value,
+            "askFallback": eff.ask_fallback.value,
+        }
+    msg = f"unknown policy op {op!r}"
+    raise CaseFileError(msg)
+
+
+def _policy_field(name: str, expected: Any, got: Any) -> str:
+    if got == expected:
+        return "agree"
+    if name == "requires":
+        return "looser" if expected and not got else "stricter"
+    return "looser" if _LOOSENESS[got] > _LOOSENESS[expected] else "stricter"
+
+
 def classify(kind: str, openclaw: Mapping[str, Any], ours: Mapping[str, Any]) -> Outcome:
     """Compare field by field; any looser field makes the case looser."""
     fields: dict[str, str] = {}
     for name, expected in openclaw.items():
         got = ours[name]
         permissive = _PERMISSIVE[kind][name]
-        if got == expected:
+        if kind == "policy":
+            fields[name] = _policy_field(name, expected, got)
+        elif got == expected:
             fields[name] = "agree"
         elif got == permissive:
             fields[name] = "looser"
@@ -408,6 +496,8 @@ def measure(case: Case, root: Path) -> Outcome:
         ours = ours_evaluate(case.data, root)
     elif case.kind == "obfuscation":
         ours = ours_obfuscation(case.data, root)
+    elif case.kind == "policy":
+        ours = ours_policy(case.data)
     else:
         # The answer depends only on the variable, its bucket and the base environment.
         key = json.dumps([case.data["key"], case.data["bucket"], case.data.get("baseEnv")])

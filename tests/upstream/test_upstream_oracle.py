@@ -136,3 +136,31 @@ def test_obfuscation_cases_match_openclaw_2026_4_1(oracle41: Oracle) -> None:
         detected = answer["result"]["result"]["detected"]
         assert detected == case.data["oracle41"]["detected"], case.id
         assert detected == (case.data["openclaw"]["autoRun"] is False), case.id
+
+
+def test_policy_cases_match_openclaw_2026_9_6(oracle96: Oracle) -> None:
+    chosen = [c for c in CASES if c.kind == "policy" and "oracle96" in c.data]
+    assert chosen
+    requests: list[dict[str, Any]] = []
+    for i, case in enumerate(chosen):
+        d = case.data
+        if d["op"] == "requires":
+            keys = (
+                "ask",
+                "security",
+                "analysisOk",
+                "allowlistSatisfied",
+                "durableApprovalSatisfied",
+            )
+            requests.append(
+                {"id": i, "op": "requires", "params": {k: d[k] for k in keys if k in d}}
+            )
+        elif d["op"] in ("minSecurity", "maxAsk"):
+            requests.append({"id": i, "op": d["op"], "a": d["a"], "b": d["b"]})
+        else:
+            requests.append({"id": i, "op": d["op"], "value": d["raw"]})
+    answers = oracle96.run(requests)
+    for case, answer in zip(chosen, answers, strict=True):
+        res = answer["result"]
+        got = {"requires": res["requires"]} if "requires" in res else {"value": res["value"]}
+        assert got == case.data["oracle96"] == dict(case.data["openclaw"]), case.id
