@@ -93,6 +93,7 @@ __all__ = [
     "difference_anchors",
     "load_cases",
     "load_skipped",
+    "load_sources",
     "measure",
     "ours_env",
     "ours_evaluate",
@@ -224,6 +225,14 @@ def load_skipped(folder: Path = CASES_DIR) -> dict[str, list[Mapping[str, Any]]]
     """Per file, the upstream tests not restated (``skipped``: test, count, why)."""
     return {
         p.stem: list(json.loads(p.read_text(encoding="utf-8")).get("skipped", []))
+        for p in sorted(folder.glob("*.json"))
+    }
+
+
+def load_sources(folder: Path = CASES_DIR) -> dict[str, Mapping[str, str]]:
+    """Per file, the upstream repository, path and commit it restates."""
+    return {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))["source"]
         for p in sorted(folder.glob("*.json"))
     }
 

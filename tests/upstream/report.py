@@ -14,7 +14,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from _upstream import load_cases, load_skipped, measure
+from _upstream import load_cases, load_skipped, load_sources, measure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     table: dict[str, Counter[str]] = {}
     commits: dict[str, str] = {}
     looser: list[str] = []
+    for name, source in load_sources().items():
+        commits[name] = f"{source['path']} @ {source['commit'][:12]}"
+        table.setdefault(name, Counter())
     for case in cases:
-        commits[case.file] = f"{case.source['path']} @ {case.source['commit'][:12]}"
         with tempfile.TemporaryDirectory() as tmp:
             outcome = measure(case, Path(tmp).resolve())
         table.setdefault(case.file, Counter())[outcome.status] += 1
