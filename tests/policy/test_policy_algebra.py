@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from openclaw_exec import PolicyError
 from openclaw_exec.policy import (
@@ -12,8 +13,10 @@ from openclaw_exec.policy import (
     PRESET_OPENCLAW_LATEST,
     Ask,
     ExecPolicy,
+    SandboxMode,
     Security,
     max_ask,
+    max_sandbox,
     min_security,
     stricter,
 )
@@ -26,6 +29,7 @@ def not_looser(result: ExecPolicy, other: ExecPolicy) -> bool:
         and result.ask.rank >= other.ask.rank
         and result.ask_fallback.rank <= other.ask_fallback.rank
         and (not result.auto_allow_skills or other.auto_allow_skills)
+        and result.sandbox.rank >= other.sandbox.rank
     )
 
 
@@ -80,6 +84,12 @@ def test_min_security_is_the_lower(a: Security, b: Security) -> None:
 @given(asks(), asks())
 def test_max_ask_is_the_higher(a: Ask, b: Ask) -> None:
     assert max_ask(a, b).rank == max(a.rank, b.rank)
+
+
+@given(st.sampled_from(SandboxMode), st.sampled_from(SandboxMode))
+def test_max_sandbox_is_the_stricter(a: SandboxMode, b: SandboxMode) -> None:
+    assert max_sandbox(a, b).rank == max(a.rank, b.rank)
+    assert [m.value for m in SandboxMode] == ["off", "preferred", "required"]
 
 
 def test_defaults_are_the_safe_ones() -> None:

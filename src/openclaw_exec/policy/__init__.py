@@ -22,13 +22,14 @@ from openclaw_exec.policy._codec import (
     dumps_approvals,
     loads_approvals,
 )
-from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 from openclaw_exec.policy._policy import (
     MOST_PERMISSIVE,
     PRESET_OPENCLAW_2026_4_1,
     PRESET_OPENCLAW_LATEST,
     ExecPolicy,
     max_ask,
+    max_sandbox,
     min_security,
     stricter,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Layer",
     "PolicyDefaults",
     "ResolvedPolicy",
+    "SandboxMode",
     "Security",
     "SocketConfig",
     "Verdict",
@@ -76,6 +78,7 @@ __all__ = [
     "fallback_verdict",
     "loads_approvals",
     "max_ask",
+    "max_sandbox",
     "min_security",
     "requires_approval",
     "resolve_policy",

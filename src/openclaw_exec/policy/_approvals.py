@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import attrs
 
-from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
 __all__ = [
     "DEFAULT_AGENT_ID",
@@ -98,6 +98,7 @@ class PolicyDefaults:
         ask: ``defaults.ask``.
         ask_fallback: ``defaults.askFallback``.
         auto_allow_skills: ``defaults.autoAllowSkills``.
+        sandbox: ``defaults.sandbox`` (this library's knob).
         extra: Unknown keys, preserved.
     """
 
@@ -105,6 +106,7 @@ class PolicyDefaults:
     ask: Ask | None = None
     ask_fallback: Security | None = None
     auto_allow_skills: bool | None = None
+    sandbox: SandboxMode | None = None
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )
@@ -120,6 +122,7 @@ class AgentPolicy:
         ask: ``agents.<id>.ask``.
         ask_fallback: ``agents.<id>.askFallback``.
         auto_allow_skills: ``agents.<id>.autoAllowSkills``.
+        sandbox: ``agents.<id>.sandbox`` (this library's knob).
         allowlist: The agent's own allowlist entries, in file order.
         extra: Unknown keys, preserved.
     """
@@ -128,6 +131,7 @@ class AgentPolicy:
     ask: Ask | None = None
     ask_fallback: Security | None = None
     auto_allow_skills: bool | None = None
+    sandbox: SandboxMode | None = None
     allowlist: tuple[AllowlistEntry, ...] = attrs.field(default=(), converter=_to_entries)
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False

@@ -32,7 +32,7 @@ from openclaw_exec.policy._approvals import (
     PolicyDefaults,
     SocketConfig,
 )
-from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
 __all__ = ["approvals_from_json", "approvals_to_json", "dumps_approvals", "loads_approvals"]
 
@@ -94,10 +94,12 @@ def _strict_bool(value: object, _type: object) -> bool:
     return value
 
 
-def _exact_enum(enum_type: type[Security | Ask]) -> Callable[[object, object], Any]:
+def _exact_enum(
+    enum_type: type[Security | Ask | SandboxMode],
+) -> Callable[[object, object], Any]:
     allowed = ", ".join(json.dumps(m.value) for m in enum_type)
 
-    def structure(value: object, _type: object) -> Security | Ask:
+    def structure(value: object, _type: object) -> Security | Ask | SandboxMode:
         member = enum_type.parse_exact(value)
         if member is None:
             raise _FieldError(f"one of {allowed}", value)
@@ -129,6 +131,8 @@ def _build_converter(*, detailed: bool) -> cattrs.Converter:
     conv.register_structure_hook(Ask, _exact_enum(Ask))
     conv.register_unstructure_hook(Security, lambda v: v.value)
     conv.register_unstructure_hook(Ask, lambda v: v.value)
+    conv.register_structure_hook(SandboxMode, _exact_enum(SandboxMode))
+    conv.register_unstructure_hook(SandboxMode, lambda v: v.value)
 
     allowlist_type = tuple[AllowlistEntry, ...]
     conv.register_structure_hook_func(lambda t: t == allowlist_type, _allowlist_hook(conv))
@@ -176,7 +180,7 @@ def _register_class(conv: cattrs.Converter, cls: type[Any]) -> None:
 _CONVERTER: Final = _build_converter(detailed=False)
 _DETAILED: Final = _build_converter(detailed=True)
 
-_KNOB_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills"})
+_KNOB_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
 #: Keys that at the top level are almost surely a misplaced agent or defaults object
 #: (OpenClaw #43904): rejected rather than preserved, since ignoring them loosens policy.
 _MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {"*", "main", "default", "allowlist"}
@@ -308,6 +312,7 @@ def merge_legacy_default(file: ApprovalsFile) -> ApprovalsFile:
                 if main.auto_allow_skills is not None
                 else legacy.auto_allow_skills
             ),
+            sandbox=main.sandbox if main.sandbox is not None else legacy.sandbox,
             allowlist=merged,
             extra={**legacy.extra, **main.extra},
         )

@@ -7,7 +7,7 @@ from typing import Self
 
 from openclaw_exec.exceptions import PolicyError
 
-__all__ = ["Ask", "Security"]
+__all__ = ["Ask", "SandboxMode", "Security"]
 
 
 class _OrderedKnob(enum.StrEnum):
@@ -71,6 +71,15 @@ class Ask(_OrderedKnob):
     ALWAYS = "always"  # prompt for every command
 
 
+class SandboxMode(_OrderedKnob):
+    """Whether an approved command runs inside a kernel sandbox, from loosest to strictest."""
+
+    OFF = "off"  # run as the host process would
+    PREFERRED = "preferred"  # confine when a working backend exists, else run unconfined
+    REQUIRED = "required"  # confine, or run nothing
+
+
 _RANKS: dict[type[_OrderedKnob], dict[_OrderedKnob, int]] = {
-    knob: {member: index for index, member in enumerate(knob)} for knob in (Security, Ask)
+    knob: {member: index for index, member in enumerate(knob)}
+    for knob in (Security, Ask, SandboxMode)
 }

@@ -14,7 +14,7 @@ from typing import Final
 
 import attrs
 
-from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
 __all__ = [
     "MOST_PERMISSIVE",
@@ -22,6 +22,7 @@ __all__ = [
     "PRESET_OPENCLAW_LATEST",
     "ExecPolicy",
     "max_ask",
+    "max_sandbox",
     "min_security",
     "stricter",
 ]
@@ -37,6 +38,11 @@ def max_ask(a: Ask, b: Ask) -> Ask:
     return a if a.rank >= b.rank else b
 
 
+def max_sandbox(a: SandboxMode, b: SandboxMode) -> SandboxMode:
+    """Return the stricter sandbox mode (off < preferred < required)."""
+    return a if a.rank >= b.rank else b
+
+
 def _to_security(value: object) -> Security:
     return Security.parse(value, what="security")
 
@@ -47,6 +53,10 @@ def _to_ask(value: object) -> Ask:
 
 def _to_ask_fallback(value: object) -> Security:
     return Security.parse(value, what="askFallback")
+
+
+def _to_sandbox(value: object) -> SandboxMode:
+    return SandboxMode.parse(value, what="sandbox")
 
 
 @attrs.frozen(kw_only=True)
@@ -64,6 +74,9 @@ class ExecPolicy:
             (timeout or no approver route). Only meaningful up to *security*; see
             :meth:`normalized`.
         auto_allow_skills: Treat executables registered by skills as allowlisted.
+        sandbox: Whether what runs is confined by a kernel sandbox (this library's
+            knob; OpenClaw has none): ``off``, ``preferred`` (when a backend works) or
+            ``required`` (nothing runs unconfined). See :mod:`openclaw_exec.sandbox`.
 
     Strings are accepted with OpenClaw's tolerated spellings (case, whitespace);
     anything else raises :class:`~openclaw_exec.PolicyError` naming the bad value.
@@ -75,6 +88,7 @@ class ExecPolicy:
     auto_allow_skills: bool = attrs.field(
         default=False, validator=attrs.validators.instance_of(bool)
     )
+    sandbox: SandboxMode = attrs.field(default=SandboxMode.OFF, converter=_to_sandbox)
 
     def normalized(self) -> ExecPolicy:
         """
@@ -99,7 +113,8 @@ def stricter(a: ExecPolicy, b: ExecPolicy) -> ExecPolicy:
     Combine two policies so that the stricter wins in every field.
 
     security is the lower, ask the higher, ask_fallback the lower and then never
-    above the resulting security, and skills are auto-allowed only if both allow it.
+    above the resulting security, skills are auto-allowed only if both allow it, and
+    the sandbox mode is the stricter.
     The result is never looser than either input in any field.
     """
     security = min_security(a.security, b.security)
@@ -108,6 +123,7 @@ def stricter(a: ExecPolicy, b: ExecPolicy) -> ExecPolicy:
         ask=max_ask(a.ask, b.ask),
         ask_fallback=min_security(min_security(a.ask_fallback, b.ask_fallback), security),
         auto_allow_skills=a.auto_allow_skills and b.auto_allow_skills,
+        sandbox=max_sandbox(a.sandbox, b.sandbox),
     )
 
 

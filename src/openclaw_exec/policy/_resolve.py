@@ -24,7 +24,7 @@ from openclaw_exec.policy._approvals import (
     AllowlistEntry,
     ApprovalsFile,
 )
-from openclaw_exec.policy._enums import Ask, Security
+from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 from openclaw_exec.policy._policy import PRESET_OPENCLAW_2026_4_1, ExecPolicy, stricter
 
 __all__ = ["POLICY_FIELDS", "FieldOrigin", "Layer", "ResolvedPolicy", "resolve_policy"]
@@ -35,6 +35,7 @@ POLICY_FIELDS: Final = (
     ("ask", "ask"),
     ("ask_fallback", "askFallback"),
     ("auto_allow_skills", "autoAllowSkills"),
+    ("sandbox", "sandbox"),
 )
 
 
@@ -69,9 +70,9 @@ class FieldOrigin:
     """
 
     field: str
-    value: Security | Ask | bool
-    requested: Security | Ask | bool | None
-    host: Security | Ask | bool
+    value: Security | Ask | SandboxMode | bool
+    requested: Security | Ask | SandboxMode | bool | None
+    host: Security | Ask | SandboxMode | bool
     host_layer: Layer
     layer: Layer
     clamped: bool = False
@@ -92,7 +93,7 @@ class FieldOrigin:
         return text + ")"
 
 
-def _show(value: Security | Ask | bool) -> str:
+def _show(value: Security | Ask | SandboxMode | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value.value

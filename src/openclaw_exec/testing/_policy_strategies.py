@@ -14,6 +14,7 @@ from openclaw_exec.policy import (
     Ask,
     ExecPolicy,
     PolicyDefaults,
+    SandboxMode,
     Security,
     SocketConfig,
     approvals_to_json,
@@ -55,6 +56,7 @@ def exec_policies(*, normalized: bool = False) -> st.SearchStrategy[ExecPolicy]:
         ask=asks(),
         ask_fallback=securities(),
         auto_allow_skills=st.booleans(),
+        sandbox=st.sampled_from(SandboxMode),
     )
     return policies.map(ExecPolicy.normalized) if normalized else policies
 
@@ -97,6 +99,7 @@ def _knobs() -> dict[str, st.SearchStrategy[Any]]:
         "ask": st.none() | asks(),
         "ask_fallback": st.none() | securities(),
         "auto_allow_skills": st.none() | st.booleans(),
+        "sandbox": st.none() | st.sampled_from(SandboxMode),
     }
 
 
