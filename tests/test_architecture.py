@@ -42,6 +42,7 @@ FORBIDDEN = {
     "openclaw_exec.audit",
     "openclaw_exec.integrations",
     "openclaw_exec.testing",
+    "openclaw_exec.sandbox",
 }
 
 #: The one sanctioned touch of the real filesystem in the core: the default executable

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,7 @@ from openclaw_exec.policy import (
     ApprovalsFile,
     ExecPolicy,
     ResolvedPolicy,
+    Sandbox,
     Security,
     Verdict,
     VerdictResult,
@@ -70,6 +71,7 @@ from openclaw_exec.protocol import (
     TerminalReason,
     mentions_approve_command,
 )
+from openclaw_exec.sandbox import Backend, binding_argv, choose_backend, default_backends
 
 if TYPE_CHECKING:
     from openclaw_exec.adapters.filestore import ApprovalsStore
@@ -91,6 +93,7 @@ class GuardReason:
     APPROVAL_NOT_CONSUMABLE = "approval-not-consumable"  # the decision could not be spent
     AUDIT_FAILED = "audit-log-unavailable"  # the decision could not be recorded
     APPROVE_COMMAND = "approve-command-refused"  # an agent tried to run /approve itself
+    SANDBOX_UNAVAILABLE = "sandbox-unavailable"  # sandbox=required and no backend works
 
 
 @attrs.frozen(kw_only=True)
@@ -113,6 +116,11 @@ class Authorization:
         approver: Who decided (``resolvedBy``).
         no_route: No approver could be asked (``askFallback`` applied at once).
         persisted: Patterns persisted by an ``allow-always``.
+        sandbox: The sandbox backend the command must run in (``bubblewrap``,
+            ``landlock``), or ``None`` for an unconfined run. The approval was bound to
+            it: :func:`~openclaw_exec.guarded_run` confines exactly so.
+        sandbox_spec: What the sandbox allows, when :attr:`sandbox` is set.
+        sandbox_detail: How the backend was chosen (or why none was).
         evaluation: The command analysis, when it ran.
         audit: The audit record written, if any.
     """
@@ -130,6 +138,9 @@ class Authorization:
     approver: str | None = None
     no_route: bool = False
     persisted: tuple[str, ...] = ()
+    sandbox: str | None = None
+    sandbox_spec: Sandbox | None = None
+    sandbox_detail: str = ""
     evaluation: Evaluation | None = attrs.field(default=None, repr=False, eq=False)
     audit: AuditRecord | None = attrs.field(default=None, repr=False, eq=False)
 
@@ -150,6 +161,7 @@ def _policy_dict(policy: ExecPolicy | None) -> dict[str, Any]:
         "ask": policy.ask.value,
         "askFallback": policy.ask_fallback.value,
         "autoAllowSkills": policy.auto_allow_skills,
+        "sandbox": policy.sandbox.value,
     }
 
 
@@ -178,6 +190,11 @@ class ExecGuard:
             the guard's own validating :class:`~openclaw_exec.analysis.ResolutionCache`.
         audit: Where to record every decision (``None``: no audit log).
         new_id: Makes approval ids (default: UUID4).
+        sandbox: What a confined command may touch when the effective policy's
+            ``sandbox`` knob is ``preferred`` or ``required`` (default:
+            :class:`~openclaw_exec.policy.Sandbox` ()).
+        sandbox_backends: The backends tried in order (default: bubblewrap, then
+            Landlock; see :mod:`openclaw_exec.sandbox`). Each is probed once.
     """
 
     def __init__(
@@ -194,6 +211,8 @@ class ExecGuard:
         analysis_options: Mapping[str, Any] | None = None,
         audit: AuditLog | str | os.PathLike[str] | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        sandbox: Sandbox | None = None,
+        sandbox_backends: Sequence[Backend] | None = None,
     ) -> None:
         if approvals is not None and approvals_file is not None:
             raise ValueError("pass either approvals (a file on disk) or approvals_file, not both")
@@ -222,6 +241,31 @@ class ExecGuard:
         )
         self.audit = audit if audit is None or isinstance(audit, AuditLog) else AuditLog(audit)
         self._new_id = new_id
+        self.sandbox = sandbox if sandbox is not None else Sandbox()
+        self._sandbox_backends = tuple(sandbox_backends) if sandbox_backends is not None else None
+
+    @property
+    def sandbox_backends(self) -> tuple[Backend, ...]:
+        """The sandbox backends this guard tries, in order (made on first use)."""
+        if self._sandbox_backends is None:
+            self._sandbox_backends = default_backends()
+        return self._sandbox_backends
+
+    def sandbox_backend(self, name: str) -> Backend:
+        """The backend called *name* (as named in an :class:`Authorization`)."""
+        for backend in self.sandbox_backends:
+            if backend.name == name:
+                return backend
+        raise LookupError(f"this guard has no sandbox backend named {name!r}")
+
+    def protected_paths(self) -> tuple[str, ...]:
+        """Files a confined command may never write: the approvals file and the audit log."""
+        found: list[str] = []
+        if self.approvals is not None:
+            found.append(str(self.approvals.path))
+        if self.audit is not None:
+            found.append(str(self.audit.path))
+        return tuple(os.path.abspath(p) for p in found)  # noqa: PTH100
 
     async def _load_file(self) -> ApprovalsFile | None:
         if self.approvals is None:
@@ -237,6 +281,7 @@ class ExecGuard:
         agent_id: str | None = None,
         session_key: str | None = None,
         policy: ExecPolicy | None = None,
+        sandbox: Sandbox | None = None,
     ) -> Authorization:
         """
         Decide whether *command* may run; ask a human when the policy says so.
@@ -249,6 +294,9 @@ class ExecGuard:
             session_key: The conversation, shown to approvers and bound to the approval.
             policy: A per-call requested policy; it can only tighten the guard's
                 (``stricter`` of the two).
+            sandbox: What a confined run may touch, instead of the guard's spec. Used
+                when the effective ``sandbox`` knob is not ``off``; the approval binds
+                the backend and this spec.
 
         Returns:
             An :class:`Authorization`. Denials are values, never exceptions.
@@ -277,6 +325,23 @@ class ExecGuard:
         )
         resolved, evaluation, verdict = check.resolved, check.evaluation, check.verdict
         base = attrs.evolve(base, policy=resolved.effective, evaluation=evaluation)
+        if evaluation is not None and verdict.verdict is not Verdict.DENY:
+            # Chosen before anyone is asked: the approval binds the confinement.
+            spec = sandbox if sandbox is not None else self.sandbox
+            choice = await anyio.to_thread.run_sync(
+                choose_backend, resolved.effective.sandbox, self.sandbox_backends
+            )
+            base = attrs.evolve(
+                base,
+                sandbox=choice.backend.name if choice.backend is not None else None,
+                sandbox_spec=spec if choice.backend is not None else None,
+                sandbox_detail=choice.detail,
+            )
+            if choice.refused:
+                message = f"sandbox=required: {choice.detail}"
+                return await self._finish(
+                    base.deny(GuardReason.SANDBOX_UNAVAILABLE, message), session_key, environ
+                )
         if evaluation is None or verdict.verdict is Verdict.DENY:
             return await self._finish(
                 base.with_verdict(verdict, allowed=False), session_key, environ
@@ -343,7 +408,7 @@ class ExecGuard:
         self, outcome: _Outcome, session_key: str | None, env: Mapping[str, str]
     ) -> ExecBinding:
         return ExecBinding.of(
-            ("sh", "-c", outcome.command),
+            binding_argv(("sh", "-c", outcome.command), outcome.sandbox, outcome.sandbox_spec),
             cwd=outcome.cwd,
             agent_id=outcome.agent_id,
             session_key=session_key,
@@ -621,6 +686,9 @@ class _Outcome:
     approver: str | None = None
     no_route: bool = False
     persisted: tuple[str, ...] = ()
+    sandbox: str | None = None
+    sandbox_spec: Sandbox | None = None
+    sandbox_detail: str = ""
 
     def deny(self, reason: str, message: str) -> _Outcome:
         return attrs.evolve(self, allowed=False, reason=reason, message=message)

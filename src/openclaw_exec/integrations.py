@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import anyio
+import anyio.to_thread
 import attrs
 
 from openclaw_exec.analysis import Evaluation
@@ -35,6 +36,7 @@ from openclaw_exec.exceptions import ApprovalsFileError, ExecDeniedError
 from openclaw_exec.guard import Authorization, ExecGuard
 from openclaw_exec.policy import (
     ExecPolicy,
+    Sandbox,
     Security,
     Verdict,
 )
@@ -239,6 +241,7 @@ async def authorize_assessed(
     agent_id: str | None = None,
     session_key: str | None = None,
     policy: ExecPolicy | None = None,
+    sandbox: Sandbox | None = None,
 ) -> Authorization:
     """
     Authorise *command* with the guard after risk assessors had their say.
@@ -261,6 +264,7 @@ async def authorize_assessed(
         agent_id: The agent.
         session_key: The conversation.
         policy: A per-call requested policy (it can only tighten the guard's).
+        sandbox: What a confined run may touch (see :meth:`ExecGuard.authorize`).
 
     Returns:
         The guard's :class:`~openclaw_exec.Authorization`, with the assessors' reasons
@@ -295,6 +299,7 @@ async def authorize_assessed(
         agent_id=agent_id,
         session_key=session_key,
         policy=call_policy,
+        sandbox=sandbox,
     )
     note = _describe(assessments)
     human = auth.decision in (Decision.ALLOW_ONCE, Decision.ALLOW_ALWAYS)
@@ -386,6 +391,7 @@ async def guarded_run(
     policy: ExecPolicy | None = None,
     assessors: Iterable[RiskAssessor] = (),
     input: bytes | None = None,  # noqa: A002 - the name anyio.run_process uses
+    sandbox: Sandbox | None = None,
 ) -> GuardedRun:
     """
     Authorise *command*, then run exactly the authorised plan with :func:`anyio.run_process`.
@@ -405,6 +411,11 @@ async def guarded_run(
         policy: A per-call requested policy (only tightens).
         assessors: Risk plug-ins (see :func:`authorize_assessed`).
         input: Bytes for the process's standard input.
+        sandbox: What a confined run may touch (default: the guard's
+            :class:`~openclaw_exec.policy.Sandbox`). Whether the run is confined is the
+            policy's ``sandbox`` knob (``policy=ExecPolicy(sandbox="required")`` asks for
+            it per call); the backend named in the authorization is the one used, so
+            the run is confined exactly as approved.
 
     Returns:
         A :class:`GuardedRun`; when denied, nothing ran and ``returncode`` is ``None``.
@@ -424,14 +435,66 @@ async def guarded_run(
             agent_id=agent_id,
             session_key=session_key,
             policy=policy,
+            sandbox=sandbox,
         )
     else:
         auth = await guard.authorize(
-            text, cwd=where, env=environ, agent_id=agent_id, session_key=session_key, policy=policy
+            text,
+            cwd=where,
+            env=environ,
+            agent_id=agent_id,
+            session_key=session_key,
+            policy=policy,
+            sandbox=sandbox,
         )
     if not auth.allowed:
         return GuardedRun(authorization=auth, argv=argv, cwd=where)
+    if auth.sandbox is not None:
+        return await _run_confined(
+            guard, auth=auth, argv=argv, where=where, environ=environ, stdin=input
+        )
     done = await anyio.run_process(list(argv), input=input, cwd=where, env=environ, check=False)
+    return GuardedRun(
+        authorization=auth,
+        argv=argv,
+        cwd=where,
+        returncode=done.returncode,
+        stdout=done.stdout or b"",
+        stderr=done.stderr or b"",
+    )
+
+
+async def _run_confined(
+    guard: ExecGuard,
+    *,
+    auth: Authorization,
+    argv: tuple[str, ...],
+    where: str,
+    environ: Mapping[str, str],
+    stdin: bytes | None,
+) -> GuardedRun:
+    assert auth.sandbox is not None
+    assert auth.sandbox_spec is not None
+    backend = guard.sandbox_backend(auth.sandbox)
+    confinement = await anyio.to_thread.run_sync(
+        lambda: backend.prepare(
+            argv,
+            spec=auth.sandbox_spec or guard.sandbox,
+            cwd=where,
+            env=environ,
+            protect=guard.protected_paths(),
+        )
+    )
+    try:
+        done = await anyio.run_process(
+            list(confinement.argv),
+            input=stdin,
+            cwd=confinement.cwd,
+            env=dict(confinement.env),
+            check=False,
+        )
+    finally:
+        await anyio.to_thread.run_sync(confinement.cleanup)
     return GuardedRun(
         authorization=auth,
         argv=argv,

@@ -40,6 +40,7 @@ from openclaw_exec.policy._resolve import (
     ResolvedPolicy,
     resolve_policy,
 )
+from openclaw_exec.policy._sandbox import Sandbox
 from openclaw_exec.policy._verdict import (
     Verdict,
     VerdictReason,
@@ -65,6 +66,7 @@ __all__ = [
     "Layer",
     "PolicyDefaults",
     "ResolvedPolicy",
+    "Sandbox",
     "SandboxMode",
     "Security",
     "SocketConfig",
