@@ -195,7 +195,9 @@ def _drop_capabilities() -> None:
 
 def _limits(limits: dict[str, int]) -> None:
     for name, value in limits.items():
-        which = getattr(resource, name)
+        which = getattr(resource, name) if name.startswith("RLIMIT_") else None
+        if not isinstance(which, int):
+            raise _RefusedError(f"unknown resource limit {name!r}")
         try:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError) as exc:
@@ -236,8 +238,8 @@ def main(argv: list[str]) -> int:
     try:
         spec = json.loads(argv[0])
         confine(spec if isinstance(spec, dict) else {"invalid": spec})
-    except (_RefusedError, ValueError, OSError) as exc:
-        sys.stderr.write(f"openclaw-exec sandbox: {exc}\n")
+    except Exception as exc:  # noqa: BLE001 - any failure means: do not run unconfined
+        sys.stderr.write(f"openclaw-exec sandbox: {type(exc).__name__}: {exc}\n")
         return _FAILED
     try:
         os.execvp(argv[2], argv[2:])  # noqa: S606 - the approved argv, by design
