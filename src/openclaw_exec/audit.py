@@ -130,6 +130,7 @@ class AuditRecord:
             ask=knobs.get("ask", "on-miss"),
             ask_fallback=knobs.get("askFallback", "deny"),
             auto_allow_skills=knobs.get("autoAllowSkills", False) is True,
+            sandbox=knobs.get("sandbox", "off"),
         )
 
     def to_json(self) -> str:

@@ -62,7 +62,12 @@ REPLAY_SCHEMA_VERSION = 1
 """Bumped only on incompatible changes to ``audit replay --json``."""
 
 _Handler = Callable[[argparse.Namespace, TextIO], int]
-_KNOBS = (("security", "security"), ("ask", "ask"), ("ask_fallback", "askFallback"))
+_KNOBS = (
+    ("security", "security"),
+    ("ask", "ask"),
+    ("ask_fallback", "askFallback"),
+    ("sandbox", "sandbox"),
+)
 
 
 class _UsageError(Exception):
@@ -387,7 +392,7 @@ def _describe_file(file: ApprovalsFile, out: TextIO) -> None:
 
 
 def _knob_text(body: Mapping[str, Any]) -> str:
-    names = ("security", "ask", "askFallback", "autoAllowSkills")
+    names = [wire for _, wire in POLICY_FIELDS]
     return " ".join(f"{n}={json.dumps(body[n]).strip(chr(34))}" for n in names if n in body)
 
 
@@ -453,7 +458,8 @@ def _cmd_approvals_set(args: argparse.Namespace, out: TextIO) -> int:
         updated = store.update(replace)
     elif not knobs:
         raise _UsageError(
-            "nothing to set: give --security, --ask, --ask-fallback, --auto-allow-skills or --file"
+            "nothing to set: give --security, --ask, --ask-fallback, --sandbox, "
+            "--auto-allow-skills or --file"
         )
     elif args.agent is None:
         updated = store.set_defaults(**knobs)
@@ -630,6 +636,9 @@ def _knob_options(parser: argparse.ArgumentParser, *, verb: str = "requested") -
     parser.add_argument("--security", metavar="VALUE", help=f"{verb} security")
     parser.add_argument("--ask", metavar="VALUE", help=f"{verb} ask")
     parser.add_argument("--ask-fallback", metavar="VALUE", help=f"{verb} askFallback")
+    parser.add_argument(
+        "--sandbox", metavar="VALUE", help=f"{verb} sandbox (off|preferred|required)"
+    )
 
 
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
