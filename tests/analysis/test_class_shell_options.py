@@ -19,9 +19,19 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
-from _canary import SCRIPT, TOUCH, Shape, assert_allowed, assert_real, assert_refused
+from _canary import (
+    BASE_PATH,
+    SCRIPT,
+    TOUCH,
+    Shape,
+    assert_allowed,
+    assert_real,
+    assert_refused,
+    which_all,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -121,15 +131,12 @@ CONTROLS = [
     Shape("sh -c ls"),
     Shape("bash -xc 'ls'"),
     Shape("bash -ec 'ls | wc -l'"),
-    Shape("bash -c -- ls"),
     Shape("bash -o pipefail -c 'ls | wc -l'"),
     Shape("bash -co pipefail ls"),
     Shape("bash --norc --noprofile -c ls"),
     Shape("bash -c ls x y"),
     Shape("dash -ec ls", allow=("dash",)),
     Shape("sh -eu -c 'ls -la'"),
-    Shape("env bash -c ls"),
-    Shape("timeout 5 bash -c ls", allow=("timeout",)),
     Shape("zsh -fc ls", allow=("zsh",), files={"home/.zshenv": RC}),
     Shape("zsh --no-rcs -c ls", allow=("zsh",), files={"home/.zshenv": RC}),
     Shape("ksh -c ls", allow=("ksh",), files={"home/.kshrc": RC}),
@@ -308,7 +315,7 @@ def _claimed(call: ShellCall) -> set[str] | None:
 
 def _check(argv: list[str]) -> ShellCall:
     name = argv[0]
-    call = parse_shell_argv(shell_family(name)[1], name, argv)
+    call = parse_shell_argv(shell_family(name)[1], name, argv, openclaw_floor=False)
     claimed = _claimed(call)
     if claimed is None:
         return call
@@ -387,3 +394,59 @@ _TOKENS = st.sampled_from(
 @given(shell=st.sampled_from(_REAL or ["sh"]), words=st.lists(_TOKENS, max_size=5))
 def test_generated_argvs_never_run_more_than_we_read(shell: str, words: list[str]) -> None:
     _check([shell, *words])
+
+
+# --- never looser than OpenClaw 2026.9.6 -----------------------------------------------------
+
+_OPTS = (
+    "-c", "-x", "-e", "-C", "-s", "-l", "-f", "-o", "pipefail", "errexit", "-O", "extglob",
+    "--", "-", "+c", "-xc", "-co", "-oc", "-cx", "--norc", "--no-rcs", "-oerrexit",
+)  # fmt: skip
+_TAILS = (("ls",), ("ls -la", "x"), ("./ok.sh",), ("x.sh", "-c", "ls"))
+
+
+def _generated() -> list[str]:
+    out: list[str] = []
+    for shell in ("bash", "sh", "dash", "zsh", "ksh", "rbash", "busybox sh", "env bash"):
+        for first in ("", *_OPTS):
+            for second in ("", "-c", "-e", "pipefail", "--"):
+                for tail in _TAILS:
+                    words = [w for w in (first, second) if w]
+                    out.append(" ".join([shell, *words, *(f"'{t}'" for t in tail)]))
+    return sorted(set(out))
+
+
+@pytest.mark.oracle
+def test_never_looser_than_openclaw_2026_9_6(oracle96: Any, tmp_path: Path) -> None:
+    folder = tmp_path
+    (folder / "home").mkdir()
+    for name in ("ok.sh", "x.sh", "ls"):
+        (folder / name).write_text("#!/bin/sh\ntrue\n")
+        (folder / name).chmod(0o755)
+    names = ("bash", "sh", "dash", "zsh", "ksh", "rbash", "busybox", "ls", "env", "timeout")
+    patterns = [*which_all(names), str(folder / "ok.sh")]
+    env = {"PATH": BASE_PATH, "HOME": str(folder / "home")}
+    commands = _generated() + [s.command for s in SHAPES + CONTROLS]
+    cases = [
+        {
+            "id": i,
+            "op": "shell",
+            "command": c,
+            "allowlist": [{"pattern": p} for p in patterns],
+            "cwd": str(folder),
+            "env": env,
+        }
+        for i, c in enumerate(commands)
+    ]
+    theirs = oracle96.results(cases)
+    entries = [AllowlistEntry(pattern=p) for p in patterns]
+    looser = []
+    allowed = 0
+    for command, answer in zip(commands, theirs, strict=True):
+        ours = evaluate_command(command, cwd=str(folder), env=env, allowlist=entries)
+        if ours.analysis_ok and ours.allowlist_satisfied:
+            allowed += 1
+            if not (answer["analysisOk"] and answer["allowlistSatisfied"]):
+                looser.append(command)
+    assert looser == [], "\n".join(looser)
+    assert allowed > 100  # not a refuse-everything analyser

@@ -13,9 +13,19 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from _canary import SCRIPT, TOUCH, Shape, assert_allowed, assert_real, assert_refused
+from _canary import (
+    SCRIPT,
+    TOUCH,
+    Shape,
+    allowlist,
+    assert_allowed,
+    assert_real,
+    assert_refused,
+    environment,
+)
 
 from openclaw_exec.analysis import evaluate_command
 from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS
@@ -95,8 +105,8 @@ CONTROLS = [
     Shape("timeout 5 nice -n 2 ls"),
     Shape("flock ./lk ls"),
     Shape("flock -n -w 5 ./lk ls -la"),
-    Shape("/usr/sbin/ip addr", allow=("/usr/sbin/ip",)),
-    Shape("/usr/sbin/ip -br link", allow=("/usr/sbin/ip",)),
+    Shape("ip addr", allow=("ip",)),
+    Shape("ip -br link", allow=("ip",)),
 ]
 
 
@@ -195,7 +205,6 @@ def test_blocked_row_stays_blocked_whatever_the_allowlist(name: str) -> None:
         (["flock", "-n", "-w", "5", "./lk", "ls"], ("ls",)),
         (["flock", "--timeout=5", "--", "./lk", "ls"], ("ls",)),
         (["flock", "-xn", "./lk", "ls"], ("ls",)),
-        (["flock", "-w5", "./lk", "ls"], ("ls",)),
         (["timeout", "-k", "1", "5", "ls"], ("ls",)),
         (["env", "--", "ls"], ("ls",)),
         (["time", "-p", "ls"], ("ls",)),
@@ -216,6 +225,8 @@ def test_unwrapping_grammars(argv: list[str], inner: tuple[str, ...]) -> None:
         ["flock", "-u", "./lk", "ls"],
         ["flock", "./lk"],
         ["flock", "-w", "./lk"],
+        ["flock", "-w5", "./lk", "ls"],
+        ["flock", "-nw", "5", "./lk", "ls"],
         ["time", "-o", "out", "ls"],
         ["time", "--output=out", "ls"],
         ["env", "-i", "ls"],
@@ -238,3 +249,44 @@ def test_blocked_uses(argv: list[str]) -> None:
 @pytest.mark.parametrize("argv", [["ip", "addr"], ["ip", "-br", "link"], ["ip", "-4", "route"]])
 def test_ip_without_exec_is_an_ordinary_command(argv: list[str]) -> None:
     assert not wrapper_plan(argv).blocked
+
+
+@pytest.mark.oracle
+def test_never_looser_than_openclaw_2026_9_6(oracle96: Any, tmp_path: Path) -> None:
+    """Every shape, control and table row, each with its own allowlist, against 2026.9.6."""
+    shapes = [*SHAPES, *REFUSAL_ONLY, *CONTROLS]
+    for name in sorted(DISPATCH):
+        words = " ".join([name, *_USES.get(name, []), "ls"])
+        shapes.append(Shape(words, allow=(name,)))
+        shapes.append(Shape(words))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "evil").write_text(SCRIPT)
+    cases = []
+    for i, shape in enumerate(shapes):
+        entries = allowlist(shape)
+        cases.append(
+            {
+                "id": i,
+                "op": "shell",
+                "command": shape.command,
+                "allowlist": [{"pattern": e.pattern} for e in entries],
+                "cwd": str(tmp_path),
+                "env": environment(shape, tmp_path),
+            }
+        )
+    theirs = oracle96.results(cases)
+    looser = []
+    allowed = 0
+    for shape, case, answer in zip(shapes, cases, theirs, strict=True):
+        ours = evaluate_command(
+            shape.command,
+            cwd=str(tmp_path),
+            env=case["env"],
+            allowlist=allowlist(shape),
+        )
+        if ours.analysis_ok and ours.allowlist_satisfied:
+            allowed += 1
+            if not (answer["analysisOk"] and answer["allowlistSatisfied"]):
+                looser.append(shape.command)
+    assert looser == [], "\n".join(looser)
+    assert allowed >= len(CONTROLS)

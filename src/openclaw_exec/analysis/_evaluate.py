@@ -51,7 +51,12 @@ from openclaw_exec.analysis._shell import (
     parse_raw,
     parse_shell_command,
 )
-from openclaw_exec.analysis._wrappers import WrapperPlan, shell_script_candidate, wrapper_plan
+from openclaw_exec.analysis._wrappers import (
+    WrapperPlan,
+    payload_segment_refusal,
+    shell_script_candidate,
+    wrapper_plan,
+)
 from openclaw_exec.exceptions import AnalysisError
 
 if TYPE_CHECKING:
@@ -883,9 +888,12 @@ def _evaluate_segment(
     # A builtin shape that is not proven harmless is never the allowlisted file of its
     # name (text shapes that run code already failed parsing; an argv lands here).
     builtin = check_builtin(argv)
+    floor = payload_segment_refusal(argv, plan) if depth else None
     decision: _Decision = (
         (None, None, builtin.reason)
         if builtin is not None
+        else (None, None, floor)
+        if floor is not None
         else _decide(assignments, plan, execution, policy, inline, inner, ctx)
     )
     by, entry, reason = decision

@@ -45,6 +45,7 @@ __all__ = [
     "SHELL_NAMES",
     "ShellCall",
     "ShellGrammar",
+    "openclaw_payload",
     "parse_shell_argv",
     "shell_family",
 ]
@@ -56,6 +57,12 @@ _HISTORY = "history expansion rewrites the command text after analysis"
 _DUMP = "-D prints the command's strings instead of running it"
 _NO_RUN = "does not run a command"
 _STDIN = "reads commands from standard input, which is not analysed"
+_OPENCLAW_SCRIPT_ELSE = (
+    "OpenClaw 2026.9.6 finds another script operand (or none); refused to stay as strict"
+)
+_OPENCLAW_READS_ELSE = (
+    "OpenClaw 2026.9.6 reads another word as the command string; refused to stay as strict"
+)
 
 
 @attrs.frozen
@@ -411,7 +418,9 @@ def _apply_value(g: ShellGrammar, letter: str, value: str, unset: bool, state: _
         _option_name(g, value, unset, state)
 
 
-def parse_shell_argv(family: str | None, name: str, argv: Sequence[str]) -> ShellCall:
+def parse_shell_argv(
+    family: str | None, name: str, argv: Sequence[str], *, openclaw_floor: bool = True
+) -> ShellCall:
     """
     Read *argv* (``argv[0]`` is the shell) with the grammar of *family*.
 
@@ -419,6 +428,8 @@ def parse_shell_argv(family: str | None, name: str, argv: Sequence[str]) -> Shel
         family: A key of the grammar table, or ``None`` for a shell without a grammar.
         name: The shell's name, for messages.
         argv: The whole argv, words exactly as the shell receives them.
+        openclaw_floor: Also refuse a payload that OpenClaw 2026.9.6 reads differently
+            (the tests turn it off to check the grammar alone against the real shell).
 
     Returns:
         The payload, the script, or why the segment must be a miss.
@@ -439,9 +450,17 @@ def parse_shell_argv(family: str | None, name: str, argv: Sequence[str]) -> Shel
         payload = argv[i]
         if not payload.strip():
             return ShellCall(g.family, refusal=f"{name}: empty command string runs nothing")
+        if openclaw_floor and openclaw_payload(argv) != _js_trim(payload):
+            # Exact, but OpenClaw 2026.9.6 reads another word (`-c -- X`, `+c X`,
+            # `-c -o x X`, `-oNAME`): never looser than OpenClaw, so a miss.
+            return ShellCall(g.family, refusal=f"{name}: {_OPENCLAW_READS_ELSE}")
         return ShellCall(g.family, payload=payload)
     if state.stdin or i >= len(argv):
         return ShellCall(g.family, refusal=f"{name}: {_STDIN}")
+    if openclaw_floor and openclaw_script(argv) != argv[i]:
+        # Exact, but OpenClaw 2026.9.6 finds no script or another one (`-C x.sh`,
+        # `-oNAME x.sh`): never looser than OpenClaw, so a miss.
+        return ShellCall(g.family, refusal=f"{name}: {_OPENCLAW_SCRIPT_ELSE}")
     return ShellCall(g.family, script=argv[i])
 
 
@@ -465,3 +484,87 @@ def _options(g: ShellGrammar, argv: Sequence[str], state: _State) -> int:
         if ended:
             return i
     return i
+
+
+# --- OpenClaw 2026.9.6's reading, kept as a floor -------------------------------------------
+# A port of ``resolveInlineCommandMatch`` (``shell-inline-command.ts``) for POSIX shells:
+# the word after ``-c``/``-lc``/``--command``, or after a ``-…c…`` cluster plus one word per
+# ``o``/``O`` in it. Where it differs from the shell's own reading, the segment is a miss.
+
+_JS_BLANKS = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+_JS_BLANKS += "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_OC_FLAGS = frozenset({"-lc", "-c", "--command", "--commands", "--cmdline"})
+_OC_WITH_VALUE = frozenset({"--init-file", "--rcfile", "-O", "-o", "+O", "+o"})
+_LETTERS = re.compile(r"[A-Za-z]+\Z")
+_OC_SCRIPT_STOP = re.compile(r"-[^-]*[cs][^-]*\Z", re.IGNORECASE)
+_OC_SCRIPT_VALUE = frozenset({"-c", "--command", "-o", "-O", "+O", "+o"})
+_OC_STARTUP = ("--rcfile", "--init-file", "--startup-file")
+
+
+def _js_trim(text: str) -> str:
+    return text.strip(_JS_BLANKS)
+
+
+def _oc_value_count(token: str) -> int:
+    return sum(1 for ch in token[1:] if ch in "oO")
+
+
+def openclaw_payload(argv: Sequence[str]) -> str | None:
+    """The ``-c`` payload OpenClaw 2026.9.6 finds in a POSIX shell argv (``None``: none)."""
+    i = 1
+    while i < len(argv):
+        word = _js_trim(argv[i])
+        if not word:
+            i += 1
+            continue
+        if word == "--":
+            return None
+        if word in _OC_FLAGS:
+            value = _js_trim(argv[i + 1]) if i + 1 < len(argv) else ""
+            return value or None
+        body = word[1:]
+        cluster = len(word) >= 2 and word[1] != "-" and "-" not in body
+        if cluster and word[0] == "-" and "c" in body:
+            suffix = body[body.index("c") + 1 :]
+            if suffix and not _LETTERS.match(suffix):
+                return _js_trim(suffix) or None
+            k = i + 1 + _oc_value_count(word)
+            value = _js_trim(argv[k]) if k < len(argv) else ""
+            return value or None
+        if not word.startswith(("-", "+")):
+            return None
+        count = _oc_value_count(word) if cluster else 0
+        i += 1 + count if count else (2 if word in _OC_WITH_VALUE else 1)
+    return None
+
+
+def openclaw_script(argv: Sequence[str]) -> str | None:
+    """
+    The script operand OpenClaw 2026.9.6 finds in a POSIX shell argv without ``-c``.
+
+    A port of ``resolveShellWrapperScriptCandidatePath``: any cluster holding ``c``, ``C``,
+    ``s`` or ``S`` means "no script", and ``o``/``O`` letters skip one word each.
+    """
+    i = 1
+    while i < len(argv):
+        word = _js_trim(argv[i])
+        if not word:
+            i += 1
+            continue
+        if word == "--":
+            i += 1
+            break
+        if word in _OC_FLAGS or _OC_SCRIPT_STOP.match(word):
+            return None
+        if any(word == o or word.startswith(o + "=") for o in _OC_STARTUP):
+            return None
+        if word in _OC_SCRIPT_VALUE:
+            i += 2
+            continue
+        if not word.startswith(("-", "+")):
+            break
+        body = word[1:]
+        cluster = len(word) >= 2 and word[1] != "-" and "-" not in body
+        count = _oc_value_count(word) if cluster else 0
+        i += 1 + count if count else (2 if word in _OC_WITH_VALUE else 1)
+    return _js_trim(argv[i]) or None if i < len(argv) else None

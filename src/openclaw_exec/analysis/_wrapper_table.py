@@ -303,13 +303,10 @@ def _flock_token(word: str, lower: str) -> _Directive:
         if flag in _FLOCK_LONG_WITH_VALUE:
             return "continue" if "=" in word else "consume-next"
         return "invalid"
-    letters = word[1:]
-    for k, ch in enumerate(letters):
-        if ch in ("E", "w"):
-            return "continue" if k + 1 < len(letters) else "consume-next"
-        if ch not in _FLOCK_FLAGS:
-            return "invalid"
-    return "continue"
+    if word in ("-E", "-w"):
+        return "consume-next"
+    # a cluster of flags only: OpenClaw 2026.9.6 refuses -w5, -nw 5 and the like
+    return "continue" if all(ch in _FLOCK_FLAGS for ch in word[1:]) else "invalid"
 
 
 def _flock_command(index: int, argv: Sequence[str]) -> int | None:

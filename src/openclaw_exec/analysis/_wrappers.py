@@ -27,6 +27,7 @@ __all__ = [
     "extract_shell_inline_command",
     "is_shell_wrapper",
     "normalize_executable_token",
+    "payload_segment_refusal",
     "shell_script_candidate",
     "wrapper_plan",
 ]
@@ -113,6 +114,11 @@ class WrapperPlan:
 _make_plan = positional_maker(WrapperPlan)
 
 
+_THROUGH_WRAPPER = (
+    "a shell run through a wrapper (env, timeout, nice...) is refused, as in OpenClaw 2026.9.6"
+)
+
+
 def _blocked_reason(name: str, why: str) -> str:
     return f"wrapper {name!r} cannot be unwrapped safely: {why}"
 
@@ -189,6 +195,18 @@ def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> Wra
     raw0 = current[0].strip() if current else ""
     shell_name = normalize_executable_token(raw0) if raw0 else ""
     if shell_name and shell_family(shell_name)[0]:
+        if any(w not in MULTIPLEXERS for w in chain):
+            # OpenClaw 2026.9.6 refuses a shell carried by a dispatch wrapper
+            # (shell-wrapper-through-carrier): never looser, so a miss.
+            return _make_plan(
+                tuple(current),
+                tuple(policy_argv),
+                tuple(chain),
+                shell_name,
+                True,  # noqa: FBT003 - positional
+                None,
+                f"{shell_name}: {_THROUGH_WRAPPER}",
+            )
         return _shell_plan(tuple(current), tuple(policy_argv), tuple(chain), shell_name)
     return WrapperPlan(
         argv=tuple(current),
@@ -234,3 +252,18 @@ def shell_script_candidate(argv: Sequence[str], policy_name: str, cwd: str) -> s
         return None  # lexical and kernel resolution may disagree: fail closed
     joined = script if script.startswith("/") else posixpath.join(cwd, script)
     return posixpath.normpath(joined)
+
+
+def payload_segment_refusal(argv: Sequence[str], plan: WrapperPlan) -> str | None:
+    """
+    Why a segment *inside a shell payload* is a miss whatever the allowlist, or ``None``.
+
+    OpenClaw 2026.9.6 never satisfies a shell nested in a payload (``bash -c 'sh -c ls'``)
+    nor a payload segment whose command word is a path (``bash -c ./x``, ``bash -c
+    /usr/bin/ls``); staying as strict keeps this library never looser than OpenClaw.
+    """
+    if plan.shell_wrapper:
+        return "a shell inside a shell payload is refused, as in OpenClaw 2026.9.6"
+    if argv and "/" in argv[0]:
+        return "a path executable inside a shell payload is refused, as in OpenClaw 2026.9.6"
+    return None
