@@ -277,11 +277,11 @@ def test_never_looser_than_openclaw_2026_9_6(oracle96: Any, tmp_path: Path) -> N
     theirs = oracle96.results(cases)
     looser = []
     allowed = 0
-    for shape, case, answer in zip(shapes, cases, theirs, strict=True):
+    for shape, answer in zip(shapes, theirs, strict=True):
         ours = evaluate_command(
             shape.command,
             cwd=str(tmp_path),
-            env=case["env"],
+            env=environment(shape, tmp_path),
             allowlist=allowlist(shape),
         )
         if ours.analysis_ok and ours.allowlist_satisfied:
