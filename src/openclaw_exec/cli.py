@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shlex
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -99,10 +100,17 @@ def _approvals_path(args: argparse.Namespace) -> Path:
     return Path(args.approvals) if args.approvals else default_approvals_path()
 
 
-def _read_file(path: Path) -> ApprovalsFile | None:
+def _read_file(path: Path, args: argparse.Namespace | None = None) -> ApprovalsFile | None:
+    """Read the approvals file; one named explicitly with ``--approvals`` must exist."""
     from openclaw_exec.adapters.filestore import read_approvals  # noqa: PLC0415
 
-    return read_approvals(path)
+    file = read_approvals(path)
+    if file is None and args is not None and args.approvals:
+        # A typo in an explicit path must not quietly mean "no host restrictions".
+        raise _UsageError(
+            f"{path}: no such approvals file (omit --approvals to use the default location)"
+        )
+    return file
 
 
 def _requested(args: argparse.Namespace) -> tuple[ExecPolicy | None, set[str]]:
@@ -117,7 +125,7 @@ def _requested(args: argparse.Namespace) -> tuple[ExecPolicy | None, set[str]]:
 def resolve_from_args(args: argparse.Namespace) -> tuple[Path, ResolvedPolicy]:
     """Read the approvals file named by the options and resolve the policy they ask for."""
     path = _approvals_path(args)
-    file = _read_file(path)
+    file = _read_file(path, args)
     requested, fields = _requested(args)
     return path, resolve_policy(
         file, agent_id=args.agent, requested=requested, requested_fields=fields
@@ -214,6 +222,10 @@ def _judge(
 
 
 def _command_from(words: Sequence[str]) -> str:
+    if words and words[0] == "--":  # `explain [options] -- COMMAND...`
+        words = words[1:]
+    if not words:
+        raise _UsageError("no command given: openclaw-exec explain [options] -- COMMAND ...")
     if len(words) == 1:
         return words[0]
     return shlex.join(words)
@@ -255,6 +267,8 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     verdict = judged.verdict
     policy = resolved.effective
     out.write(f"command: {command}\n")
+    exists = "" if path.exists() else " (not found: no host restrictions)"
+    out.write(f"approvals file: {path}{exists}\n")
     out.write(f"cwd: {cwd}\nagent: {resolved.agent_id}\n")
     out.write(
         f"policy: security={policy.security} ask={policy.ask} "
@@ -284,7 +298,7 @@ def _replay_records(args: argparse.Namespace) -> list[Any]:
 def _cmd_audit_replay(args: argparse.Namespace, out: TextIO) -> int:
     records = _replay_records(args)
     path = _approvals_path(args)
-    file = _read_file(path)
+    file = _read_file(path, args)
     override = {name: getattr(args, name) for name, _ in _KNOBS if getattr(args, name) is not None}
     ExecPolicy(**override)  # validate the overrides once, before any record
     results: list[dict[str, Any]] = []
@@ -397,9 +411,16 @@ def _knob_text(body: Mapping[str, Any]) -> str:
 
 
 def _cmd_approvals_get(args: argparse.Namespace, out: TextIO) -> int:
+    from openclaw_exec.adapters.filestore import read_approvals_bytes  # noqa: PLC0415
+
     path = _approvals_path(args)
-    file = _read_file(path)
-    raw_hash = hashlib.sha256(path.read_bytes()).hexdigest() if file is not None else None
+    raw = read_approvals_bytes(path)
+    if raw is None and args.approvals:
+        raise _UsageError(
+            f"{path}: no such approvals file (omit --approvals to use the default location)"
+        )
+    file = None if raw is None else loads_approvals(raw, source=str(path))
+    raw_hash = None if raw is None else hashlib.sha256(raw).hexdigest()
     if args.json:
         _emit(
             out,
@@ -428,14 +449,50 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+#: The most any document given on the command line may hold (the approvals file's own cap).
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
 def _read_document(source: str) -> bytes:
+    """Read a document named on the command line (``-``: stdin), never more than the cap."""
+    name = "<stdin>" if source == "-" else source
     if source == "-":
         stream = getattr(sys.stdin, "buffer", None)
-        return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+        if stream is None:
+            data = sys.stdin.read(MAX_INPUT_BYTES + 1).encode("utf-8")
+        else:
+            data = stream.read(MAX_INPUT_BYTES + 1)
+    else:
+        data = _read_path(source)
+    if len(data) > MAX_INPUT_BYTES:
+        raise _UsageError(f"{name}: larger than the {MAX_INPUT_BYTES} bytes accepted")
+    return data
+
+
+def _read_path(source: str) -> bytes:
+    # Pipes are fine (`--file <(...)`), a folder is not; a FIFO without a writer reads as
+    # empty instead of hanging, because the open does not block.
     try:
-        return Path(source).read_bytes()
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as exc:
         raise _UsageError(f"{source}: {exc.strerror or exc}") from None
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise _UsageError(f"{source}: is a folder, expected a file")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_INPUT_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_INPUT_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _UsageError(f"{source}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
 
 
 def _cmd_approvals_set(args: argparse.Namespace, out: TextIO) -> int:
@@ -627,9 +684,9 @@ def _file_options(parser: argparse.ArgumentParser, *, agent_default: str | None 
         "or ~/.openclaw/exec-approvals.json)",
     )
     shown = agent_default or "main"
-    parser.add_argument(
-        "--agent", metavar="ID", default=agent_default, help=f"agent id (default: {shown})"
-    )
+    parser.add_argument("--agent", metavar="ID", help=f"agent id (default: {shown})")
+    if agent_default is not None:  # applied after the options before the subcommand
+        parser.set_defaults(agent_default=agent_default)
 
 
 def _knob_options(parser: argparse.ArgumentParser, *, verb: str = "requested") -> None:
@@ -661,6 +718,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 allowed/ok, 1 denied or needs approval, 2 usage or input error",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # The common options are accepted before the subcommand too (`openclaw-exec --json
+    # policy`); they land in their own dests and are merged by _merge_globals.
+    parser.add_argument("--json", dest="global_json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--approvals",
+        dest="global_approvals",
+        metavar="FILE",
+        help="the approvals file (also accepted after the subcommand)",
+    )
+    parser.add_argument(
+        "--agent",
+        dest="global_agent",
+        metavar="ID",
+        help="agent id (also accepted after the subcommand)",
+    )
     commands = _subcommands(parser)
 
     policy = commands.add_parser(
@@ -673,11 +745,14 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="would this command run? the verdict and a segment-by-segment table",
         description="Explain the verdict for COMMAND (one argument: shell text; several: "
-        "an argv, quoted with shlex.join). Put -- before it.",
+        "an argv, quoted with shlex.join). Options go before COMMAND; everything from "
+        "COMMAND on is the command. A command starting with '-' needs -- before it.",
     )
     _add_policy_options(explain)
     explain.add_argument("--cwd", metavar="DIR", help="working directory (default: current)")
-    explain.add_argument("words", nargs="+", metavar="COMMAND", help="the command")
+    # REMAINDER: everything from the first word of the command on is the command, so
+    # `explain ls -la` works without `--` (options go before the command).
+    explain.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND", help="the command")
     explain.set_defaults(handler=_cmd_explain)
 
     approvals = commands.add_parser(
@@ -754,13 +829,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_GLOBALS = (
+    ("global_json", "json", "--json"),
+    ("global_approvals", "approvals", "--approvals"),
+    ("global_agent", "agent", "--agent"),
+)
+
+
+def _merge_globals(args: argparse.Namespace) -> None:
+    """Apply options given before the subcommand; one the subcommand lacks is an error."""
+    for global_name, name, flag in _GLOBALS:
+        value = getattr(args, global_name)
+        if value in (None, False):
+            continue
+        if not hasattr(args, name):
+            raise _UsageError(f"{flag} does not apply to this command")
+        current = getattr(args, name)
+        if current not in (None, False) and current != value:
+            raise _UsageError(f"{flag} given twice with different values")
+        setattr(args, name, value)
+    if getattr(args, "agent", "") is None and getattr(args, "agent_default", None):
+        args.agent = args.agent_default
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (never raises, never prints a traceback)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            hint = ""
+            if getattr(args, "command", None) == "explain":
+                shown = shlex.join(extra)
+                hint = f" (a command starting with '-' needs --: openclaw-exec explain -- {shown})"
+            parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        _merge_globals(args)
+    except _UsageError as exc:
+        return _report(exc)
     handler: _Handler = args.handler
     try:
         return handler(args, sys.stdout)

@@ -471,8 +471,7 @@ class ExecGuard:
             )
         if record is None or record.decision is None:
             no_route = record is not None and record.reason is TerminalReason.NO_ROUTE
-            note = "no approver route" if no_route else "no approval decision"
-            return self._fallback(outcome, no_route=no_route, note=note)
+            return self._fallback(outcome, no_route=no_route)
         outcome = attrs.evolve(outcome, decision=record.decision, approver=record.resolved_by)
         if record.decision is Decision.DENY:
             by = f" by {record.resolved_by}" if record.resolved_by else ""
@@ -527,7 +526,9 @@ class ExecGuard:
             raise
         return final
 
-    def _fallback(self, outcome: _Outcome, *, no_route: bool, note: str) -> _Outcome:
+    def _fallback(self, outcome: _Outcome, *, no_route: bool, note: str = "") -> _Outcome:
+        # The verdict's message starts with its generic cause; a more precise *note* (no
+        # store, the store's error) replaces it, so the cause is said exactly once.
         evaluation = outcome.evaluation
         policy = outcome.policy
         verdict = outcome.verdict
@@ -539,12 +540,16 @@ class ExecGuard:
             analysis_ok=evaluation.analysis_ok,
             allowlist_satisfied=evaluation.allowlist_satisfied,
             fallback_may_allow=not verdict.triggers,
+            no_route=no_route,
         )
+        message = fallback.message
+        if note:
+            message = f"{note}; {message.partition('; ')[2]}"
         return attrs.evolve(
             outcome,
             allowed=fallback.allowed,
             reason=fallback.reason.value,
-            message=f"{note}; {fallback.message}",
+            message=message,
             no_route=no_route,
         )
 

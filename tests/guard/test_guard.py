@@ -118,9 +118,10 @@ async def test_allow_always_persists_and_the_next_run_needs_no_one(tmp_path: Pat
 @pytest.mark.parametrize(
     ("fallback", "command", "allowed", "reason"),
     [
-        (Security.DENY, "ls", False, "approval-timeout"),
-        (Security.ALLOWLIST, "ls", False, "approval-timeout (allowlist-miss)"),
-        (Security.FULL, "ls", False, "approval-timeout (allowlist-miss)"),  # clamped to allowlist
+        # Nothing waited: the reason says so (OpenClaw's exec tool: no-approval-route).
+        (Security.DENY, "ls", False, "no-approval-route"),
+        (Security.ALLOWLIST, "ls", False, "no-approval-route"),
+        (Security.FULL, "ls", False, "no-approval-route"),  # clamped to allowlist
     ],
 )
 async def test_no_route_applies_ask_fallback_at_once(
@@ -132,10 +133,18 @@ async def test_no_route_applies_ask_fallback_at_once(
         with anyio.fail_after(5):
             auth = await guard.authorize(command, cwd="/tmp", env=ENV)
         assert (auth.allowed, auth.reason, auth.no_route) == (allowed, reason, True)
-        assert "no approver route" in auth.message
+        assert auth.message.count("no approver route") == 1
+        assert "no approval decision" not in auth.message
         record = await store.get(auth.approval_id)  # type: ignore[arg-type]
         assert record is not None
         assert record.state is ApprovalState.EXPIRED
+
+
+async def test_no_store_is_no_route_said_once() -> None:
+    guard = ExecGuard(store=None, approvals_file=ApprovalsFile(), policy=ALLOWLIST)
+    auth = await guard.authorize("ls", cwd="/tmp", env=ENV)
+    assert (auth.allowed, auth.reason, auth.no_route) == (False, "no-approval-route", True)
+    assert auth.message == "no approval store configured; askFallback=deny"
 
 
 async def test_ask_always_fallback_allowlist_runs_a_satisfied_command(tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ async def test_guarded_tool_on_denied_returns_a_message(bin_dir: Path) -> None:
     async def shell(cmd: list[str]) -> str:
         return "ran"
 
-    assert await shell([f"{bin_dir}/other"]) == "refused: approval-timeout"
+    assert await shell([f"{bin_dir}/other"]) == "refused: no-approval-route"
     assert await shell([f"{bin_dir}/tool"]) == "ran"
 
 

@@ -61,7 +61,7 @@ async def test_no_approver_on_any_replica_applies_ask_fallback(
             auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
         assert not auth.allowed
         assert auth.no_route
-        assert auth.reason == "approval-timeout"  # askFallback deny
+        assert auth.reason == "no-approval-route"  # nobody could be asked; askFallback deny
 
 
 async def test_redis_outage_applies_ask_fallback_deny(tmp_path: Path, prefix: str) -> None:
@@ -73,7 +73,7 @@ async def test_redis_outage_applies_ask_fallback_deny(tmp_path: Path, prefix: st
                 auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
             assert not auth.allowed
             assert auth.no_route
-            assert auth.reason == "approval-timeout"  # askFallback deny
+            assert auth.reason == "no-approval-route"  # nobody could be asked; askFallback deny
             assert "approval store unavailable" in auth.message
             assert "unreachable" in auth.message
 

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Final
 
 import attrs
 
@@ -39,15 +40,18 @@ from openclaw_exec.policy import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "ApprovalsStore",
     "default_approvals_path",
     "read_approvals",
+    "read_approvals_bytes",
     "write_approvals",
 ]
 
 _FILE_NAME = "exec-approvals.json"
-#: A file larger than this is refused before it is read (a sane bound, not a format rule).
-MAX_FILE_BYTES = 16 * 1024 * 1024
+#: A file larger than this is refused before it is read, and never written (a sane bound,
+#: not a format rule).
+MAX_FILE_BYTES: Final = 16 * 1024 * 1024
 
 
 def default_approvals_path(env: Mapping[str, str] | None = None) -> Path:
@@ -73,26 +77,92 @@ def read_approvals(path: str | os.PathLike[str]) -> ApprovalsFile | None:
         restriction, as in OpenClaw).
 
     Raises:
-        ApprovalsFileError: The file exists but cannot be read or is malformed.
+        ApprovalsFileError: The file exists but cannot be read, is not a regular file
+            (a FIFO, a device, a folder), is writable by group or others, is larger than
+            :data:`MAX_FILE_BYTES`, or is malformed.
+    """
+    target = Path(path)
+    data = read_approvals_bytes(target)
+    if data is None:
+        return None
+    return loads_approvals(data, source=str(target))
+
+
+def read_approvals_bytes(path: str | os.PathLike[str]) -> bytes | None:
+    """
+    The raw bytes of an approvals file, with every check of :func:`read_approvals`.
+
+    Opened without blocking (a FIFO planted at the path cannot hang the caller), checked
+    with ``fstat`` on the open descriptor (no race with a swap), read with a bound.
+
+    Returns:
+        The bytes, or ``None`` when the file does not exist.
+
+    Raises:
+        ApprovalsFileError: As :func:`read_approvals`, before any parsing.
     """
     target = Path(path)
     try:
-        with target.open("rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ApprovalsFileError("not a regular file", path=str(target))
-            if info.st_size > MAX_FILE_BYTES:
-                raise ApprovalsFileError(
-                    f"the file is larger than {MAX_FILE_BYTES} bytes", path=str(target)
-                )
-            data = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise ApprovalsFileError("not a regular file", path=str(target)) from None
+        raise ApprovalsFileError(
+            "not a regular file", path=str(target), expected="a regular file", found="a folder"
+        ) from None
     except OSError as exc:
         raise ApprovalsFileError(f"cannot read: {exc.strerror}", path=str(target)) from None
-    return loads_approvals(data, source=str(target))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ApprovalsFileError(
+                "not a regular file",
+                path=str(target),
+                expected="a regular file",
+                found=_file_kind(info.st_mode),
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            # Whoever can write the file sets the host policy: a group- or world-writable
+            # file is a policy anyone in that group can loosen.
+            raise ApprovalsFileError(
+                f"the file is writable by group or others (mode {stat.S_IMODE(info.st_mode):04o});"
+                f" run: chmod go-w {target}",
+                path=str(target),
+            )
+        if info.st_size > MAX_FILE_BYTES:
+            raise ApprovalsFileError(
+                f"the file is {info.st_size} bytes, larger than the {MAX_FILE_BYTES} accepted",
+                path=str(target),
+            )
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise ApprovalsFileError(f"cannot read: {exc.strerror}", path=str(target)) from None
+    finally:
+        os.close(fd)
+    if total > MAX_FILE_BYTES:  # it grew after fstat
+        raise ApprovalsFileError(
+            f"the file is larger than the {MAX_FILE_BYTES} bytes accepted", path=str(target)
+        )
+    return b"".join(chunks)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def _check_not_symlink(target: Path) -> None:
@@ -110,11 +180,21 @@ def write_approvals(path: str | os.PathLike[str], file: ApprovalsFile) -> None:
     Prefer :class:`ApprovalsStore` for read-modify-write: this function does not lock.
 
     Raises:
-        ApprovalsFileError: The target or its folder is a symlink, or the write failed
-            (the previous file is then left as it was).
+        ApprovalsFileError: The target or its folder is a symlink, the document is larger
+            than :data:`MAX_FILE_BYTES` or would not read back (an invalid agent key...),
+            or the write failed (the previous file is then left as it was).
     """
     target = Path(path)
     data = dumps_approvals(file)
+    # Never write what every later read would refuse (the guard would then deny
+    # everything): the same size cap, and the document must read back as itself.
+    if len(data) > MAX_FILE_BYTES:
+        raise ApprovalsFileError(
+            f"the document would be {len(data)} bytes, larger than the {MAX_FILE_BYTES} any "
+            "reader accepts; nothing was written",
+            path=str(target),
+        )
+    loads_approvals(data, source=str(target))
     _check_not_symlink(target)
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -36,6 +36,18 @@ WILDCARD_AGENT_ID: Final = "*"
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
+def _opt_security(value: object) -> Security | None:
+    return None if value is None else Security.coerce(value, what="security")
+
+
+def _opt_ask(value: object) -> Ask | None:
+    return None if value is None else Ask.coerce(value, what="ask")
+
+
+def _opt_ask_fallback(value: object) -> Security | None:
+    return None if value is None else Security.coerce(value, what="askFallback")
+
+
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not value:
         return _EMPTY
@@ -102,9 +114,11 @@ class PolicyDefaults:
         extra: Unknown keys, preserved.
     """
 
-    security: Security | None = None
-    ask: Ask | None = None
-    ask_fallback: Security | None = None
+    # A member or its exact spelling; anything else raises PolicyError (a plain string
+    # stored as is would never compare equal to a member and silently mean "not set").
+    security: Security | None = attrs.field(default=None, converter=_opt_security)
+    ask: Ask | None = attrs.field(default=None, converter=_opt_ask)
+    ask_fallback: Security | None = attrs.field(default=None, converter=_opt_ask_fallback)
     auto_allow_skills: bool | None = None
     sandbox: SandboxMode | None = None
     extra: Mapping[str, Any] = attrs.field(
@@ -127,9 +141,11 @@ class AgentPolicy:
         extra: Unknown keys, preserved.
     """
 
-    security: Security | None = None
-    ask: Ask | None = None
-    ask_fallback: Security | None = None
+    # A member or its exact spelling; anything else raises PolicyError (a plain string
+    # stored as is would never compare equal to a member and silently mean "not set").
+    security: Security | None = attrs.field(default=None, converter=_opt_security)
+    ask: Ask | None = attrs.field(default=None, converter=_opt_ask)
+    ask_fallback: Security | None = attrs.field(default=None, converter=_opt_ask_fallback)
     auto_allow_skills: bool | None = None
     sandbox: SandboxMode | None = None
     allowlist: tuple[AllowlistEntry, ...] = attrs.field(default=(), converter=_to_entries)

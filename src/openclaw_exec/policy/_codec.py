@@ -275,8 +275,32 @@ def approvals_from_json(document: object, *, source: str | None = None) -> Appro
             expected="an object",
             found=_describe(agents),
         )
+    for key in agents or {}:
+        _check_agent_key(key, source)
     parsed = _structure(document, ApprovalsFile, source)
     return merge_legacy_default(parsed)
+
+
+#: C0 controls, DEL and C1 controls: invisible in a terminal, and NUL truncates in C tools.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_agent_key(key: str, source: str | None) -> None:
+    # An agent id nobody can type or see is either a mistake or an attempt to shadow
+    # another agent's entry in a listing; OpenClaw accepts it, this library refuses.
+    problem = ""
+    if not key.strip():
+        problem = "an agent id must not be empty or blank"
+    elif _CONTROL.search(key):
+        problem = "an agent id must not hold NUL or other control characters"
+    if problem:
+        raise ApprovalsFileError(
+            problem,
+            path=source,
+            json_path=f"agents[{json.dumps(key)}]",
+            expected='a visible agent id such as "main" or "*"',
+            found=json.dumps(key),
+        )
 
 
 def merge_legacy_default(file: ApprovalsFile) -> ApprovalsFile:

@@ -46,12 +46,36 @@ class _OrderedKnob(enum.StrEnum):
         raise PolicyError(f"invalid {label} {value!r}: allowed values are {allowed}")
 
     @classmethod
+    def coerce(cls, value: object, *, what: str | None = None) -> Self:
+        """
+        Accept a member or its exact spelling (``"on-miss"``); raise on anything else.
+
+        What every public function taking a knob applies to its argument: members are
+        strings, so a plain string would otherwise slip through and compare unequal (by
+        identity) to every member, silently meaning the loosest answer.
+
+        Raises:
+            PolicyError: For anything else (other case, whitespace, other types), naming
+                the bad value and the allowed ones.
+        """
+        if isinstance(value, cls):
+            return value
+        member = cls.parse_exact(value)
+        if member is None:
+            allowed = ", ".join(m.value for m in cls)
+            label = what or cls.__name__.lower()
+            raise PolicyError(f"invalid {label} {value!r}: allowed values are {allowed}")
+        return member
+
+    @classmethod
     def parse_exact(cls, value: object) -> Self | None:
         """Return the member whose value is exactly *value* (no trimming), else ``None``."""
-        if isinstance(value, str):
+        if isinstance(value, str) and not isinstance(value, cls):
             for member in cls:
                 if member.value == value:
                     return member
+        elif isinstance(value, cls):
+            return value
         return None
 
 

@@ -28,14 +28,24 @@ __all__ = [
 ]
 
 
-def min_security(a: Security, b: Security) -> Security:
-    """Return the stricter security (deny < allowlist < full), like OpenClaw's ``minSecurity``."""
-    return a if a.rank <= b.rank else b
+def min_security(a: Security | str, b: Security | str) -> Security:
+    """
+    Return the stricter security (deny < allowlist < full), like OpenClaw's ``minSecurity``.
+
+    Members or their exact spellings; anything else raises :class:`~openclaw_exec.PolicyError`.
+    """
+    first, second = Security.coerce(a, what="security"), Security.coerce(b, what="security")
+    return first if first.rank <= second.rank else second
 
 
-def max_ask(a: Ask, b: Ask) -> Ask:
-    """Return the more prompting ask (off < on-miss < always), like OpenClaw's ``maxAsk``."""
-    return a if a.rank >= b.rank else b
+def max_ask(a: Ask | str, b: Ask | str) -> Ask:
+    """
+    Return the more prompting ask (off < on-miss < always), like OpenClaw's ``maxAsk``.
+
+    Members or their exact spellings; anything else raises :class:`~openclaw_exec.PolicyError`.
+    """
+    first, second = Ask.coerce(a, what="ask"), Ask.coerce(b, what="ask")
+    return first if first.rank >= second.rank else second
 
 
 def max_sandbox(a: SandboxMode, b: SandboxMode) -> SandboxMode:

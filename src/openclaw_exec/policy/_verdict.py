@@ -47,6 +47,7 @@ class VerdictReason(enum.StrEnum):
     FORCED_ASK = "forced-ask"  # a trigger such as strict inline eval demands a human
     APPROVAL_TIMEOUT = "approval-timeout"  # nobody answered; askFallback=deny
     APPROVAL_TIMEOUT_ALLOWLIST_MISS = "approval-timeout (allowlist-miss)"
+    NO_APPROVAL_ROUTE = "no-approval-route"  # nobody could be asked; askFallback denied
     ASK_FALLBACK_ALLOWLIST = "ask-fallback-allowlist"  # nobody answered; allowlist satisfied
     ASK_FALLBACK_FULL = "ask-fallback-full"  # nobody answered; askFallback=full
 
@@ -74,10 +75,22 @@ class VerdictResult:
         return self.verdict is Verdict.ALLOW
 
 
+def _check_policy(policy: object) -> None:
+    if not isinstance(policy, ExecPolicy):
+        raise TypeError(f"policy must be an ExecPolicy, got {type(policy).__name__}")
+
+
+def _flag(name: str, value: object) -> bool:
+    # A truthy non-bool (a string "false", a list) must not pass for True or False.
+    if type(value) is not bool:
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def requires_approval(
     *,
-    ask: Ask,
-    security: Security,
+    ask: Ask | str,
+    security: Security | str,
     analysis_ok: bool,
     allowlist_satisfied: bool,
     durable_approval_satisfied: bool = False,
@@ -89,14 +102,25 @@ def requires_approval(
     2. else a durable allow-always grant: no;
     3. else yes iff ``ask=on-miss`` and ``security=allowlist`` and the analysis failed
        or the allowlist is not satisfied.
+
+    *ask* and *security* are members or their exact spellings (``"on-miss"``).
+
+    Raises:
+        PolicyError: *ask* or *security* is anything else.
+        TypeError: A flag is not a bool.
     """
-    if ask is Ask.ALWAYS:
+    ask_knob = Ask.coerce(ask, what="ask")
+    security_knob = Security.coerce(security, what="security")
+    analysis_ok = _flag("analysis_ok", analysis_ok)
+    allowlist_satisfied = _flag("allowlist_satisfied", allowlist_satisfied)
+    durable = _flag("durable_approval_satisfied", durable_approval_satisfied)
+    if ask_knob is Ask.ALWAYS:
         return True
-    if durable_approval_satisfied:
+    if durable:
         return False
     return (
-        ask is Ask.ON_MISS
-        and security is Security.ALLOWLIST
+        ask_knob is Ask.ON_MISS
+        and security_knob is Security.ALLOWLIST
         and (not analysis_ok or not allowlist_satisfied)
     )
 
@@ -125,7 +149,13 @@ def decide_verdict(
     Returns:
         The verdict with a stable reason code.
     """
+    _check_policy(policy)
+    if isinstance(force_ask, str):  # a bare string would become one trigger per character
+        raise TypeError(f"force_ask must be an iterable of trigger names, got {force_ask!r}")
     triggers = tuple(force_ask)
+    analysis_ok = _flag("analysis_ok", analysis_ok)
+    allowlist_satisfied = _flag("allowlist_satisfied", allowlist_satisfied)
+    durable_approval_satisfied = _flag("durable_approval_satisfied", durable_approval_satisfied)
     security = policy.security
     if security is Security.DENY:
         return VerdictResult(
@@ -190,6 +220,7 @@ def fallback_verdict(
     analysis_ok: bool,
     allowlist_satisfied: bool,
     fallback_may_allow: bool = True,
+    no_route: bool = False,
 ) -> VerdictResult:
     """
     Say what an unanswered ASK (timeout or no approver route) becomes.
@@ -203,28 +234,42 @@ def fallback_verdict(
         allowlist_satisfied: As for :func:`decide_verdict`.
         fallback_may_allow: ``False`` when the ASK was forced by a trigger that a timeout
             must never approve (strict inline eval, obfuscation): then the answer is DENY.
+        no_route: Nobody could be asked at all (no store, no approver, store down): a
+            denial then says ``no-approval-route``, as OpenClaw's exec tool does, not
+            ``approval-timeout`` (nothing waited).
+
+    Every message starts with the cause (``no approval decision`` or ``no approver
+    route``), once.
     """
+    _check_policy(policy)
+    analysis_ok = _flag("analysis_ok", analysis_ok)
+    allowlist_satisfied = _flag("allowlist_satisfied", allowlist_satisfied)
+    fallback_may_allow = _flag("fallback_may_allow", fallback_may_allow)
+    no_route = _flag("no_route", no_route)
+    cause = "no approver route" if no_route else "no approval decision"
     fallback = policy.normalized().ask_fallback
     if fallback is Security.FULL and fallback_may_allow:
         return VerdictResult(
             verdict=Verdict.ALLOW,
             reason=VerdictReason.ASK_FALLBACK_FULL,
-            message="no approval decision; askFallback=full runs the command",
+            message=f"{cause}; askFallback=full runs the command",
         )
     if fallback is not Security.DENY and fallback_may_allow and analysis_ok and allowlist_satisfied:
         return VerdictResult(
             verdict=Verdict.ALLOW,
             reason=VerdictReason.ASK_FALLBACK_ALLOWLIST,
-            message="no approval decision; askFallback=allowlist and the allowlist is satisfied",
+            message=f"{cause}; askFallback=allowlist and the allowlist is satisfied",
         )
     if fallback is Security.DENY:
         return VerdictResult(
             verdict=Verdict.DENY,
-            reason=VerdictReason.APPROVAL_TIMEOUT,
-            message="no approval decision; askFallback=deny",
+            reason=VerdictReason.NO_APPROVAL_ROUTE if no_route else VerdictReason.APPROVAL_TIMEOUT,
+            message=f"{cause}; askFallback=deny",
         )
     return VerdictResult(
         verdict=Verdict.DENY,
-        reason=VerdictReason.APPROVAL_TIMEOUT_ALLOWLIST_MISS,
-        message=f"no approval decision; askFallback={fallback.value} does not cover this command",
+        reason=VerdictReason.NO_APPROVAL_ROUTE
+        if no_route
+        else VerdictReason.APPROVAL_TIMEOUT_ALLOWLIST_MISS,
+        message=f"{cause}; askFallback={fallback.value} does not cover this command",
     )
