@@ -21,10 +21,12 @@ from openclaw_exec.policy import (
     Ask,
     ExecPolicy,
     PolicyDefaults,
+    SandboxMode,
     Security,
     decide_verdict,
     fallback_verdict,
     max_ask,
+    max_sandbox,
     min_security,
     requires_approval,
 )
@@ -67,6 +69,9 @@ def test_requires_approval_string_and_enum_agree(
     st.sampled_from(Security), st.sampled_from(Security), st.sampled_from(Ask), st.sampled_from(Ask)
 )
 def test_min_max_string_and_enum_agree(s1: Security, s2: Security, a1: Ask, a2: Ask) -> None:
+    for m1 in SandboxMode:
+        for m2 in SandboxMode:
+            assert max_sandbox(m1.value, m2.value) is max_sandbox(m1, m2)
     assert min_security(s1.value, s2.value) is min_security(s1, s2)
     assert min_security(s1, s2.value) is min_security(s1, s2)
     assert max_ask(a1.value, a2.value) is max_ask(a1, a2)
@@ -100,7 +105,7 @@ def test_policy_objects_string_and_enum_agree(
         assert cls(security=security.value).security is security
 
 
-_KNOB_VALUES = {m.value for m in Security} | {m.value for m in Ask}
+_KNOB_VALUES = {m.value for k in (Security, Ask, SandboxMode) for m in k}
 
 #: Every public entry point that takes one knob, called with *value* in that place.
 _CALLS: dict[str, Callable[[Any], object]] = {
@@ -112,6 +117,10 @@ _CALLS: dict[str, Callable[[Any], object]] = {
     ),
     "min_security": lambda v: min_security(v, Security.FULL),
     "max_ask": lambda v: max_ask(Ask.OFF, v),
+    "max_sandbox": lambda v: max_sandbox(v, SandboxMode.OFF),
+    "PolicyDefaults(sandbox)": lambda v: PolicyDefaults(sandbox=v),
+    "AgentPolicy(sandbox)": lambda v: AgentPolicy(sandbox=v),
+    "ExecPolicy(sandbox)": lambda v: ExecPolicy(sandbox=v),
     "PolicyDefaults(security)": lambda v: PolicyDefaults(security=v),
     "PolicyDefaults(ask)": lambda v: PolicyDefaults(ask=v),
     "PolicyDefaults(ask_fallback)": lambda v: PolicyDefaults(ask_fallback=v),
@@ -139,7 +148,7 @@ def test_anything_else_raises(name: str, value: object) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(n for n in _CALLS if not n.startswith("ExecPolicy")))
-@pytest.mark.parametrize("spelling", ["ALWAYS", " full", "On-Miss", "deny\n"])
+@pytest.mark.parametrize("spelling", ["ALWAYS", " full", "On-Miss", "deny\n", "Required"])
 def test_near_spellings_raise_outside_execpolicy(name: str, spelling: str) -> None:
     # Only ExecPolicy keeps OpenClaw's documented tolerance (case, whitespace); the
     # functions take the exact spelling, so a typo is an error, not a quiet default.

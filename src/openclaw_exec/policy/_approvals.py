@@ -48,6 +48,10 @@ def _opt_ask_fallback(value: object) -> Security | None:
     return None if value is None else Security.coerce(value, what="askFallback")
 
 
+def _opt_sandbox(value: object) -> SandboxMode | None:
+    return None if value is None else SandboxMode.coerce(value, what="sandbox")
+
+
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not value:
         return _EMPTY
@@ -120,7 +124,7 @@ class PolicyDefaults:
     ask: Ask | None = attrs.field(default=None, converter=_opt_ask)
     ask_fallback: Security | None = attrs.field(default=None, converter=_opt_ask_fallback)
     auto_allow_skills: bool | None = None
-    sandbox: SandboxMode | None = None
+    sandbox: SandboxMode | None = attrs.field(default=None, converter=_opt_sandbox)
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )
@@ -147,7 +151,7 @@ class AgentPolicy:
     ask: Ask | None = attrs.field(default=None, converter=_opt_ask)
     ask_fallback: Security | None = attrs.field(default=None, converter=_opt_ask_fallback)
     auto_allow_skills: bool | None = None
-    sandbox: SandboxMode | None = None
+    sandbox: SandboxMode | None = attrs.field(default=None, converter=_opt_sandbox)
     allowlist: tuple[AllowlistEntry, ...] = attrs.field(default=(), converter=_to_entries)
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False

@@ -48,9 +48,15 @@ def max_ask(a: Ask | str, b: Ask | str) -> Ask:
     return first if first.rank >= second.rank else second
 
 
-def max_sandbox(a: SandboxMode, b: SandboxMode) -> SandboxMode:
-    """Return the stricter sandbox mode (off < preferred < required)."""
-    return a if a.rank >= b.rank else b
+def max_sandbox(a: SandboxMode | str, b: SandboxMode | str) -> SandboxMode:
+    """
+    Return the stricter sandbox mode (off < preferred < required).
+
+    Members or their exact spellings; anything else raises :class:`~openclaw_exec.PolicyError`.
+    """
+    first = SandboxMode.coerce(a, what="sandbox")
+    second = SandboxMode.coerce(b, what="sandbox")
+    return first if first.rank >= second.rank else second
 
 
 def _to_security(value: object) -> Security:
