@@ -14,7 +14,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from _upstream import load_cases, load_skipped, load_sources, measure
+from _upstream import load_cases, load_skipped, load_sources, measure, precompute_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, source in load_sources().items():
         commits[name] = f"{source['path']} @ {source['commit'][:12]}"
         table.setdefault(name, Counter())
+    with tempfile.TemporaryDirectory() as tmp:
+        precompute_env(cases, Path(tmp).resolve())
     for case in cases:
         with tempfile.TemporaryDirectory() as tmp:
             outcome = measure(case, Path(tmp).resolve())

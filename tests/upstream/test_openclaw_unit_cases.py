@@ -23,6 +23,7 @@ from _upstream import (
     load_skipped,
     measure,
     ours_env,
+    precompute_env,
 )
 
 from openclaw_exec.analysis import DEFAULT_SAFE_BIN_TRUSTED_DIRS
@@ -39,6 +40,13 @@ def _param(case: Case) -> object:
     return pytest.param(case, id=case.id[:120], marks=marks)
 
 
+@pytest.fixture(scope="module")
+def _env_measured(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # All env cases measured once, concurrently (each test then reads its answer).
+    precompute_env(CASES, tmp_path_factory.mktemp("env").resolve())
+
+
+@pytest.mark.usefixtures("_env_measured")
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_case(case: Case, tmp_path: Path) -> None:
     outcome = measure(case, tmp_path.resolve())
