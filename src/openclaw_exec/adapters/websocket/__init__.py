@@ -7,7 +7,9 @@ methods and events) that an embedder mounts in their own gateway or runs with
 
 Client side (works against a real OpenClaw gateway, 2026.4.1 and 2026.9.6, and against this
 library's gateway kit): :class:`ApprovalOperator` receives approval prompts and resolves them
-through a callback; :class:`ApprovalRequester` registers a command and waits for the decision;
+through a callback, after checking at connect that the gateway will deliver other clients'
+requests to it (:class:`ApprovalDeliveryError` with the remedy otherwise);
+:class:`ApprovalRequester` registers a command and waits for the decision;
 :func:`open_gateway_session` is the handshake (device identity, challenge signature, device
 token reuse, bounded reconnect) underneath both.
 
@@ -16,13 +18,15 @@ Runs on anyio (asyncio and trio) with the ``websockets`` package's sans-I/O prot
 
 from __future__ import annotations
 
-from openclaw_exec.adapters.websocket._client import (
+from openclaw_exec.adapters.websocket._approvals import (
     ApprovalCallback,
     ApprovalOperator,
     ApprovalOutcome,
     ApprovalPrompt,
     ApprovalRegistration,
     ApprovalRequester,
+)
+from openclaw_exec.adapters.websocket._client import (
     GatewayClientOptions,
     GatewayError,
     GatewayEvent,
@@ -32,6 +36,11 @@ from openclaw_exec.adapters.websocket._client import (
     ReconnectPolicy,
     connect_gateway,
     open_gateway_session,
+)
+from openclaw_exec.adapters.websocket._delivery import (
+    KIT_DELIVERY_CAPABILITY,
+    ApprovalDeliveryError,
+    approval_delivery_problem,
 )
 from openclaw_exec.adapters.websocket._identity import (
     DeviceToken,
@@ -54,7 +63,9 @@ from openclaw_exec.adapters.websocket._transport import (
 )
 
 __all__ = [
+    "KIT_DELIVERY_CAPABILITY",
     "ApprovalCallback",
+    "ApprovalDeliveryError",
     "ApprovalOperator",
     "ApprovalOutcome",
     "ApprovalPrompt",
@@ -77,6 +88,7 @@ __all__ = [
     "WebSocketClosedError",
     "WebSocketConnection",
     "accept_websocket",
+    "approval_delivery_problem",
     "connect_gateway",
     "connect_websocket",
     "default_pairing_dir",

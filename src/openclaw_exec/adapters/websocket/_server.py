@@ -49,6 +49,12 @@ import anyio.abc
 import attrs
 
 from openclaw_exec._version import __version__
+from openclaw_exec.adapters.websocket._delivery import (
+    APPROVAL_CAPS,
+    APPROVAL_UI_CLIENT_IDS,
+    KIT_ANY_CLIENT_CAPABILITY,
+    KIT_DELIVERY_CAPABILITY,
+)
 from openclaw_exec.adapters.websocket._store import (
     FilePairingStore,
     PairingStore,
@@ -91,18 +97,11 @@ from openclaw_exec.protocol._wire import dumps
 if TYPE_CHECKING:
     from anyio.abc import ByteStream
 
-__all__ = ["KIT_DELIVERY_CAPABILITY", "GatewayKit", "GatewayKitConfig"]
+__all__ = ["GatewayKit", "GatewayKitConfig"]
 
 _LOG = logging.getLogger(__name__)
 SUPPORTED_PROTOCOLS = (3, 4)
-#: Client ids OpenClaw 2026.9.6 treats as approval clients without ``caps``.
-APPROVAL_UI_CLIENT_IDS = frozenset(
-    {"openclaw-control-ui", "openclaw-macos", "openclaw-ios", "openclaw-android"}
-)
 PREAUTH_MAX_BYTES = 64 * 1024
-#: Announced in ``hello-ok`` ``features.capabilities``: approval events reach every
-#: approvals-scoped approval client (no ``operator.admin`` needed, unlike OpenClaw 2026.9.6).
-KIT_DELIVERY_CAPABILITY = "openclaw-exec.approval-events-to-approvals-scope"
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -432,7 +431,12 @@ class GatewayKit:
             "features": {
                 "methods": [METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE],
                 "events": ["connect.challenge", EVENT_REQUESTED, EVENT_RESOLVED],
-                "capabilities": [KIT_DELIVERY_CAPABILITY],
+                "capabilities": [KIT_DELIVERY_CAPABILITY]
+                + (
+                    []
+                    if self.config.events_to_approval_clients_only
+                    else [KIT_ANY_CLIENT_CAPABILITY]
+                ),
             },
             "snapshot": {},
             "policy": {
@@ -448,7 +452,7 @@ class GatewayKit:
         device = request.device
         caps = params.get("caps") if isinstance(params, dict) else None
         approval_client = (
-            isinstance(caps, list) and bool({"exec-approvals", "approvals"} & set(map(str, caps)))
+            isinstance(caps, list) and bool(APPROVAL_CAPS & set(map(str, caps)))
         ) or request.client_id in APPROVAL_UI_CLIENT_IDS
         principal = Principal(
             id=device.id if device is not None else key,

@@ -1,0 +1,511 @@
+"""
+The approval clients on a gateway session: an operator (approver) and a requester.
+
+:class:`ApprovalOperator` receives ``exec.approval.requested`` and resolves through a
+callback; before it serves, it checks that the gateway will deliver other clients' requests
+to it (:func:`~openclaw_exec.adapters.websocket._delivery.approval_delivery_problem`) and
+fails with the remedy when it would not. :class:`ApprovalRequester` registers a command and
+waits for the decision (both ``res`` frames of ``twoPhase``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+import anyio.abc
+import attrs
+
+from openclaw_exec.adapters.websocket._client import (
+    GatewayClientOptions,
+    GatewayError,
+    GatewaySession,
+    HelloOk,
+    _obj,
+    _opt_str,
+    _retry_allowed,
+    open_gateway_session,
+)
+from openclaw_exec.adapters.websocket._delivery import check_delivery
+from openclaw_exec.exceptions import LocalProtocolError, TransportError
+from openclaw_exec.protocol import Decision
+
+__all__ = [
+    "ApprovalCallback",
+    "ApprovalOperator",
+    "ApprovalOutcome",
+    "ApprovalPrompt",
+    "ApprovalRegistration",
+    "ApprovalRequester",
+]
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalPrompt:
+    """
+    An ``exec.approval.requested`` event, as shown to a human approver.
+
+    Attributes:
+        id: The approval id to resolve.
+        command: The command text to show.
+        command_argv: The argv, when the requester sent one.
+        cwd: Working directory.
+        host: ``gateway`` or ``node``.
+        security: The requester's security mode.
+        ask: The requester's ask mode.
+        agent_id: The agent that wants to run it.
+        session_key: The agent session.
+        created_at_ms: When the gateway registered it.
+        expires_at_ms: When it expires (askFallback applies then).
+        allowed_decisions: Decisions the gateway accepts for it (2026.9.6), else all three.
+        raw: The whole event payload.
+    """
+
+    id: str
+    command: str
+    command_argv: tuple[str, ...] | None = None
+    cwd: str | None = None
+    host: str | None = None
+    security: str | None = None
+    ask: str | None = None
+    agent_id: str | None = None
+    session_key: str | None = None
+    created_at_ms: int | None = None
+    expires_at_ms: int | None = None
+    allowed_decisions: tuple[Decision, ...] = tuple(Decision)
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_payload(cls, payload: object) -> ApprovalPrompt:
+        """
+        Read an ``exec.approval.requested`` payload.
+
+        Raises:
+            GatewayError: Without an ``id`` or a command (nothing to show, nothing to answer).
+        """
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+            raise GatewayError(
+                "exec.approval.requested without an id", method="exec.approval.requested"
+            )
+        request = _obj(payload.get("request"))
+        command = request.get("command")
+        argv = request.get("commandArgv")
+        argv_tuple = (
+            tuple(argv)
+            if isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+            else None
+        )
+        if not isinstance(command, str) or not command:
+            plan = _obj(request.get("systemRunPlan"))
+            command = _opt_str(plan.get("commandText"))
+        if not command:
+            if argv_tuple is None:
+                raise GatewayError(
+                    "exec.approval.requested without a command", method="exec.approval.requested"
+                )
+            command = " ".join(argv_tuple)
+        allowed = payload.get("allowedDecisions")
+        decisions: tuple[Decision, ...] = tuple(Decision)
+        if isinstance(allowed, list):
+            decisions = tuple(d for d in Decision if d.value in allowed)
+        created, expires = payload.get("createdAtMs"), payload.get("expiresAtMs")
+        return cls(
+            id=payload["id"],
+            command=command,
+            command_argv=argv_tuple,
+            cwd=_opt_str(request.get("cwd")),
+            host=_opt_str(request.get("host")),
+            security=_opt_str(request.get("security")),
+            ask=_opt_str(request.get("ask")),
+            agent_id=_opt_str(request.get("agentId")),
+            session_key=_opt_str(request.get("sessionKey")),
+            created_at_ms=created if isinstance(created, int) else None,
+            expires_at_ms=expires if isinstance(expires, int) else None,
+            allowed_decisions=decisions,
+            raw=dict(payload),
+        )
+
+
+ApprovalCallback = Callable[[ApprovalPrompt], Awaitable[Decision | None]]
+"""Answer a prompt with a decision, or ``None`` to leave it to another approver / the timeout."""
+
+
+class ApprovalOperator:
+    """
+    An approver: receives ``exec.approval.requested`` and resolves through *on_request*.
+
+    Run it in a task group: ``hello = await tg.start(operator.run)``. It reconnects with
+    the options' back-off when the connection drops; a decision made while disconnected is
+    sent after the reconnect (never lost, never sent twice for a resolved request). If the
+    callback raises, the request is denied (fail closed). Pairing and auth refusals end
+    :meth:`run` with the error.
+
+    At every connect it checks what the gateway will deliver: a connection that would never
+    be shown other clients' requests (OpenClaw 2026.9.6 without ``operator.admin``, missing
+    approval ``caps``, no approvals scope) ends :meth:`run` with
+    :class:`~openclaw_exec.adapters.websocket.ApprovalDeliveryError` and its remedy instead
+    of listening to silence. ``verify_delivery=False`` skips the check (for an approver that
+    only answers its own device's requests on OpenClaw 2026.9.6).
+    """
+
+    def __init__(
+        self,
+        options: GatewayClientOptions,
+        on_request: ApprovalCallback,
+        *,
+        verify_delivery: bool = True,
+    ) -> None:
+        self.options = options
+        self.on_request = on_request
+        self.verify_delivery = verify_delivery
+        self.session: GatewaySession | None = None
+        self.resolved: dict[str, Decision] = {}
+        self._unsent: dict[str, Decision] = {}
+        self._handlers: dict[str, anyio.CancelScope] = {}
+        self._sending: set[str] = set()
+        self.connections = 0
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[HelloOk] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """
+        Connect, serve approval prompts, reconnect on loss; returns only by cancellation.
+
+        Raises:
+            PairingRequiredError: The device must be approved by a human first.
+            ApprovalDeliveryError: The gateway would not show this approver other clients'
+                requests (the message says why, ``remediation`` what to change).
+            GatewayError: Another refusal (or ``UNAVAILABLE`` beyond the retry budget).
+            TransportError: The gateway stayed unreachable beyond the retry budget.
+        """
+        failure: GatewayError | TransportError | None = None
+        async with anyio.create_task_group() as handlers:
+            try:
+                await self._run(handlers, task_status)
+            except (GatewayError, TransportError) as exc:
+                failure = exc  # raised below, not wrapped in an exception group
+                handlers.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+
+    async def _run(
+        self, handlers: anyio.abc.TaskGroup, task_status: anyio.abc.TaskStatus[HelloOk]
+    ) -> None:
+        started = False
+        failures = 0
+        while True:
+            try:
+                # Connected but never shown a request would be a silent deny-all: refuse.
+                check = self._check_delivery if self.verify_delivery else None
+                async with open_gateway_session(self.options, check=check) as session:
+                    self.session = session
+                    self.connections += 1
+                    failures = 0
+                    if not started:
+                        started = True
+                        task_status.started(session.hello)
+                    for approval_id, decision in list(self._unsent.items()):
+                        handlers.start_soon(self._send_decision, session, approval_id, decision)
+                    await self._serve(session, handlers)
+            except (GatewayError, TransportError) as exc:
+                self.session = None
+                floor = _retry_allowed(exc)
+                failures += 1
+                if floor is None or failures >= self.options.reconnect.max_attempts:
+                    raise
+                await anyio.sleep(max(floor, self.options.reconnect.delay(failures)))
+                continue
+            finally:
+                self.session = None
+            # The session ended by itself (the gateway closed): reconnect after a pause.
+            failures += 1
+            if failures >= self.options.reconnect.max_attempts:
+                raise TransportError(f"{self.options.url}: connection keeps closing")
+            await anyio.sleep(self.options.reconnect.delay(failures))
+
+    def _check_delivery(self, hello: HelloOk) -> None:
+        check_delivery(hello, self.options)
+
+    async def _serve(self, session: GatewaySession, handlers: anyio.abc.TaskGroup) -> None:
+        # Callbacks run in *handlers*, which outlives this connection: a human who answers
+        # while we reconnect is not lost; the decision is sent on the next connection.
+        async for event in session.events:
+            if event.name == "exec.approval.requested":
+                try:
+                    prompt = ApprovalPrompt.from_payload(event.payload)
+                except GatewayError:
+                    continue
+                if (
+                    prompt.id in self._handlers
+                    or prompt.id in self.resolved
+                    or prompt.id in self._unsent
+                ):
+                    continue
+                self._handlers[prompt.id] = anyio.CancelScope()
+                handlers.start_soon(self._handle, prompt)
+            elif event.name == "exec.approval.resolved" and isinstance(event.payload, dict):
+                resolved_id = _opt_str(event.payload.get("id"))
+                scope = self._handlers.pop(resolved_id, None) if resolved_id else None
+                if scope is not None:
+                    scope.cancel()  # someone else decided: stop asking our human
+
+    async def _handle(self, prompt: ApprovalPrompt) -> None:
+        scope = self._handlers.get(prompt.id) or anyio.CancelScope()
+        with scope:
+            try:
+                try:
+                    decision = await self.on_request(prompt)
+                except Exception:  # noqa: BLE001 - a broken callback must not approve anything
+                    decision = Decision.DENY
+                if decision is None:
+                    return
+                if decision not in prompt.allowed_decisions:
+                    decision = Decision.DENY
+                self._unsent[prompt.id] = decision
+            finally:
+                self._handlers.pop(prompt.id, None)
+        session = self.session
+        if prompt.id in self._unsent and session is not None:
+            await self._send_decision(session, prompt.id, self._unsent[prompt.id])
+
+    async def _send_decision(
+        self, session: GatewaySession, approval_id: str, decision: Decision
+    ) -> None:
+        if approval_id in self._sending:
+            return
+        self._sending.add(approval_id)
+        try:
+            await session.request(
+                "exec.approval.resolve", {"id": approval_id, "decision": decision.value}
+            )
+        except GatewayError:
+            # Unknown or already settled id: nothing left to send.
+            self._unsent.pop(approval_id, None)
+            return
+        except TransportError:
+            return  # kept in _unsent; sent again after the reconnect
+        finally:
+            self._sending.discard(approval_id)
+        self._unsent.pop(approval_id, None)
+        self.resolved[approval_id] = decision
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalRegistration:
+    """The first (``accepted``) answer to a ``twoPhase`` ``exec.approval.request``."""
+
+    id: str
+    created_at_ms: int | None = None
+    expires_at_ms: int | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalOutcome:
+    """
+    The final answer: a decision, or ``None`` when nobody decided (expired, no approver).
+
+    Attributes:
+        id: The approval id.
+        decision: The human's decision, or ``None`` (apply askFallback: fail closed).
+        terminal_reason: Why it ended, when the gateway says (2026.9.6: ``user``,
+            ``no-approval-route``, ``timeout``...).
+        raw: The whole payload.
+    """
+
+    id: str
+    decision: Decision | None
+    terminal_reason: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_payload(cls, payload: object, fallback_id: str) -> ApprovalOutcome:
+        """Read a final ``exec.approval.request`` / ``waitDecision`` payload (fail closed)."""
+        if not isinstance(payload, dict):
+            raise GatewayError("approval answer is not an object", method="exec.approval.request")
+        raw_decision = payload.get("decision")
+        decision: Decision | None = None
+        if raw_decision is not None:
+            try:
+                decision = Decision(raw_decision)
+            except ValueError:
+                raise GatewayError(
+                    f"unknown decision {raw_decision!r}", method="exec.approval.request"
+                ) from None
+        approval_id = _opt_str(payload.get("id")) or fallback_id
+        reason = payload.get("terminalReason")
+        return cls(
+            id=approval_id,
+            decision=decision,
+            terminal_reason=reason if isinstance(reason, str) else None,
+            raw=dict(payload),
+        )
+
+
+class ApprovalRequester:
+    """
+    What an exec host uses: register a command for approval and wait for the decision.
+
+    Open with ``async with ApprovalRequester.connect(options) as requester``.
+    """
+
+    def __init__(self, session: GatewaySession) -> None:
+        self.session = session
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, options: GatewayClientOptions) -> AsyncIterator[ApprovalRequester]:
+        """Open a session (see :func:`open_gateway_session`) and wrap it."""
+        async with open_gateway_session(options, events=False) as session:
+            yield cls(session)
+
+    @staticmethod
+    def _params(
+        command: object,
+        *,
+        argv: Sequence[str] | None,
+        cwd: str | None,
+        host: str,
+        security: str | None,
+        ask: str | None,
+        agent_id: str | None,
+        session_key: str | None,
+        timeout_ms: object,
+        approval_id: str | None,
+    ) -> dict[str, Any]:
+        if not isinstance(command, str) or not command.strip():
+            raise LocalProtocolError("command must be a non-empty string")
+        if not isinstance(timeout_ms, int) or timeout_ms < 1:
+            raise LocalProtocolError(f"timeout_ms must be a positive integer, got {timeout_ms!r}")
+        params: dict[str, Any] = {
+            "command": command,
+            "host": host,
+            "timeoutMs": timeout_ms,
+            "twoPhase": True,
+        }
+        optional = {
+            "id": approval_id,
+            "commandArgv": list(argv) if argv is not None else None,
+            "cwd": cwd,
+            "security": security,
+            "ask": ask,
+            "agentId": agent_id,
+            "sessionKey": session_key,
+        }
+        params.update({k: v for k, v in optional.items() if v is not None})
+        return params
+
+    async def register(
+        self,
+        command: str,
+        *,
+        argv: Sequence[str] | None = None,
+        cwd: str | None = None,
+        host: str = "gateway",
+        security: str | None = None,
+        ask: str | None = None,
+        agent_id: str | None = None,
+        session_key: str | None = None,
+        timeout_ms: int = 120_000,
+        approval_id: str | None = None,
+    ) -> ApprovalRegistration:
+        """
+        Register a request (``twoPhase``) and return at the gateway's acknowledgement.
+
+        Wait with :meth:`wait_decision` (on this or any later connection).
+
+        Raises:
+            LocalProtocolError: Bad arguments (nothing sent).
+            GatewayError: The gateway refused the request.
+            TransportError: The connection failed.
+        """
+        params = self._params(
+            command, argv=argv, cwd=cwd, host=host, security=security, ask=ask,
+            agent_id=agent_id, session_key=session_key, timeout_ms=timeout_ms,
+            approval_id=approval_id,
+        )  # fmt: skip
+        payload = await self.session.request("exec.approval.request", params)
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+            raise GatewayError(
+                "exec.approval.request answer without id", method="exec.approval.request"
+            )
+        if payload.get("status") != "accepted":
+            # No twoPhase support, or decided at once (e.g. no approver): not a registration.
+            outcome = ApprovalOutcome.from_payload(payload, payload["id"])
+            raise GatewayError(
+                f"request was settled at once (decision {outcome.decision})",
+                error_code="SETTLED",
+                details=dict(payload),
+                method="exec.approval.request",
+            )
+        created, expires = payload.get("createdAtMs"), payload.get("expiresAtMs")
+        return ApprovalRegistration(
+            id=payload["id"],
+            created_at_ms=created if isinstance(created, int) else None,
+            expires_at_ms=expires if isinstance(expires, int) else None,
+            raw=dict(payload),
+        )
+
+    async def wait_decision(
+        self, approval_id: str, *, timeout_s: float | None = None
+    ) -> ApprovalOutcome:
+        """
+        ``exec.approval.waitDecision``: wait for the decision on *approval_id*.
+
+        Raises:
+            GatewayError: Unknown or expired id.
+            TransportError: The connection failed or *timeout* passed.
+        """
+        payload = await self.session.request(
+            "exec.approval.waitDecision", {"id": approval_id}, timeout_s=timeout_s or math.inf
+        )
+        return ApprovalOutcome.from_payload(payload, approval_id)
+
+    async def request_decision(
+        self,
+        command: str,
+        *,
+        argv: Sequence[str] | None = None,
+        cwd: str | None = None,
+        host: str = "gateway",
+        security: str | None = None,
+        ask: str | None = None,
+        agent_id: str | None = None,
+        session_key: str | None = None,
+        timeout_ms: int = 120_000,
+        approval_id: str | None = None,
+        on_registered: Callable[[ApprovalRegistration], None] | None = None,
+    ) -> ApprovalOutcome:
+        """
+        Register and wait on the same request (both ``res`` frames of ``twoPhase``).
+
+        Returns:
+            The outcome; ``decision`` is ``None`` when nobody decided in time or no
+            approver was connected: the caller applies askFallback (deny unless configured).
+
+        Raises:
+            LocalProtocolError: Bad arguments (nothing sent).
+            GatewayError: The gateway refused the request.
+            TransportError: The connection failed.
+        """
+        params = self._params(
+            command, argv=argv, cwd=cwd, host=host, security=security, ask=ask,
+            agent_id=agent_id, session_key=session_key, timeout_ms=timeout_ms,
+            approval_id=approval_id,
+        )  # fmt: skip
+
+        def accepted(payload: Mapping[str, Any]) -> None:
+            if on_registered is not None and isinstance(payload.get("id"), str):
+                on_registered(ApprovalRegistration(id=payload["id"], raw=dict(payload)))
+
+        payload = await self.session.request(
+            "exec.approval.request",
+            params,
+            expect_final=True,
+            timeout_s=timeout_ms / 1000 + self.session.options.request_timeout,
+            on_accepted=accepted,
+        )
+        return ApprovalOutcome.from_payload(payload, params.get("id", ""))
