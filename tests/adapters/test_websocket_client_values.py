@@ -16,7 +16,7 @@ from openclaw_exec.adapters.websocket import (
     PairingRequiredError,
     ReconnectPolicy,
 )
-from openclaw_exec.adapters.websocket._client import _covers, _error_from, _retry_allowed
+from openclaw_exec.adapters.websocket._values import _covers, _error_from, _retry_allowed
 from openclaw_exec.protocol import Decision
 
 policies = st.builds(

@@ -27,13 +27,7 @@ from openclaw_exec.adapters.websocket._approvals import (
     ApprovalRequester,
 )
 from openclaw_exec.adapters.websocket._client import (
-    GatewayClientOptions,
-    GatewayError,
-    GatewayEvent,
     GatewaySession,
-    HelloOk,
-    PairingRequiredError,
-    ReconnectPolicy,
     connect_gateway,
     open_gateway_session,
 )
@@ -60,6 +54,14 @@ from openclaw_exec.adapters.websocket._transport import (
     WebSocketConnection,
     accept_websocket,
     connect_websocket,
+)
+from openclaw_exec.adapters.websocket._values import (
+    GatewayClientOptions,
+    GatewayError,
+    GatewayEvent,
+    HelloOk,
+    PairingRequiredError,
+    ReconnectPolicy,
 )
 
 __all__ = [

@@ -19,17 +19,16 @@ import anyio
 import anyio.abc
 import attrs
 
-from openclaw_exec.adapters.websocket._client import (
+from openclaw_exec.adapters.websocket._client import GatewaySession, open_gateway_session
+from openclaw_exec.adapters.websocket._delivery import check_delivery
+from openclaw_exec.adapters.websocket._values import (
     GatewayClientOptions,
     GatewayError,
-    GatewaySession,
     HelloOk,
     _obj,
     _opt_str,
     _retry_allowed,
-    open_gateway_session,
 )
-from openclaw_exec.adapters.websocket._delivery import check_delivery
 from openclaw_exec.exceptions import LocalProtocolError, TransportError
 from openclaw_exec.protocol import Decision
 

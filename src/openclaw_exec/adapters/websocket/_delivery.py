@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from openclaw_exec.adapters.websocket._client import (
+from openclaw_exec.adapters.websocket._values import (
     ADMIN_SCOPE,
     APPROVAL_SCOPE,
     GatewayClientOptions,

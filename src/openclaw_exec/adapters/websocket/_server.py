@@ -48,13 +48,14 @@ import anyio
 import anyio.abc
 import attrs
 
-from openclaw_exec._version import __version__
+from openclaw_exec.adapters.websocket._connect import _error_frame, parse_connect_params
 from openclaw_exec.adapters.websocket._delivery import (
     APPROVAL_CAPS,
     APPROVAL_UI_CLIENT_IDS,
     KIT_ANY_CLIENT_CAPABILITY,
     KIT_DELIVERY_CAPABILITY,
 )
+from openclaw_exec.adapters.websocket._kit_config import GatewayKitConfig
 from openclaw_exec.adapters.websocket._store import (
     FilePairingStore,
     PairingStore,
@@ -67,10 +68,8 @@ from openclaw_exec.adapters.websocket._transport import (
 )
 from openclaw_exec.exceptions import PairingError, RemoteProtocolError, TransportError
 from openclaw_exec.pairing import (
-    AuthConfig,
     ConnectionFacts,
     ConnectRequest,
-    DeviceProof,
     DeviceTokenRecord,
     PairedDevice,
     PairingDecision,
@@ -80,7 +79,6 @@ from openclaw_exec.protocol import (
     APPROVAL_SCOPES,
     EVENT_REQUESTED,
     EVENT_RESOLVED,
-    MAX_APPROVAL_TIMEOUT_MS,
     METHOD_REQUEST,
     METHOD_RESOLVE,
     METHOD_WAIT_DECISION,
@@ -100,67 +98,7 @@ if TYPE_CHECKING:
 __all__ = ["GatewayKit", "GatewayKitConfig"]
 
 _LOG = logging.getLogger(__name__)
-SUPPORTED_PROTOCOLS = (3, 4)
 PREAUTH_MAX_BYTES = 64 * 1024
-
-
-def _names(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        raise TypeError(f"expected a collection of device ids, not the string {value!r}")
-    return tuple(str(v) for v in value)  # type: ignore[attr-defined]
-
-
-@attrs.frozen(kw_only=True)
-class GatewayKitConfig:
-    """
-    How the gateway kit authenticates and what it bounds.
-
-    Attributes:
-        auth: The pairing/auth configuration (mode, shared token, trusted proxies...).
-        handshake_timeout: Seconds from upgrade to ``connect`` (OpenClaw: 10 s).
-        max_message_bytes: Largest message after authentication (larger: close 1009).
-        max_pending_per_connection: Open approval requests one connection may hold;
-            more get ``INVALID_REQUEST`` with ``details.reason: TOO_MANY_PENDING``. A request
-            counts until it is decided, expires or is cancelled (not by frame id).
-        max_pending_per_device: The same bound across every connection of one device
-            (connections without a device identity count as their own device).
-        max_approval_timeout_ms: Longest ``timeoutMs`` granted (default 24 h); a longer one
-            is shortened to it and the answer's ``expiresAtMs`` shows the real deadline.
-        allow_self_approval: Device ids that may resolve their own approval requests. Empty
-            by default: the requesting connection and its device are refused with
-            ``SELF_APPROVAL_NOT_ALLOWED`` and are not shown their own requests.
-        max_pending_pairings: Pending (unapproved) pairing requests kept; past it the oldest
-            is evicted (its device must connect again to ask anew).
-        max_paired_devices: Pairing records kept; a new device past it is refused
-            (``PAIRING_STORE_FULL``, close 1008) rather than growing the store further.
-        store_flush_interval: Seconds the kit waits after a pairing change before writing
-            the store (in a worker thread), so bursts of changes cost one write.
-        send_timeout: Seconds a send to one peer may take before that peer is dropped.
-        tick_interval_ms: Announced in ``hello-ok`` ``policy``.
-        server_version: Announced in ``hello-ok``.
-        events_to_approval_clients_only: Send ``exec.approval.*`` events only to
-            approvals-scoped connections that are approval clients (``caps`` with
-            ``exec-approvals`` or ``approvals``, or an OpenClaw UI/native-app client id), as
-            OpenClaw 2026.9.6 does; ``False`` sends them to every approvals-scoped
-            connection, as 2026.4.1 did (requesters then receive every broadcast too).
-    """
-
-    auth: AuthConfig
-    handshake_timeout: float = 10.0
-    max_message_bytes: int = 1024 * 1024
-    max_pending_per_connection: int = attrs.field(default=64, validator=attrs.validators.ge(1))
-    max_pending_per_device: int = attrs.field(default=128, validator=attrs.validators.ge(1))
-    max_approval_timeout_ms: int = attrs.field(
-        default=MAX_APPROVAL_TIMEOUT_MS, validator=attrs.validators.ge(1)
-    )
-    allow_self_approval: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    max_pending_pairings: int = attrs.field(default=256, validator=attrs.validators.ge(1))
-    max_paired_devices: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
-    store_flush_interval: float = attrs.field(default=0.2, validator=attrs.validators.ge(0))
-    send_timeout: float = 10.0
-    tick_interval_ms: int = 30_000
-    server_version: str = f"openclaw-exec-{__version__}"
-    events_to_approval_clients_only: bool = True
 
 
 @attrs.define(eq=False)
@@ -178,19 +116,6 @@ class _StoreFullError(Exception):
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _error_frame(
-    frame_id: str, code: str, message: str, details: dict[str, Any] | None = None
-) -> str:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        error["details"] = details
-    return json.dumps({"type": "res", "id": frame_id, "ok": False, "error": error})
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 class GatewayKit:
@@ -396,7 +321,7 @@ class GatewayKit:
             await connection.close(1008, message)
             return None
         params = frame.get("params")
-        problem, request, protocol = self._connect_request(params)
+        problem, request, protocol = parse_connect_params(params)
         if problem is not None:
             message, close_code, details = problem
             await connection.send_text(_error_frame(frame_id, "INVALID_REQUEST", message, details))
@@ -460,79 +385,6 @@ class GatewayKit:
             scopes=frozenset(decision.scopes),
         )
         return principal, approval_client
-
-    def _connect_request(
-        self, params: object
-    ) -> tuple[tuple[str, int, dict[str, Any]] | None, ConnectRequest | None, int | None]:
-        """Validate ``connect.params``: (problem, request, negotiated protocol)."""
-        if not isinstance(params, dict):
-            return ("invalid connect params: expected an object", 1008, {}), None, None
-        low, high = params.get("minProtocol"), params.get("maxProtocol")
-        if (
-            not isinstance(low, int)
-            or not isinstance(high, int)
-            or isinstance(low, bool)
-            or isinstance(high, bool)
-        ):
-            return (
-                ("invalid connect params: minProtocol/maxProtocol must be integers", 1008, {}),
-                None,
-                None,
-            )
-        common = [p for p in SUPPORTED_PROTOCOLS if low <= p <= high]
-        if not common:
-            details = {"expectedProtocol": max(SUPPORTED_PROTOCOLS)}
-            return ("protocol mismatch", 1002, details), None, None
-        client = params.get("client")
-        if not isinstance(client, dict):
-            return ("invalid connect params: client is required", 1008, {}), None, None
-        client_id, mode = client.get("id"), client.get("mode")
-        if not isinstance(client_id, str) or not client_id or not isinstance(mode, str) or not mode:
-            return (
-                ("invalid connect params: client.id and client.mode are required", 1008, {}),
-                None,
-                None,
-            )
-        scopes = params.get("scopes", [])
-        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-            return ("invalid connect params: scopes must be strings", 1008, {}), None, None
-        raw_auth = params.get("auth")
-        auth: dict[str, Any] = raw_auth if isinstance(raw_auth, dict) else {}
-        device_raw = params.get("device")
-        device = None
-        if device_raw is not None:
-            try:
-                if not isinstance(device_raw, dict):
-                    raise TypeError("device must be an object")  # noqa: TRY301
-                fields: dict[str, Any] = {
-                    "id": device_raw.get("id"),
-                    "public_key": device_raw.get("publicKey"),
-                    "signature": device_raw.get("signature"),
-                    "signed_at_ms": device_raw.get("signedAt"),
-                    "nonce": device_raw.get("nonce"),
-                }
-                device = DeviceProof(**fields)
-            except (TypeError, ValueError, PairingError) as exc:
-                return (f"invalid connect params: device: {exc}", 1008, {}), None, None
-        try:
-            request = ConnectRequest(
-                client_id=client_id,
-                client_mode=mode,
-                role=_opt_str(params.get("role")),
-                scopes=tuple(scopes),
-                platform=_opt_str(client.get("platform")),
-                device_family=_opt_str(client.get("deviceFamily")),
-                display_name=_opt_str(client.get("displayName")),
-                token=_opt_str(auth.get("token")),
-                password=_opt_str(auth.get("password")),
-                bootstrap_token=_opt_str(auth.get("bootstrapToken")),
-                device_token=_opt_str(auth.get("deviceToken")),
-                approval_runtime_token=_opt_str(auth.get("approvalRuntimeToken")),
-                device=device,
-            )
-        except (TypeError, ValueError, PairingError) as exc:
-            return (f"invalid connect params: {exc}", 1008, {}), None, None
-        return None, request, max(common)
 
     def _decide(
         self,
