@@ -346,6 +346,10 @@ class ApprovalGateway:
             raise RemoteProtocolError(
                 "approval id already pending", details={"reason": "APPROVAL_ID_CONFLICT"}
             )
+        # Expiries due by now free their slots before the bound is checked (the transport's
+        # timer may not have fired yet).
+        self.broker.tick(now_ms)
+        self._drain(out)
         self._check_bounds(conn)
         route = any(
             c.approver and self._may_see(key, c.principal, connection, conn.principal)
