@@ -87,6 +87,9 @@ class ShellGrammar:
         negatable: ``noNAME`` is ``NAME`` unset (ksh, zsh option names).
         end_letter: A letter ending option processing after its cluster (zsh ``-b``).
         rc_letter: zsh: the letter whose ``-`` form turns startup files off (``f``).
+        script_refusal: Why a script operand is refused (ksh93 runs an operand that is
+            not a file as command text: ``ksh 'echo; touch x'`` runs both).
+        plus_c: ``+c`` selects command mode as ``-c`` does (not in ksh93: refused there).
     """
 
     family: str
@@ -102,6 +105,8 @@ class ShellGrammar:
     negatable: bool = False
     end_letter: str | None = None
     rc_letter: str | None = None
+    script_refusal: str | None = None
+    plus_c: bool = True
 
 
 @attrs.frozen
@@ -253,6 +258,8 @@ _KSH = ShellGrammar(
     long_options={"--help": _NO_RUN, "--version": _NO_RUN, "--man": _NO_RUN},
     long_as_o=True,
     negatable=True,
+    script_refusal="ksh93 runs a script operand that is not a file as command text",
+    plus_c=False,
 )
 
 _ZSH_RC = "zsh reads ~/.zshenv ($ZDOTDIR) before the command unless started with -f"
@@ -388,6 +395,8 @@ def _cluster(
             else:
                 pending.append(ch)
         elif ch == "c":
+            if unset and not g.plus_c:
+                raise _Refused(f"{g.family} +c does not select command mode")
             state.command = True
         elif ch == "s":
             state.stdin = True
@@ -457,6 +466,8 @@ def parse_shell_argv(
         return ShellCall(g.family, payload=payload)
     if state.stdin or i >= len(argv):
         return ShellCall(g.family, refusal=f"{name}: {_STDIN}")
+    if g.script_refusal is not None:
+        return ShellCall(g.family, refusal=f"{name}: {g.script_refusal}")
     if openclaw_floor and openclaw_script(argv) != argv[i]:
         # Exact, but OpenClaw 2026.9.6 finds no script or another one (`-C x.sh`,
         # `-oNAME x.sh`): never looser than OpenClaw, so a miss.
@@ -472,6 +483,8 @@ def _options(g: ShellGrammar, argv: Sequence[str], state: _State) -> int:
         word = argv[i]
         if word in ("--", "-"):
             return i + 1
+        if word == "+":  # an empty cluster in bash, dash, ksh and ash; the end in zsh
+            raise _Refused("a lone + is read differently by each shell")
         if word.startswith("--"):
             if g.long_first and seen_short:
                 raise _Refused(f"{g.family} refuses long option {word!r} after short ones")
