@@ -40,6 +40,8 @@ from openclaw_exec.policy import (
     ResolvedPolicy,
     approvals_from_json,
     approvals_to_json,
+    check_arg_pattern,
+    check_arg_patterns,
     loads_approvals,
     resolve_policy,
 )
@@ -505,6 +507,8 @@ def _cmd_approvals_set(args: argparse.Namespace, out: TextIO) -> int:
             raise _UsageError("--file replaces the whole document: give no knobs or --agent")
         source = "<stdin>" if args.file == "-" else args.file
         incoming = loads_approvals(_read_document(args.file), source=source)
+        # Reading tolerates an argPattern that never matches; writing one is refused.
+        check_arg_patterns(incoming, source=source)
 
         def replace(current: ApprovalsFile) -> ApprovalsFile:
             # As `openclaw approvals set`: the socket (path, token) is kept when omitted.
@@ -549,6 +553,11 @@ def _cmd_allowlist_add(args: argparse.Namespace, out: TextIO) -> int:
         raise _UsageError("the pattern is empty")
     store = _store(args)
     before = store.load()
+    check_arg_pattern(
+        args.arg_pattern,
+        source=str(store.path),
+        json_path=f"agents[{json.dumps(args.agent)}].allowlist[+].argPattern (--arg-pattern)",
+    )
     entry = AllowlistEntry(pattern=pattern, arg_pattern=args.arg_pattern)
     updated = store.add_allowlist_entry(args.agent, entry)
     added = before is None or updated.agents != before.agents

@@ -557,14 +557,18 @@ class ExecGuard:
 
     async def _persist(self, agent_key: str, evaluation: Evaluation) -> tuple[tuple[str, ...], str]:
         approvals = self.approvals
-        grants = tuple(g.pattern for g in evaluation.allow_always)
+        found = evaluation.allow_always
+        grants = tuple(g.pattern for g in found)
         if approvals is None or not grants:
             return (), "; nothing persisted" if approvals is None else "; nothing to persist"
 
         def write() -> None:
-            for pattern in grants:
+            for grant in found:
                 approvals.add_allowlist_entry(
-                    agent_key, AllowlistEntry(pattern=pattern, source="allow-always")
+                    agent_key,
+                    AllowlistEntry(
+                        pattern=grant.pattern, arg_pattern=grant.arg_pattern, source="allow-always"
+                    ),
                 )
 
         try:

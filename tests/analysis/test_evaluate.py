@@ -19,7 +19,7 @@ from openclaw_exec.analysis import (
     evaluation_to_dict,
     format_evaluation_table,
 )
-from openclaw_exec.policy import AllowlistEntry, ExecPolicy, Verdict
+from openclaw_exec.policy import AllowlistEntry, ExecPolicy, Verdict, cwd_bound_arg_pattern
 from openclaw_exec.testing import VirtualResolver
 
 CWD = "/p"
@@ -225,7 +225,8 @@ def test_allow_always_derivation(vfs: VirtualResolver) -> None:
     assert ev("sudo ls", vfs).allow_always_patterns == (durable_command_pattern("sudo ls"),)
     grants = ev("git status", vfs).allow_always
     assert grants[0].kind == "path"
-    assert "any arguments" in grants[0].preview
+    assert "exactly these arguments" in grants[0].preview
+    assert grants[0].arg_pattern == cwd_bound_arg_pattern(["git", "status"], CWD)
     # Only chain parts up to the first miss (as OpenClaw): rm is not persisted with ls.
     assert ev("ls && rm x", vfs).allow_always_patterns == ("/usr/bin/ls",)
     assert ev("ls && rm x", vfs, "/usr/bin/ls").allow_always_patterns == (
@@ -244,9 +245,19 @@ def test_durable_approval(vfs: VirtualResolver) -> None:
     assert not evaluate_command(
         "ls", cwd=CWD, env=ENV, allowlist=hand, resolver=vfs
     ).durable_approval_satisfied
-    durable = [AllowlistEntry(pattern="/usr/bin/ls", source="allow-always")]
+    # Since OpenClaw 2026.9.6 a path grant counts only with the cwd-bound hash of its
+    # arguments: a bare path grant (what 4.1 wrote) is inactive.
+    bare = [AllowlistEntry(pattern="/usr/bin/ls", source="allow-always")]
+    assert not evaluate_command(
+        "ls", cwd=CWD, env=ENV, allowlist=bare, resolver=vfs
+    ).durable_approval_satisfied
+    bound = cwd_bound_arg_pattern(["ls"], CWD)
+    durable = [AllowlistEntry(pattern="/usr/bin/ls", source="allow-always", arg_pattern=bound)]
     assert evaluate_command(
         "ls", cwd=CWD, env=ENV, allowlist=durable, resolver=vfs
+    ).durable_approval_satisfied
+    assert not evaluate_command(
+        "ls -l", cwd=CWD, env=ENV, allowlist=durable, resolver=vfs
     ).durable_approval_satisfied
     legacy = [AllowlistEntry(pattern="x", source="allow-always", command_text="ls -l")]
     assert evaluate_command(

@@ -24,6 +24,7 @@ from openclaw_exec.policy import (
     Ask,
     ExecPolicy,
     Security,
+    cwd_bound_arg_pattern,
 )
 from openclaw_exec.protocol import ApprovalRecord, ApprovalState, Decision, SocketRequest
 
@@ -106,13 +107,22 @@ async def test_allow_always_persists_and_the_next_run_needs_no_one(tmp_path: Pat
             first = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
             assert first.allowed, first.message
             assert first.persisted == (LS,)
-            second = await guard.authorize("ls /var", cwd="/tmp", env=ENV)
-        assert second.allowed
-        assert second.approval_id is None
-        assert len(approver.results) == 1
+            second = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+            assert second.allowed
+            assert second.approval_id is None
+            assert len(approver.results) == 1
+            # As in OpenClaw 2026.9.6 the grant is bound to the arguments and the folder:
+            # other arguments, or the same ones elsewhere, ask again.
+            other = await guard.authorize("ls /var", cwd="/tmp", env=ENV)
+            elsewhere = await guard.authorize("ls /etc", cwd="/", env=ENV)
+        assert other.approval_id is not None
+        assert elsewhere.approval_id is not None
+        assert len(approver.results) == 3
         tg.cancel_scope.cancel()
     entries = approvals.load().agents["main"].allowlist  # type: ignore[union-attr]
-    assert [(e.pattern, e.source) for e in entries] == [(LS, "allow-always")]
+    assert (entries[0].pattern, entries[0].source) == (LS, "allow-always")
+    assert entries[0].arg_pattern == cwd_bound_arg_pattern(["ls", "/etc"], "/tmp")
+    assert len(entries) == 3
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import stat
 import time
@@ -35,6 +36,7 @@ from openclaw_exec.policy import (
     ApprovalsFile,
     approvals_from_json,
     approvals_to_json,
+    check_arg_pattern,
     dumps_approvals,
     loads_approvals,
 )
@@ -298,6 +300,12 @@ class ApprovalsStore:
         def change(file: ApprovalsFile) -> ApprovalsFile:
             agent = file.agents.get(agent_id) or AgentPolicy()
             entries = list(agent.allowlist)
+            # An argPattern that could never match is refused when written (kept on read).
+            check_arg_pattern(
+                entry.arg_pattern,
+                source=str(self.path),
+                json_path=f"agents[{json.dumps(agent_id)}].allowlist[{len(entries)}].argPattern",
+            )
             for index, existing in enumerate(entries):
                 if (existing.pattern, existing.arg_pattern) == (entry.pattern, entry.arg_pattern):
                     entries[index] = attrs.evolve(

@@ -7,6 +7,7 @@ Pure core: no I/O except through an injected :class:`ExecutableResolver` (the de
 
 from __future__ import annotations
 
+from openclaw_exec.analysis._allowlist import arg_pattern_matches
 from openclaw_exec.analysis._evaluate import (
     MAX_SHELL_DEPTH,
     AllowAlwaysGrant,
@@ -77,6 +78,7 @@ __all__ = [
     "SatisfiedBy",
     "SegmentEvaluation",
     "SkillBin",
+    "arg_pattern_matches",
     "compile_allowlist",
     "compile_pattern",
     "detect_inline_eval",

@@ -15,15 +15,16 @@ import hashlib
 import posixpath
 import re
 import shlex
-import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, TypedDict, TypeGuard
 
 import attrs
 
 from openclaw_exec._values import positional_maker
+from openclaw_exec.analysis._allowlist import (
+    CompiledAllowlist,
+    compile_allowlist,
+)
 from openclaw_exec.analysis._builtins import check_builtin
 from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval
 from openclaw_exec.analysis._resolver import (
@@ -37,10 +38,8 @@ from openclaw_exec.analysis._rules import (
     DEFAULT_SAFE_BIN_PROFILES,
     DEFAULT_SAFE_BIN_TRUSTED_DIRS,
     DEFAULT_SAFE_BINS,
-    CompiledPattern,
     InlineEvalHit,
     SafeBinProfile,
-    compile_pattern,
     detect_inline_eval,
     is_interpreter_like,
     validate_safe_bin_argv,
@@ -58,6 +57,7 @@ from openclaw_exec.analysis._wrappers import (
     wrapper_plan,
 )
 from openclaw_exec.exceptions import AnalysisError
+from openclaw_exec.policy._argpattern import cwd_bound_arg_pattern
 
 if TYPE_CHECKING:
     from openclaw_exec.policy import AllowlistEntry, ExecPolicy, VerdictResult
@@ -120,213 +120,6 @@ def durable_command_pattern(command_text: str) -> str:
     return "=command:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
 
 
-class _PatternSet:
-    """
-    The compiled form of an ordered list of patterns, shared by every allowlist with them.
-
-    Literal paths and names (no wildcard: most entries, allow-always grants are exact
-    paths) are looked up in a dict; only wildcard patterns go into one alternation regex,
-    whose first matching group is the first matching entry among them. A match is the
-    lowest entry index of the two.
-    """
-
-    __slots__ = (
-        "any_index",
-        "home",
-        "name_exact",
-        "name_index",
-        "name_regex",
-        "path_exact",
-        "path_index",
-        "path_regex",
-        "patterns",
-        "size",
-    )
-
-    def __init__(self, patterns: tuple[str, ...], home: str | None) -> None:
-        self.patterns = patterns
-        self.home = home
-        self.size = len(patterns)
-        self.any_index: int | None = None
-        self.path_exact: dict[str, int] = {}
-        self.name_exact: dict[str, int] = {}
-        sources: dict[str, list[str]] = {"path": [], "name": []}
-        indexes: dict[str, list[int]] = {"path": [], "name": []}
-        flags = 0
-        for i, pattern in enumerate(patterns):
-            literal = None if _WINDOWS else _literal_pattern(pattern, home)
-            if literal is not None:
-                kind, text = literal
-                (self.path_exact if kind == "path" else self.name_exact).setdefault(text, i)
-                continue
-            c = compile_pattern(pattern, home)
-            if c.kind == "any":
-                if self.any_index is None:
-                    self.any_index = i
-            elif c.kind in sources and c.regex is not None:
-                sources[c.kind].append(f"({c.regex.pattern})")
-                indexes[c.kind].append(i)
-                flags = c.regex.flags
-        self.path_regex = re.compile("|".join(sources["path"]), flags) if sources["path"] else None
-        self.path_index = tuple(indexes["path"])
-        self.name_regex = re.compile("|".join(sources["name"]), flags) if sources["name"] else None
-        self.name_index = tuple(indexes["name"])
-
-    def first_path(self, target: str) -> int | None:
-        best = self.path_exact.get(target)
-        if self.path_regex is not None:
-            m = self.path_regex.fullmatch(target)
-            if m is not None and m.lastindex is not None:
-                i = self.path_index[m.lastindex - 1]
-                if best is None or i < best:
-                    best = i
-        return best
-
-    def first_name(self, name: str) -> int | None:
-        best = self.name_exact.get(name)
-        if self.name_regex is not None:
-            m = self.name_regex.fullmatch(name)
-            if m is not None and m.lastindex is not None:
-                i = self.name_index[m.lastindex - 1]
-                if best is None or i < best:
-                    best = i
-        return best
-
-
-_WINDOWS = sys.platform == "win32"
-_WILDCARD_OR_ESCAPE = re.compile(r"[*?\\]")
-
-
-def _literal_pattern(pattern: str, home: str | None) -> tuple[str, str] | None:
-    """
-    The one string *pattern* matches, when it has no wildcard.
-
-    ``("path", absolute path)`` or ``("name", name)``: what :func:`compile_pattern` makes
-    of it, without building a regex. ``None`` when the pattern is compiled as a glob, or
-    is invalid, a bare ``*`` or a command grant.
-    """
-    trimmed = pattern.strip()
-    if not trimmed or trimmed.startswith("=command:") or _WILDCARD_OR_ESCAPE.search(trimmed):
-        return None
-    if "/" not in trimmed and "~" not in trimmed:
-        return ("name", trimmed)
-    expanded = trimmed
-    if trimmed.startswith("~"):
-        if home is None or not (trimmed == "~" or trimmed.startswith("~/")):
-            return None
-        expanded = home.rstrip("/") + trimmed[1:]
-    if not expanded.startswith("/") or "//" in expanded:
-        return None
-    if any(p in (".", "..") for p in expanded.split("/")[1:]):
-        return None
-    return ("path", expanded)
-
-
-# Compiled pattern sets by content (home, bare-name switch, the patterns in order): an
-# approvals file is loaded again on every authorize, and compiling 20,000 entries costs
-# seconds, so equal lists share one compiled set. Bounded by the number of sets and by
-# the patterns they hold together (least recently used dropped first).
-_SHARED: OrderedDict[tuple[object, ...], _PatternSet] = OrderedDict()
-_SHARED_MAX_SETS = 32
-_SHARED_MAX_PATTERNS = 200_000
-_SHARED_LOCK = threading.Lock()
-
-
-def _pattern_set(patterns: tuple[str, ...], home: str | None) -> _PatternSet:
-    key = (home, patterns)
-    with _SHARED_LOCK:
-        found = _SHARED.get(key)
-        if found is not None:
-            _SHARED.move_to_end(key)
-            return found
-    built = _PatternSet(patterns, home)
-    with _SHARED_LOCK:
-        _SHARED[key] = built
-        _SHARED.move_to_end(key)
-        total = sum(s.size for s in _SHARED.values())
-        while len(_SHARED) > 1 and (
-            len(_SHARED) > _SHARED_MAX_SETS or total > _SHARED_MAX_PATTERNS
-        ):
-            _, dropped = _SHARED.popitem(last=False)
-            total -= dropped.size
-    return built
-
-
-@attrs.frozen
-class CompiledAllowlist:
-    """
-    Allowlist entries with their patterns compiled once; reuse it across evaluations.
-
-    Compiling is cached by content: allowlists with the same patterns in the same order
-    (and the same home) share one compiled form, so loading the same approvals file
-    again does not compile it again.
-
-    Attributes:
-        entries: The entries, in order (first match wins).
-        home: The home folder ``~`` patterns were expanded with.
-        bare_name_patterns: Whether bare-name patterns (``rg``) match PATH lookups.
-    """
-
-    entries: tuple[AllowlistEntry, ...]
-    home: str | None
-    bare_name_patterns: bool = False
-    _set: _PatternSet = attrs.field(init=False, repr=False, eq=False)
-    _any: AllowlistEntry | None = attrs.field(init=False, repr=False, eq=False)
-    _durable_entries: tuple[AllowlistEntry, ...] = attrs.field(init=False, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        durable = tuple(e for e in self.entries if e.source == "allow-always")
-        object.__setattr__(self, "_durable_entries", durable)
-        shared = _pattern_set(tuple(e.pattern for e in self.entries), self.home)
-        object.__setattr__(self, "_set", shared)
-        any_entry = None if shared.any_index is None else self.entries[shared.any_index]
-        object.__setattr__(self, "_any", any_entry)
-
-    @property
-    def patterns(self) -> tuple[CompiledPattern, ...]:
-        """The compiled pattern of each entry, in order."""
-        return tuple(compile_pattern(e.pattern, self.home) for e in self.entries)
-
-    def match(
-        self, resolved: ResolvedExecutable | None, *, path: str | None = None
-    ) -> AllowlistEntry | None:
-        """
-        The first entry matching an executable (OpenClaw's ``matchAllowlist``).
-
-        A bare ``*`` matches anything typed; path patterns need a resolved path;
-        bare-name patterns (when enabled) need a PATH lookup.
-        """
-        if resolved is None and path is None:
-            return None
-        if self._any is not None:
-            return self._any
-        target = path if path is not None else (resolved.path if resolved is not None else None)
-        if target is not None:
-            found = self._set.first_path(target)
-            if found is not None:
-                return self.entries[found]
-        if (
-            self.bare_name_patterns
-            and path is None
-            and resolved is not None
-            and resolved.via_path_lookup
-            and resolved.path is not None
-        ):
-            found = self._set.first_name(resolved.raw)
-            if found is not None:
-                return self.entries[found]
-        return None
-
-
-def compile_allowlist(
-    entries: Iterable[AllowlistEntry], *, home: str | None = None, bare_name_patterns: bool = False
-) -> CompiledAllowlist:
-    """Compile allowlist entries once for many evaluations (see :class:`CompiledAllowlist`)."""
-    return CompiledAllowlist(
-        entries=tuple(entries), home=home, bare_name_patterns=bare_name_patterns
-    )
-
-
 @attrs.frozen
 class SegmentEvaluation:
     """
@@ -387,11 +180,15 @@ class AllowAlwaysGrant:
         pattern: The pattern to store with ``source="allow-always"``.
         kind: ``"path"`` (an executable) or ``"command"`` (``=command:<sha16>``).
         preview: What else this grant allows, in words, for the approver.
+        arg_pattern: For a path grant, the cwd-bound hash of its exact arguments and
+            working folder (``sha256:cwd-argv:v1:<hex>``), stored as the entry's
+            ``argPattern``: since OpenClaw 2026.9.6 a path grant without one is inactive.
     """
 
     pattern: str
     kind: str
     preview: str
+    arg_pattern: str | None = None
 
 
 @attrs.frozen
@@ -655,8 +452,7 @@ def evaluate_command(
         raise AnalysisError(f"cwd must be an absolute path, got {cwd!r}")
     if type(env_in) is not dict and not isinstance(env_in, Mapping):
         raise AnalysisError(f"env must be a mapping, got {type(env).__name__}")
-    home = env.get("HOME")
-    home = home if isinstance(home, str) and home.startswith("/") else None
+    home = pattern_home(env)
     if isinstance(allowlist, CompiledAllowlist):
         compiled = allowlist
     else:
@@ -798,6 +594,35 @@ def evaluate_command(
 _CODE_INJECTING_ENV = frozenset(
     {"BASH_ENV", "ENV", "LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "SHELLOPTS", "BASHOPTS"}
 )
+
+
+def pattern_home(env: Mapping[str, str]) -> str | None:
+    """
+    The folder ``~`` in allowlist patterns stands for.
+
+    ``OPENCLAW_HOME`` when set, else ``HOME`` (OpenClaw 2026.9.6's
+    ``resolveEffectiveHomeDir``). A ``~`` at the start of
+    ``OPENCLAW_HOME`` is expanded with ``HOME``. ``None`` (``~`` patterns never match)
+    when the folder is not an absolute path, rather than guessing one.
+    """
+
+    def value(name: str) -> str | None:
+        raw = env.get(name)
+        if not isinstance(raw, str):
+            return None
+        trimmed = raw.strip()
+        return trimmed if trimmed and trimmed not in ("undefined", "null") else None
+
+    os_home = value("HOME")
+    home = value("OPENCLAW_HOME")
+    if home is None:
+        home = os_home
+    elif home == "~" or home.startswith("~/"):
+        home = None if os_home is None else os_home + home[1:]
+    if home is None or not home.startswith("/"):
+        return None
+    normalized = posixpath.normpath(home)
+    return "/" + normalized.lstrip("/") if normalized.startswith("//") else normalized
 
 
 def _environment_failure(env: Mapping[str, str]) -> AnalysisFailure | None:
@@ -949,7 +774,7 @@ def _decide(  # noqa: PLR0917 - the facts gathered by _evaluate_segment
         and ctx.through_symlinked_folder(policy)
     ):
         real = policy.real_path
-        if real is None or ctx.allowlist.match(None, path=real) is None:
+        if real is None or ctx.allowlist.match(None, **_match_args(plan, real, ctx)) is None:
             return (
                 None,
                 None,
@@ -986,8 +811,42 @@ def _match(
         script = shell_script_candidate(plan.argv, "", ctx.cwd)
         if script is None or not ctx.resolver.is_executable_file(script):
             return None
-        return ctx.allowlist.match(None, path=script)
-    return ctx.allowlist.match(policy)
+        return ctx.allowlist.match(None, **_match_args(plan, script, ctx))
+    return ctx.allowlist.match(policy, argv=plan.argv, cwd=ctx.cwd)
+
+
+class _MatchArgs(TypedDict):
+    path: str
+    argv: tuple[str, ...]
+    cwd: str
+
+
+def _match_args(plan: WrapperPlan, path: str, ctx: _Context) -> _MatchArgs:
+    """What an entry's argPattern sees when *path* is matched for *plan*'s segment."""
+    if plan.shell_wrapper and plan.shell_inline_command is None:
+        return {"path": path, "argv": script_argv(plan.argv, path, ctx.cwd), "cwd": ctx.cwd}
+    return {"path": path, "argv": plan.argv, "cwd": ctx.cwd}
+
+
+def script_argv(argv: Sequence[str], script: str, cwd: str) -> tuple[str, ...]:
+    """
+    ``[script, *its arguments]`` for a shell running *script*.
+
+    The words after the one naming the script (OpenClaw's ``resolveShellWrapperScriptArgv``).
+    """
+    base = posixpath.basename(script).lower()
+    words = list(argv)
+    index = next(
+        (
+            i
+            for i, w in enumerate(words)
+            if posixpath.normpath(w if w.startswith("/") else posixpath.join(cwd, w)) == script
+        ),
+        -1,
+    )
+    if index < 0:
+        index = next((i for i, w in enumerate(words) if posixpath.basename(w).lower() == base), -1)
+    return (script, *(words[index + 1 :] if index >= 0 else ()))
 
 
 def _safe_bin(plan: WrapperPlan, execution: ResolvedExecutable | None, ctx: _Context) -> bool:
@@ -1081,24 +940,24 @@ def _allow_always(
 ) -> tuple[AllowAlwaysGrant, ...]:
     if (strict and hits) or not analysis_ok:
         return ()
-    paths: dict[str, None] = {}
-    if analysis_ok:
-        for seg in segments:
-            _collect(
-                seg.argv,
-                has_assignments=bool(seg.assignments),
-                ctx=ctx,
-                strict=strict,
-                depth=0,
-                out=paths,
-            )
+    found: dict[tuple[str, str], None] = {}
+    for seg in segments:
+        _collect(
+            seg.argv,
+            has_assignments=bool(seg.assignments),
+            ctx=ctx,
+            strict=strict,
+            depth=0,
+            out=found,
+        )
     grants = [
         AllowAlwaysGrant(
-            pattern=p,
+            pattern=path,
             kind="path",
-            preview=f"any run of {p} with any arguments, from any folder, in any command chain",
+            preview=f"{path} with exactly these arguments, run from {ctx.cwd}",
+            arg_pattern=arg_pattern,
         )
-        for p in paths
+        for path, arg_pattern in found
     ]
     if grants:
         return tuple(grants)
@@ -1120,7 +979,7 @@ def _collect(
     ctx: _Context,
     strict: bool,
     depth: int,
-    out: dict[str, None],
+    out: dict[tuple[str, str], None],
 ) -> None:
     if depth >= MAX_SHELL_DEPTH or has_assignments or not argv or check_builtin(argv):
         return
@@ -1128,33 +987,21 @@ def _collect(
     if plan.blocked:
         return
     execution = ctx.resolve(plan.argv[0]) if plan.argv else None
+    # Only an executable regular file that exists now is persisted (OpenClaw 2026.4.1
+    # also saved a path-like word naming nothing, which a file created later would match).
     candidate = _candidate_path(execution)
-    if (
-        candidate is None
-        and execution is not None
-        and execution.path is None
-        and not execution.traversal
-    ):
-        raw = plan.argv[0].strip()
-        if "/" in raw and not raw.startswith("~"):
-            parts = raw.split("/")
-            if ".." not in parts:
-                candidate = posixpath.normpath(
-                    raw if raw.startswith("/") else posixpath.join(ctx.cwd, raw)
-                )
     if candidate is None:
         return
     if is_interpreter_like(candidate) and (not strict or detect_inline_eval(plan.argv) is not None):
         return
     if not plan.shell_wrapper:
-        if "*" not in candidate and "?" not in candidate:
-            out[candidate] = None
+        _grant(candidate, plan.argv, ctx, out)
         return
     payload = plan.shell_inline_command
     if payload is None:
         script = shell_script_candidate(plan.argv, posixpath.basename(candidate), ctx.cwd)
-        if script is not None and "*" not in script and "?" not in script:
-            out[script] = None
+        if script is not None and ctx.resolver.is_executable_file(script):
+            _grant(script, script_argv(plan.argv, script, ctx.cwd), ctx, out)
         return
     parsed = parse_shell_command(payload)
     if not parsed.ok:
@@ -1168,3 +1015,10 @@ def _collect(
             depth=depth + 1,
             out=out,
         )
+
+
+def _grant(path: str, argv: Sequence[str], ctx: _Context, out: dict[tuple[str, str], None]) -> None:
+    # A stored path with glob characters would act as a wildcard.
+    if "*" in path or "?" in path:
+        return
+    out[(path, cwd_bound_arg_pattern(argv, ctx.cwd))] = None

@@ -16,9 +16,12 @@ from openclaw_exec.policy._approvals import (
     PolicyDefaults,
     SocketConfig,
 )
+from openclaw_exec.policy._argpattern import arg_pattern_problem, cwd_bound_arg_pattern
 from openclaw_exec.policy._codec import (
     approvals_from_json,
     approvals_to_json,
+    check_arg_pattern,
+    check_arg_patterns,
     dumps_approvals,
     loads_approvals,
 )
@@ -75,6 +78,10 @@ __all__ = [
     "VerdictResult",
     "approvals_from_json",
     "approvals_to_json",
+    "arg_pattern_problem",
+    "check_arg_pattern",
+    "check_arg_patterns",
+    "cwd_bound_arg_pattern",
     "decide_verdict",
     "dumps_approvals",
     "fallback_verdict",

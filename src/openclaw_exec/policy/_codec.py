@@ -32,9 +32,17 @@ from openclaw_exec.policy._approvals import (
     PolicyDefaults,
     SocketConfig,
 )
+from openclaw_exec.policy._argpattern import arg_pattern_problem
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
-__all__ = ["approvals_from_json", "approvals_to_json", "dumps_approvals", "loads_approvals"]
+__all__ = [
+    "approvals_from_json",
+    "approvals_to_json",
+    "check_arg_pattern",
+    "check_arg_patterns",
+    "dumps_approvals",
+    "loads_approvals",
+]
 
 _T = TypeVar("_T")
 
@@ -383,3 +391,60 @@ def loads_approvals(data: bytes | str, *, source: str | None = None) -> Approval
 def dumps_approvals(file: ApprovalsFile) -> bytes:
     """Serialise as OpenClaw does: pretty JSON (2-space indent) and a trailing newline."""
     return (json.dumps(approvals_to_json(file), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+_ARG_PATTERN_EXPECTED: Final = (
+    "a JavaScript regular expression over the arguments that this library can match"
+    " faithfully (see docs/policy.md), or a sha256:cwd-argv:v1: grant"
+)
+
+
+def _agent_path(agent_id: str) -> str:
+    return (
+        f"agents.{agent_id}"
+        if re.fullmatch(r"[A-Za-z_*][\w*-]*", agent_id)
+        else f"agents[{json.dumps(agent_id)}]"
+    )
+
+
+def check_arg_pattern(
+    arg_pattern: str | None, *, source: str | None = None, json_path: str = "argPattern"
+) -> None:
+    """
+    Refuse an argPattern that would never match, before it is written.
+
+    On read such an entry is kept and simply never matches (one bad entry must not lock
+    out the rest of the file); on write it is an error, so the administrator learns of it.
+
+    Raises:
+        ApprovalsFileError: Naming *source*, *json_path*, what was expected and why.
+    """
+    if arg_pattern is None or arg_pattern == "":
+        return
+    problem = arg_pattern_problem(arg_pattern)
+    if problem is not None:
+        raise ApprovalsFileError(
+            f"invalid argPattern: {problem}",
+            path=source,
+            json_path=json_path,
+            expected=_ARG_PATTERN_EXPECTED,
+            found=_describe(arg_pattern),
+        )
+
+
+def check_arg_patterns(file: ApprovalsFile, *, source: str | None = None) -> None:
+    """
+    Refuse a document holding an argPattern that would never match.
+
+    See :func:`check_arg_pattern`; the error names the first one's JSON path.
+
+    Raises:
+        ApprovalsFileError: For the first invalid argPattern, in file order.
+    """
+    for agent_id, agent in file.agents.items():
+        for index, entry in enumerate(agent.allowlist):
+            check_arg_pattern(
+                entry.arg_pattern,
+                source=source,
+                json_path=f"{_agent_path(agent_id)}.allowlist[{index}].argPattern",
+            )
