@@ -102,6 +102,10 @@ class Shape:
         allow: Extra allowlist entries (names found on PATH, or absolute patterns).
         shells: The real shells that run it (a bash-only shape names only bash).
         note: Why it is dangerous (or, for a control, why it is harmless).
+        entries: Allowlist entries with more than a pattern: ``(name or absolute
+            pattern, argPattern, source)``. They replace the honest entry of the same
+            program (an administrator who restricts ``git`` to ``^status$`` does not
+            also allow all of ``git``).
     """
 
     command: str
@@ -110,6 +114,7 @@ class Shape:
     allow: tuple[str, ...] = ()
     shells: tuple[str, ...] = SHELLS
     note: str = ""
+    entries: tuple[tuple[str, str | None, str | None], ...] = ()
 
     def param(self, prefix: str = "") -> object:
         """This shape as a ``pytest.param`` with a readable id."""
@@ -143,11 +148,21 @@ def allowlist(shape: Shape, extra: Iterable[str] = ()) -> list[AllowlistEntry]:
     names = [*shape.allow, *extra]
     patterns = [*HONEST]
     for name in names:
-        if name.startswith(("/", "~", "=")) or "*" in name:
-            patterns.append(name)
-        else:
-            patterns.extend(which_all([name]))
-    return [AllowlistEntry(pattern=p) for p in dict.fromkeys(patterns)]
+        patterns.extend(_patterns_for(name))
+    special = [
+        AllowlistEntry(pattern=pattern, arg_pattern=arg_pattern, source=source)
+        for name, arg_pattern, source in shape.entries
+        for pattern in _patterns_for(name)
+    ]
+    replaced = {e.pattern for e in special}
+    plain = [AllowlistEntry(pattern=p) for p in dict.fromkeys(patterns) if p not in replaced]
+    return [*plain, *special]
+
+
+def _patterns_for(name: str) -> tuple[str, ...]:
+    if name.startswith(("/", "~", "=")) or "*" in name:
+        return (name,)
+    return which_all([name])
 
 
 def analyse(
