@@ -229,3 +229,19 @@ async def test_session_against_a_restarted_kit_finds_its_pairing(tmp_path: Path)
     restarted = GatewayKit(kit_config(), store=FilePairingStore(folder))
     assert device_id is not None
     assert restarted.store.get_paired(device_id) is not None
+
+
+async def test_a_failing_final_write_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Full(FilePairingStore):
+        def _save(self, name: str, rows: dict[str, Any]) -> None:
+            del name, rows
+            raise OSError(28, "No space left on device")
+
+    store = Full(tmp_path / "pairing")
+    kit = GatewayKit(kit_config(store_flush_interval=3600), store=store)
+    async with serving(kit) as url:
+        await connect_as(url, generate_device_identity())
+    assert store.dirty  # nothing could be written, and the shutdown still completed
+    assert "final write of the pairing store failed" in caplog.text

@@ -222,7 +222,10 @@ class GatewayKit:
                     await anyio.sleep(1.0)
         finally:
             with anyio.CancelScope(shield=True):
-                await self.flush()
+                try:
+                    await self.flush()  # an approved pairing is not lost on shutdown
+                except Exception:  # noqa: BLE001 - logged; raising here would mask the cancel
+                    _LOG.exception("gateway kit: final write of the pairing store failed")
 
     async def _run_timers(self) -> None:
         while True:
