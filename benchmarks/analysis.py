@@ -40,7 +40,7 @@ MIX = [
     "python3 -m pip list",
     "ls -la && rm -rf build",
     "echo hello | tr a-z A-Z",
-    "bash -lc 'git status && ls'",
+    "bash -c 'git status && ls'",
     "find . -name '*.py'",
     "grep -r foo . | sort | uniq",
     "make build",
