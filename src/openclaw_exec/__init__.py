@@ -11,6 +11,7 @@ from __future__ import annotations
 from openclaw_exec._version import __version__
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.analysis import (
+    DANGER_ROWS,
     DEFAULT_SAFE_BIN_PROFILES,
     DEFAULT_SAFE_BIN_TRUSTED_DIRS,
     DEFAULT_SAFE_BINS,
@@ -23,6 +24,8 @@ from openclaw_exec.analysis import (
     AnalysisFailure,
     CompiledAllowlist,
     CompiledPattern,
+    DangerHit,
+    DangerRow,
     Evaluation,
     ExecutableResolver,
     InlineEvalHit,
@@ -43,6 +46,7 @@ from openclaw_exec.analysis import (
     durable_command_pattern,
     evaluate_command,
     evaluation_to_dict,
+    find_danger,
     format_evaluation_table,
     parse_shell_command,
 )
@@ -264,6 +268,7 @@ __all__ = (
     "APPROVAL_SCOPES",
     "APPROVAL_SLUG_LENGTH",
     "BROWSER_UI_CLIENT_IDS",
+    "DANGER_ROWS",
     "DECIDED_STATES",
     "DEFAULT_AGENT_ID",
     "DEFAULT_APPROVAL_TIMEOUT_MS",
@@ -342,6 +347,8 @@ __all__ = (
     "ConnectRequest",
     "ConnectSituation",
     "ConnectionFacts",
+    "DangerHit",
+    "DangerRow",
     "Decision",
     "DecisionPayload",
     "DecisionReceived",
@@ -459,6 +466,7 @@ __all__ = (
     "evaluation_to_dict",
     "explain_decision",
     "fallback_verdict",
+    "find_danger",
     "format_evaluation_table",
     "generate_device_identity",
     "guarded_run",

@@ -191,6 +191,7 @@ def _judge(
     cwd: str,
     env: Mapping[str, str],
     resolved: ResolvedPolicy,
+    danger_profiles: bool = True,
 ) -> _Judgement:
     """The policy's verdict for *command*, as the guard computes it before asking anyone."""
     from openclaw_exec.analysis import evaluate_command  # noqa: PLC0415
@@ -212,6 +213,7 @@ def _judge(
         env=env,
         allowlist=resolved.allowlist,
         auto_allow_skills=effective.auto_allow_skills,
+        danger_profiles=danger_profiles,
     )
     verdict = evaluation.verdict(effective)
     document = {
@@ -245,7 +247,13 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
         raise _UsageError("the command is empty")
     cwd = _absolute_dir(args.cwd)
     path, resolved = resolve_from_args(args)
-    judged = _judge(command, cwd=cwd, env=os.environ, resolved=resolved)
+    judged = _judge(
+        command,
+        cwd=cwd,
+        env=os.environ,
+        resolved=resolved,
+        danger_profiles=not args.no_danger_profiles,
+    )
     code = EXIT_OK if judged.allowed else EXIT_DENIED
     if args.json:
         _emit(
@@ -759,6 +767,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_policy_options(explain)
     explain.add_argument("--cwd", metavar="DIR", help="working directory (default: current)")
+    explain.add_argument(
+        "--no-danger-profiles",
+        action="store_true",
+        help="no argument-level danger profiles: OpenClaw-identical verdicts",
+    )
     # REMAINDER: everything from the first word of the command on is the command, so
     # `explain ls -la` works without `--` (options go before the command).
     explain.add_argument("words", nargs=argparse.REMAINDER, metavar="COMMAND", help="the command")

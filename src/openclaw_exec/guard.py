@@ -195,6 +195,9 @@ class ExecGuard:
             :class:`~openclaw_exec.policy.Sandbox` ()).
         sandbox_backends: The backends tried in order (default: bubblewrap, then
             Landlock; see :mod:`openclaw_exec.sandbox`). Each is probed once.
+        danger_profiles: Argument-level danger profiles (``git -c core.pager=…``,
+            ``find -exec``, ``tee ~/.bashrc``… need a human unless an entry's
+            ``argPattern`` allows them). ``False``: OpenClaw-identical verdicts.
     """
 
     def __init__(
@@ -213,6 +216,7 @@ class ExecGuard:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         sandbox: Sandbox | None = None,
         sandbox_backends: Sequence[Backend] | None = None,
+        danger_profiles: bool = True,
     ) -> None:
         if approvals is not None and approvals_file is not None:
             raise ValueError("pass either approvals (a file on disk) or approvals_file, not both")
@@ -234,6 +238,8 @@ class ExecGuard:
         self.requester = requester or Principal(id="exec-guard")
         self.resolver = resolver
         self.analysis_options = dict(analysis_options or {})
+        if not danger_profiles:
+            self.analysis_options["danger_profiles"] = False
         # One validating cache per guard: every hit is re-checked with change stamps, so a
         # replaced, dropped-in or chmod-ed executable is still noticed on the next call.
         self.resolution_cache: ResolutionCache | None = self.analysis_options.pop(

@@ -351,6 +351,7 @@ def test_json_document_is_stable_and_serialisable(vfs: VirtualResolver) -> None:
         "matchedEntry",
         "missReason",
         "inlineEval",
+        "danger",
         "inner",
     }
     assert [s["argv"] for s in seg["inner"]] == [["ls"], ["wc"]]

@@ -40,6 +40,7 @@ DOCUMENTED = {
     "command-runners": "[analysis:command-runners]",
     "shell-options": "[analysis:shell-options]",
     "wrappers": "[analysis:wrappers]",
+    "danger-profiles": "[analysis:danger-profiles]",
 }
 
 _PARSER_CONSTRUCTS = re.compile(
@@ -76,6 +77,8 @@ def category(ev: Evaluation) -> str:
         reason = seg.miss_reason or ""
         if seg.blocked_wrapper is not None:
             return "shell-options" if is_shell_wrapper(seg.blocked_wrapper) else "wrappers"
+        if seg.danger is not None:
+            return "danger-profiles"
         if reason.startswith("leading assignment"):
             return "assignments"
         if reason.startswith("shell builtin"):
@@ -396,7 +399,9 @@ def _ours(case: dict[str, Any], skill_bins: list[dict[str, str]] | None = None) 
     return _OURS[key]
 
 
-def _evaluate(case: dict[str, Any], skill_bins: list[dict[str, str]] | None) -> Evaluation:
+def _evaluate(
+    case: dict[str, Any], skill_bins: list[dict[str, str]] | None, *, danger_profiles: bool = True
+) -> Evaluation:
     return evaluate_command(
         case["command"],
         cwd=case["cwd"],
@@ -405,6 +410,7 @@ def _evaluate(case: dict[str, Any], skill_bins: list[dict[str, str]] | None) -> 
         safe_bins=case.get("safeBins", []),
         auto_allow_skills=bool(case.get("autoAllowSkills")),
         skill_bins=[(s["name"], s["resolvedPath"]) for s in (skill_bins or [])],
+        danger_profiles=danger_profiles,
     )
 
 
@@ -454,6 +460,37 @@ def test_every_stricter_answer_is_a_documented_difference(
     assert undocumented == [], undocumented[:20]
     # The corpus exercises the documented differences (a category never hit is dead text).
     assert {"parser-whitelist", "shell-payload", "assignments", "symlink-traversal"} <= set(counts)
+
+
+def test_danger_profiles_off_answers_without_them(
+    batch: dict[str, Any], answers: dict[str, Any]
+) -> None:
+    """
+    ``danger_profiles=False`` is the OpenClaw-identical knob: no segment carries a danger
+    row, every stricter answer has another documented reason, and turning the profiles
+    on only ever refuses more, each time naming the row that fired.
+    """
+    text = DIFFERENCES.read_text(encoding="utf-8")
+    fired = 0
+    for case in _shell_cases(batch):
+        theirs = answers[case["id"]]["result"]
+        skills = batch["skill_bins"] if case.get("autoAllowSkills") else None
+        off = _evaluate(case, skills, danger_profiles=False)
+        on = _ours(case, skills)
+        assert all(seg.danger is None for seg in off.all_segments), case["command"]
+        if (theirs["analysisOk"] and theirs["allowlistSatisfied"]) and not (
+            off.analysis_ok and off.allowlist_satisfied
+        ):
+            cat = category(off)
+            assert cat != "danger-profiles"
+            assert cat in DOCUMENTED and DOCUMENTED[cat] in text, (case["command"], cat)
+        assert (off.analysis_ok, off.failure) == (on.analysis_ok, on.failure)
+        if on.allowlist_satisfied:
+            assert off.allowlist_satisfied, case["command"]
+        elif off.allowlist_satisfied:
+            fired += 1
+            assert any(seg.danger is not None for seg in on.all_segments), case["command"]
+    assert fired > 0  # the corpus exercises the profiles
 
 
 def test_segments_and_satisfied_by_agree_when_both_allow(

@@ -8,6 +8,8 @@ Pure core: no I/O except through an injected :class:`ExecutableResolver` (the de
 from __future__ import annotations
 
 from openclaw_exec.analysis._allowlist import arg_pattern_matches
+from openclaw_exec.analysis._danger import DangerHit, DangerRow
+from openclaw_exec.analysis._danger_rows import DANGER_ROWS, find_danger
 from openclaw_exec.analysis._evaluate import (
     MAX_SHELL_DEPTH,
     AllowAlwaysGrant,
@@ -53,6 +55,7 @@ from openclaw_exec.analysis._shell import (
 )
 
 __all__ = [
+    "DANGER_ROWS",
     "DEFAULT_SAFE_BINS",
     "DEFAULT_SAFE_BIN_PROFILES",
     "DEFAULT_SAFE_BIN_TRUSTED_DIRS",
@@ -65,6 +68,8 @@ __all__ = [
     "AnalysisFailure",
     "CompiledAllowlist",
     "CompiledPattern",
+    "DangerHit",
+    "DangerRow",
     "Evaluation",
     "ExecutableResolver",
     "InlineEvalHit",
@@ -85,6 +90,7 @@ __all__ = [
     "durable_command_pattern",
     "evaluate_command",
     "evaluation_to_dict",
+    "find_danger",
     "format_evaluation_table",
     "parse_shell_command",
 ]

@@ -23,9 +23,12 @@ import attrs
 from openclaw_exec._values import positional_maker
 from openclaw_exec.analysis._allowlist import (
     CompiledAllowlist,
+    arg_pattern_matches,
     compile_allowlist,
 )
 from openclaw_exec.analysis._builtins import check_builtin
+from openclaw_exec.analysis._danger import DangerHit
+from openclaw_exec.analysis._danger_rows import find_danger
 from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
@@ -141,6 +144,8 @@ class SegmentEvaluation:
         miss_reason: Why the segment is not satisfied (``None`` when satisfied).
         inline_eval: An inline-eval hit (``python -c ...``), if any.
         inner: Segments of a shell wrapper's ``-c`` payload (analysed recursively).
+        danger: The danger-profile row that fired (``git -c core.pager``…): the segment
+            is then not satisfied, unless an entry's ``argPattern`` allowed the arguments.
     """
 
     argv: tuple[str, ...]
@@ -158,6 +163,7 @@ class SegmentEvaluation:
     miss_reason: str | None
     inline_eval: InlineEvalHit | None
     inner: tuple[SegmentEvaluation, ...] = ()
+    danger: DangerHit | None = None
 
     @property
     def satisfied(self) -> bool:
@@ -334,6 +340,7 @@ class _Context:
         "allowlist",
         "cache",
         "cwd",
+        "danger_env",
         "path_env",
         "profiles",
         "resolved",
@@ -370,6 +377,8 @@ class _Context:
         # segment of one command sees the same filesystem answer.
         self.resolved: dict[str, ResolvedExecutable | None] = {}
         self.symlinked: dict[str, bool] = {}
+        # The environment for danger profiles, None when they are off.
+        self.danger_env: Mapping[str, str] | None = None
 
     def resolve(self, raw: str) -> ResolvedExecutable | None:
         found = self.resolved.get(raw, _UNSET)
@@ -417,6 +426,7 @@ def evaluate_command(
     bare_name_patterns: bool = False,
     resolver: ExecutableResolver | None = None,
     cache: ResolutionCache | None = None,
+    danger_profiles: bool = True,
 ) -> Evaluation:
     """
     Analyse a command line (or an argv) and check every segment against the allowlist.
@@ -438,6 +448,11 @@ def evaluate_command(
             OpenClaw builds); OpenClaw 2026.4.1 ignores them, which is the default.
         resolver: Filesystem access; defaults to :class:`OsResolver`.
         cache: A :class:`ResolutionCache` shared across calls (``None``: no caching).
+        danger_profiles: Refuse options that make an allowlisted program run code or
+            write protected paths (``git -c core.pager=…``, ``find -exec``, ``sort -o``,
+            ``tee ~/.bashrc``; the table is :data:`DANGER_ROWS`) unless an entry's
+            ``argPattern`` allowed the arguments. ``False`` gives OpenClaw-identical
+            verdicts (no argument-level profiles).
 
     Returns:
         The evaluation. Commands the analyser does not fully understand come back with
@@ -486,6 +501,8 @@ def evaluate_command(
         resolver if resolver is not None else _DEFAULT_RESOLVER,
         cache,
     )
+    if danger_profiles:
+        ctx.danger_env = env
     raw_segments: list[RawSegment]
     ops: list[str | None]
     part_sizes: list[int]
@@ -722,6 +739,11 @@ def _evaluate_segment(
         else _decide(assignments, plan, execution, policy, inline, inner, ctx)
     )
     by, entry, reason = decision
+    danger = None
+    if by is not None and ctx.danger_env is not None:
+        danger = _danger(plan, execution, entry, ctx)
+        if danger is not None:
+            by, reason = None, f"{danger.describe()} (an argPattern can allow it explicitly)"
     return _make_segment(
         argv,
         assignments,
@@ -738,7 +760,28 @@ def _evaluate_segment(
         reason,
         inline,
         inner,
+        danger,
     )
+
+
+def _danger(
+    plan: WrapperPlan,
+    execution: ResolvedExecutable | None,
+    entry: AllowlistEntry | None,
+    ctx: _Context,
+) -> DangerHit | None:
+    """The danger row that fires for a satisfied segment, unless its entry allows it."""
+    if not plan.argv or ctx.danger_env is None:
+        return None
+    names = (execution.real_path,) if execution is not None and execution.real_path else ()
+    hit = find_danger(
+        plan.argv, cwd=ctx.cwd, env=ctx.danger_env, resolver=ctx.resolver, names=names
+    )
+    # The administrator's explicit allowance: an entry whose argPattern matched these
+    # arguments (a plain path entry, or an allow-always path grant, never does).
+    if hit is None or (entry is not None and arg_pattern_matches(entry, plan.argv, cwd=ctx.cwd)):
+        return None
+    return hit
 
 
 _Decision = tuple["SatisfiedBy | None", "AllowlistEntry | None", "str | None"]

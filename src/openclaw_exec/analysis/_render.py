@@ -50,6 +50,13 @@ def _segment(seg: SegmentEvaluation) -> dict[str, Any]:
         else {"id": entry.id, "pattern": entry.pattern, "source": entry.source},
         "missReason": seg.miss_reason,
         "inlineEval": None if seg.inline_eval is None else seg.inline_eval.describe(),
+        "danger": None
+        if seg.danger is None
+        else {
+            "row": seg.danger.row.label,
+            "effect": seg.danger.row.effect,
+            "detail": seg.danger.detail,
+        },
         "inner": [_segment(s) for s in seg.inner],
     }
 
