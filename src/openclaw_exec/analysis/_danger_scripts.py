@@ -208,6 +208,7 @@ _AWK_TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 # After these, a '/' starts a regex literal; after an operand it divides.
+_AWK_KEYWORDS = frozenset({"print", "printf", "return", "in", "case", "do", "else"})
 _OPERAND_END = frozenset({"word", "number", "string", "regex", ")", "]", "$", "++", "--"})
 
 
@@ -253,7 +254,8 @@ def _awk_tokens(program: str) -> list[tuple[str, str]]:
         if kind == "op":
             kind = text
         tokens.append((kind, text))
-        last = "word" if kind == "word" and text not in ("print", "printf", "return") else kind
+        # After a keyword that takes an expression, '/' starts a regex, not a division.
+        last = "keyword" if kind == "word" and text in _AWK_KEYWORDS else kind
     return tokens
 
 

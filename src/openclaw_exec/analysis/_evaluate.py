@@ -744,6 +744,14 @@ def _evaluate_segment(
         danger = _danger(plan, execution, entry, ctx)
         if danger is not None:
             by, reason = None, f"{danger.describe()} (an argPattern can allow it explicitly)"
+    elif (
+        ctx.danger_env is not None
+        and inline is not None
+        and inline.normalized_executable in _COMMAND_RUNNERS
+    ):
+        # find -exec / xargs CMD miss whatever the entry (no argPattern can allow them);
+        # the row is still named, for explain.
+        danger = _danger(plan, execution, None, ctx)
     return _make_segment(
         argv,
         assignments,
