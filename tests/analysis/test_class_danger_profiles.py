@@ -20,6 +20,7 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 import pytest
 from _canary import (
     Shape,
@@ -27,7 +28,6 @@ from _canary import (
     assert_allowed,
     assert_real,
     assert_refused,
-    build,
     verdict,
 )
 
@@ -593,9 +593,12 @@ def test_canary_shape_is_real(shape: Shape, tmp_path: Path) -> None:
 def test_canary_shape_is_refused_and_only_by_the_profiles(shape: Shape, tmp_path: Path) -> None:
     _skip_missing(shape)
     assert_refused(shape, tmp_path)
-    build(shape, tmp_path)
+    # The planting step alone (a login shell reading the planted file is refused anyway):
+    # refused with the profiles, allowed without them, so the profile is what refuses it.
+    plant = attrs.evolve(shape, command=shape.command.split(" && bash -lc ")[0])
+    assert_refused(plant, tmp_path)
     if " -exec " not in shape.command:  # find -exec was refused before the profiles too
-        assert verdict(shape, tmp_path, danger_profiles=False) is Verdict.ALLOW
+        assert verdict(plant, tmp_path, danger_profiles=False) is Verdict.ALLOW
 
 
 CONTROL_SHAPES = [
