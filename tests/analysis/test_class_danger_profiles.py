@@ -628,3 +628,17 @@ def test_the_honest_allowlist_is_what_the_canaries_use(tmp_path: Path) -> None:
         path = shutil.which(name)
         assert path is not None
         assert any(re.fullmatch(p.replace("*", ".*"), path) for p in patterns), name
+
+
+def test_an_allow_always_path_grant_does_not_waive_a_row() -> None:
+    from openclaw_exec.analysis import durable_command_pattern  # noqa: PLC0415
+
+    command = "git -c core.pager=x log"
+    grant = [AllowlistEntry(pattern="/usr/bin/git", source="allow-always")]
+    ev = evaluate_command(command, cwd=CWD, env=ENV, allowlist=grant, resolver=VFS)
+    assert not ev.durable_approval_satisfied
+    assert ev.verdict(POLICY).verdict is Verdict.ASK
+    # The exact-command grant is a human's approval of this very text: it does.
+    exact = [AllowlistEntry(pattern=durable_command_pattern(command), source="allow-always")]
+    ev = evaluate_command(command, cwd=CWD, env=ENV, allowlist=exact, resolver=VFS)
+    assert ev.verdict(POLICY).verdict is Verdict.ALLOW

@@ -977,6 +977,10 @@ def _durable(
                 return False
             if seg.assignments or seg.blocked_wrapper is not None:
                 return False
+            if seg.danger is not None:
+                # A path grant covers the program's ordinary use, not a danger row; only
+                # the exact-command grant above (a human saw this very text) does.
+                return False
     return True
 
 
