@@ -43,6 +43,8 @@ def shapes() -> Iterator[tuple[str, str]]:
     yield "parentheses", "(" * CAP
     yield "git -c options (danger profile)", "git " + "-c a.b=c " * 110 + "status"
     yield "find expression (danger profile)", "find . " + "-name x -o " * 300 + "-print"
+    yield "tee with 1000 targets (danger profile)", "tee " + " ".join(f"d{i}" for i in range(1000))
+    yield "tee with 60 targets (danger profile)", "tee " + " ".join(f"d{i}" for i in range(60))
 
 
 def best_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -59,10 +61,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     vfs = VirtualResolver()
-    for name in ("a", "echo", "git", "find", "bash"):
+    for name in ("a", "echo", "git", "find", "bash", "tee"):
         vfs.add_file(f"/usr/bin/{name}")
     vfs.add_dir("/w")
-    allow = [AllowlistEntry(pattern=f"/usr/bin/{n}") for n in ("a", "echo", "git", "find")]
+    allow = [AllowlistEntry(pattern=f"/usr/bin/{n}") for n in ("a", "echo", "git", "find", "tee")]
     worst = 0.0
     for name, text in shapes():
         ev = evaluate_command(text, cwd="/w", env=ENV, allowlist=allow, resolver=vfs)

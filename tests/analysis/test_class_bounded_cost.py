@@ -75,6 +75,10 @@ def hostile_inputs() -> Iterator[tuple[str, str]]:
     yield "shell payload full of words", "bash -c '" + "a " * ((CAP - 12) // 2) + "'"
     yield "git options", "git " + "-c a.b=c " * ((CAP - 4) // 9)
     yield "find expression", "find . " + "-name x -o " * ((CAP - 7) // 11)
+    yield "a writer with a thousand targets", "tee " + " ".join(f"a/b/c{i}" for i in range(1000))
+    yield "rm with a thousand targets", "rm -rf " + " ".join(f"/w/d{i}" for i in range(1000))
+    yield "a long sed script", "sed -e '" + "s/a/b/;" * 140 + "' f"
+    yield "a long awk program", "awk '" + "{print $1};" * 90 + "' f"
 
 
 HOSTILE = list(hostile_inputs())
@@ -102,6 +106,24 @@ def test_hostile_input_finishes_and_computes_at_most_one_position(
     assert calls <= 2, f"{name}: {calls} byte positions computed"
     assert elapsed < HANG_GUARD_S, f"{name}: {elapsed:.2f} s"
     assert not ev.allowlist_satisfied  # nothing is allowlisted
+
+
+def test_write_targets_are_checked_within_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    real = VFS.realpath
+
+    def counting(path: str) -> str | None:
+        nonlocal calls
+        calls += 1
+        return real(path)
+
+    monkeypatch.setattr(VFS, "realpath", counting)
+    targets = " ".join(f"a/b{i}/c" for i in range(1000))
+    allow = [AllowlistEntry(pattern="/usr/bin/tee")]
+    VFS.add_file("/usr/bin/tee")
+    ev = evaluate_command(f"tee {targets}", cwd="/w", env=ENV, allowlist=allow, resolver=VFS)
+    assert ev.segments[0].danger is not None  # more targets than are checked: it asks
+    assert calls <= 8 * 64, calls  # a bounded number of file-system questions
 
 
 def test_word_cap_fails_closed_and_names_itself() -> None:

@@ -113,8 +113,9 @@ def test_every_row_refuses_its_example_through_evaluate_command(row: DangerRow) 
 def test_rows_are_unique_and_every_profile_has_rows() -> None:
     labels = [r.label for r in DANGER_ROWS]
     assert len(labels) == len(set(labels))
-    assert {r.program for r in DANGER_ROWS} | {"chgrp"} == set(PROFILES) == set(DANGER_PROGRAMS)
-    assert len({r.program for r in DANGER_ROWS}) >= 25
+    programs = {r.program for r in DANGER_ROWS} - {"*"}  # "*": too many paths, any writer
+    assert programs | {"chgrp"} == set(PROFILES) == set(DANGER_PROGRAMS)
+    assert len(programs) >= 25
 
 
 def test_the_table_in_the_docs_is_the_table_in_the_code() -> None:

@@ -33,11 +33,13 @@ import attrs
 from openclaw_exec.analysis._resolver import ExecutableResolver
 
 __all__ = [
+    "MAX_PATH_CHECKS",
     "PROFILES",
     "DangerHit",
     "DangerRow",
     "Grammar",
     "PathContext",
+    "TooManyPaths",
     "profile_name",
     "protected_reason",
 ]
@@ -335,10 +337,18 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+MAX_PATH_CHECKS = 64
+"""Write targets checked per segment; a segment with more fires (bounded file-system calls)."""
+
+
+class TooManyPaths(Exception):  # noqa: N818 - a signal, caught by find_danger
+    """More write targets than :data:`MAX_PATH_CHECKS` in one segment."""
+
+
 class PathContext:
     """Where relative paths start and what the environment says (HOME, PATH), for one check."""
 
-    __slots__ = ("cwd", "env", "homes", "path_dirs", "resolver")
+    __slots__ = ("budget", "cwd", "env", "homes", "path_dirs", "real_paths", "resolver")
 
     def __init__(
         self, cwd: str, env: Mapping[str, str], resolver: ExecutableResolver | None
@@ -346,6 +356,10 @@ class PathContext:
         self.cwd = cwd
         self.env = env
         self.resolver = resolver
+        # Path checks cost file-system calls: a segment gets MAX_PATH_CHECKS of them, and
+        # the answers are shared within it (many targets share their folders).
+        self.budget = MAX_PATH_CHECKS
+        self.real_paths: dict[str, str | None] = {}
         home = env.get("HOME")
         homes = ["/root"]
         if isinstance(home, str) and home.startswith("/"):
@@ -374,7 +388,10 @@ class PathContext:
         current = self.absolute_raw(path)
         rest: list[str] = []
         for _ in range(current.count("/") + 1):
-            found = self.resolver.realpath(current)
+            # A path under a folder already known to be missing is missing: no call.
+            parent = posixpath.dirname(current)
+            known_missing = parent != current and self.real_paths.get(parent, "") is None
+            found = None if known_missing else self._realpath(current)
             if found is not None:
                 return posixpath.normpath(posixpath.join(found, *reversed(rest)))
             head, tail = posixpath.split(current)
@@ -393,7 +410,21 @@ class PathContext:
 
     def exists(self, path: str) -> bool:
         """Whether *path* exists now (through the resolver; ``False`` without one)."""
-        return self.resolver is not None and self.resolver.realpath(path) is not None
+        return self.resolver is not None and self._realpath(path) is not None
+
+    def _realpath(self, path: str) -> str | None:
+        if path in self.real_paths:
+            return self.real_paths[path]
+        assert self.resolver is not None
+        found = self.resolver.realpath(path)
+        self.real_paths[path] = found
+        return found
+
+    def spend(self) -> None:
+        """Count one path check; past the budget the segment's paths cannot be proven."""
+        self.budget -= 1
+        if self.budget < 0:
+            raise TooManyPaths
 
 
 def protected_reason(path: str, ctx: PathContext) -> str | None:
@@ -402,6 +433,7 @@ def protected_reason(path: str, ctx: PathContext) -> str | None:
 
     Checked for the lexical absolute path and for the path as the kernel resolves it now.
     """
+    ctx.spend()
     candidates = [ctx.absolute(path)]
     real = ctx.real(path)
     if real is not None and real not in candidates:
@@ -446,7 +478,7 @@ def contains_protected(path: str, ctx: PathContext) -> str | None:
     The tree root is protected, or holds a home folder, a system or PATH folder, or a
     ``.git`` folder (a repository root).
     """
-    own = protected_reason(path, ctx)
+    own = protected_reason(path, ctx)  # counts one check
     if own is not None:
         return own
     candidates = [ctx.absolute(path)]

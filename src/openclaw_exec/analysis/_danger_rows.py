@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from openclaw_exec.analysis._danger import (
+    MAX_PATH_CHECKS,
     PROTECTED,
     READS_CODE,
     RUNS,
@@ -20,6 +21,7 @@ from openclaw_exec.analysis._danger import (
     DangerHit,
     DangerRow,
     PathContext,
+    TooManyPaths,
     profile_name,
 )
 from openclaw_exec.analysis._danger_git import GIT_CONFIG_ROWS, GIT_UNKNOWN_CONFIG
@@ -42,6 +44,14 @@ def _r(program: str, key: str, effect: str, *example: str) -> DangerRow:
 def _config_example(label: str) -> str:
     return re.sub(r"<[^>]*>|\*", "x", label)
 
+
+TOO_MANY_PATHS = DangerRow(
+    program="*",
+    key=f"<more than {MAX_PATH_CHECKS} paths to check>",
+    effect="writes paths the analyser does not all check",
+    example=("tee", *(f"f{i}" for i in range(MAX_PATH_CHECKS + 1))),
+)
+"""A writer with more targets than are checked (the file-system calls are bounded)."""
 
 _GIT_CONFIG = "names a program git runs, or config that does"
 
@@ -287,6 +297,7 @@ DANGER_ROWS: tuple[DangerRow, ...] = (
     _r("chmod", "MODE PROTECTED-PATH", PROTECTED, "+x", ".git/hooks/pre-commit"),
     _r("chown", "OWNER PROTECTED-PATH", PROTECTED, "u", "/home/u/.ssh"),
     _r("dd", "of=PROTECTED-PATH", PROTECTED, "if=x", "of=/home/u/.bashrc"),
+    TOO_MANY_PATHS,
 )
 """Every row of the danger table, in table order."""
 
@@ -335,9 +346,12 @@ def find_danger(
         # A matcher reads argv[0] for the program's own name (npx, pnpm, chgrp); reached
         # through another name (a symlink), it is called by the profile's name.
         call = argv if profile_name(argv[0]) == profile else (profile, *argv[1:])
-        for key, detail in DANGER_PROGRAMS[profile](call, ctx):
-            row = row_for(profile, key)
-            if row is None:  # never in the shipped table (tested); still fail closed
-                row = DangerRow(program=profile, key=key, effect=RUNS, example=())
-            return DangerHit(row=row, detail=detail)
+        try:
+            for key, detail in DANGER_PROGRAMS[profile](call, ctx):
+                row = row_for(profile, key)
+                if row is None:  # never in the shipped table (tested); still fail closed
+                    row = DangerRow(program=profile, key=key, effect=RUNS, example=())
+                return DangerHit(row=row, detail=detail)
+        except TooManyPaths:
+            return DangerHit(row=TOO_MANY_PATHS, detail=f"{len(argv) - 1} arguments")
     return None
