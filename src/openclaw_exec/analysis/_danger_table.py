@@ -22,6 +22,7 @@ from openclaw_exec.analysis._danger import (
     scan,
 )
 from openclaw_exec.analysis._danger_git import git_hits
+from openclaw_exec.analysis._danger_net import NET_MATCHERS
 from openclaw_exec.analysis._danger_text import TEXT_MATCHERS
 from openclaw_exec.analysis._danger_util import (
     Hit,
@@ -584,6 +585,7 @@ _GIT_ENV = (
 
 DANGER_PROGRAMS: Mapping[str, Matcher] = {
     **TEXT_MATCHERS,
+    **NET_MATCHERS,
     "git": _git,
     "less": _less,
     "man": _man,
