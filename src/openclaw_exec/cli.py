@@ -299,8 +299,9 @@ def _replay_records(args: argparse.Namespace) -> list[Any]:
     log = Path(args.log)
     if not log.exists():
         raise _UsageError(f"{log}: no such audit log")
+    key = _audit_key(args)
     try:
-        return list(read_audit_log(log))
+        return list(read_audit_log(log, key=key))
     except ValueError as exc:
         raise _UsageError(f"cannot replay a damaged log: {exc}") from None
 
@@ -312,8 +313,12 @@ def _cmd_audit_replay(args: argparse.Namespace, out: TextIO) -> int:
     override = {name: getattr(args, name) for name, _ in _KNOBS if getattr(args, name) is not None}
     ExecPolicy(**override)  # validate the overrides once, before any record
     results: list[dict[str, Any]] = []
+    skipped = 0
     for record in records:
         if record.kind != "exec.authorize":
+            continue
+        if record.command_truncated:  # only a prefix was kept: re-deciding it would mislead
+            skipped += 1
             continue
         try:
             recorded_policy = record.exec_policy()
@@ -360,6 +365,7 @@ def _cmd_audit_replay(args: argparse.Namespace, out: TextIO) -> int:
                 "override": {wire: _plain(getattr(args, n)) for n, wire in _KNOBS if n in override},
                 "records": len(results),
                 "changed": len(changed),
+                "skippedTruncated": skipped,
                 "results": results,
             },
         )
@@ -378,6 +384,11 @@ def _cmd_audit_replay(args: argparse.Namespace, out: TextIO) -> int:
             f"{new['verdict']} ({new['reason']})  {row['command']}\n"
         )
     out.write(f"{len(changed)} of {len(results)} would now be decided differently\n")
+    if skipped:
+        out.write(
+            f"{skipped} records not replayed: their command was too long to store whole "
+            "(only a prefix and its hash are kept)\n"
+        )
     return code
 
 
@@ -645,13 +656,36 @@ def _cmd_pairing_explain(args: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
+#: Where the CLI looks for the audit key when --key is not given.
+AUDIT_KEY_ENV = "OPENCLAW_EXEC_AUDIT_KEY_FILE"
+
+
+def _audit_key(args: argparse.Namespace) -> bytes | None:
+    from openclaw_exec.audit import load_audit_key  # noqa: PLC0415
+
+    source = args.key or os.environ.get(AUDIT_KEY_ENV) or None
+    if source is None:
+        return None
+    try:
+        return load_audit_key(source)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+
+
 def _cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     from openclaw_exec.audit import verify_audit_log  # noqa: PLC0415
 
     log = Path(args.log)
-    if not log.is_file():
+    if not log.exists():
         raise _UsageError(f"{log}: no such audit log")
-    result = verify_audit_log(log)
+    anchor = args.expect_last_hash
+    if anchor is not None and not _is_hex64(anchor):
+        raise _UsageError(f"--expect-last-hash: expected 64 lower-case hex digits, got {anchor!r}")
+    key = _audit_key(args)
+    try:
+        result = verify_audit_log(log, key=key, expect_last_hash=anchor)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
     code = EXIT_OK if result.ok else EXIT_DENIED
     if args.json:
         _emit(
@@ -663,17 +697,36 @@ def _cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
                 "error": result.error or None,
                 "line": result.line,
                 "lastHash": result.last_hash,
+                "keyed": result.keyed,
+                "signed": result.signed,
+                "anchored": result.anchored,
             },
         )
         return code
-    if result.ok:
-        out.write(f"{log}: ok, {result.records} records, last hash {result.last_hash}\n")
+    if not result.ok:
+        where = f"line {result.line}" if result.line is not None else "the end"
+        out.write(
+            f"{log}: BROKEN at {where}: {result.error} ({result.records} good records before it)\n"
+        )
+        return code
+    out.write(f"{log}: ok, {result.records} records, last hash {result.last_hash}\n")
+    if result.keyed:
+        out.write("  every record's MAC matches the key\n")
+    elif result.signed:
+        out.write(f"  {result.signed} records carry a MAC that was NOT checked: give --key FILE\n")
+    else:
+        out.write("  unkeyed log: this detects accidents, not someone who can write the file\n")
+    if result.anchored:
+        out.write("  the expected last hash is in the log (no tail truncation before it)\n")
     else:
         out.write(
-            f"{log}: BROKEN at line {result.line}: {result.error} "
-            f"({result.records} good records before it)\n"
+            "  tail not anchored: publish the last hash elsewhere and pass --expect-last-hash\n"
         )
     return code
+
+
+def _is_hex64(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -704,6 +757,14 @@ def _file_options(parser: argparse.ArgumentParser, *, agent_default: str | None 
     parser.add_argument("--agent", metavar="ID", help=f"agent id (default: {shown})")
     if agent_default is not None:  # applied after the options before the subcommand
         parser.set_defaults(agent_default=agent_default)
+
+
+def _key_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--key",
+        metavar="FILE",
+        help=f"the audit key file: every record's MAC is checked (default: ${AUDIT_KEY_ENV})",
+    )
 
 
 def _knob_options(parser: argparse.ArgumentParser, *, verb: str = "requested") -> None:
@@ -824,8 +885,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="check and replay the audit log")
     audit_cmds = _subcommands(audit)
-    verify = audit_cmds.add_parser("verify", help="check the hash chain")
+    verify = audit_cmds.add_parser(
+        "verify",
+        help="check the hash chain (and the MACs with --key, the tail with --expect-last-hash)",
+    )
     _json_option(verify)
+    _key_option(verify)
+    verify.add_argument(
+        "--expect-last-hash",
+        metavar="HASH",
+        help="a last hash published earlier: the log must still hold that record",
+    )
     verify.add_argument("log", metavar="LOG")
     verify.set_defaults(handler=_cmd_audit_verify)
     replay = audit_cmds.add_parser(
@@ -837,6 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--approvals", metavar="FILE", help="the (changed) approvals file")
     _knob_options(replay, verb="replace the recorded")
     replay.add_argument("--all", action="store_true", help="list unchanged decisions too")
+    _key_option(replay)
     _json_option(replay)
     replay.add_argument("log", metavar="LOG")
     replay.set_defaults(handler=_cmd_audit_replay)
