@@ -1,0 +1,333 @@
+"""Audit records: the fields, their bounds, the canonical JSON, the hash and the MAC (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from openclaw_exec.policy import ExecPolicy
+
+__all__ = [
+    "GENESIS_HASH",
+    "MAX_COMMAND_CHARS",
+    "MAX_ITEMS",
+    "MAX_RECORD_BYTES",
+    "MAX_TEXT_CHARS",
+    "MIN_KEY_BYTES",
+    "AuditRecord",
+    "chain_record",
+]
+
+GENESIS_HASH: Final = "0" * 64
+"""The ``prev`` of the first record."""
+
+MAX_COMMAND_CHARS: Final = 4096
+"""Characters of the command kept in a record; the full text's SHA-256 and length are kept."""
+
+MAX_TEXT_CHARS: Final = 4096
+"""Characters kept of any other text in a record (cwd, PATH, messages in ``details``...)."""
+
+MAX_ITEMS: Final = 256
+"""Items kept of any list or object in ``env_keys``, ``policy`` or ``details``."""
+
+MAX_RECORD_BYTES: Final = 1024 * 1024
+"""The longest line a reader accepts (a bounded record is far below it)."""
+
+MIN_KEY_BYTES: Final = 16
+"""The shortest audit key accepted (use 32 random bytes)."""
+
+
+_TRUNCATED: Final = "…[truncated]"
+_MAX_DEPTH: Final = 8  # deeper than any record the guard writes
+#: Past this a record is compacted (_compact); what is left is well under MAX_RECORD_BYTES.
+_RECORD_BUDGET: Final = 256 * 1024
+_POLICY_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
+
+_STR_FIELDS = ("kind", "command", "reason", "prev", "hash")
+_OPT_STR_FIELDS = (
+    "cwd",
+    "agent_id",
+    "session_key",
+    "decision",
+    "approval_id",
+    "approver",
+    "host",
+    "path_env",
+)
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@attrs.frozen(kw_only=True)
+class AuditRecord:
+    """
+    One audited decision.
+
+    Attributes:
+        seq: Position in the log, from 1.
+        ts_ms: When it was decided (epoch milliseconds).
+        kind: What was decided (``exec.authorize``).
+        command: The command text as requested.
+        cwd: Working directory.
+        agent_id: The agent.
+        session_key: The conversation.
+        host: The exec host (``gateway``, ``node``, ...), if known.
+        env_keys: Names (never values) of the environment passed.
+        path_env: The ``PATH`` the command was analysed with (replay resolves with it).
+        policy: The effective policy (``security``, ``ask``, ``askFallback``, ...).
+        allowed: Whether the command may run.
+        reason: Why (OpenClaw's reason strings, e.g. ``allowlist-miss``, ``user-denied``).
+        decision: The human decision, if one was asked (``allow-once`` ...), else ``None``.
+        approval_id: The approval id, if one was asked.
+        approver: Who decided (``resolvedBy``).
+        details: Extra data (analysis summary, persisted patterns, ...).
+        command_sha256: SHA-256 (hex) of the full command text (UTF-8), ``None`` in
+            records written before it existed.
+        command_length: Length of the full command in characters; larger than
+            ``len(command)`` when only a prefix was kept.
+        prev: Hash of the previous record.
+        hash: This record's hash.
+        mac: HMAC-SHA256 (hex) of the canonical JSON under the writer's key, or ``None``
+            for an unkeyed log.
+    """
+
+    seq: int
+    ts_ms: int
+    kind: str = "exec.authorize"
+    command: str
+    cwd: str | None = None
+    agent_id: str | None = None
+    session_key: str | None = None
+    host: str | None = None
+    env_keys: tuple[str, ...] = ()
+    path_env: str | None = None
+    policy: Mapping[str, Any] = attrs.field(factory=dict)
+    allowed: bool
+    reason: str
+    decision: str | None = None
+    approval_id: str | None = None
+    approver: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict)
+    command_sha256: str | None = None
+    command_length: int | None = None
+    prev: str = GENESIS_HASH
+    hash: str = ""
+    mac: str | None = None
+
+    @property
+    def command_truncated(self) -> bool:
+        """Only a prefix of the command is stored (replay cannot re-decide it)."""
+        return self.command_length is not None and self.command_length > len(self.command)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON object, ``hash`` and ``mac`` excluded (what both cover)."""
+        data = attrs.asdict(self, recurse=False)
+        del data["hash"]
+        del data["mac"]
+        for optional in ("command_sha256", "command_length"):
+            if data[optional] is None:  # absent in older records: their hashes still hold
+                del data[optional]
+        data["env_keys"] = list(self.env_keys)
+        data["policy"] = dict(self.policy)
+        data["details"] = dict(self.details)
+        return data
+
+    def exec_policy(self) -> ExecPolicy:
+        """
+        The effective policy recorded (for ``audit replay``).
+
+        Raises:
+            PolicyError: The recorded knobs are not valid policy values.
+        """
+        knobs = self.policy
+        return ExecPolicy(
+            security=knobs.get("security", "deny"),
+            ask=knobs.get("ask", "on-miss"),
+            ask_fallback=knobs.get("askFallback", "deny"),
+            auto_allow_skills=knobs.get("autoAllowSkills", False) is True,
+            sandbox=knobs.get("sandbox", "off"),
+        )
+
+    def to_json(self) -> str:
+        """The JSON line (no newline)."""
+        signed = {} if self.mac is None else {"mac": self.mac}
+        return json.dumps(
+            {**self.body(), "hash": self.hash, **signed},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AuditRecord:
+        """
+        Rebuild a record from a decoded line, checking every field's type.
+
+        Raises:
+            ValueError: A field is missing or has the wrong type.
+        """
+        problems = [
+            f"{n} must be a string" for n in _STR_FIELDS if not isinstance(data.get(n), str)
+        ]
+        problems += [
+            f"{n} must be a string or null"
+            for n in _OPT_STR_FIELDS
+            if data.get(n) is not None and not isinstance(data.get(n), str)
+        ]
+        problems += [
+            f"{n} must be an integer" for n in ("seq", "ts_ms") if type(data.get(n)) is not int
+        ]
+        for name in ("command_sha256", "mac"):
+            value = data.get(name)
+            if value is not None and not _is_hex64(value):
+                problems.append(f"{name} must be 64 lower-case hex digits or absent")
+        length = data.get("command_length")
+        if length is not None and (type(length) is not int or length < 0):
+            problems.append("command_length must be a non-negative integer or absent")
+        if type(data.get("allowed")) is not bool:
+            problems.append("allowed must be a boolean")
+        keys = data.get("env_keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            problems.append("env_keys must be an array of strings")
+        problems += [
+            f"{n} must be an object"
+            for n in ("policy", "details")
+            if not isinstance(data.get(n), dict)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        names = {a.name for a in attrs.fields(cls)}
+        fields = {k: v for k, v in data.items() if k in names}
+        fields["env_keys"] = tuple(fields["env_keys"])
+        return cls(**fields)
+
+
+def _is_hex64(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def _canonical(body: Mapping[str, Any]) -> bytes:
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def _mac(key: bytes, body: Mapping[str, Any]) -> str:
+    return hmac.new(key, _canonical(body), hashlib.sha256).hexdigest()
+
+
+def _check_key(key: object) -> bytes | None:
+    if key is None:
+        return None
+    if not isinstance(key, bytes):
+        raise TypeError(f"the audit key must be bytes, got {type(key).__name__}")
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"the audit key must hold at least {MIN_KEY_BYTES} bytes")
+    return key
+
+
+def _cap_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
+    return value if len(value) <= limit else value[:limit] + _TRUNCATED
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """A JSON value with every string, list and object capped (nesting too)."""
+    if isinstance(value, str):
+        return _cap_text(value)
+    if depth >= _MAX_DEPTH:
+        return _TRUNCATED
+    if isinstance(value, Mapping):
+        items = list(value.items())
+        out = {str(k)[:MAX_TEXT_CHARS]: _bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            out["…truncated"] = len(items) - MAX_ITEMS
+        return out
+    if isinstance(value, (list, tuple)):
+        kept = [_bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            kept.append(f"…{len(value) - MAX_ITEMS} more")
+        return kept
+    return value
+
+
+def _bound_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Cap what a record stores: a command prefix plus the full text's hash, capped text."""
+    out = dict(fields)
+    command = out.get("command")
+    if isinstance(command, str):
+        out["command_sha256"] = hashlib.sha256(command.encode("utf-8", "surrogatepass")).hexdigest()
+        out["command_length"] = len(command)
+        out["command"] = command[:MAX_COMMAND_CHARS]
+    for name in (*_OPT_STR_FIELDS, "kind", "reason"):
+        if isinstance(out.get(name), str):
+            out[name] = _cap_text(out[name])
+    if "env_keys" in out:
+        keys = tuple(out["env_keys"])
+        out["env_keys"] = tuple(_cap_text(k, 256) for k in keys[:MAX_ITEMS])
+    for name in ("policy", "details"):
+        if name in out:
+            out[name] = _bounded(dict(out[name]))
+    return out
+
+
+def _compact(fields: dict[str, Any]) -> dict[str, Any]:
+    """The last resort for an oversized record: details and policy reduced to essentials."""
+    out = dict(fields)
+    details = out.get("details") or {}
+    message = details.get("message") if isinstance(details, Mapping) else None
+    out["details"] = {
+        "truncated": "details dropped: the record was too large",
+        "message": _cap_text(message, 1024) if isinstance(message, str) else None,
+    }
+    policy = out.get("policy") or {}
+    out["policy"] = {
+        k: _cap_text(v, 64) if isinstance(v, str) else v
+        for k, v in (policy.items() if isinstance(policy, Mapping) else ())
+        if k in _POLICY_KEYS and isinstance(v, (str, bool))
+    }
+    out["env_keys"] = tuple(out.get("env_keys", ()))[:32]
+    return out
+
+
+def chain_record(
+    previous: AuditRecord | None, *, key: bytes | None = None, **fields: Any
+) -> AuditRecord:
+    """
+    Make the record that follows *previous* (``None``: the first), with its hash.
+
+    The fields are bounded first (see :data:`MAX_COMMAND_CHARS`): a long command is kept
+    as a prefix with ``command_sha256`` and ``command_length`` of the full text.
+
+    Args:
+        previous: The last record of the log, or ``None``.
+        key: The audit key: the record then carries ``mac`` (at least
+            :data:`MIN_KEY_BYTES` bytes).
+        **fields: The :class:`AuditRecord` fields except ``seq``, ``prev``, ``hash``,
+            ``mac``, ``command_sha256`` and ``command_length``.
+    """
+    secret = _check_key(key)
+    seq = 1 if previous is None else previous.seq + 1
+    prev = GENESIS_HASH if previous is None else previous.hash
+    bounded = _bound_fields(fields)
+    draft = AuditRecord(seq=seq, prev=prev, **bounded)
+    body = draft.body()
+    if len(_canonical(body)) > _RECORD_BUDGET:  # many capped pieces still add up: compact
+        draft = AuditRecord(seq=seq, prev=prev, **_compact(bounded))
+        body = draft.body()
+    return attrs.evolve(
+        draft,
+        hash=_digest(body),
+        mac=None if secret is None else _mac(secret, body),
+    )
