@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import anyio
 import anyio.abc
+import attrs
 import pytest
 
 from openclaw_exec.adapters.memory import MemoryApprovalStore
@@ -290,3 +292,83 @@ async def test_store_bridge_resolves_through_a_socket_approver(sock_dir: Path) -
         assert record.resolved_by == "unix-socket-approver"
         assert seen[0].request.command == "make test"
         await stop(tg, server)
+
+
+# ---------------------------------------------------------------------- one timeout (#13)
+
+
+def _slow_answer(delay: float, decision: Decision):  # type: ignore[no-untyped-def]
+    async def decide(request: SocketRequest) -> Decision | None:
+        await anyio.sleep(delay)
+        return decision
+
+    return decide
+
+
+async def _bridge_case(sock_dir: Path, *, lifetime_ms: int, answer_after: float) -> ApprovalState:
+    path = sock_dir / "a.sock"
+    server = ApprovalSocketServer(path, TOKEN, _slow_answer(answer_after, Decision.ALLOW_ONCE))
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        await tg.start(server.serve)
+        await tg.start(SocketApprover(store, path, TOKEN).run)
+        now = store.now_ms()
+        await store.register(
+            ApprovalRequest(
+                id="slow-1", command="make", created_at_ms=now, expires_at_ms=now + lifetime_ms
+            )
+        )
+        with anyio.fail_after(lifetime_ms / 1000 + 10):
+            record = await store.wait_decision("slow-1")
+        assert record is not None
+        state = record.state
+        tg.cancel_scope.cancel()
+    return state
+
+
+async def test_socket_request_ends_when_the_approval_expires(sock_dir: Path) -> None:
+    # Before: the socket client waited its own 15 s whatever the approval's lifetime. A bare
+    # listener that never answers sees when the approver hangs up.
+    path = sock_dir / "a.sock"
+    hung_up: list[float] = []
+
+    async def silent(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                while True:
+                    await stream.receive()
+        hung_up.append(anyio.current_time())
+
+    async with (
+        await anyio.create_unix_listener(path) as listener,
+        MemoryApprovalStore() as store,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(listener.serve, silent)
+        await tg.start(SocketApprover(store, path, TOKEN).run)
+        now = store.now_ms()
+        started = anyio.current_time()
+        await store.register(
+            ApprovalRequest(id="gone-1", command="make", created_at_ms=now, expires_at_ms=now + 500)
+        )
+        with anyio.fail_after(10):
+            while not hung_up:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        assert hung_up[0] - started < 3, "the socket request outlived the approval"
+        tg.cancel_scope.cancel()
+
+
+async def test_an_answer_before_expiry_counts(sock_dir: Path) -> None:
+    state = await _bridge_case(sock_dir, lifetime_ms=4_000, answer_after=1.5)
+    assert state is ApprovalState.ALLOWED_ONCE
+
+
+@pytest.mark.slow
+async def test_an_answer_at_20_s_of_a_60_s_approval_counts(sock_dir: Path) -> None:
+    # The reported case: before, the socket approver gave up at 15 s and the agent was
+    # denied approval-timeout although the human answered in time.
+    state = await _bridge_case(sock_dir, lifetime_ms=60_000, answer_after=20)
+    assert state is ApprovalState.ALLOWED_ONCE
+
+
+def test_socket_approver_has_no_second_timeout() -> None:
+    assert "timeout" not in attrs.fields_dict(SocketApprover)

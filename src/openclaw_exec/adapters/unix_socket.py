@@ -63,7 +63,8 @@ MAX_LINE_BYTES: Final = 256_000
 """Longest accepted line, newline excluded (OpenClaw's server reads at most this much)."""
 
 DEFAULT_PROMPT_TIMEOUT: Final = 15.0
-"""Seconds a client waits for the answer (OpenClaw's ``requestExecApprovalViaSocket``)."""
+"""Seconds :func:`request_decision_via_socket` waits by default (OpenClaw's
+``requestExecApprovalViaSocket``); :class:`SocketApprover` waits until the approval expires."""
 
 _CRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 
@@ -309,12 +310,15 @@ class SocketApprover:
     the answer is resolved in the store as *principal*. No answer leaves the approval
     pending (it then expires and ``askFallback`` applies).
 
+    The socket request lasts exactly as long as the approval: until its ``expires_at_ms``
+    (``ExecGuard(timeout_ms=...)``), the one timeout. (It used to give up after OpenClaw's
+    15 s while the guard waited longer, so an answer typed at 20 s was dropped.)
+
     Args:
         store: The store to serve.
         path: The socket path.
         token: The socket token.
         principal: Who the answers are recorded as.
-        timeout: Seconds per socket request (default: OpenClaw's 15 s).
 
     Run with ``await tg.start(approver.run)``.
     """
@@ -323,7 +327,6 @@ class SocketApprover:
     path: Path = attrs.field(converter=Path)
     token: str = attrs.field(repr=False)
     principal: Principal = attrs.field(factory=lambda: Principal(id="unix-socket-approver"))
-    timeout: float = DEFAULT_PROMPT_TIMEOUT
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -336,8 +339,11 @@ class SocketApprover:
                     tg.start_soon(self._forward, event.record)
 
     async def _forward(self, record: ApprovalRecord) -> None:
+        remaining = (record.request.expires_at_ms - self.store.now_ms()) / 1000
+        if remaining <= 0:
+            return  # already expired: nobody may answer it
         decision = await request_decision_via_socket(
-            self.path, self.token, _prompt_of(record), approval_id=record.id, timeout=self.timeout
+            self.path, self.token, _prompt_of(record), approval_id=record.id, timeout=remaining
         )
         if decision is not None:
             await self.store.resolve(record.id, decision, approver=self.principal)

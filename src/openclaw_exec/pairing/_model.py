@@ -235,8 +235,9 @@ class AuthConfig:
     """
 
     mode: AuthMode = attrs.field(converter=_auth_mode)
-    token: str | None = attrs.field(default=None, validator=_check_opt_str)
-    password: str | None = attrs.field(default=None, validator=_check_opt_str)
+    # Secrets: never in a repr (logs, tracebacks, test failure output).
+    token: str | None = attrs.field(default=None, validator=_check_opt_str, repr=False)
+    password: str | None = attrs.field(default=None, validator=_check_opt_str, repr=False)
     trusted_proxies: tuple[str, ...] = attrs.field(default=(), converter=_networks)
     allow_real_ip_fallback: bool = attrs.field(default=False, validator=_check_bool)
     auto_approve_local: bool = attrs.field(default=True, validator=_check_bool)

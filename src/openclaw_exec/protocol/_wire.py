@@ -231,7 +231,7 @@ class SocketPrompt:
 class SocketRequest:
     """``{"type":"request","token","id","request"}`` (one per connection)."""
 
-    token: str
+    token: str = attrs.field(repr=False)  # a secret: never in logs or tracebacks
     id: str
     request: SocketPrompt
 
