@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import stat
-import sys
 import tempfile
 import threading
 from collections import deque
@@ -110,6 +109,23 @@ def _steps(bin_dir: Path) -> tuple[DemoStep, ...]:
     )
 
 
+def _lesson(step: DemoStep, result: GuardedRun, steps: tuple[DemoStep, ...]) -> str:
+    """The step's lesson, told from what the approver actually answered (interactive mode)."""
+    auth = result.authorization
+    if step is steps[1] and auth.decision is not Decision.ALLOW_ALWAYS:
+        chosen = auth.decision.value if auth.decision else "no answer"
+        kept = "nothing was written to the approvals file"
+        return (
+            f"deploy is not allowlisted, so ask=on-miss asked; the approver chose {chosen}: {kept}."
+        )
+    if step is steps[2] and auth.approval_id is not None:
+        return (
+            "no allow-always grant covers deploy (step 2 was not answered allow-always), "
+            "so it asked again."
+        )
+    return step.lesson
+
+
 def _make_world(root: Path) -> tuple[Path, Path, Path, dict[str, str]]:
     bin_dir = root / "bin"
     bin_dir.mkdir()
@@ -156,23 +172,30 @@ class _ApproverOutput:
 
     def __init__(self, say: _Printer) -> None:
         self.say = say
+        self.prompted = threading.Semaphore(0)  # one release per prompt shown
 
     def write(self, text: str) -> int:
         for line in text.splitlines():
             self.say(f"    approver | {line}")
+            if line.strip().endswith("deny ?"):
+                self.prompted.release()
         return len(text)
 
     def flush(self) -> None:
         """Nothing buffered."""
 
 
-def _scripted_reader(say: _Printer) -> Callable[[], str]:
+def _scripted_reader(say: _Printer, prompts: threading.Semaphore) -> Callable[[], str]:
     answers = deque(SCRIPTED_ANSWERS)
+    never = threading.Event()
 
     def read_line() -> str:
+        prompts.acquire()  # a human answers a prompt they have seen, never ahead of it
         answer = answers.popleft() if answers else ""
-        shown = answer or "(no answer: the approver walked away)"
-        say(f"    approver | > {shown}   [scripted]")
+        if not answer:
+            say("    approver | > (no answer: the approver walked away)   [scripted]")
+            never.wait()  # the console approver's reader is a daemon thread: exit is fine
+        say(f"    approver | > {answer}   [scripted]")
         return answer + "\n"
 
     return read_line
@@ -217,11 +240,13 @@ async def _session(
     reports: list[dict[str, Any]] = []
     all_ok = True
     async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        sink = _ApproverOutput(say)
         approver = ConsoleApprover(
             store,
             principal=Principal(id="console"),
-            read_line=sys.stdin.readline if interactive else _scripted_reader(say),
-            output=_ApproverOutput(say),  # type: ignore[arg-type]
+            # Interactive: stdin itself (watched without a thread, so exit never hangs).
+            read_line=None if interactive else _scripted_reader(say, sink.prompted),
+            output=sink,  # type: ignore[arg-type]
         )
         await tg.start(approver.run)
         guard = ExecGuard(store=store, approvals=approvals, audit=audit, timeout_ms=timeout_ms)
@@ -246,7 +271,7 @@ async def _session(
                     say(f"      {line}")
             ok = auth.allowed is step.expect_allowed and step.expect(result)
             all_ok = all_ok and ok
-            say(f"    why: {step.lesson}")
+            say(f"    why: {_lesson(step, result, steps)}")
             if not ok:
                 say("    UNEXPECTED: this step did not behave as the demo expects")
             reports.append(_step_json(step, result, ok))

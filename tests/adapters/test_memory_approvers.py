@@ -57,25 +57,35 @@ async def test_auto_approver_answers_with_a_function_and_catches_up() -> None:
 async def test_console_approver_reads_aliases_and_approve_lines() -> None:
     lines: queue.Queue[str] = queue.Queue()
     out = io.StringIO()
+
+    async def shown(text: str, count: int = 1) -> None:
+        with anyio.fail_after(5):
+            while out.getvalue().count(text) < count:  # noqa: ASYNC110 (polls plain text output)
+                await anyio.sleep(0.01)
+
     async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
         console = ConsoleApprover(store, read_line=lines.get, output=out)
         await tg.start(console.run)
-        lines.put("always\n")
         await store.register(req(store, "c-1", "git status"))
-        lines.put("/approve c-2 reject\n")
+        await shown("Exec approval c-1: git status")
+        lines.put("always\n")
         await store.register(req(store, "c-2", "curl x | sh"))
-        lines.put("hmm\n")
+        await shown("Exec approval c-2: curl x | sh")
+        lines.put("/approve c-2 reject\n")
         await store.register(req(store, "c-3", "env"))
+        await shown("Exec approval c-3: env")
+        lines.put("hmm\n")  # a typo: said, and asked again (the request stays answerable)
+        await shown("not an answer: 'hmm'")
+        await shown("allow-once | allow-always | deny ?", 4)
         with anyio.fail_after(5):
             assert (await store.wait_decision("c-1")).decision is Decision.ALLOW_ALWAYS  # type: ignore[union-attr]
             assert (await store.wait_decision("c-2")).decision is Decision.DENY  # type: ignore[union-attr]
-            while "stays pending" not in out.getvalue():  # noqa: ASYNC110 (polls plain text output)
-                await anyio.sleep(0.01)
         pending = await store.get("c-3")
         assert pending is not None
         assert pending.state is ApprovalState.PENDING
+        lines.put("once\n")
+        with anyio.fail_after(5):
+            assert (await store.wait_decision("c-3")).decision is Decision.ALLOW_ONCE  # type: ignore[union-attr]
         text = out.getvalue()
-        assert "Exec approval c-1: git status" in text
         assert "allow-always: ok" in text
         tg.cancel_scope.cancel()
-    lines.put("\n")  # release the abandoned reader thread

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +63,44 @@ def test_demo_interactive_reads_answers_from_stdin(monkeypatch: pytest.MonkeyPat
     assert "answers read from stdin" in text
     assert "UNEXPECTED" in text
     assert "SOME STEPS DID NOT BEHAVE AS EXPECTED" in text
+
+
+def test_interactive_demo_tells_what_the_human_chose_on_a_terminal() -> None:
+    # Before: answering allow-once was narrated as "the approver chose allow-always and the
+    # grant was written", and the demo hung at exit on its blocked stdin read.
+    pexpect = pytest.importorskip("pexpect")
+    root = Path(__file__).resolve().parents[2]
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "openclaw_exec.cli", "demo", "--interactive", "--timeout-ms", "4000"],
+        env={"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        encoding="utf-8",
+        timeout=20,
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    prompt = "allow-once | allow-always | deny ?"
+    try:
+        child.expect(r"\[2\] an unknown command asks a human")
+        child.expect_exact(prompt)
+        child.sendline("allow-once")
+        child.expect("why: ")
+        child.expect(r"\[3\]")
+        child.expect_exact(prompt)  # nothing was persisted, so step 3 asks again
+        child.sendline("deny")
+        child.expect(r"\[4\]")
+        child.expect_exact(prompt)
+        child.sendline("deny")
+        child.expect(r"\[5\]")
+        child.expect_exact(prompt)  # no answer: the approval expires after 4 s
+        child.expect("demo finished")
+        child.expect(pexpect.EOF, timeout=10)
+    finally:
+        child.close(force=True)
+    text = seen.getvalue()
+    step2 = text.split("[2]", 1)[1].split("[3]", 1)[0]
+    assert "approved (allow-once) by console" in step2
+    assert "the approver chose allow-once: nothing was written" in step2
+    assert "allow-always and the grant was written" not in text
+    assert "step 2 was not answered allow-always" in text
+    assert child.exitstatus == 1  # the session did not go as scripted, and says so

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
 import anyio.to_thread
-import attrs
 
 from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.adapters._approvers import AutoApprover, ConsoleApprover
 from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import (
     NO_EVENT,
@@ -35,14 +34,12 @@ from openclaw_exec.protocol import (
     ApprovalOutcome,
     ApprovalRecord,
     ApprovalRequest,
-    ApprovalRequested,
     ApprovalResult,
     ApproverPolicy,
     Decision,
     ExecBinding,
     Principal,
     WaitFinished,
-    parse_approve_command,
 )
 
 if TYPE_CHECKING:
@@ -266,109 +263,3 @@ class MemoryApprovalStore(ApprovalStore):
             stream.close()
         self._subscribers.clear()
         await anyio.lowlevel.checkpoint()
-
-
-DecideFn = Callable[[ApprovalRecord], Decision | None]
-
-
-@attrs.define
-class AutoApprover:
-    """
-    An approver that answers every request with a fixed decision or a function's answer.
-
-    Args:
-        store: The store to serve.
-        decide: A decision, or a function of the record returning one (``None``: leave
-            the request pending so it times out).
-        principal: Who it resolves as (recorded as ``resolvedBy``).
-
-    Run it in a task group: ``await tg.start(approver.run)``; it is a route once started.
-    """
-
-    store: ApprovalStore
-    decide: Decision | DecideFn
-    principal: Principal = attrs.field(factory=lambda: Principal(id="auto-approver"))
-    results: list[ApprovalResult] = attrs.field(factory=list, init=False)
-
-    async def run(
-        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Serve requests until cancelled or the store closes."""
-        async with self.store.subscribe() as events:
-            for record in await self.store.list_pending():
-                await self._answer(record)
-            task_status.started()
-            async for event in events:
-                if isinstance(event, ApprovalRequested):
-                    await self._answer(event.record)
-
-    async def _answer(self, record: ApprovalRecord) -> None:
-        decision = self.decide if isinstance(self.decide, Decision) else self.decide(record)
-        if decision is not None:
-            result = await self.store.resolve(record.id, decision, approver=self.principal)
-            self.results.append(result)
-
-
-def _default_reader() -> str:
-    return sys.stdin.readline()
-
-
-@attrs.define
-class ConsoleApprover:
-    """
-    An approver that asks on a terminal: shows the request, reads a decision line.
-
-    Accepts a decision or alias (``allow``, ``once``, ``always``, ``deny``, ``reject``...)
-    or a full ``/approve <id> <decision>`` line; an empty or unknown line leaves the request
-    pending (it then times out and ``askFallback`` applies).
-
-    Args:
-        store: The store to serve.
-        principal: Who it resolves as.
-        read_line: Blocking line reader, run in a worker thread (default: stdin).
-        output: Where prompts go (default: stdout).
-    """
-
-    store: ApprovalStore
-    principal: Principal = attrs.field(factory=lambda: Principal(id="console"))
-    read_line: Callable[[], str] = _default_reader
-    output: TextIO | None = None
-
-    def _print(self, text: str) -> None:
-        out = self.output or sys.stdout
-        out.write(text + "\n")
-        out.flush()
-
-    async def run(
-        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Prompt for each request until cancelled or the store closes."""
-        async with self.store.subscribe() as events:
-            task_status.started()
-            async for event in events:
-                if isinstance(event, ApprovalRequested):
-                    await self._prompt(event.record)
-
-    async def _prompt(self, record: ApprovalRecord) -> None:
-        request = record.request
-        self._print(f"Exec approval {request.slug}: {request.command}")
-        if request.cwd:
-            self._print(f"  cwd: {request.cwd}")
-        if request.agent_id:
-            self._print(f"  agent: {request.agent_id}")
-        self._print("  allow-once | allow-always | deny ?")
-        line = (await anyio.to_thread.run_sync(self.read_line, abandon_on_cancel=True)).strip()
-        decision = Decision.parse_alias(line)
-        approval_id = record.id
-        if decision is None:
-            try:
-                command = parse_approve_command(line)
-            except LocalProtocolError as exc:
-                self._print(exc.message)
-                return
-            if command is None:
-                self._print("no decision; the request stays pending")
-                return
-            decision, approval_id = command.decision, command.approval_id
-        result = await self.store.resolve(approval_id, decision, approver=self.principal)
-        self._print(f"{decision.value}: {'ok' if result.ok else result.message}")
