@@ -28,7 +28,7 @@ from _canary import (
 )
 
 from openclaw_exec.analysis import evaluate_command
-from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS
+from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS, SUBCOMMAND_RUNNERS
 from openclaw_exec.analysis._wrappers import wrapper_plan
 from openclaw_exec.policy import AllowlistEntry
 from openclaw_exec.testing import VirtualResolver
@@ -71,6 +71,9 @@ SHAPES = [
     Shape(f"perf stat -o /dev/null {TOUCH}", allow=("perf",)),
     Shape(f"gdb -batch -ex run --args {TOUCH}", allow=("gdb",)),
     Shape(f"/usr/sbin/ip vrf exec default {TOUCH}", allow=("/usr/sbin/ip",)),
+    # subcommands that run a command named on the command line
+    Shape(f"npm exec --offline -- {TOUCH}", allow=("npm",), note="npm exec"),
+    Shape(f"npx --offline {TOUCH}", allow=("npx",), note="npx"),
     # busybox: only its sh/ash applet is unwrapped
     Shape(f"busybox env {TOUCH}", allow=("busybox",)),
     Shape(f"busybox timeout 5 {TOUCH}", allow=("busybox",)),
@@ -152,6 +155,7 @@ _USES = {
     "taskset": ["1"],
     "setarch": ["x86_64"],
     "sg": ["root"],
+    **{name: [min(words)] for name, words in SUBCOMMAND_RUNNERS.items()},
 }
 
 
@@ -246,9 +250,30 @@ def test_blocked_uses(argv: list[str]) -> None:
     assert plan.blocked_reason
 
 
-@pytest.mark.parametrize("argv", [["ip", "addr"], ["ip", "-br", "link"], ["ip", "-4", "route"]])
-def test_ip_without_exec_is_an_ordinary_command(argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ip", "addr"],
+        ["ip", "-br", "link"],
+        ["ip", "-4", "route"],
+        ["npm", "test"],
+        ["npm", "install"],
+        ["uv", "pip", "list"],
+        ["poetry", "install"],
+        ["nix", "build"],
+        ["cabal", "build"],
+    ],
+)
+def test_without_the_running_subcommand_it_is_an_ordinary_command(argv: list[str]) -> None:
     assert not wrapper_plan(argv).blocked
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMAND_RUNNERS))
+def test_subcommand_anywhere_blocks(name: str) -> None:
+    for word in SUBCOMMAND_RUNNERS[name]:
+        plan = wrapper_plan([name, "--opt", "value", word, "ls"])
+        assert plan.blocked, (name, word)
+        assert plan.blocked_wrapper == name
 
 
 @pytest.mark.oracle

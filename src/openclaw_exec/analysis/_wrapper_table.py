@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-__all__ = ["DISPATCH", "MULTIPLEXERS", "WrapperSpec"]
+__all__ = ["DISPATCH", "MULTIPLEXERS", "SUBCOMMAND_RUNNERS", "WrapperSpec"]
 
 _Unwrap = Callable[[Sequence[str]], "list[str] | None"]
 _Directive = str  # "continue" | "stop" | "invalid" | "consume-next"
@@ -338,6 +338,7 @@ _FANOUT = "runs commands built from its arguments or input"
 _DETACHED = "runs its command detached, later or in another terminal"
 _PRELOAD = "runs its command with a preloaded library or a changed environment"
 _AGENT = "runs its command as the child of an agent or bus it starts"
+_RUNNER = "runs a command (or package) named on its command line"
 _MACOS = "is a macOS wrapper; not unwrapped on this platform"
 _IP_EXEC = "ip netns/vrf exec and ip -batch run commands"
 
@@ -390,6 +391,14 @@ _BLOCKED: dict[str, str] = {
         _PRELOAD,
     ),
     **dict.fromkeys(("ssh-agent", "gpg-agent", "dbus-launch", "dbus-run-session"), _AGENT),
+    **dict.fromkeys(
+        (
+            "npx", "pnpx", "bunx", "uvx", "pipx", "nix-shell", "flatpak-spawn",
+            "distrobox-enter", "systemd-cat", "xinit", "startx", "tsp", "setlock", "envdir",
+            "fghack", "pgrphack", "please", "sudo-rs",
+        ),
+        _RUNNER,
+    ),
     **dict.fromkeys(("arch", "xcrun"), _MACOS),
 }  # fmt: skip
 
@@ -440,7 +449,50 @@ def _build() -> dict[str, WrapperSpec]:
     for name, reason in _BLOCKED.items():
         table[name] = WrapperSpec(name, None, _always, reason)
     table["ip"] = WrapperSpec("ip", None, _always, _IP_EXEC, _ip_runs_commands)
+    for name, words in SUBCOMMAND_RUNNERS.items():
+        reason = f"{name} {'/'.join(sorted(words))} runs a command given on its command line"
+        table[name] = WrapperSpec(name, None, _always, reason, _has_word(words))
     return table
+
+
+def _has_word(words: frozenset[str]) -> Callable[[Sequence[str]], bool]:
+    # Any word, not only the first operand: an option value (`npm --prefix x exec`) must not
+    # hide the subcommand; a false match (`npm install exec`) only asks a human.
+    return lambda argv: any(w in words for w in argv[1:])
+
+
+SUBCOMMAND_RUNNERS: Mapping[str, frozenset[str]] = {
+    name: frozenset(words.split())
+    for name, words in {
+        "npm": "exec x explore",
+        "pnpm": "exec dlx",
+        "yarn": "exec dlx",
+        "bun": "x",
+        "poetry": "run shell",
+        "pipenv": "run shell",
+        "uv": "run",
+        "pdm": "run",
+        "rye": "run",
+        "hatch": "run shell",
+        "pixi": "run exec shell",
+        "conda": "run",
+        "mamba": "run",
+        "micromamba": "run",
+        "bundle": "exec",
+        "bundler": "exec",
+        "opam": "exec",
+        "stack": "exec",
+        "cabal": "exec",
+        "nix": "run shell develop",
+        "guix": "shell environment",
+        "flatpak": "run",
+        "lxc": "exec",
+        "incus": "exec",
+        "toolbox": "run enter",
+        "machinectl": "shell",
+    }.items()
+}
+"""Programs whose subcommand runs a command given on the command line (``uv run CMD``)."""
 
 
 DISPATCH: Mapping[str, WrapperSpec] = _build()
