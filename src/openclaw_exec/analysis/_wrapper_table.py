@@ -393,7 +393,7 @@ _BLOCKED: dict[str, str] = {
     **dict.fromkeys(("ssh-agent", "gpg-agent", "dbus-launch", "dbus-run-session"), _AGENT),
     **dict.fromkeys(
         (
-            "npx", "pnpx", "bunx", "uvx", "pipx", "nix-shell", "flatpak-spawn",
+            "uvx", "pipx", "nix-shell", "flatpak-spawn",
             "distrobox-enter", "systemd-cat", "xinit", "startx", "tsp", "setlock", "envdir",
             "fghack", "pgrphack", "please", "sudo-rs",
         ),
@@ -464,8 +464,6 @@ def _has_word(words: frozenset[str]) -> Callable[[Sequence[str]], bool]:
 SUBCOMMAND_RUNNERS: Mapping[str, frozenset[str]] = {
     name: frozenset(words.split())
     for name, words in {
-        "npm": "exec x explore",
-        "pnpm": "exec dlx",
         "yarn": "exec dlx",
         "bun": "x",
         "poetry": "run shell",
@@ -492,7 +490,12 @@ SUBCOMMAND_RUNNERS: Mapping[str, frozenset[str]] = {
         "machinectl": "shell",
     }.items()
 }
-"""Programs whose subcommand runs a command given on the command line (``uv run CMD``)."""
+"""
+Programs whose subcommand runs a command given on the command line (``uv run CMD``).
+
+``npm exec``/``npx``/``pnpm dlx``/``bunx`` are rows of the danger profiles
+(:mod:`._danger_rows`), which refuse them with their own reasons.
+"""
 
 
 DISPATCH: Mapping[str, WrapperSpec] = _build()
