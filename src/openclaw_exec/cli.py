@@ -195,6 +195,7 @@ def _judge(
 ) -> _Judgement:
     """The policy's verdict for *command*, as the guard computes it before asking anyone."""
     from openclaw_exec.analysis import evaluate_command  # noqa: PLC0415
+    from openclaw_exec.analysis._evaluate import pattern_home  # noqa: PLC0415
     from openclaw_exec.protocol import mentions_approve_command  # noqa: PLC0415
 
     effective = resolved.effective
@@ -214,6 +215,7 @@ def _judge(
         allowlist=resolved.allowlist,
         auto_allow_skills=effective.auto_allow_skills,
         danger_profiles=danger_profiles,
+        allowlist_home=pattern_home(os.environ) or os.path.expanduser("~"),  # noqa: PTH111
     )
     verdict = evaluation.verdict(effective)
     document = {
@@ -240,17 +242,22 @@ def _absolute_dir(value: str | None) -> str:
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
-    from openclaw_exec.analysis import evaluation_to_dict, format_evaluation_table  # noqa: PLC0415
+    from openclaw_exec.analysis import (  # noqa: PLC0415
+        evaluation_to_dict,
+        format_evaluation_table,
+        sanitize_inherited_env,
+    )
 
     command = _command_from(args.words)
     if not command.strip():
         raise _UsageError("the command is empty")
-    cwd = _absolute_dir(args.cwd)
+    cwd = os.path.realpath(_absolute_dir(args.cwd))
     path, resolved = resolve_from_args(args)
+    # What the guard would check with env=None: the host's environment, stripped.
     judged = _judge(
         command,
         cwd=cwd,
-        env=os.environ,
+        env=sanitize_inherited_env(os.environ)[0],
         resolved=resolved,
         danger_profiles=not args.no_danger_profiles,
     )

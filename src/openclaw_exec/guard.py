@@ -34,12 +34,17 @@ import attrs
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.analysis import (
     Evaluation,
+    ExecEnvironment,
     ExecutableResolver,
     ResolutionCache,
     evaluate_command,
+    plan_exec_env,
+    sanitize_inherited_env,
 )
+from openclaw_exec.analysis._evaluate import pattern_home
 from openclaw_exec.audit import AuditLog, AuditRecord
 from openclaw_exec.exceptions import (
+    AnalysisError,
     ApprovalsFileError,
     LocalProtocolError,
     OpenClawExecError,
@@ -76,7 +81,7 @@ from openclaw_exec.sandbox import Backend, binding_argv, choose_backend, default
 if TYPE_CHECKING:
     from openclaw_exec.adapters.filestore import ApprovalsStore
 
-__all__ = ["Authorization", "ExecGuard", "GuardReason"]
+__all__ = ["Authorization", "ExecGuard", "GuardReason", "checked_cwd", "exec_environment"]
 
 _PORTABLE_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 _PORTABLE = frozenset(_PORTABLE_FIRST + "0123456789")
@@ -102,12 +107,14 @@ class Authorization:
     The guard's answer for one command.
 
     Attributes:
-        allowed: Whether the command may run (exactly as given, in that cwd and env).
+        allowed: Whether the command may run (exactly as given, in ``cwd``, with
+            ``environment.env``).
         reason: Stable code: a :class:`~openclaw_exec.policy.VerdictReason` value or a
             :class:`GuardReason` one.
         message: Why, in words (file errors, approver, fallback ...).
         command: The command authorised (or not).
-        cwd: Its working directory.
+        cwd: Its working directory, resolved through the real filesystem (symlinks
+            followed once): the folder that was checked, and the one to run in.
         agent_id: The agent.
         policy: The effective policy, or ``None`` if it could not be resolved.
         verdict: The policy verdict before any human was asked.
@@ -123,6 +130,14 @@ class Authorization:
         sandbox_detail: How the backend was chosen (or why none was).
         evaluation: The command analysis, when it ran.
         audit: The audit record written, if any.
+        env_stripped: Inherited variables removed before the check (``SHELL``,
+            ``LD_*`` ...): the command runs without them. Not a refusal.
+        env_blocked: Variables refused: requested overrides on the override lists, or
+            keys of a full ``env=`` that would have been stripped. Any makes the command
+            an analysis failure (ask, or deny by policy); they never reach the process.
+        environment: The :class:`~openclaw_exec.analysis.ExecEnvironment` that was
+            checked; ``environment.env`` is exactly what the command must run with (the
+            approval binding's environment hash covers it).
     """
 
     allowed: bool
@@ -143,10 +158,80 @@ class Authorization:
     sandbox_detail: str = ""
     evaluation: Evaluation | None = attrs.field(default=None, repr=False, eq=False)
     audit: AuditRecord | None = attrs.field(default=None, repr=False, eq=False)
+    env_stripped: tuple[str, ...] = ()
+    env_blocked: tuple[str, ...] = ()
+    environment: ExecEnvironment | None = attrs.field(default=None, repr=False, eq=False)
 
     def __bool__(self) -> bool:
         """Truthy only when allowed."""
         return self.allowed
+
+
+def exec_environment(
+    env: Mapping[str, str] | ExecEnvironment | None = None,
+    env_overrides: Mapping[str, str] | None = None,
+) -> ExecEnvironment:
+    """
+    The environment a command will run with, split the way OpenClaw splits it.
+
+    Args:
+        env: ``None``: the host's own environment (``os.environ``), with every variable
+            the host environment policy names *stripped* (``SHELL``, ``LD_*``,
+            ``GIT_EDITOR``, ``NODE_OPTIONS`` ...; reported in ``stripped``). A mapping: a
+            full environment the caller chose; a key that would have been stripped is
+            *refused* instead (``blocked``) and left out. An
+            :class:`~openclaw_exec.analysis.ExecEnvironment`: used as it is.
+        env_overrides: What the agent asked to add; a key on the override block lists
+            (``PATH``, ``HOME``, ``GIT_SSH_COMMAND``, ``XDG_CONFIG_HOME`` ...) is refused
+            and left out, the rest are merged over *env*.
+
+    Raises:
+        AnalysisError: A name or value is not a string, or an
+            :class:`~openclaw_exec.analysis.ExecEnvironment` came with *env_overrides*.
+    """
+    if isinstance(env, ExecEnvironment):
+        if env_overrides:
+            raise AnalysisError("pass env_overrides inside the ExecEnvironment, not beside it")
+        return env
+    if env is not None and not isinstance(env, Mapping):
+        raise AnalysisError(f"env must be a mapping, got {type(env).__name__}")
+    if env_overrides is not None and not isinstance(env_overrides, Mapping):
+        raise AnalysisError(f"env_overrides must be a mapping, got {type(env_overrides).__name__}")
+    try:
+        if env is None:
+            base, stripped = sanitize_inherited_env(os.environ)
+            return plan_exec_env(base, env_overrides, stripped=stripped)
+        return plan_exec_env(env, env_overrides)
+    except TypeError as exc:
+        raise AnalysisError(str(exc)) from None
+
+
+def checked_cwd(cwd: str | os.PathLike[str] | None = None) -> str:
+    """
+    The working directory a command is checked for and run in: resolved once.
+
+    ``None`` means the process's. An absolute path is resolved through the real
+    filesystem (every symlink followed, ``..`` applied after them as the kernel does), so
+    the folder the analysis sees is the folder the command runs in even when a symlink
+    in the path changes later. A relative path is returned as it is (the analysis
+    refuses it as misuse).
+    """
+    where: object = os.getcwd() if cwd is None else os.fspath(cwd)  # noqa: PTH109 (a str)
+    if not isinstance(where, str):
+        raise AnalysisError(f"cwd must be a str path, got {where!r}")
+    if not where.startswith("/"):
+        return where
+    return os.path.realpath(where)
+
+
+def _host_home() -> str:
+    """
+    The host's folder for ``~`` in allowlist patterns.
+
+    ``OPENCLAW_HOME``, then ``HOME`` of this process (OpenClaw's
+    ``resolveEffectiveHomeDir``), then the password database.
+    """
+    return pattern_home(os.environ) or os.path.expanduser("~")  # noqa: PTH111 (a str)
 
 
 def _portable(key: str) -> bool:
@@ -282,8 +367,9 @@ class ExecGuard:
         self,
         command: str,
         *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | ExecEnvironment | None = None,
+        env_overrides: Mapping[str, str] | None = None,
         agent_id: str | None = None,
         session_key: str | None = None,
         policy: ExecPolicy | None = None,
@@ -294,8 +380,14 @@ class ExecGuard:
 
         Args:
             command: The shell command text.
-            cwd: Absolute working directory (default: the process's).
-            env: The environment it will run with (default: the process's).
+            cwd: Absolute working directory (default: the process's), resolved through
+                the real filesystem once (:func:`checked_cwd`); ``Authorization.cwd`` is
+                the resolved folder, the one to run in.
+            env: The base environment: ``None`` for the host's own, stripped of
+                dangerous variables; a full mapping chosen by the caller, whose
+                dangerous keys are refused (see :func:`exec_environment`).
+            env_overrides: What the agent asked to add to the environment; keys on the
+                override block lists are refused.
             agent_id: The agent (``None``: ``main``).
             session_key: The conversation, shown to approvers and bound to the approval.
             policy: A per-call requested policy; it can only tighten the guard's
@@ -310,13 +402,20 @@ class ExecGuard:
         Raises:
             AnalysisError: Misuse, such as a relative *cwd*.
         """
-        cwd = os.getcwd() if cwd is None else cwd  # noqa: PTH109 (a str is needed)
-        environ = dict(os.environ if env is None else env)
-        base = _Outcome(command=command, cwd=cwd, agent_id=agent_id)
+        where = checked_cwd(cwd)
+        environ = exec_environment(env, env_overrides)
+        base = _Outcome(
+            command=command,
+            cwd=where,
+            agent_id=agent_id,
+            env_stripped=environ.stripped,
+            env_blocked=environ.blocked,
+            environment=environ,
+        )
         if mentions_approve_command(command):
             message = "exec cannot run /approve commands"
             return await self._finish(
-                base.deny(GuardReason.APPROVE_COMMAND, message), session_key, environ
+                base.deny(GuardReason.APPROVE_COMMAND, message), session_key, environ.env
             )
         try:
             file = await self._load_file()
@@ -324,10 +423,10 @@ class ExecGuard:
             return await self._finish(
                 base.deny(GuardReason.APPROVALS_FILE_ERROR, f"approvals file error: {exc}"),
                 session_key,
-                environ,
+                environ.env,
             )
         check = await self._check(
-            file, command, cwd=cwd, env=environ, agent_id=agent_id, policy=policy
+            file, command, cwd=where, env=environ, agent_id=agent_id, policy=policy
         )
         resolved, evaluation, verdict = check.resolved, check.evaluation, check.verdict
         base = attrs.evolve(base, policy=resolved.effective, evaluation=evaluation)
@@ -346,21 +445,21 @@ class ExecGuard:
             if choice.refused:
                 message = f"sandbox=required: {choice.detail}"
                 return await self._finish(
-                    base.deny(GuardReason.SANDBOX_UNAVAILABLE, message), session_key, environ
+                    base.deny(GuardReason.SANDBOX_UNAVAILABLE, message), session_key, environ.env
                 )
         if evaluation is None or verdict.verdict is Verdict.DENY:
             return await self._finish(
-                base.with_verdict(verdict, allowed=False), session_key, environ
+                base.with_verdict(verdict, allowed=False), session_key, environ.env
             )
         if verdict.verdict is Verdict.ALLOW:
             await self._record_uses(resolved.agent_id, evaluation)
             return await self._finish(
-                base.with_verdict(verdict, allowed=True), session_key, environ
+                base.with_verdict(verdict, allowed=True), session_key, environ.env
             )
         outcome = await self._ask(
-            base.with_verdict(verdict, allowed=False), resolved.agent_id, session_key, environ
+            base.with_verdict(verdict, allowed=False), resolved.agent_id, session_key, environ.env
         )
-        return await self._finish(outcome, session_key, environ)
+        return await self._finish(outcome, session_key, environ.env)
 
     async def _check(
         self,
@@ -368,7 +467,7 @@ class ExecGuard:
         command: str,
         *,
         cwd: str,
-        env: Mapping[str, str],
+        env: ExecEnvironment,
         agent_id: str | None,
         policy: ExecPolicy | None,
     ) -> _PolicyCheck:
@@ -387,16 +486,19 @@ class ExecGuard:
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
             return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict)
+        # "~/" in the host's allowlist is the host's home, as in OpenClaw (os.homedir()):
+        # a HOME in the command's environment never re-roots the patterns.
         evaluation = await anyio.to_thread.run_sync(
             lambda: evaluate_command(
                 command,
                 cwd=cwd,
-                env=env,
+                env=env.base,
+                env_overrides=env.overrides,
                 allowlist=resolved.allowlist,
                 auto_allow_skills=effective.auto_allow_skills,
                 resolver=self.resolver,
                 cache=self.resolution_cache,
-                **self.analysis_options,
+                **{"allowlist_home": _host_home(), **self.analysis_options},
             )
         )
         verdict = decide_verdict(
@@ -635,6 +737,8 @@ class ExecGuard:
                     "noRoute": auth.no_route,
                     "analysisOk": auth.evaluation.analysis_ok if auth.evaluation else None,
                     "segments": _segment_summary(auth.evaluation),
+                    "envStripped": list(auth.env_stripped),
+                    "envBlocked": list(auth.env_blocked),
                 },
             )
         except (OSError, ValueError) as exc:
@@ -704,6 +808,9 @@ class _Outcome:
     sandbox: str | None = None
     sandbox_spec: Sandbox | None = None
     sandbox_detail: str = ""
+    env_stripped: tuple[str, ...] = ()
+    env_blocked: tuple[str, ...] = ()
+    environment: ExecEnvironment | None = None
 
     def deny(self, reason: str, message: str) -> _Outcome:
         return attrs.evolve(self, allowed=False, reason=reason, message=message)

@@ -4,9 +4,10 @@ Integration helpers: run exactly what was authorised, guard tool functions, add 
 Three things agent frameworks ask for, built on :class:`~openclaw_exec.ExecGuard`:
 
 * :func:`guarded_run` authorises a command and then runs *exactly* that plan with
-  :func:`anyio.run_process`: the same ``("sh", "-c", text)`` argv the approval is bound
-  to, the same absolute cwd, the same environment mapping (one frozen copy is handed to
-  both the guard and the process).
+  :func:`anyio.run_process`: the ``("sh", "-c", text)`` argv the approval is bound to
+  (``sh`` started by absolute path, never looked up in the request's ``PATH``), the cwd
+  resolved once and checked, the environment the guard checked (the host's stripped of
+  dangerous variables, plus the agent's accepted overrides), nothing else.
 * :func:`guarded_tool` decorates an async tool function so that its command argument is
   authorised before the body runs.
 * Risk assessors are plug-ins (plain callables) that look at a command and may only
@@ -25,15 +26,16 @@ import inspect
 import os
 import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 import attrs
 
-from openclaw_exec.analysis import Evaluation
-from openclaw_exec.exceptions import ApprovalsFileError, ExecDeniedError
-from openclaw_exec.guard import Authorization, ExecGuard
+from openclaw_exec.analysis import Evaluation, ExecEnvironment
+from openclaw_exec.exceptions import AnalysisError, ApprovalsFileError, ExecDeniedError
+from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_environment
 from openclaw_exec.policy import (
     ExecPolicy,
     Sandbox,
@@ -43,6 +45,7 @@ from openclaw_exec.policy import (
 from openclaw_exec.protocol import Decision, mentions_approve_command
 
 __all__ = [
+    "DEFAULT_SHELL",
     "RISK_DENIED",
     "RISK_UNAPPROVED",
     "Assessment",
@@ -61,6 +64,9 @@ __all__ = [
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+#: The shell :func:`guarded_run` starts, by absolute path (the approval plan says ``sh``).
+DEFAULT_SHELL = "/bin/sh"
 
 #: The reason code an :class:`Authorization` carries when a risk assessor refused it.
 RISK_DENIED = "risk-assessor-denied"
@@ -108,8 +114,8 @@ class RiskContext:
 
     Attributes:
         command: The shell command text.
-        cwd: The absolute working directory it would run in.
-        env: The environment it would run with (read-only).
+        cwd: The absolute working directory it would run in (already resolved).
+        env: The environment it would run with (read-only): exactly what the process gets.
         agent_id: The agent, if known.
         evaluation: The command analysis (segments, resolved executables), when the
             policy got as far as analysing it.
@@ -200,7 +206,7 @@ async def _preview(
     command: str,
     *,
     cwd: str,
-    env: Mapping[str, str],
+    env: ExecEnvironment,
     agent_id: str | None,
     policy: ExecPolicy | None,
 ) -> _Preview:
@@ -236,8 +242,9 @@ async def authorize_assessed(
     command: str,
     *,
     assessors: Iterable[RiskAssessor],
-    cwd: str | None = None,
-    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | ExecEnvironment | None = None,
+    env_overrides: Mapping[str, str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
     policy: ExecPolicy | None = None,
@@ -259,8 +266,10 @@ async def authorize_assessed(
         guard: The exec guard.
         command: The shell command text.
         assessors: The plug-ins (see :data:`RiskAssessor`).
-        cwd: Absolute working directory (default: the process's).
-        env: The environment (default: the process's).
+        cwd: Absolute working directory (default: the process's), resolved once.
+        env: The base environment, as for :meth:`ExecGuard.authorize` (default: the
+            host's, stripped of dangerous variables).
+        env_overrides: What the agent asked to add (checked against the override lists).
         agent_id: The agent.
         session_key: The conversation.
         policy: A per-call requested policy (it can only tighten the guard's).
@@ -271,15 +280,16 @@ async def authorize_assessed(
         appended to its message (and reason ``risk-assessor-denied`` /
         ``risk-assessor-unapproved`` when they are what refused it).
     """
-    where = os.getcwd() if cwd is None else cwd  # noqa: PTH109 (a str is needed)
-    environ = dict(os.environ if env is None else env)
+    # Resolved once: the preview, the assessors and the guard all see the same values.
+    where = checked_cwd(cwd)
+    environ = exec_environment(env, env_overrides)
     preview = await _preview(
         guard, command, cwd=where, env=environ, agent_id=agent_id, policy=policy
     )
     context = RiskContext(
         command=command,
         cwd=where,
-        env=environ,
+        env=MappingProxyType(dict(environ.env)),
         agent_id=agent_id,
         evaluation=preview.evaluation,
     )
@@ -329,16 +339,21 @@ class GuardedRun:
 
     Attributes:
         authorization: The guard's answer.
-        argv: The argv that ran, or would have run: ``("sh", "-c", text)``.
-        cwd: The absolute working directory.
+        argv: The plan the approval is bound to: ``("sh", "-c", text)``; ``argv[0]``
+            is started as :attr:`executable`.
+        cwd: The working directory it ran in: the resolved folder the guard checked.
         returncode: The exit status, or ``None`` when nothing ran (denied).
         stdout: Captured standard output (empty when nothing ran).
         stderr: Captured standard error.
+        executable: The absolute path of the shell started for ``argv[0]``.
+
+    The environment it ran with is ``authorization.environment.env``.
     """
 
     authorization: Authorization
     argv: tuple[str, ...]
     cwd: str
+    executable: str = DEFAULT_SHELL
     returncode: int | None = None
     stdout: bytes = b""
     stderr: bytes = b""
@@ -385,27 +400,39 @@ async def guarded_run(
     command: str | Sequence[str],
     *,
     cwd: str | os.PathLike[str] | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | ExecEnvironment | None = None,
+    env_overrides: Mapping[str, str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
     policy: ExecPolicy | None = None,
     assessors: Iterable[RiskAssessor] = (),
     input: bytes | None = None,  # noqa: A002 - the name anyio.run_process uses
     sandbox: Sandbox | None = None,
+    shell: str = DEFAULT_SHELL,
 ) -> GuardedRun:
     """
     Authorise *command*, then run exactly the authorised plan with :func:`anyio.run_process`.
 
-    The argv run is ``("sh", "-c", text)``, the plan the guard binds its approval to;
-    *cwd* is made absolute once and *env* copied once, and those very values go to the
-    guard and to the process, so what a human approved is what runs (an argv is turned
-    into text with :func:`shlex.join`, which the analyser reads back word for word).
+    The plan is ``("sh", "-c", text)``, the argv the guard binds its approval to; ``sh``
+    is started as *shell*, an absolute path, so no ``PATH`` (the request's or the
+    host's) chooses the shell. *cwd* is resolved through the real filesystem once
+    (:func:`~openclaw_exec.guard.checked_cwd`) and that folder is both checked and run
+    in. The environment is built once (:func:`~openclaw_exec.guard.exec_environment`)
+    and the process gets exactly ``authorization.environment.env``: the host's
+    environment stripped of dangerous variables (or the caller's *env*, less refused
+    keys), plus the agent's accepted *env_overrides*. A refused variable makes the
+    command an analysis failure (ask, or deny by policy) and never reaches the process,
+    even when a human approves. (An argv is turned into text with :func:`shlex.join`,
+    which the analyser reads back word for word.)
 
     Args:
         guard: The exec guard.
         command: Shell text, or an argv.
-        cwd: Working directory (default: the process's), made absolute.
-        env: The environment (default: a copy of the process's).
+        cwd: Working directory (default: the process's).
+        env: The base environment: ``None`` (default) for the host's own, stripped; a
+            full mapping the caller chose, whose dangerous keys are refused.
+        env_overrides: What the agent asked to add; keys on the override block lists
+            (``PATH``, ``HOME``, ``GIT_*``, ``*_EDITOR`` ...) are refused.
         agent_id: The agent.
         session_key: The conversation.
         policy: A per-call requested policy (only tightens).
@@ -416,14 +443,22 @@ async def guarded_run(
             policy's ``sandbox`` knob (``policy=ExecPolicy(sandbox="required")`` asks for
             it per call); the backend named in the authorization is the one used, so
             the run is confined exactly as approved.
+        shell: The absolute path of the shell to start for ``sh`` (also inside a
+            sandbox).
 
     Returns:
         A :class:`GuardedRun`; when denied, nothing ran and ``returncode`` is ``None``.
         A non-zero exit status is reported, not raised.
+
+    Raises:
+        AnalysisError: *shell* is not absolute, or the environment is malformed.
     """
+    shell_in: object = shell
+    if not isinstance(shell_in, str) or not shell.startswith("/"):
+        raise AnalysisError(f"shell must be an absolute path, got {shell!r}")
     text = command_text(command)
-    where = _absolute(cwd)
-    environ = dict(os.environ if env is None else env)
+    where = checked_cwd(cwd)
+    environ = exec_environment(env, env_overrides)
     argv = ("sh", "-c", text)
     if assessors:
         auth = await authorize_assessed(
@@ -447,17 +482,23 @@ async def guarded_run(
             policy=policy,
             sandbox=sandbox,
         )
+    where = auth.cwd or where
     if not auth.allowed:
-        return GuardedRun(authorization=auth, argv=argv, cwd=where)
+        return GuardedRun(authorization=auth, argv=argv, cwd=where, executable=shell)
+    checked = auth.environment if auth.environment is not None else environ
+    run_env = dict(checked.env)  # exactly the environment that was checked and bound
     if auth.sandbox is not None:
         return await _run_confined(
-            guard, auth=auth, argv=argv, where=where, environ=environ, stdin=input
+            guard, auth=auth, argv=argv, shell=shell, where=where, environ=run_env, stdin=input
         )
-    done = await anyio.run_process(list(argv), input=input, cwd=where, env=environ, check=False)
+    done = await anyio.run_process(
+        [shell, *argv[1:]], input=input, cwd=where, env=run_env, check=False
+    )
     return GuardedRun(
         authorization=auth,
         argv=argv,
         cwd=where,
+        executable=shell,
         returncode=done.returncode,
         stdout=done.stdout or b"",
         stderr=done.stderr or b"",
@@ -469,6 +510,7 @@ async def _run_confined(
     *,
     auth: Authorization,
     argv: tuple[str, ...],
+    shell: str,
     where: str,
     environ: Mapping[str, str],
     stdin: bytes | None,
@@ -478,7 +520,7 @@ async def _run_confined(
     backend = guard.sandbox_backend(auth.sandbox)
     confinement = await anyio.to_thread.run_sync(
         lambda: backend.prepare(
-            argv,
+            (shell, *argv[1:]),
             spec=auth.sandbox_spec or guard.sandbox,
             cwd=where,
             env=environ,
@@ -499,6 +541,7 @@ async def _run_confined(
         authorization=auth,
         argv=argv,
         cwd=where,
+        executable=shell,
         returncode=done.returncode,
         stdout=done.stdout or b"",
         stderr=done.stderr or b"",
@@ -527,8 +570,11 @@ def guarded_tool(
             return value is returned instead of running the body (for LLM tools: a
             message the model can read). ``None``: raise :class:`ExecDeniedError`.
 
-    The body receives the arguments unchanged and must run that exact command in that
-    cwd; when it starts a local process, call :func:`guarded_run` instead.
+    The body receives the arguments as called, except the *cwd* parameter: it gets the
+    checked folder (``Authorization.cwd``, resolved through the real filesystem once),
+    never the raw value, so a symlink swapped after the check cannot move the body
+    elsewhere. It must run that exact command there; when it starts a local process,
+    call :func:`guarded_run` instead (it also runs with the checked environment).
 
     Raises:
         TypeError: At decoration time, when the function is not async or has no
@@ -548,8 +594,8 @@ def guarded_tool(
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             text = command_text(bound.arguments[command])
-            where = bound.arguments.get(cwd) if cwd is not None else None
-            where = None if where is None else _absolute(where)
+            raw = bound.arguments.get(cwd) if cwd is not None else None
+            where = checked_cwd(None if raw is None else _absolute(raw))
             auth = await authorize_assessed(
                 guard, text, assessors=checks, cwd=where, agent_id=agent_id
             )
@@ -558,7 +604,9 @@ def guarded_tool(
                     result: _R = on_denied(auth)
                     return result
                 raise ExecDeniedError(auth)
-            return await func(*args, **kwargs)
+            if cwd is not None and cwd in bound.arguments and auth.cwd is not None:
+                bound.arguments[cwd] = auth.cwd  # the checked folder, not the raw one
+            return await func(*bound.args, **bound.kwargs)
 
         return wrapper
 

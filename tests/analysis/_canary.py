@@ -168,11 +168,17 @@ def _patterns_for(name: str) -> tuple[str, ...]:
 def analyse(
     shape: Shape, folder: Path, *, extra_allow: Iterable[str] = (), **options: Any
 ) -> Evaluation:
-    """Evaluate *shape* in *folder* with the real filesystem (its files must exist)."""
+    """
+    Evaluate *shape* in *folder* with the real filesystem (its files must exist).
+
+    The shape's ``env`` is what the agent asked for, so it is also passed as
+    ``env_overrides`` (checked against the override block lists, as the guard does).
+    """
     return evaluate_command(
         shape.command,
         cwd=str(folder),
         env=environment(shape, folder),
+        env_overrides=dict(shape.env) or None,
         allowlist=allowlist(shape, extra_allow),
         **options,
     )

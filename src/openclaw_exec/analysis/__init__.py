@@ -22,6 +22,14 @@ from openclaw_exec.analysis._evaluate import (
     durable_command_pattern,
     evaluate_command,
 )
+from openclaw_exec.analysis._host_env import (
+    MAX_PATH_ENTRIES,
+    ExecEnvironment,
+    is_blocked_inherited,
+    is_blocked_override,
+    plan_exec_env,
+    sanitize_inherited_env,
+)
 from openclaw_exec.analysis._render import (
     EVALUATION_SCHEMA_VERSION,
     evaluation_to_dict,
@@ -61,6 +69,7 @@ __all__ = [
     "DEFAULT_SAFE_BIN_TRUSTED_DIRS",
     "EVALUATION_SCHEMA_VERSION",
     "MAX_COMMAND_CHARS",
+    "MAX_PATH_ENTRIES",
     "MAX_SHELL_DEPTH",
     "MAX_SHELL_OPERATORS",
     "MAX_SHELL_WORDS",
@@ -71,6 +80,7 @@ __all__ = [
     "DangerHit",
     "DangerRow",
     "Evaluation",
+    "ExecEnvironment",
     "ExecutableResolver",
     "InlineEvalHit",
     "OsResolver",
@@ -92,5 +102,9 @@ __all__ = [
     "evaluation_to_dict",
     "find_danger",
     "format_evaluation_table",
+    "is_blocked_inherited",
+    "is_blocked_override",
     "parse_shell_command",
+    "plan_exec_env",
+    "sanitize_inherited_env",
 ]

@@ -29,6 +29,7 @@ from openclaw_exec.analysis._allowlist import (
 from openclaw_exec.analysis._builtins import check_builtin
 from openclaw_exec.analysis._danger import DangerHit
 from openclaw_exec.analysis._danger_rows import find_danger
+from openclaw_exec.analysis._host_env import ENV_CONSTRUCT, environment_failure
 from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
@@ -251,6 +252,10 @@ class Evaluation:
     def must_ask(self) -> tuple[str, ...]:
         """Triggers that demand a human even when the allowlist is satisfied."""
         triggers: list[str] = []
+        if self.failure is not None and self.failure.construct.startswith(ENV_CONSTRUCT):
+            # A blocked variable needs a human whatever the security mode (OpenClaw refuses
+            # it even at security=full), and a timeout never runs it.
+            triggers.append(f"blocked-env: {self.failure.construct[len(ENV_CONSTRUCT) :]}")
         if self.heredoc:
             triggers.append("heredoc")
         if self.strict_inline_eval:
@@ -427,6 +432,8 @@ def evaluate_command(
     resolver: ExecutableResolver | None = None,
     cache: ResolutionCache | None = None,
     danger_profiles: bool = True,
+    env_overrides: Mapping[str, str] | None = None,
+    allowlist_home: str | None = None,
 ) -> Evaluation:
     """
     Analyse a command line (or an argv) and check every segment against the allowlist.
@@ -435,7 +442,10 @@ def evaluate_command(
         command_or_argv: Shell text (parsed with tree-sitter-bash against a whitelist
             of constructs), or an argv run without a shell.
         cwd: The absolute working directory the command would run in.
-        env: The environment it would run with (``PATH`` and ``HOME`` are read).
+        env: The full environment it would run with (``PATH`` and ``HOME`` are read). A
+            variable the host environment policy strips from an inherited environment
+            (``SHELL``, ``LD_*``, ``GIT_CONFIG_*``, ...; see ``docs/environment.md``) fails
+            analysis: strip inherited ones first (``sanitize_inherited_env``).
         allowlist: Entries (``openclaw_exec.policy.AllowlistEntry``) or a
             :class:`CompiledAllowlist` (compile once when evaluating often).
         safe_bins: Safe-bin names; ``None`` means OpenClaw's defaults.
@@ -453,6 +463,11 @@ def evaluate_command(
             ``tee ~/.bashrc``; the table is :data:`DANGER_ROWS`) unless an entry's
             ``argPattern`` allowed the arguments. ``False`` gives OpenClaw-identical
             verdicts (no argument-level profiles).
+        env_overrides: What the agent asked to add to *env*: a key on the override block
+            lists (``PATH``, ``HOME``, ``GIT_*`` ...) fails analysis; the rest are merged.
+        allowlist_home: The folder ``~`` in allowlist patterns stands for (default:
+            :func:`pattern_home` of *env*). The guard passes its host's, so no command
+            environment (``HOME``, ``OPENCLAW_HOME``) re-roots them.
 
     Returns:
         The evaluation. Commands the analyser does not fully understand come back with
@@ -467,15 +482,21 @@ def evaluate_command(
         raise AnalysisError(f"cwd must be an absolute path, got {cwd!r}")
     if type(env_in) is not dict and not isinstance(env_in, Mapping):
         raise AnalysisError(f"env must be a mapping, got {type(env).__name__}")
-    home = pattern_home(env)
+    # "~" in allowlist patterns: the caller's folder (the guard passes its host's), else
+    # the one the environment names (OPENCLAW_HOME, then HOME, as OpenClaw).
+    home = pattern_home(env) if allowlist_home is None else allowlist_home
+    home = home if isinstance(home, str) and home.startswith("/") else None
     if isinstance(allowlist, CompiledAllowlist):
         compiled = allowlist
     else:
         compiled = _compiled_for(tuple(allowlist), home, bare_name_patterns=bare_name_patterns)
-    path_env = env.get("PATH", "")
+    try:
+        env_failure = environment_failure(env, env_overrides)
+    except TypeError as exc:
+        raise AnalysisError(str(exc)) from None
+    path_env = (env_overrides or {}).get("PATH", env.get("PATH", ""))
     if not isinstance(path_env, str):
         raise AnalysisError("env['PATH'] must be a string")
-    env_failure = _environment_failure(env)
     extra_dirs = tuple(safe_bin_trusted_dirs)
     ctx = _Context(
         cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
@@ -606,13 +627,6 @@ def evaluate_command(
     )
 
 
-# Variables that make the shell or the dynamic loader run code the command text does not
-# show (exported functions shadowing any command, startup files, preloaded libraries).
-_CODE_INJECTING_ENV = frozenset(
-    {"BASH_ENV", "ENV", "LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "SHELLOPTS", "BASHOPTS"}
-)
-
-
 def pattern_home(env: Mapping[str, str]) -> str | None:
     """
     The folder ``~`` in allowlist patterns stands for.
@@ -640,21 +654,6 @@ def pattern_home(env: Mapping[str, str]) -> str | None:
         return None
     normalized = posixpath.normpath(home)
     return "/" + normalized.lstrip("/") if normalized.startswith("//") else normalized
-
-
-def _environment_failure(env: Mapping[str, str]) -> AnalysisFailure | None:
-    # Two scans in C first: the usual environment has none of these names.
-    try:
-        names = "\0".join(env)
-    except TypeError:
-        raise AnalysisError("env names must be strings") from None
-    if _CODE_INJECTING_ENV.isdisjoint(env) and "BASH_FUNC_" not in names:
-        return None
-    for name in env:
-        if name in _CODE_INJECTING_ENV or name.startswith("BASH_FUNC_"):
-            construct = f"environment variable {name}"
-            return AnalysisFailure(construct, 0, f"{construct} at position 0 (injects code)")
-    return None
 
 
 _COMPILED: dict[tuple[object, ...], CompiledAllowlist] = {}

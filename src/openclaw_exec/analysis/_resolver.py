@@ -29,6 +29,7 @@ from collections.abc import Hashable
 import attrs
 
 from openclaw_exec._values import positional_maker
+from openclaw_exec.analysis._host_env import MAX_PATH_ENTRIES
 
 __all__ = ["ExecutableResolver", "OsResolver", "ResolutionCache", "ResolvedExecutable"]
 
@@ -265,7 +266,9 @@ def resolve_executable(
 
     A word with a slash is taken relative to *cwd* (a leading ``~`` never resolves); a
     bare name is searched in the folders of *path_env* in order (the search stops
-    unresolved at an empty or relative entry: fail closed) and must be an executable regular file.
+    unresolved at an empty or relative entry, an entry with ``..`` or past
+    :data:`~openclaw_exec.analysis.MAX_PATH_ENTRIES` entries: fail closed) and must be an
+    executable regular file.
     """
     return _resolve(resolver, raw, cwd=cwd, path_env=path_env)[0]
 
@@ -319,14 +322,28 @@ def _resolve(
 
 @functools.lru_cache(maxsize=256)
 def _path_prefixes(path_env: str) -> tuple[str, ...]:
-    """The normalised ``folder/`` prefixes to search, up to the first unusable entry."""
+    """
+    The ``folder/`` prefixes to search, up to the first entry we cannot vouch for.
+
+    The search stops (fail closed: the name stays unresolved) at an empty or relative
+    entry (the shell would search a cwd-dependent folder), at an entry with a ``..``
+    component (the kernel resolves ``..`` after following symlinks, so a lexical
+    ``normpath`` can name another folder than the one searched: ``/w/sym/../../usr/bin``
+    runs ``/tmp/evil/ls`` when ``sym`` points into ``/tmp/evil/x``), and after
+    :data:`MAX_PATH_ENTRIES` entries. ``.`` components and doubled slashes are removed
+    lexically, which the kernel agrees with.
+    """
     out: list[str] = []
-    for entry in path_env.split(":"):
-        if not entry.startswith("/"):
-            # An empty or relative entry makes the shell search a cwd-dependent folder
-            # there; we cannot say what runs from then on: stop (fail closed).
+    for count, entry in enumerate(path_env.split(":")):
+        if count >= MAX_PATH_ENTRIES or not entry.startswith("/"):
+            # Past the cap, or an empty or relative entry: we cannot say what runs from
+            # here on, so stop (fail closed).
+            break
+        if ".." in entry.split("/"):
             break
         folder = posixpath.normpath(entry)
+        if folder.startswith("//"):
+            folder = "/" + folder.lstrip("/")
         out.append(folder if folder.endswith("/") else folder + "/")
     return tuple(out)
 
