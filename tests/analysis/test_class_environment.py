@@ -45,6 +45,7 @@ from openclaw_exec.analysis import (
     sanitize_inherited_env,
 )
 from openclaw_exec.analysis import _host_env_data as data
+from openclaw_exec.analysis._host_env import environment_failure
 from openclaw_exec.policy import AllowlistEntry, Verdict
 
 EVIL = SCRIPT
@@ -350,6 +351,13 @@ def test_no_blocked_name_ever_reaches_the_process(
     assert set(plan.env) <= set(inherited) | set(asked)
     for key, value in asked.items():
         assert (key in plan.blocked) == (is_blocked_override(key, value) or "\x00" in value)
+
+
+@given(st.dictionaries(ANY_NAME, st.just("x"), max_size=12))
+def test_the_fast_scan_agrees_with_the_rules(env: dict[str, str]) -> None:
+    """``environment_failure``'s one-regex fast path says what the per-name rule says."""
+    failure = environment_failure(env)
+    assert (failure is not None) == any(is_blocked_inherited(k) for k in env)
 
 
 def test_non_portable_names_are_refused_and_stripped() -> None:

@@ -86,6 +86,7 @@ _OC_OVERRIDE_PREFIXES = _OC_PREFIXES + tuple(
 
 # This library's additions (an exempt key escapes only these, never OpenClaw's own lists).
 _EXTRA_KEYS = _upper(_data.EXTRA_BLOCKED_EVERYWHERE_KEYS)
+_EXTRA_STRIPPED = _upper(_data.EXTRA_STRIPPED_INHERITED_KEYS)
 _EXTRA_PREFIXES = tuple(sorted(_upper(_data.EXTRA_BLOCKED_PREFIXES)))
 _EXTRA_OVERRIDE_KEYS = _EXTRA_KEYS | _upper(_data.EXTRA_BLOCKED_OVERRIDE_KEYS)
 _EXTRA_OVERRIDE_PREFIXES = _EXTRA_PREFIXES + tuple(
@@ -107,9 +108,11 @@ def is_blocked_inherited(key: str) -> bool:
         return False
     if upper in _OC_INHERITED_KEYS or upper.startswith(_OC_PREFIXES):
         return True
-    if not _PORTABLE.fullmatch(key):
+    if not _PORTABLE.fullmatch(key) or upper in _EXTRA_STRIPPED:
         return True
-    if upper in _EXEMPT:
+    if upper in _EXEMPT or upper in _ALLOWED_INHERITED:
+        # OpenClaw names these as fine to inherit (proxies, CA bundles, XDG folders ...);
+        # our additions do not override that choice.
         return False
     return upper in _EXTRA_KEYS or upper.startswith(_EXTRA_PREFIXES)
 
@@ -261,7 +264,7 @@ def plan_exec_env(
 # One regex over the joined, upper-cased names finds any blocked name in one C call: the
 # usual environment has none, and this runs on every evaluation.
 def _name_scan() -> re.Pattern[str]:
-    keys = sorted(_OC_INHERITED_KEYS | _EXTRA_KEYS, key=len, reverse=True)
+    keys = sorted(_OC_INHERITED_KEYS | _EXTRA_KEYS | _EXTRA_STRIPPED, key=len, reverse=True)
     prefixes = sorted({*_OC_PREFIXES, *_EXTRA_PREFIXES}, key=len, reverse=True)
     exact = "|".join(map(re.escape, keys))
     starts = "|".join(map(re.escape, prefixes))

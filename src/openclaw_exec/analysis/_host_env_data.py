@@ -20,6 +20,7 @@ __all__ = [
     "EXTRA_BLOCKED_OVERRIDE_SUFFIXES",
     "EXTRA_BLOCKED_PREFIXES",
     "EXTRA_EXEMPT_KEYS",
+    "EXTRA_STRIPPED_INHERITED_KEYS",
     "OPENCLAW_ALLOWED_INHERITED_OVERRIDE_ONLY_KEYS",
     "OPENCLAW_BLOCKED_EVERYWHERE_KEYS",
     "OPENCLAW_BLOCKED_OVERRIDE_ONLY_KEYS",
@@ -480,6 +481,16 @@ EXTRA_BLOCKED_EVERYWHERE_KEYS: tuple[str, ...] = (
     "GST_PLUGIN_SYSTEM_PATH",
 )
 """Variables stripped when inherited and refused when requested, besides OpenClaw's."""
+
+EXTRA_STRIPPED_INHERITED_KEYS: tuple[str, ...] = (
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+)
+"""
+Inherited names stripped although 2026.9.6 lets them through (its
+``allowedInheritedOverrideOnlyKeys``): later OpenClaw sources strip them (the upstream test
+"removes dangerous inherited keys while preserving PATH"); a toolchain choice runs code.
+"""
 
 EXTRA_BLOCKED_PREFIXES: tuple[str, ...] = (
     "GIT_CONFIG_",  # GIT_CONFIG_KEY_<n> / GIT_CONFIG_VALUE_<n>
