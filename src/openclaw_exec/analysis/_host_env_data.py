@@ -396,7 +396,6 @@ EXTRA_BLOCKED_EVERYWHERE_KEYS: tuple[str, ...] = (
     "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_GLOBAL",
     "GIT_CONFIG_SYSTEM",
-    "GIT_CONFIG_NOSYSTEM",
     # tar options (--to-command, --checkpoint-action=exec, --use-compress-program).
     "TAR_OPTIONS",
     # zip -TT runs a command; ZIPOPT holds default options.
@@ -618,6 +617,7 @@ EXTRA_EXEMPT_KEYS: tuple[str, ...] = (
     "GIT_TERMINAL_PROMPT",
     "GIT_OPTIONAL_LOCKS",
     "GIT_MERGE_AUTOEDIT",
+    "GIT_CONFIG_NOSYSTEM",  # only turns the system config off
     "GOARCH",
     "GOOS",
     "GOAMD64",
