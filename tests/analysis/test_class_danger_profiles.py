@@ -92,6 +92,23 @@ def test_every_row_fires_on_its_example(row: DangerRow) -> None:
 def test_every_row_refuses_its_example_through_evaluate_command(row: DangerRow) -> None:
     env = {**ENV, ROW_ENV[row.program]: "x"} if "environment" in row.key else ENV
     on = evaluate_command(list(row.example), cwd=CWD, env=env, allowlist=EVERYTHING, resolver=VFS)
+    if "environment" in row.key:
+        # The host environment policy refuses the variable before any row is consulted
+        # (docs/environment.md), with or without the profiles; the row itself is checked
+        # by test_every_row_fires_on_its_example.
+        for profiles in (True, False):
+            found = evaluate_command(
+                list(row.example),
+                cwd=CWD,
+                env=env,
+                allowlist=EVERYTHING,
+                resolver=VFS,
+                danger_profiles=profiles,
+            )
+            assert found.failure is not None
+            assert found.failure.construct == f"environment variable {ROW_ENV[row.program]}"
+            assert found.verdict(POLICY).verdict is Verdict.ASK
+        return
     assert on.segments[0].danger is not None
     assert on.segments[0].danger.row is row
     assert on.verdict(POLICY).verdict is Verdict.ASK

@@ -49,7 +49,8 @@ from openclaw_exec.analysis._host_env import environment_failure
 from openclaw_exec.policy import AllowlistEntry, Verdict
 
 EVIL = SCRIPT
-ALIAS = "[alias]\n\tst = !touch CANARY\n"
+SSH_CFG = "[core]\n\tsshCommand = ./evil\n"
+LS_REMOTE = "git ls-remote ssh://example.invalid/r"
 HAVE = {name: shutil.which(name, path=BASE_PATH) is not None for name in ("perl", "less", "zip")}
 
 
@@ -61,20 +62,40 @@ def _needs(name: str) -> pytest.MarkDecorator:
 REQUESTED: list[tuple[Shape, bool]] = [
     (
         Shape(
-            "git st",
+            LS_REMOTE,
+            files={"evil": EVIL},
             env={
                 "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": "alias.st",
-                "GIT_CONFIG_VALUE_0": "!touch CANARY",
+                "GIT_CONFIG_KEY_0": "core.sshCommand",
+                "GIT_CONFIG_VALUE_0": "./evil",
             },
-            note="git config from the environment: an alias runs a shell command",
+            note="git config from the environment: core.sshCommand runs a program",
         ),
         True,
     ),
-    (Shape("git st", env={"GIT_CONFIG_PARAMETERS": "'alias.st'='!touch CANARY'"}), True),
-    (Shape("git st", files={"g.cfg": ALIAS}, env={"GIT_CONFIG_GLOBAL": "g.cfg"}), True),
-    (Shape("git st", files={"eh/.gitconfig": ALIAS}, env={"HOME": "eh"}), True),
-    (Shape("git st", files={"cfg/git/config": ALIAS}, env={"XDG_CONFIG_HOME": "cfg"}), True),
+    (
+        Shape(
+            LS_REMOTE,
+            files={"evil": EVIL},
+            env={"GIT_CONFIG_PARAMETERS": "'core.sshcommand'='./evil'"},
+        ),
+        True,
+    ),
+    (
+        Shape(
+            LS_REMOTE, files={"g.cfg": SSH_CFG, "evil": EVIL}, env={"GIT_CONFIG_GLOBAL": "g.cfg"}
+        ),
+        True,
+    ),
+    (Shape(LS_REMOTE, files={"eh/.gitconfig": SSH_CFG, "evil": EVIL}, env={"HOME": "eh"}), True),
+    (
+        Shape(
+            LS_REMOTE,
+            files={"cfg/git/config": SSH_CFG, "evil": EVIL},
+            env={"XDG_CONFIG_HOME": "cfg"},
+        ),
+        True,
+    ),
     (Shape("git ls-remote ssh://x.invalid/r", env={"GIT_SSH_COMMAND": f"touch {CANARY} #"}), True),
     (
         Shape(
@@ -160,8 +181,8 @@ REQUESTED: list[tuple[Shape, bool]] = [
     ),
     (
         Shape(
-            "make -f M",
-            files={"M": "all:\n\t@true\n", "e.mk": "$(shell touch CANARY)\n"},
+            "make all",
+            files={"Makefile": "all:\n\t@true\n", "e.mk": "$(shell touch CANARY)\n"},
             env={"MAKEFILES": "e.mk"},
         ),
         True,
