@@ -24,6 +24,7 @@ lexically and as the kernel resolves them now (symlinks), through the injected r
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -170,6 +171,13 @@ _VERSIONED = re.compile(r"(?:[-.]?\d+(?:\.\d+)*|\.basic|\.tiny|\.gtk3|\.nox)\Z")
 
 def profile_name(word: str) -> str | None:
     """The profile for an executable word or path (``/usr/bin/pip3.11`` -> ``pip``)."""
+    if len(word) > 256:  # no program name is this long; keeps the cache small
+        return _profile_name(word[-256:])
+    return _profile_name(word)
+
+
+@functools.lru_cache(maxsize=1024)
+def _profile_name(word: str) -> str | None:
     base = word.rsplit("/", 1)[-1].strip().lower().removesuffix(".exe")
     for candidate in (base, _VERSIONED.sub("", base)):
         name = _ALIASES.get(candidate, candidate)
@@ -205,10 +213,11 @@ class Grammar:
     long_flags: frozenset[str] = frozenset()
     abbreviations: bool = True
 
-    @property
-    def known(self) -> frozenset[str]:
-        """Every long option named by the grammar."""
-        return self.long_value | self.long_optional | self.long_flags
+    known: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    """Every long option named by the grammar (computed once)."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "known", self.long_value | self.long_optional | self.long_flags)
 
     def resolve_long(self, name: str) -> tuple[str, ...]:
         """
@@ -348,7 +357,7 @@ class TooManyPaths(Exception):  # noqa: N818 - a signal, caught by find_danger
 class PathContext:
     """Where relative paths start and what the environment says (HOME, PATH), for one check."""
 
-    __slots__ = ("budget", "cwd", "env", "homes", "path_dirs", "real_paths", "resolver")
+    __slots__ = ("_homes", "_path_dirs", "budget", "cwd", "env", "real_paths", "resolver")
 
     def __init__(
         self, cwd: str, env: Mapping[str, str], resolver: ExecutableResolver | None
@@ -360,18 +369,32 @@ class PathContext:
         # the answers are shared within it (many targets share their folders).
         self.budget = MAX_PATH_CHECKS
         self.real_paths: dict[str, str | None] = {}
-        home = env.get("HOME")
-        homes = ["/root"]
-        if isinstance(home, str) and home.startswith("/"):
-            normalized = posixpath.normpath(home)
-            if normalized != "/":
-                homes.append(normalized)
-        self.homes = tuple(homes)
-        path_env: object = env.get("PATH", "")
-        # An empty or relative PATH entry is a folder relative to the current one.
-        entries = path_env.split(":") if isinstance(path_env, str) else []
-        dirs = [posixpath.normpath(posixpath.join(cwd, entry)) for entry in entries]
-        self.path_dirs = tuple(dict.fromkeys(dirs))
+        # Most profiles never look at a path: HOME and PATH are read on first use.
+        self._homes: tuple[str, ...] | None = None
+        self._path_dirs: tuple[str, ...] | None = None
+
+    @property
+    def homes(self) -> tuple[str, ...]:
+        """``/root`` and ``$HOME`` (normalised, when absolute and not ``/``)."""
+        if self._homes is None:
+            home = self.env.get("HOME")
+            homes = ["/root"]
+            if isinstance(home, str) and home.startswith("/"):
+                normalized = posixpath.normpath(home)
+                if normalized != "/":
+                    homes.append(normalized)
+            self._homes = tuple(homes)
+        return self._homes
+
+    @property
+    def path_dirs(self) -> tuple[str, ...]:
+        """The folders of ``PATH``, absolute (empty and relative entries from the cwd)."""
+        if self._path_dirs is None:
+            path_env: object = self.env.get("PATH", "")
+            entries = path_env.split(":") if isinstance(path_env, str) else []
+            dirs = [posixpath.normpath(posixpath.join(self.cwd, entry)) for entry in entries]
+            self._path_dirs = tuple(dict.fromkeys(dirs))
+        return self._path_dirs
 
     def absolute(self, path: str) -> str:
         """*path* made absolute against the cwd and normalised lexically."""
@@ -410,7 +433,9 @@ class PathContext:
 
     def exists(self, path: str) -> bool:
         """Whether *path* exists now (through the resolver; ``False`` without one)."""
-        return self.resolver is not None and self._realpath(path) is not None
+        if self.resolver is None or self.real_paths.get(posixpath.dirname(path), "") is None:
+            return False  # no resolver, or a folder already known to be missing
+        return self._realpath(path) is not None
 
     def _realpath(self, path: str) -> str | None:
         if path in self.real_paths:

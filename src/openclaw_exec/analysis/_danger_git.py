@@ -9,6 +9,7 @@ known to be harmless; the dangerous keys have their own rows so explain can name
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 
 from openclaw_exec.analysis._danger import Grammar, operands, options, scan
@@ -558,6 +559,17 @@ def _config(name: str, detail: str) -> Iterator[Hit]:
         yield f"config {label}", detail
 
 
+@functools.lru_cache(maxsize=256)
+def _grammar(sub: str) -> Grammar:
+    return Grammar(
+        short_value=_SHORT_VALUES.get(sub, ""),
+        short_optional="O" if sub == "grep" else "",
+        long_value=_LONG_VALUES,
+        long_optional=_LONG_OPTIONAL,
+        long_flags=_LONG_FLAGS,
+    )
+
+
 def _subcommand(sub: str, rest: list[str]) -> Iterator[Hit]:
     if sub in _WHOLE_SUBCOMMANDS:
         yield _WHOLE_SUBCOMMANDS[sub], f"git {sub}"
@@ -565,14 +577,7 @@ def _subcommand(sub: str, rest: list[str]) -> Iterator[Hit]:
     if sub not in GIT_SUBCOMMANDS:
         yield "<alias or git-NAME program>", f"git {sub}"
         return
-    grammar = Grammar(
-        short_value=_SHORT_VALUES.get(sub, ""),
-        short_optional="O" if sub == "grep" else "",
-        long_value=_LONG_VALUES,
-        long_optional=_LONG_OPTIONAL,
-        long_flags=_LONG_FLAGS,
-    )
-    tokens = scan(rest, grammar)
+    tokens = scan(rest, _grammar(sub))
     short_rows = _SHORT_ROWS.get(sub, {})
     for name, value in options(tokens):
         shown = name if value is None else f"{name} {value}"
