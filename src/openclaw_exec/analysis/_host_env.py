@@ -29,6 +29,7 @@ Three kinds of mapping meet here:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -154,7 +155,7 @@ def _inherited_entry(key: str, value: str) -> tuple[str, str] | None:
         normal = value.strip().lower()
         permissive = normal in {"true", "yes", "on"} or bool(_PERMISSIVE.fullmatch(normal))
         return key, "0" if permissive else value
-    if is_blocked_inherited(key) or "\x00" in value or "=" in key:
+    if _inherited_cached(key) or "\x00" in value or "=" in key:
         return None
     return key, value
 
@@ -237,7 +238,7 @@ def plan_exec_env(
     for key, value in base_items:
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError("env names and values must be strings")
-        if is_blocked_inherited(key) or "\x00" in value or "=" in key:
+        if _inherited_cached(key) or "\x00" in value or "=" in key:
             blocked.add(key)
         else:
             env[key] = value
@@ -261,18 +262,9 @@ def plan_exec_env(
     )
 
 
-# One regex over the joined, upper-cased names finds any blocked name in one C call: the
-# usual environment has none, and this runs on every evaluation.
-def _name_scan() -> re.Pattern[str]:
-    keys = sorted(_OC_INHERITED_KEYS | _EXTRA_KEYS | _EXTRA_STRIPPED, key=len, reverse=True)
-    prefixes = sorted({*_OC_PREFIXES, *_EXTRA_PREFIXES}, key=len, reverse=True)
-    exact = "|".join(map(re.escape, keys))
-    starts = "|".join(map(re.escape, prefixes))
-    return re.compile(rf"(?:^|\0)(?:(?:{exact})(?:\0|$)|(?:{starts}))")
-
-
-_SCAN = _name_scan()
-_SIMPLE_NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\0[A-Za-z_][A-Za-z0-9_]*)*")
+# Every evaluation checks every name of its environment: the answer per name is cached
+# (names repeat from call to call; the tables never change at run time).
+_inherited_cached = functools.lru_cache(maxsize=8192)(is_blocked_inherited)
 
 
 def environment_failure(
@@ -288,11 +280,10 @@ def environment_failure(
         TypeError: A name or value is not a string.
     """
     try:
-        names = "\0".join(env)
+        "\0".join(env)  # one C call: every name is a string
     except TypeError:
         raise TypeError("env names must be strings") from None
-    # Fast path: portable names (the case-insensitive scan is exact there), none blocked.
-    if overrides or not _SIMPLE_NAMES.fullmatch(names) or _SCAN.search(names.upper()):
+    if overrides or any(map(_inherited_cached, env)):
         plan = plan_exec_env(env, overrides)
         if plan.blocked:
             return _blocked_failure(plan.blocked, overrides or {})
