@@ -31,6 +31,11 @@ from openclaw_exec.analysis._danger import DangerHit
 from openclaw_exec.analysis._danger_rows import find_danger
 from openclaw_exec.analysis._host_env import ENV_CONSTRUCT, environment_failure
 from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval
+from openclaw_exec.analysis._obfuscation import (
+    ObfuscationResult,
+    detect_command_obfuscation,
+    detect_encoded_inline_eval,
+)
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
     OsResolver,
@@ -219,6 +224,7 @@ class Evaluation:
         heredoc: The command contains a heredoc ("must ask" trigger; it also fails analysis).
         inline_eval_hits: Inline-eval forms found in any segment.
         strict_inline_eval: Whether strict inline eval was requested.
+        obfuscation: What the obfuscation gate found (computed on first access).
     """
 
     command: str | None
@@ -248,6 +254,26 @@ class Evaluation:
         """
         return self._allow_always_fn()
 
+    @functools.cached_property
+    def obfuscation(self) -> ObfuscationResult:
+        """
+        What the obfuscation gate found: OpenClaw's ``detectCommandObfuscation``, and more.
+
+        The text is checked with OpenClaw's patterns, and every inline program for decoding
+        or evaluation (``encoded-inline-eval``). A hit is a :attr:`must_ask` trigger
+        (``obfuscation: <id>``) in every mode, even when the allowlist or an allow-always
+        grant covers the command.
+        """
+        found = detect_command_obfuscation(self.command_text)
+        encoded = detect_encoded_inline_eval(s.effective_argv for s in self.all_segments)
+        if not encoded.detected:
+            return found
+        return ObfuscationResult(
+            detected=True,
+            reasons=found.reasons + encoded.reasons,
+            matched_patterns=found.matched_patterns + encoded.matched_patterns,
+        )
+
     @property
     def must_ask(self) -> tuple[str, ...]:
         """Triggers that demand a human even when the allowlist is satisfied."""
@@ -262,6 +288,7 @@ class Evaluation:
             triggers.extend(
                 f"strict-inline-eval: {hit.describe()}" for hit in self.inline_eval_hits
             )
+        triggers.extend(f"obfuscation: {pid}" for pid in self.obfuscation.matched_patterns)
         return tuple(triggers)
 
     @property
