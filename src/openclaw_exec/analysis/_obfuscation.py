@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -408,12 +407,10 @@ def _suppress_curl_pipe_shell(command: str) -> bool:
     urls = _URL.findall(command)
     if len(urls) != 1:
         return False
-    try:
-        parts = urlsplit(urls[0])
-    except ValueError:
-        return False
-    netloc = parts.netloc.lower()
-    path = parts.path or "/"
+    rest = urls[0].split("://", 1)[1]
+    cut = next((i for i, c in enumerate(rest) if c in "/?#\\"), len(rest))
+    netloc = rest[:cut].lower()
+    path = re.split(r"[?#]", rest[cut:], maxsplit=1)[0] or "/"
     # Stricter than OpenClaw's WHATWG URL parse: no userinfo, port, escapes or dot
     # segments at all (`/Homebrew/../x` is `/x` to a browser), so no parser gap can
     # suppress the hit for another location.
