@@ -78,7 +78,6 @@ SHAPES = [
     S(f"php -r 'eval(base64_decode(\"{PHP_B64}\"));'", "php"),
     S(f'ruby -e \'system(["{TOUCH_HEX}"].pack("H*"))\'', "ruby"),
     S(f'lua -e \'load("os.execute(\\"touch {CANARY}\\")")()\'', "lua"),
-    S(f"awk 'BEGIN{{system(sprintf(\"%c%c%c%c%c {CANARY}\",116,111,117,99,104))}}'"),
     S(f"echo ok && python3 -c \"exec(__import__('base64').b64decode('{PY_B64}'))\""),
     S(f'bash -c "python3 -c \'exec(bytes.fromhex(\\"{PY_HEX}\\"))\'"'),
     # decoded into a shell

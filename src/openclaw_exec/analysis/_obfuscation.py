@@ -14,7 +14,7 @@ the same through :attr:`Evaluation.must_ask <openclaw_exec.analysis.Evaluation.m
 The port keeps OpenClaw's patterns and its one suppression (``curl`` of a known installer
 URL piped to a shell, which then still needs approval as a shell reading stdin). It adds
 one structural check the regexes miss (:func:`detect_encoded_inline_eval`): an inline
-program (``python3.11 -Ic``, ``node -e``, ``php -r``, ``perl -le``, ``awk 'BEGIN{…}'``...,
+program (``python3.11 -Ic``, ``node -e``, ``php -r``, ``perl -le``, ``lua -e``...,
 found by the inline-eval detector on the parsed segments) that decodes, evaluates or runs
 commands.
 """
@@ -89,18 +89,31 @@ def _rx(pattern: str, *, ascii_only: bool = True, ignore_case: bool = True) -> r
 
 
 def _in_order(*steps: str, ignore_case: bool = True) -> Callable[[str], bool]:
-    """``A.*B.*C``: the steps in order on one line (``.`` does not cross a line feed)."""
-    compiled = tuple(_rx(step, ignore_case=ignore_case) for step in steps)
+    r"""
+    ``A.*B.*C``: each step after the last, with no line feed between (``.`` crosses none).
+
+    The steps themselves may span lines (their ``\s`` does). Each step's leftmost match
+    after the previous one is kept and reused while it still lies ahead, so the whole text
+    is scanned about once per step whatever the number of ``A`` occurrences.
+    """
+    first, *rest = (_rx(step, ignore_case=ignore_case) for step in steps)
 
     def matches(text: str) -> bool:
-        if compiled[0].search(text) is None:
+        if first.search(text) is None:
             return False
-        for line in text.split("\n"):
-            pos = 0
-            for step in compiled:
-                found = step.search(line, pos)
-                if found is None:
-                    break
+        ahead: list[re.Match[str] | None] = [None] * len(rest)
+        for lead in first.finditer(text):
+            pos = lead.end()
+            for k, step in enumerate(rest):
+                found = ahead[k]
+                if found is None or found.start() < pos:
+                    found = step.search(text, pos)
+                    if found is None:
+                        return False  # none after this position, so none after a later one
+                    ahead[k] = found
+                line_end = text.find("\n", pos)
+                if 0 <= line_end < found.start():
+                    break  # only across a line feed: try the next A
                 pos = found.end()
             else:
                 return True
@@ -486,7 +499,10 @@ _ENCODED_MARKERS = re.compile(
 )
 # Interpreters whose inline program is a general-purpose language (sed/find/xargs/make
 # hits are about running code at all, which strict inline eval covers).
-_NOT_LANGUAGES = frozenset({"find", "xargs", "make", "gmake", "sed", "gsed"})
+# awk's system() is a danger-profile row of its own (analysis/_danger.py).
+_NOT_LANGUAGES = frozenset(
+    {"find", "xargs", "make", "gmake", "sed", "gsed", "awk", "gawk", "mawk", "nawk"}
+)
 ENCODED_INLINE_EVAL = "encoded-inline-eval"
 _ENCODED_DESCRIPTION = "Inline interpreter program that decodes, evaluates or runs commands"
 
@@ -498,7 +514,7 @@ def detect_encoded_inline_eval(argvs: Iterable[Sequence[str]]) -> ObfuscationRes
     OpenClaw's ``python-exec-encoded`` regex sees only ``python``/``python2``/``python3``,
     ``perl`` and ``ruby`` followed by exactly ``-e``/``-c``; this sees every inline-eval form
     the detector knows (``python3.11 -Ic``, ``node -pe``, ``php -r``, ``perl -le``, ``lua
-    -e``, an ``awk`` program...), reading only the words after the interpreter.
+    -e``...), reading only the words after the interpreter.
     """
     for argv in argvs:
         hit = detect_inline_eval(argv)
