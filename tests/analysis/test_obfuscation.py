@@ -372,3 +372,10 @@ def test_hostile_text_is_checked_in_bounded_time(text: str) -> None:
     detect_command_obfuscation(text)
     # OpenClaw's regexes take seconds to minutes on some of these; ours stay linear.
     assert time.perf_counter() - start < 0.5
+
+
+@given(st.text(alphabet=st.characters(), max_size=40))
+def test_any_text_is_answered(text: str) -> None:
+    # Lone surrogates, astral characters and controls: an answer, never an exception.
+    found = detect_command_obfuscation(text)
+    assert found.detected == bool(found.matched_patterns)

@@ -439,6 +439,13 @@ def _suppress_curl_pipe_shell(command: str) -> bool:
     return False
 
 
+def _js_length(text: str) -> int:
+    """JavaScript's ``length``: UTF-16 code units (an astral character counts twice)."""
+    if len(text) > MAX_COMMAND_CHARS or text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
 def detect_command_obfuscation(command: str) -> ObfuscationResult:
     """
     OpenClaw's ``detectCommandObfuscation``: whether *command* hides what it runs.
@@ -451,7 +458,7 @@ def detect_command_obfuscation(command: str) -> ObfuscationResult:
     """
     if not command or not command.strip():
         return _NOTHING
-    if len(command.encode("utf-16-le")) // 2 > MAX_COMMAND_CHARS:  # JavaScript's length
+    if _js_length(command) > MAX_COMMAND_CHARS:
         return ObfuscationResult(
             detected=True,
             reasons=("Command too long; potential obfuscation",),
