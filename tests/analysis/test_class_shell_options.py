@@ -35,7 +35,7 @@ from _canary import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openclaw_exec.analysis import evaluate_command
+from openclaw_exec.analysis import DEFAULT_SAFE_BINS, evaluate_command
 from openclaw_exec.analysis._shells import ShellCall, parse_shell_argv, shell_family
 from openclaw_exec.analysis._wrappers import is_shell_wrapper, wrapper_plan
 from openclaw_exec.policy import AllowlistEntry
@@ -459,6 +459,8 @@ def test_never_looser_than_openclaw_2026_9_6(oracle96: Any, tmp_path: Path) -> N
             "op": "shell",
             "command": c,
             "allowlist": [{"pattern": p} for p in patterns],
+            # Both sides with OpenClaw's default safe bins (``wc -l`` is one in 2026.9.6).
+            "safeBins": sorted(DEFAULT_SAFE_BINS),
             "cwd": str(folder),
             "env": env,
         }

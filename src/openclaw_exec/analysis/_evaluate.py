@@ -44,13 +44,17 @@ from openclaw_exec.analysis._resolver import (
     resolve_executable,
 )
 from openclaw_exec.analysis._rules import (
+    InlineEvalHit,
+    detect_inline_eval,
+    is_interpreter_like,
+)
+from openclaw_exec.analysis._safe_bins import (
+    ALWAYS_DENIED_SAFE_BINS,
     DEFAULT_SAFE_BIN_PROFILES,
     DEFAULT_SAFE_BIN_TRUSTED_DIRS,
     DEFAULT_SAFE_BINS,
-    InlineEvalHit,
     SafeBinProfile,
-    detect_inline_eval,
-    is_interpreter_like,
+    safe_bin_trusted,
     validate_safe_bin_argv,
 )
 from openclaw_exec.analysis._shell import (
@@ -381,6 +385,7 @@ class _Context:
         "skills",
         "symlinked",
         "trusted_dirs",
+        "trusted_real",
     )
 
     def __init__(  # noqa: PLR0917 - one field each
@@ -411,6 +416,7 @@ class _Context:
         self.symlinked: dict[str, bool] = {}
         # The environment for danger profiles, None when they are off.
         self.danger_env: Mapping[str, str] | None = None
+        self.trusted_real: frozenset[str] | None = None
 
     def resolve(self, raw: str) -> ResolvedExecutable | None:
         found = self.resolved.get(raw, _UNSET)
@@ -424,6 +430,13 @@ class _Context:
             value = resolve_executable(self.resolver, raw, cwd=self.cwd, path_env=self.path_env)
         self.resolved[raw] = value
         return value
+
+    def real_trusted_dirs(self) -> frozenset[str]:
+        """The trusted safe-bin folders and their real paths (``/bin`` is ``/usr/bin``)."""
+        if self.trusted_real is None:
+            real = (self.resolver.realpath(d) for d in self.trusted_dirs)
+            self.trusted_real = self.trusted_dirs | {r for r in real if r is not None}
+        return self.trusted_real
 
     def through_symlinked_folder(self, resolved: ResolvedExecutable) -> bool:
         if self.cache is not None or resolved.path is None:
@@ -873,6 +886,9 @@ def _decide(  # noqa: PLR0917 - the facts gathered by _evaluate_segment
             reason = f"{word!r} does not resolve to an executable"
         else:
             reason = f"no allowlist entry matches {policy.path}"
+            name = posixpath.basename(execution.path) if execution and execution.path else ""
+            if name in ctx.safe_bins and name in ALWAYS_DENIED_SAFE_BINS:
+                reason += f" ({name} is never a safe bin: it reads the environment or runs code)"
         return (None, None, reason)
     if inner and not all(s.satisfied for s in inner):
         return (None, entry, "the shell payload has a segment that is not allowlisted")
@@ -929,13 +945,15 @@ def script_argv(argv: Sequence[str], script: str, cwd: str) -> tuple[str, ...]:
 def _safe_bin(plan: WrapperPlan, execution: ResolvedExecutable | None, ctx: _Context) -> bool:
     if not ctx.safe_bins or execution is None or execution.path is None:
         return False
-    name = execution.name.lower()
+    name = posixpath.basename(execution.path)
     if name not in ctx.safe_bins:
-        return False
-    if posixpath.dirname(execution.path) not in ctx.trusted_dirs:
         return False
     profile = ctx.profiles.get(name)
     if profile is None:
+        return False
+    if not safe_bin_trusted(
+        name, execution.path, execution.real_path, ctx.safe_bins, ctx.real_trusted_dirs()
+    ):
         return False
     return validate_safe_bin_argv(plan.argv[1:], profile, bin_name=name)
 
