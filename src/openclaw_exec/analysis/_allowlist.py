@@ -265,6 +265,7 @@ class CompiledAllowlist:
         path: str | None = None,
         argv: Sequence[str] | None = None,
         cwd: str | None = None,
+        real_path: str | None = None,
     ) -> AllowlistEntry | None:
         """
         The entry matching an executable and its arguments (OpenClaw's ``matchAllowlist``).
@@ -273,7 +274,9 @@ class CompiledAllowlist:
         bare-name patterns (when enabled) need a PATH lookup. Entries with an argPattern
         need *argv* (``argv[0]`` is the command word, never matched) and, for cwd-bound
         grants, *cwd*; the first of them whose pattern and arguments match wins, else the
-        first entry without argPattern whose pattern matches.
+        first entry without argPattern whose pattern matches. A cwd-bound grant is
+        matched against the real path (*real_path*, else the resolved executable's), as
+        OpenClaw 2026.9.6 stores and matches it: repointing a symlink voids the grant.
         """
         if resolved is None and path is None:
             return None
@@ -288,7 +291,10 @@ class CompiledAllowlist:
             and resolved.path is not None
         )
         if argv is not None and (self._hashed or self._regex_args):
-            found = self._match_args(resolved, target, argv, cwd, by_name=by_name)
+            real = real_path
+            if real is None and path is None and resolved is not None:
+                real = resolved.real_path
+            found = self._match_args(resolved, target, real, argv, cwd, by_name=by_name)
             if found is not None:
                 return found
         if target is not None:
@@ -305,14 +311,19 @@ class CompiledAllowlist:
         self,
         resolved: ResolvedExecutable | None,
         target: str | None,
+        real: str | None,
         argv: Sequence[str],
         cwd: str | None,
         *,
         by_name: bool,
     ) -> AllowlistEntry | None:
         candidates: list[int] = []
-        if self._hashed and cwd is not None:
-            candidates.extend(self._hashed.get(cwd_bound_arg_pattern(argv, cwd), ()))
+        if self._hashed and cwd is not None and real is not None:
+            for index in self._hashed.get(cwd_bound_arg_pattern(argv, cwd), ()):
+                if compile_pattern(self.entries[index].pattern, self.home).matches_path(real):
+                    candidates.append(index)
+                    break
+        hashed = set(candidates)
         if self._regex_args:
             candidates.extend(
                 i
@@ -320,6 +331,8 @@ class CompiledAllowlist:
                 if compile_arg_pattern(self.entries[i].arg_pattern or "").matches(argv)
             )
         for index in sorted(candidates):
+            if index in hashed:
+                return self.entries[index]  # its pattern already matched the real path
             compiled = compile_pattern(self.entries[index].pattern, self.home)
             if target is not None and compiled.matches_path(target):
                 return self.entries[index]

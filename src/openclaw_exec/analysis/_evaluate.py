@@ -912,13 +912,16 @@ class _MatchArgs(TypedDict):
     path: str
     argv: tuple[str, ...]
     cwd: str
+    real_path: str | None
 
 
 def _match_args(plan: WrapperPlan, path: str, ctx: _Context) -> _MatchArgs:
     """What an entry's argPattern sees when *path* is matched for *plan*'s segment."""
+    real = ctx.resolver.realpath(path)
     if plan.shell_wrapper and plan.shell_inline_command is None:
-        return {"path": path, "argv": script_argv(plan.argv, path, ctx.cwd), "cwd": ctx.cwd}
-    return {"path": path, "argv": plan.argv, "cwd": ctx.cwd}
+        argv = script_argv(plan.argv, path, ctx.cwd)
+        return {"path": path, "argv": argv, "cwd": ctx.cwd, "real_path": real}
+    return {"path": path, "argv": plan.argv, "cwd": ctx.cwd, "real_path": real}
 
 
 def script_argv(argv: Sequence[str], script: str, cwd: str) -> tuple[str, ...]:
@@ -1040,6 +1043,7 @@ def _allow_always(
     if (strict and hits) or not analysis_ok:
         return ()
     found: dict[tuple[str, str], None] = {}
+    missing: list[str] = []
     for seg in segments:
         _collect(
             seg.argv,
@@ -1048,7 +1052,12 @@ def _allow_always(
             strict=strict,
             depth=0,
             out=found,
+            missing=missing,
         )
+    if missing:
+        # A program that does not exist yet (`./nonexistent-tool`) is approved once, never
+        # always: neither its path nor the exact text may admit a file created later.
+        return ()
     grants = [
         AllowAlwaysGrant(
             pattern=path,
@@ -1079,6 +1088,7 @@ def _collect(
     strict: bool,
     depth: int,
     out: dict[tuple[str, str], None],
+    missing: list[str],
 ) -> None:
     if depth >= MAX_SHELL_DEPTH or has_assignments or not argv or check_builtin(argv):
         return
@@ -1090,6 +1100,8 @@ def _collect(
     # also saved a path-like word naming nothing, which a file created later would match).
     candidate = _candidate_path(execution)
     if candidate is None:
+        if execution is not None and execution.path is None:
+            missing.append(plan.argv[0])
         return
     if is_interpreter_like(candidate) and (not strict or detect_inline_eval(plan.argv) is not None):
         return
@@ -1113,11 +1125,14 @@ def _collect(
             strict=strict,
             depth=depth + 1,
             out=out,
+            missing=missing,
         )
 
 
 def _grant(path: str, argv: Sequence[str], ctx: _Context, out: dict[tuple[str, str], None]) -> None:
-    # A stored path with glob characters would act as a wildcard.
-    if "*" in path or "?" in path:
+    # Stored as its real path, as OpenClaw 2026.9.6 does (and matched by it): a symlink
+    # repointed later voids the grant. A path with glob characters would act as a wildcard.
+    real = ctx.resolver.realpath(path)
+    if real is None or "*" in real or "?" in real:
         return
-    out[(path, cwd_bound_arg_pattern(argv, ctx.cwd))] = None
+    out[(real, cwd_bound_arg_pattern(argv, ctx.cwd))] = None
