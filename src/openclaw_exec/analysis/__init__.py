@@ -51,6 +51,7 @@ from openclaw_exec.analysis._rules import (
     compile_pattern,
     detect_inline_eval,
 )
+from openclaw_exec.analysis._safe_bins import OPENCLAW_2026_9_SAFE_BIN_PROFILES
 from openclaw_exec.analysis._shell import (
     MAX_COMMAND_CHARS,
     MAX_SHELL_OPERATORS,
@@ -73,6 +74,7 @@ __all__ = [
     "MAX_SHELL_DEPTH",
     "MAX_SHELL_OPERATORS",
     "MAX_SHELL_WORDS",
+    "OPENCLAW_2026_9_SAFE_BIN_PROFILES",
     "AllowAlwaysGrant",
     "AnalysisFailure",
     "CompiledAllowlist",
