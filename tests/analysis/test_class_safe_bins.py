@@ -25,15 +25,25 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _canary import SCRIPT, Shape, assert_allowed, assert_real, assert_refused, build, which_all
+from _canary import (
+    POLICY,
+    SCRIPT,
+    Shape,
+    allowlist,
+    assert_allowed,
+    assert_real,
+    build,
+    environment,
+    which_all,
+)
 
-from openclaw_exec.analysis import evaluate_command
+from openclaw_exec.analysis import Evaluation, SatisfiedBy, evaluate_command
 from openclaw_exec.analysis._safe_bins import (
     DEFAULT_SAFE_BIN_PROFILES,
     OPENCLAW_2026_9_SAFE_BIN_PROFILES,
     validate_safe_bin_argv,
 )
-from openclaw_exec.policy import AllowlistEntry
+from openclaw_exec.policy import AllowlistEntry, Verdict
 
 TB = "tb"  # the trusted safe-bin folder of each shape (relative to its temp folder)
 _PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -114,7 +124,11 @@ def test_identity_shape_is_real_and_refused(
     base = _world(tmp_path, files, links)
     shape = Shape(command, files=files, env=base.env, note=note)
     assert_real(shape, tmp_path)
-    assert_refused(shape, tmp_path, safe_bin_trusted_dirs=[str(tmp_path / TB)])
+    found = _host_analysis(shape, tmp_path, trusted=True)
+    # Refused for the right reason: understood, and the filter segment is not a safe bin.
+    assert found.analysis_ok, found.failure
+    assert found.verdict(POLICY).verdict is not Verdict.ALLOW, note
+    assert found.segments[-1].satisfied_by is None
 
 
 def test_identity_control_a_real_copy_in_the_trusted_folder(tmp_path: Path) -> None:
@@ -123,9 +137,26 @@ def test_identity_control_a_real_copy_in_the_trusted_folder(tmp_path: Path) -> N
     base = _world(tmp_path, {}, {})
     shutil.copy(head, tmp_path / TB / "head")
     shape = Shape("echo x | head -n 1", env=base.env)
-    assert_allowed(shape, tmp_path, safe_bin_trusted_dirs=[str(tmp_path / TB)])
+    found = _host_analysis(shape, tmp_path, trusted=True)
+    assert found.verdict(POLICY).verdict is Verdict.ALLOW, [s.miss_reason for s in found.segments]
+    assert found.segments[-1].satisfied_by is SatisfiedBy.SAFE_BINS
     # Without the folder trusted, the same file is not a safe bin.
-    assert_refused(shape, tmp_path)
+    assert _host_analysis(shape, tmp_path, trusted=False).segments[-1].satisfied_by is None
+
+
+def _host_analysis(shape: Shape, folder: Path, *, trusted: bool) -> Evaluation:
+    # The PATH with the trusted folder is the host's (not a variable the agent asks for).
+    honest = [e for e in allowlist(shape) if Path(e.pattern).name not in _FILTERS]
+    return evaluate_command(
+        shape.command,
+        cwd=str(folder),
+        env={**environment(shape, folder), **shape.env},
+        allowlist=honest,
+        safe_bin_trusted_dirs=[str(folder / TB)] if trusted else (),
+    )
+
+
+_FILTERS = {"head", "tail", "wc", "cut", "uniq", "tr"}
 
 
 # --------------------------------------------------------------------------- jq
