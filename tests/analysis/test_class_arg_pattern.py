@@ -25,7 +25,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _oracle import find_openclaw, find_oracle, skip_or_fail
-from openclaw_exec.analysis import arg_pattern_matches, compile_allowlist, evaluate_command
+from openclaw_exec.analysis import (
+    arg_pattern_matches,
+    compile_allowlist,
+    evaluate_command,
+    evaluation_to_dict,
+    format_evaluation_table,
+)
 from openclaw_exec.cli import main as cli_main
 from openclaw_exec.exceptions import ApprovalsFileError
 from openclaw_exec.policy import (
@@ -555,3 +561,22 @@ def test_allow_always_grants_equal_openclaw_2026_9(tmp_path: Path) -> None:
         mine = {(g.pattern, g.arg_pattern) for g in found.allow_always}
         entries = theirs["decision"]["entries"]
         assert mine == {(e["pattern"], e.get("argPattern")) for e in entries}, command
+
+
+def test_explain_shows_the_arg_pattern_that_matched() -> None:
+    entry = AllowlistEntry(pattern="/usr/bin/git", arg_pattern="^status$")
+    found = evaluate_command(
+        "git status; git push",
+        cwd="/w",
+        env={"PATH": "/usr/bin"},
+        allowlist=[entry],
+        resolver=_vfs(),
+    )
+    table = format_evaluation_table(found)
+    assert "argPattern=^status$" in table
+    assert "no allowlist entry matches /usr/bin/git" in table
+    data = evaluation_to_dict(found)
+    assert data["segments"][0]["matchedEntry"]["argPattern"] == "^status$"
+    assert data["segments"][1]["matchedEntry"] is None
+    grants = data["allowAlways"]
+    assert grants[0]["argPattern"] == cwd_bound_arg_pattern(["git", "status"], "/w")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openclaw_exec.analysis._evaluate import Evaluation, SegmentEvaluation
     from openclaw_exec.analysis._resolver import ResolvedExecutable
-    from openclaw_exec.policy import VerdictResult
+    from openclaw_exec.policy import AllowlistEntry, VerdictResult
 
 __all__ = ["EVALUATION_SCHEMA_VERSION", "evaluation_to_dict", "format_evaluation_table"]
 
@@ -47,7 +47,12 @@ def _segment(seg: SegmentEvaluation) -> dict[str, Any]:
         "satisfiedBy": None if seg.satisfied_by is None else str(seg.satisfied_by),
         "matchedEntry": None
         if entry is None
-        else {"id": entry.id, "pattern": entry.pattern, "source": entry.source},
+        else {
+            "id": entry.id,
+            "pattern": entry.pattern,
+            "source": entry.source,
+            "argPattern": entry.arg_pattern,
+        },
         "missReason": seg.miss_reason,
         "inlineEval": None if seg.inline_eval is None else seg.inline_eval.describe(),
         "danger": None
@@ -94,7 +99,12 @@ def evaluation_to_dict(
         "segments": [_segment(s) for s in evaluation.segments],
         "chainOps": list(evaluation.chain_ops),
         "allowAlways": [
-            {"pattern": g.pattern, "kind": g.kind, "preview": g.preview}
+            {
+                "pattern": g.pattern,
+                "kind": g.kind,
+                "preview": g.preview,
+                "argPattern": g.arg_pattern,
+            }
             for g in evaluation.allow_always
         ],
         "enforcedCommand": evaluation.enforced_command,
@@ -107,6 +117,15 @@ def evaluation_to_dict(
             "triggers": list(verdict.triggers),
         }
     return out
+
+
+def _entry_text(entry: AllowlistEntry) -> str:
+    # The argPattern is part of why the entry matched (a cwd-bound grant is shown short).
+    arg = entry.arg_pattern
+    if not arg:
+        return entry.pattern
+    shown = arg[:27] + "…" if arg.startswith("sha256:") and len(arg) > 28 else arg
+    return f"{entry.pattern} argPattern={shown}"
 
 
 def _cell(text: str, width: int) -> str:
@@ -146,7 +165,7 @@ def format_evaluation_table(evaluation: Evaluation, verdict: VerdictResult | Non
                 resolved = exe.path if exe is not None and exe.path else "-"
                 by = str(seg.satisfied_by) if seg.satisfied_by is not None else "MISS"
                 why = seg.miss_reason or (
-                    seg.matched_entry.pattern if seg.matched_entry is not None else ""
+                    _entry_text(seg.matched_entry) if seg.matched_entry is not None else ""
                 )
                 if seg.inline_eval is not None:
                     why = f"{why}; inline eval {seg.inline_eval.describe()}".lstrip("; ")
