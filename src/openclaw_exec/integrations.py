@@ -25,6 +25,7 @@ import functools
 import inspect
 import os
 import shlex
+import subprocess
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -35,7 +36,13 @@ import attrs
 
 from openclaw_exec.analysis import Evaluation, ExecEnvironment
 from openclaw_exec.exceptions import AnalysisError, ApprovalsFileError, ExecDeniedError
-from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_environment
+from openclaw_exec.guard import (
+    Authorization,
+    ExecGuard,
+    GuardReason,
+    checked_cwd,
+    exec_environment,
+)
 from openclaw_exec.policy import (
     ExecPolicy,
     Sandbox,
@@ -437,7 +444,8 @@ async def guarded_run(
         session_key: The conversation.
         policy: A per-call requested policy (only tightens).
         assessors: Risk plug-ins (see :func:`authorize_assessed`).
-        input: Bytes for the process's standard input.
+        input: Bytes for the process's standard input (``None``: it reads /dev/null, never
+            the calling process's own standard input).
         sandbox: What a confined run may touch (default: the guard's
             :class:`~openclaw_exec.policy.Sandbox`). Whether the run is confined is the
             policy's ``sandbox`` knob (``policy=ExecPolicy(sandbox="required")`` asks for
@@ -492,7 +500,7 @@ async def guarded_run(
             guard, auth=auth, argv=argv, shell=shell, where=where, environ=run_env, stdin=input
         )
     done = await anyio.run_process(
-        [shell, *argv[1:]], input=input, cwd=where, env=run_env, check=False
+        [shell, *argv[1:]], cwd=where, env=run_env, check=False, **_stdin(input)
     )
     return GuardedRun(
         authorization=auth,
@@ -503,6 +511,12 @@ async def guarded_run(
         stdout=done.stdout or b"",
         stderr=done.stderr or b"",
     )
+
+
+def _stdin(data: bytes | None) -> dict[str, Any]:
+    # Never the guard's own standard input: bash reads ~/.bashrc for `bash -c` when its
+    # stdin is a socket, and a command could read what the embedding process was sent.
+    return {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
 
 
 async def _run_confined(
@@ -530,10 +544,10 @@ async def _run_confined(
     try:
         done = await anyio.run_process(
             list(confinement.argv),
-            input=stdin,
             cwd=confinement.cwd,
             env=dict(confinement.env),
             check=False,
+            **_stdin(stdin),
         )
     finally:
         await anyio.to_thread.run_sync(confinement.cleanup)
@@ -599,6 +613,17 @@ def guarded_tool(
             auth = await authorize_assessed(
                 guard, text, assessors=checks, cwd=where, agent_id=agent_id
             )
+            if auth.allowed and auth.sandbox is not None:
+                # The body starts the process itself: it cannot be confined as approved.
+                auth = attrs.evolve(
+                    auth,
+                    allowed=False,
+                    reason=GuardReason.SANDBOX_UNAVAILABLE,
+                    message=(
+                        f"the policy confines this command ({auth.sandbox}), but a "
+                        "guarded_tool body runs it unconfined: use guarded_run"
+                    ),
+                )
             if not auth.allowed:
                 if on_denied is not None:
                     result: _R = on_denied(auth)

@@ -5,6 +5,7 @@ Choosing a backend, failing closed, and binding approvals to the confinement.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openclaw_exec import Decision, ExecGuard, ExecPolicy, guarded_run
+from openclaw_exec import Decision, ExecGuard, ExecPolicy, guarded_run, guarded_tool
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.policy import ApprovalsFile, Sandbox, SandboxMode
 from openclaw_exec.protocol import ApprovalOutcome, ApprovalRequest, ExecBinding, Principal
@@ -249,3 +250,46 @@ def test_the_launcher_runs_the_command_when_every_step_succeeds(tmp_path: Path) 
 def test_bad_specs_are_refused(field: str, value: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         Sandbox(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_guarded_tool_refuses_a_body_it_cannot_confine(tmp_path: Path) -> None:
+    landlock = LandlockBackend()
+    if not landlock.probe().ok:
+        pytest.skip(landlock.probe().detail)
+    guard = ExecGuard(
+        approvals_file=ApprovalsFile(),
+        policy=ExecPolicy(security="full", ask="off", sandbox="preferred"),
+        sandbox_backends=[landlock],
+    )
+    ran: list[str] = []
+
+    @guarded_tool(guard, on_denied=lambda auth: auth.reason)
+    async def shell(command: str, cwd: str) -> str:
+        ran.append(command)
+        return "ran"
+
+    assert await shell("echo hi", str(tmp_path)) == "sandbox-unavailable"
+    assert ran == []
+
+
+@pytest.mark.anyio
+async def test_guarded_run_never_hands_over_its_own_stdin(tmp_path: Path) -> None:
+    guard = ExecGuard(
+        approvals_file=ApprovalsFile(),
+        policy=ExecPolicy(security="full", ask="off", ask_fallback="full"),
+    )
+    # Make this process's own stdin a pipe with something in it for the duration.
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"secret\n")
+    saved = os.dup(0)
+    os.dup2(read_end, 0)
+    try:
+        run = await guarded_run(guard, "readlink /proc/self/fd/0; cat", cwd=tmp_path, env=ENV)
+    finally:
+        os.dup2(saved, 0)
+        for fd in (saved, read_end, write_end):
+            os.close(fd)
+    assert run.stdout == b"/dev/null\n"
+    fed = await guarded_run(guard, "cat", cwd=tmp_path, env=ENV, input=b"given")
+    assert fed.stdout == b"given"
