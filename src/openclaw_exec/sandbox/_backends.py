@@ -208,7 +208,15 @@ class Backend:
             return self._probed
 
     def _probe(self) -> Probe:
-        raise NotImplementedError
+        # Confine /bin/true in a scratch folder: the backend works only if that succeeds.
+        with tempfile.TemporaryDirectory() as folder:
+            conf = self.prepare(
+                ["/bin/true"], spec=Sandbox(), cwd=folder, env={"PATH": "/usr/bin:/bin"}
+            )
+            try:
+                return _run_probe(self.name, conf.argv, conf.env)
+            finally:
+                conf.cleanup()
 
     def _wrap(self, argv: Sequence[str], plan: _Plan) -> tuple[str, ...]:
         raise NotImplementedError
@@ -295,14 +303,7 @@ class BubblewrapBackend(Backend):
     def _probe(self) -> Probe:
         if self.executable is None:
             return Probe(self.name, ok=False, detail="bwrap is not installed")
-        with tempfile.TemporaryDirectory() as folder:
-            conf = self.prepare(
-                ["/bin/true"], spec=Sandbox(), cwd=folder, env={"PATH": "/usr/bin:/bin"}
-            )
-            try:
-                return _run_probe(self.name, conf.argv, conf.env)
-            finally:
-                conf.cleanup()
+        return super()._probe()
 
     def _wrap(self, argv: Sequence[str], plan: _Plan) -> tuple[str, ...]:
         assert self.executable is not None
@@ -324,16 +325,6 @@ class LandlockBackend(Backend):
     """Confinement by this package's launcher: Landlock, namespaces, limits, no capabilities."""
 
     name = "landlock"
-
-    def _probe(self) -> Probe:
-        with tempfile.TemporaryDirectory() as folder:
-            conf = self.prepare(
-                ["/bin/true"], spec=Sandbox(), cwd=folder, env={"PATH": "/usr/bin:/bin"}
-            )
-            try:
-                return _run_probe(self.name, conf.argv, conf.env)
-            finally:
-                conf.cleanup()
 
     def _wrap(self, argv: Sequence[str], plan: _Plan) -> tuple[str, ...]:
         launch = {
