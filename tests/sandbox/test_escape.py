@@ -276,3 +276,35 @@ async def test_memory_limit_is_enforced(world: World) -> None:
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 def test_bubblewrap_backend_uses_the_bwrap_binary() -> None:
     assert BubblewrapBackend().executable == shutil.which("bwrap")
+
+
+HOME_ESCAPES = {
+    "bashrc": "echo 'touch /tmp/pwned' >> .bashrc",
+    "profile": "echo 'touch /tmp/pwned' > .profile",
+    "zshenv": "echo 'touch /tmp/pwned' > .zshenv",
+    "ssh": "mkdir -p .ssh && echo key > .ssh/authorized_keys",
+    "fish": "mkdir -p .config/fish && echo 'touch /tmp/pwned' > .config/fish/config.fish",
+    "gitconfig": "printf '[core]\\n\\tpager = touch /tmp/pwned\\n' > .gitconfig",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOME_ESCAPES))
+async def test_start_up_files_that_do_not_exist_yet_cannot_be_planted_from_home(
+    tmp_path: Path, backend: Backend, name: str
+) -> None:
+    # The command runs in the home folder itself, where no start-up file exists yet.
+    home = tmp_path / "h"
+    home.mkdir()
+    guard = ExecGuard(approvals_file=ApprovalsFile(), policy=FULL, sandbox_backends=[backend])
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home)}
+    run = await guarded_run(guard, HOME_ESCAPES[name], cwd=home, env=env)
+    assert run.authorization.sandbox == backend.name
+    planted = [
+        str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.stat().st_size > 0
+    ]
+    assert planted == [], f"{name}: {planted} written"
+    # Unconfined, the same command does plant it (the shape is real).
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    await anyio.run_process(["sh", "-c", HOME_ESCAPES[name]], cwd=bare, check=False)
+    assert any(p.is_file() and p.stat().st_size > 0 for p in bare.rglob("*"))

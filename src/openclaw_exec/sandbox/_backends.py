@@ -144,6 +144,29 @@ def protected_paths(
     return tuple(dict.fromkeys(posixpath.normpath(p) for p in found))
 
 
+#: Protected names that are folders (the others are files).
+_PROTECTED_FOLDERS = frozenset({".ssh", "hooks", "fish", "git"})
+
+
+def _placeholder(path: str) -> None:
+    """
+    Create an empty *path* (and its missing parents) so it can be shielded read-only.
+
+    A protected path that does not exist yet inside a writable folder (``~/.bashrc`` when
+    the command runs in the home folder) could otherwise be created from inside; an empty
+    start-up file or folder changes nothing. Best effort: what cannot be made is not
+    shielded, and that folder's other protections stay.
+    """
+    if os.path.lexists(path):
+        return
+    with contextlib.suppress(OSError):
+        if posixpath.basename(path) in _PROTECTED_FOLDERS:
+            os.makedirs(path, mode=0o700)  # noqa: PTH103
+        else:
+            os.makedirs(posixpath.dirname(path), mode=0o700, exist_ok=True)  # noqa: PTH103
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -248,11 +271,10 @@ class Backend:
         # A protected path is never writable: it is dropped from the writable list when it
         # is one of them, and shielded read-only when it lies inside one.
         writable = [w for w in writable if not any(_inside(w, _real(p)) for p in candidates)]
-        shielded = tuple(
-            _real(p)
-            for p in candidates
-            if os.path.exists(p) and any(_inside(_real(p), w) for w in writable)  # noqa: PTH110
-        )
+        inside = [p for p in candidates if any(_inside(_real(p), w) for w in writable)]
+        for path in inside:
+            _placeholder(path)
+        shielded = tuple(_real(p) for p in inside if os.path.lexists(p))
         cgroup = _make_cgroup(spec)
         plan = _Plan(
             spec=spec, cwd=cwd, writable=tuple(writable), protected=shielded, cgroup=cgroup
