@@ -508,15 +508,9 @@ def _read_path(source: str) -> bytes:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             raise _UsageError(f"{source}: is a folder, expected a file")
         os.set_blocking(fd, True)
-        chunks: list[bytes] = []
-        total = 0
-        while total <= MAX_INPUT_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_INPUT_BYTES + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
+        from openclaw_exec.adapters.filestore import read_at_most  # noqa: PLC0415
+
+        return read_at_most(fd, MAX_INPUT_BYTES)
     except OSError as exc:
         raise _UsageError(f"{source}: {exc.strerror or exc}") from None
     finally:

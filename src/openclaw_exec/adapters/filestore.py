@@ -47,6 +47,7 @@ __all__ = [
     "default_approvals_path",
     "read_approvals",
     "read_approvals_bytes",
+    "read_at_most",
     "write_approvals",
 ]
 
@@ -137,22 +138,33 @@ def read_approvals_bytes(path: str | os.PathLike[str]) -> bytes | None:
                 path=str(target),
             )
         os.set_blocking(fd, True)
-        chunks: list[bytes] = []
-        total = 0
-        while total <= MAX_FILE_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+        data = read_at_most(fd, MAX_FILE_BYTES)
     except OSError as exc:
         raise ApprovalsFileError(f"cannot read: {exc.strerror}", path=str(target)) from None
     finally:
         os.close(fd)
-    if total > MAX_FILE_BYTES:  # it grew after fstat
+    if len(data) > MAX_FILE_BYTES:  # it grew after fstat
         raise ApprovalsFileError(
             f"the file is larger than the {MAX_FILE_BYTES} bytes accepted", path=str(target)
         )
+    return data
+
+
+def read_at_most(fd: int, limit: int) -> bytes:
+    """
+    Read *fd* to its end, but never more than *limit* + 1 bytes.
+
+    A result longer than *limit* means "too large": the caller refuses it without the
+    rest ever being read (``/dev/zero``, a growing file, an endless pipe).
+    """
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
     return b"".join(chunks)
 
 
