@@ -101,10 +101,23 @@ _LOG = logging.getLogger(__name__)
 PREAUTH_MAX_BYTES = 64 * 1024
 
 
+class _LocalConnection:
+    """The sending side of an in-process client: frames go to a callback, not a socket."""
+
+    def __init__(self, deliver: Callable[[str], None]) -> None:
+        self._deliver = deliver
+
+    async def send_text(self, text: str) -> None:
+        self._deliver(text)
+
+    async def abort(self) -> None:
+        """Nothing to tear down: the embedder detaches the client."""
+
+
 @attrs.define(eq=False)
 class _Peer:
     key: str
-    connection: WebSocketConnection
+    connection: WebSocketConnection | _LocalConnection
     principal_id: str
     approval_client: bool = True
     scopes: frozenset[str] = frozenset()
@@ -274,7 +287,7 @@ class GatewayKit:
             self._peers[key] = peer
             self.approvals.connect(key, principal)
             try:
-                await self._serve_peer(peer)
+                await self._serve_peer(peer, connection)
             finally:
                 self._peers.pop(key, None)
                 self.approvals.disconnect(key)
@@ -528,8 +541,61 @@ class GatewayKit:
         self._store_changed()
         return record
 
-    async def _serve_peer(self, peer: _Peer) -> None:
-        connection = peer.connection
+    # ------------------------------------------------------------------ in-process clients
+
+    def attach(
+        self,
+        principal: Principal,
+        deliver: Callable[[str], None],
+        *,
+        approval_client: bool = True,
+    ) -> str:
+        """
+        Attach an in-process client (a web page, a chat bridge) as if it had connected.
+
+        While attached it is what a WebSocket connection with *principal* would be: shown
+        the requests that principal may see (never its own), a route for them, and bound by
+        the same self-approval rule. Frames for it (JSON text) go to *deliver*, which must
+        not block.
+
+        Returns:
+            Its connection key, for :meth:`submit` and :meth:`detach`.
+        """
+        key = f"local-{uuid.uuid4()}"
+        self._peers[key] = _Peer(
+            key=key,
+            connection=_LocalConnection(deliver),
+            principal_id=principal.id,
+            approval_client=approval_client,
+            scopes=principal.scopes,
+        )
+        self.approvals.connect(key, principal)
+        return key
+
+    def detach(self, key: str) -> None:
+        """Detach in-process client *key* (its parked calls are dropped)."""
+        self._peers.pop(key, None)
+        self.approvals.disconnect(key)
+
+    async def submit(self, key: str, frame: RequestFrame) -> None:
+        """
+        Serve *frame* from attached client *key* as if it came over its connection.
+
+        The answers (and any events it releases) are delivered to the clients they are for.
+        """
+        if key not in self._peers:
+            raise PairingError(f"no attached client {key!r}")
+        await self._receive(self._peers[key], frame)
+
+    async def _receive(self, peer: _Peer, frame: RequestFrame) -> None:
+        now = self.clock()
+        outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
+        if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer):
+            outgoing += self._no_route(outgoing, now)
+        await self._route(outgoing)
+        self._poke()
+
+    async def _serve_peer(self, peer: _Peer, connection: WebSocketConnection) -> None:
         while True:
             try:
                 text = await connection.receive_text()
@@ -545,12 +611,7 @@ class GatewayKit:
                 return
             if not isinstance(frame, RequestFrame):
                 continue  # clients send only requests; stray res/event frames are ignored
-            now = self.clock()
-            outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
-            if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer):
-                outgoing += self._no_route(outgoing, now)
-            await self._route(outgoing)
-            self._poke()
+            await self._receive(peer, frame)
 
     def _has_approver(self, besides: _Peer) -> bool:
         """Whether a connection other than the requester's own would see and may answer."""
