@@ -12,7 +12,6 @@ has decided, and runs the command only if it was authorised.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,7 +30,9 @@ from openclaw_exec.protocol import ApprovalRecord, ApprovalRequested, Principal
 GATEWAY = Principal(id="gateway-kit", display_name="gateway kit")
 
 
-async def forward(store: MemoryApprovalStore, options: GatewayClientOptions, record: ApprovalRecord) -> None:
+async def forward(
+    store: MemoryApprovalStore, options: GatewayClientOptions, record: ApprovalRecord
+) -> None:
     request = record.request
     left = max(1, request.expires_at_ms - store.now_ms())
     async with ApprovalRequester.connect(options) as requester:
@@ -77,13 +78,20 @@ async def main(url: str, token: str, identity_dir: str, cwd: str, command: str) 
         print(json.dumps({"waiting": True}), flush=True)
         auth = await guard.authorize(command, cwd=cwd, session_key="web-test")
         print(
-            json.dumps({"allowed": auth.allowed, "decision": None if auth.decision is None else str(auth.decision), "approvalId": auth.approval_id}),
+            json.dumps(
+                {
+                    "allowed": auth.allowed,
+                    "decision": None if auth.decision is None else str(auth.decision),
+                    "approvalId": auth.approval_id,
+                }
+            ),
             flush=True,
         )
         if auth.allowed:
-            subprocess.run(["/bin/sh", "-c", command], cwd=auth.cwd, check=True)  # noqa: S603
+            await anyio.run_process(["/bin/sh", "-c", command], cwd=auth.cwd)
         tg.cancel_scope.cancel()
 
 
 if __name__ == "__main__":
-    anyio.run(main, *sys.argv[1:6])
+    url, token, identity_dir, cwd, command = sys.argv[1:6]
+    anyio.run(main, url, token, identity_dir, cwd, command)

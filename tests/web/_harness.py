@@ -85,7 +85,8 @@ async def device_token(served: Served, folder: Path, name: str, scopes: tuple[st
         if d.display_name == "openclaw-exec" and d.tokens and set(d.tokens[0].scopes) == set(scopes)
     )
     record = served.kit.store.get_paired(device_id)
-    assert record is not None and record.tokens
+    assert record is not None
+    assert record.tokens
     return record.tokens[0].token
 
 

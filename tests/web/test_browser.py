@@ -98,7 +98,8 @@ class Site:
             async with open_gateway_session(options):
                 pass
             record = self.kit.store.get_paired(device_id)
-            assert record is not None and record.tokens
+            assert record is not None
+            assert record.tokens
             return record.tokens[0].token
 
         return self.portal.call(pair)
@@ -114,7 +115,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         web_future, web_port = portal.start_task(web.serve)
         try:
             yield Site(
-                portal, kit, web, f"ws://127.0.0.1:{kit_port}", f"http://127.0.0.1:{web_port}", folder
+                portal,
+                kit,
+                web,
+                f"ws://127.0.0.1:{kit_port}",
+                f"http://127.0.0.1:{web_port}",
+                folder,
             )
         finally:
             web_future.cancel()
@@ -216,7 +222,7 @@ def test_allow_once_in_the_page_unblocks_a_guard_in_another_process(
         cwd="/tmp",
     )
     other = _new_pending(site, before)
-    guard = subprocess.Popen(  # noqa: S603
+    guard = subprocess.Popen(
         [sys.executable, str(GUARD_SCRIPT), site.ws_url, TOKEN, str(tmp_path / "guard-id"),
          str(tmp_path), "touch web-canary"],
         stdout=subprocess.PIPE,
@@ -233,10 +239,13 @@ def test_allow_once_in_the_page_unblocks_a_guard_in_another_process(
         assert box.find_element(By.CSS_SELECTOR, ".countdown").text.startswith("expires in")
         curl = card(browser, other)
         page = browser.page_source
-        assert secret not in page and "hunter2" not in page and TOKEN not in page
+        assert secret not in page
+        assert "hunter2" not in page
+        assert TOKEN not in page
         assert "API_TOKEN=••••" in curl.find_element(By.CSS_SELECTOR, ".command").text
         shot = tmp_path / "web-approvals.png"
-        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+        assert browser.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
         if os.environ.get("OPENCLAW_EXEC_UPDATE_SCREENSHOTS") == "1":
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shot, SCREENSHOT)
@@ -244,7 +253,8 @@ def test_allow_once_in_the_page_unblocks_a_guard_in_another_process(
         assert not (tmp_path / "web-canary").exists()
         box.find_element(By.CSS_SELECTOR, 'button[data-decision="allow-once"]').click()
         answer = json.loads(guard.stdout.readline())
-        assert answer["allowed"] is True and answer["decision"] == "allow-once"
+        assert answer["allowed"] is True
+        assert answer["decision"] == "allow-once"
         assert guard.wait(timeout=15) == 0
         assert (tmp_path / "web-canary").exists()  # the guard ran the command
         settled = card(browser, guard_id, state="allowed-once")
@@ -255,7 +265,8 @@ def test_allow_once_in_the_page_unblocks_a_guard_in_another_process(
         if guard.stdout is not None:
             guard.stdout.close()
     # The other request is still pending: one click answered exactly one approval id.
-    assert other in site.pending_ids() and "decision" not in shown
+    assert other in site.pending_ids()
+    assert "decision" not in shown
 
 
 def test_forged_posts_are_refused(site: Site, browser: Any) -> None:
@@ -266,7 +277,8 @@ def test_forged_posts_are_refused(site: Site, browser: Any) -> None:
     card(browser, target)
     # 1. A script on the page itself, without the CSRF token.
     refused = post_decision(browser, target, with_csrf=False)
-    assert refused["status"] == 403 and refused["body"]["error"] == "csrf"
+    assert refused["status"] == 403
+    assert refused["body"]["error"] == "csrf"
     # 2. A page on another port of the same host (same site: the SameSite cookie goes
     #    along) auto-submits a form to the decision URL: refused by the origin check.
     evil = _evil_server(f"{site.base}/api/approvals/{target}/decision")
@@ -295,7 +307,8 @@ def test_a_session_without_the_approvals_scope_cannot_approve(site: Site, browse
     assert browser.find_elements(By.CSS_SELECTOR, "article.card") == []
     assert "git push" not in browser.page_source
     refused = post_decision(browser, target, with_csrf=True)  # its own valid CSRF token
-    assert refused["status"] == 403 and refused["body"]["error"] == "missing-scope"
+    assert refused["status"] == 403
+    assert refused["body"]["error"] == "missing-scope"
     assert target in site.pending_ids()
 
 
@@ -347,7 +360,7 @@ def _evil_server(action: str) -> _Evil:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
+        def log_message(self, *_args: object) -> None:  # quiet: no request log on stderr
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

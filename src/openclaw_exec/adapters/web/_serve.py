@@ -62,6 +62,7 @@ async def serve_asgi(
     config.bind = [f"fd://{sock.detach()}"]  # Hypercorn owns (and closes) the socket now
     config.graceful_timeout = 1.0
     config.accesslog = None
+    config.errorlog = logging.getLogger("openclaw_exec.web.server")  # not stderr
     config.include_server_header = False
     if sniffio.current_async_library() == "trio":
         from hypercorn.trio import serve  # noqa: PLC0415
