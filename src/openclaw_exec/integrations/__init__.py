@@ -41,6 +41,7 @@ from openclaw_exec.integrations._run import (
     GuardedRun,
     command_text,
     guarded_run,
+    run_authorized,
 )
 from openclaw_exec.integrations._tool import guarded_tool
 
@@ -60,4 +61,5 @@ __all__ = [
     "guarded_tool",
     "requirement_of",
     "run_assessors",
+    "run_authorized",
 ]

@@ -25,7 +25,7 @@ from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_envi
 from openclaw_exec.integrations._assess import RiskAssessor, authorize_assessed
 from openclaw_exec.policy import ExecPolicy, Sandbox
 
-__all__ = ["DEFAULT_SHELL", "GuardedRun", "command_text", "guarded_run"]
+__all__ = ["DEFAULT_SHELL", "GuardedRun", "command_text", "guarded_run", "run_authorized"]
 
 #: The shell :func:`guarded_run` starts, by absolute path (the approval plan says ``sh``).
 DEFAULT_SHELL = "/bin/sh"
@@ -154,7 +154,6 @@ async def guarded_run(
     text = command_text(command)
     where = checked_cwd(cwd)
     environ = exec_environment(env, env_overrides)
-    argv = ("sh", "-c", text)
     if assessors:
         auth = await authorize_assessed(
             guard,
@@ -177,10 +176,54 @@ async def guarded_run(
             policy=policy,
             sandbox=sandbox,
         )
-    where = auth.cwd or where
+    if auth.cwd is None:
+        auth = attrs.evolve(auth, cwd=where)
+    return await run_authorized(guard, auth, input=input, shell=shell, environment=environ)
+
+
+async def run_authorized(
+    guard: ExecGuard,
+    authorization: Authorization,
+    *,
+    input: bytes | None = None,  # noqa: A002 - the name anyio.run_process uses
+    shell: str = DEFAULT_SHELL,
+    environment: ExecEnvironment | None = None,
+) -> GuardedRun:
+    """
+    Run exactly what *authorization* allowed: its command, in its cwd, with its environment.
+
+    For flows that get the :class:`~openclaw_exec.Authorization` first and run later (a
+    deferred approval resumed with a human's decision, a framework's approval step).
+    The plan is ``("sh", "-c", authorization.command)`` started as *shell*, in
+    ``authorization.cwd``, with exactly ``authorization.environment.env``, confined by
+    the backend the authorization names (if any). A denied authorization runs nothing.
+
+    Args:
+        guard: The guard that issued *authorization* (its sandbox backends are used).
+        authorization: The guard's answer.
+        input: Bytes for standard input (``None``: /dev/null).
+        shell: The absolute path of the shell started for ``sh``.
+        environment: The environment to use when the authorization carries none
+            (internal: :func:`guarded_run` passes the one it built).
+
+    Returns:
+        A :class:`GuardedRun` (``ran`` is ``False`` when the authorization was a denial).
+
+    Raises:
+        AnalysisError: *shell* is not absolute, or an allowed authorization carries no
+            cwd or environment (nothing can be run exactly as checked).
+    """
+    shell_in: object = shell
+    if not isinstance(shell_in, str) or not shell.startswith("/"):
+        raise AnalysisError(f"shell must be an absolute path, got {shell!r}")
+    auth = authorization
+    argv = ("sh", "-c", auth.command)
+    where = auth.cwd or ""
     if not auth.allowed:
         return GuardedRun(authorization=auth, argv=argv, cwd=where, executable=shell)
-    checked = auth.environment if auth.environment is not None else environ
+    checked = auth.environment if auth.environment is not None else environment
+    if checked is None or not where.startswith("/"):
+        raise AnalysisError("an allowed authorization without its cwd and environment cannot run")
     run_env = dict(checked.env)  # exactly the environment that was checked and bound
     if auth.sandbox is not None:
         return await _run_confined(
