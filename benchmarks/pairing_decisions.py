@@ -1,5 +1,5 @@
 """
-Decisions per second of ``openclaw_exec.decide_pairing``, without signature checks.
+Decisions per second of ``openclaw_exec.pairing.decide_pairing``, without signature checks.
 
 The Ed25519 verification (about 50-100 us with ``cryptography``) is replaced by an
 always-true verifier so the figure measures the decision logic itself: locality,

@@ -1,12 +1,14 @@
 """
 The architecture, enforced: the pure core does no I/O, reads no clock and never imports
-the runtime, the adapters or the CLI; the public API is one sorted ``__all__``.
+the runtime, the adapters or the CLI; the first page is small and every public namespace
+has one sorted ``__all__``.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -106,13 +108,53 @@ def isort_key(name: str) -> tuple[int, str]:
     return (2, name)
 
 
-def _public_modules() -> list[str]:
-    names = ["openclaw_exec", *(f"openclaw_exec.{sub}" for sub in CORE)]
-    names += ["openclaw_exec.exceptions", "openclaw_exec.abc", "openclaw_exec.testing"]
-    return names
+#: Every public namespace, in the order a user meets them (the API reference follows it).
+PUBLIC_NAMESPACES = (
+    "openclaw_exec",
+    "openclaw_exec.policy",
+    "openclaw_exec.analysis",
+    "openclaw_exec.guard",
+    "openclaw_exec.integrations",
+    "openclaw_exec.exceptions",
+    "openclaw_exec.abc",
+    "openclaw_exec.adapters.memory",
+    "openclaw_exec.adapters.filestore",
+    "openclaw_exec.adapters.unix_socket",
+    "openclaw_exec.adapters.websocket",
+    "openclaw_exec.adapters.redis",
+    "openclaw_exec.protocol",
+    "openclaw_exec.pairing",
+    "openclaw_exec.audit",
+    "openclaw_exec.sandbox",
+    "openclaw_exec.testing",
+    "openclaw_exec.cli",
+)
+
+#: The first page stays small enough to hold in one's head (h11 ~20, attrs ~40).
+MAX_TOP_LEVEL_NAMES = 40
 
 
-@pytest.mark.parametrize("name", _public_modules())
+def _public_packages() -> list[str]:
+    """Every package under openclaw_exec whose name has no leading underscore."""
+    found = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        parts = init.parent.relative_to(PACKAGE.parent).parts
+        if not any(part.startswith("_") for part in parts):
+            found.append(".".join(parts))
+    return found
+
+
+def test_every_public_package_is_a_listed_namespace() -> None:
+    # A new public subpackage must be placed in the reader's order (and the API pages).
+    unlisted = [
+        name
+        for name in _public_packages()
+        if name not in PUBLIC_NAMESPACES and name != "openclaw_exec.adapters"
+    ]
+    assert not unlisted, f"add these to PUBLIC_NAMESPACES and docs/api/: {unlisted}"
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMESPACES)
 def test_all_is_sorted_unique_and_real(name: str) -> None:
     module = importlib.import_module(name)
     exported = list(module.__all__)
@@ -122,23 +164,70 @@ def test_all_is_sorted_unique_and_real(name: str) -> None:
     assert not missing, f"{name}.__all__ names missing attributes: {missing}"
 
 
-def test_top_level_exports_every_core_public_name() -> None:
-    top = set(openclaw_exec.__all__)
+def test_top_level_is_small() -> None:
+    assert len(openclaw_exec.__all__) <= MAX_TOP_LEVEL_NAMES, sorted(openclaw_exec.__all__)
+
+
+def test_top_level_names_come_from_their_namespace() -> None:
+    # The first page re-exports; each name also has one home one level down.
+    homes = {
+        name: namespace
+        for namespace in PUBLIC_NAMESPACES[1:]
+        for name in importlib.import_module(namespace).__all__
+    }
+    orphans = [n for n in openclaw_exec.__all__ if n != "__version__" and n not in homes]
+    assert not orphans, f"top-level names with no public home: {orphans}"
+    for name in openclaw_exec.__all__:
+        if name in homes:
+            home = importlib.import_module(homes[name])
+            assert getattr(openclaw_exec, name) is getattr(home, name), name
+
+
+def test_core_public_names_are_reachable_one_level_down() -> None:
     for sub in (*CORE, "exceptions"):
         module = importlib.import_module(f"openclaw_exec.{sub}")
-        missing = sorted(set(module.__all__) - top)
-        assert not missing, f"openclaw_exec does not re-export {sub}: {missing}"
+        assert module.__all__, f"openclaw_exec.{sub} exports nothing"
+
+
+_MOVED = sorted(openclaw_exec._MOVED.items())
+
+
+@pytest.mark.parametrize(("name", "home"), _MOVED, ids=[n for n, _ in _MOVED])
+def test_moved_names_still_resolve_with_a_warning(name: str, home: str) -> None:
+    module = importlib.import_module(home)
+    assert name in module.__all__, f"{home}.__all__ lacks {name}"
+    with pytest.warns(DeprecationWarning, match=rf"openclaw_exec\.{name} is deprecated.*{home}"):
+        value = getattr(openclaw_exec, name)
+    assert value is getattr(module, name)
+    assert name not in openclaw_exec.__all__
+    assert name not in dir(openclaw_exec)
+
+
+def test_from_import_of_a_moved_name_warns() -> None:
+    with pytest.warns(DeprecationWarning, match="openclaw_exec.analysis"):
+        from openclaw_exec import evaluation_to_dict  # noqa: PLC0415
+
+    assert callable(evaluation_to_dict)
+
+
+def test_unknown_top_level_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        _ = openclaw_exec.no_such_name
 
 
 def test_top_level_all_is_a_tuple() -> None:
     assert isinstance(openclaw_exec.__all__, tuple)
 
 
-def test_public_objects_are_documented() -> None:
+@pytest.mark.parametrize("namespace", PUBLIC_NAMESPACES)
+def test_public_objects_are_documented(namespace: str) -> None:
+    module = importlib.import_module(namespace)
+    assert (module.__doc__ or "").strip(), f"{namespace} has no module docstring"
     undocumented = [
         name
-        for name in openclaw_exec.__all__
-        if callable(obj := getattr(openclaw_exec, name))
+        for name in module.__all__
+        # Classes and functions (a typing alias such as Callable[...] carries no docstring).
+        if (inspect.isclass(obj := getattr(module, name)) or inspect.isroutine(obj))
         and not (getattr(obj, "__doc__", None) or "").strip()
     ]
-    assert not undocumented, undocumented
+    assert not undocumented, f"{namespace}: {undocumented}"

@@ -10,9 +10,10 @@ import anyio
 import pytest
 
 from cli._cli_helpers import Cli
-from openclaw_exec import Authorization, ExecGuard, generate_device_identity
+from openclaw_exec import Authorization, ExecGuard
 from openclaw_exec.adapters.filestore import read_approvals
 from openclaw_exec.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
+from openclaw_exec.pairing import generate_device_identity
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "exec-approvals.json"
 

@@ -21,15 +21,9 @@ import anyio
 import attrs
 import pytest
 
-from openclaw_exec import (
-    AnalysisError,
-    Decision,
-    ExecGuard,
-    checked_cwd,
-    guarded_run,
-    guarded_tool,
-)
+from openclaw_exec import AnalysisError, Decision, ExecGuard, guarded_run, guarded_tool
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
+from openclaw_exec.guard import checked_cwd
 from openclaw_exec.policy import (
     AgentPolicy,
     AllowlistEntry,

@@ -17,16 +17,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from openclaw_exec import (
-    DEFAULT_SHELL,
-    AnalysisError,
-    Decision,
-    ExecGuard,
-    guarded_run,
-)
+from openclaw_exec import AnalysisError, Decision, ExecGuard, guarded_run
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.analysis import _host_env_data as data
 from openclaw_exec.analysis import is_blocked_inherited
+from openclaw_exec.integrations import DEFAULT_SHELL
 from openclaw_exec.policy import (
     AgentPolicy,
     AllowlistEntry,

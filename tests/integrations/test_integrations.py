@@ -13,23 +13,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openclaw_exec import (
-    RISK_DENIED,
-    Assessment,
     Authorization,
     Decision,
-    ExecBinding,
     ExecDeniedError,
     ExecGuard,
+    guarded_run,
+    guarded_tool,
+)
+from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
+from openclaw_exec.integrations import (
+    RISK_DENIED,
+    Assessment,
     Requirement,
     RiskContext,
     authorize_assessed,
     combine_requirements,
     command_text,
-    guarded_run,
-    guarded_tool,
     requirement_of,
 )
-from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.policy import (
     AgentPolicy,
     AllowlistEntry,
@@ -39,7 +40,7 @@ from openclaw_exec.policy import (
     Security,
     Verdict,
 )
-from openclaw_exec.protocol import ApprovalRecord
+from openclaw_exec.protocol import ApprovalRecord, ExecBinding
 
 pytestmark = pytest.mark.anyio
 
