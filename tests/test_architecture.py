@@ -231,3 +231,28 @@ def test_public_objects_are_documented(namespace: str) -> None:
         and not (getattr(obj, "__doc__", None) or "").strip()
     ]
     assert not undocumented, f"{namespace}: {undocumented}"
+
+
+def _api_page(namespace: str) -> Path:
+    docs = PACKAGE.parents[1] / "docs" / "api"
+    if namespace == "openclaw_exec":
+        return docs / "index.md"
+    return docs / (namespace.removeprefix("openclaw_exec.").replace(".", "-") + ".md")
+
+
+@pytest.mark.skipif(not (PACKAGE.parents[1] / "docs").is_dir(), reason="docs not shipped")
+def test_api_reference_has_one_page_per_namespace_in_reading_order() -> None:
+    mkdocs = (PACKAGE.parents[1] / "mkdocs.yml").read_text(encoding="utf-8")
+    positions = []
+    for namespace in PUBLIC_NAMESPACES:
+        page = _api_page(namespace)
+        assert page.is_file(), f"no API page for {namespace}: {page}"
+        if namespace != "openclaw_exec":
+            assert f"::: {namespace}\n" in page.read_text(encoding="utf-8"), page
+        relative = f"api/{page.name}"
+        assert relative in mkdocs, f"{relative} is not in mkdocs.yml's nav"
+        positions.append(mkdocs.index(relative))
+    assert positions == sorted(positions), "the nav does not follow PUBLIC_NAMESPACES' order"
+    index = _api_page("openclaw_exec").read_text(encoding="utf-8")
+    missing = [n for n in openclaw_exec.__all__ if n != "__version__" and f"`{n}`" not in index]
+    assert not missing, f"docs/api/index.md does not list {missing}"
