@@ -41,8 +41,8 @@ from openclaw_exec.pairing import (
     normalize_device_metadata,
     resolve_client_ip,
 )
-from openclaw_exec.pairing._decide import _client_ip_text, _derive_request_id, _paired_facts
 from openclaw_exec.pairing._device import _b64decode
+from openclaw_exec.pairing._device_path import _client_ip_text, _derive_request_id
 from openclaw_exec.pairing._model import (
     _REFUSE_FIELDS,
     _decision_unchecked,
@@ -50,6 +50,7 @@ from openclaw_exec.pairing._model import (
     _pending_unchecked,
     _refuse_unchecked,
 )
+from openclaw_exec.pairing._values import _paired_facts
 
 text = st.text(max_size=12)
 opt_text = st.none() | text

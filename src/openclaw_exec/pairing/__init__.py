@@ -12,15 +12,7 @@ comparison, the approval-runtime credential, and the JSON/explanation edge used 
 
 from __future__ import annotations
 
-from openclaw_exec.pairing._decide import (
-    APPROVALS_SCOPE,
-    KNOWN_ROLES,
-    NATIVE_APP_CLIENT_IDS,
-    PENDING_REQUEST_TTL_MS,
-    decide_pairing,
-    effective_roles,
-    scopes_cover,
-)
+from openclaw_exec.pairing._decide import decide_pairing
 from openclaw_exec.pairing._device import (
     DEVICE_SIGNATURE_SKEW_MS,
     DeviceIdentity,
@@ -72,6 +64,14 @@ from openclaw_exec.pairing._secrets import (
     APPROVAL_RUNTIME_TOKEN_CONTEXT,
     derive_approval_runtime_token,
     secrets_equal,
+)
+from openclaw_exec.pairing._values import (
+    APPROVALS_SCOPE,
+    KNOWN_ROLES,
+    NATIVE_APP_CLIENT_IDS,
+    PENDING_REQUEST_TTL_MS,
+    effective_roles,
+    scopes_cover,
 )
 
 __all__ = [

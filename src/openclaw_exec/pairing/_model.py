@@ -535,3 +535,31 @@ _paired_device_unchecked = positional_maker(PairedDevice, converted=True)
 """``PairedDevice(...)`` positionally, from already-normalised tuples."""
 _pending_unchecked = positional_maker(PendingPairing, converted=True)
 """``PendingPairing(...)`` positionally, from already-normalised tuples."""
+
+
+# Module-level aliases of enum members: the decision's hot path reads a global, which is
+# cheaper than an attribute load on the enum class.
+_MODE_TOKEN = AuthMode.TOKEN
+_MODE_PASSWORD = AuthMode.PASSWORD
+_MODE_PROXY = AuthMode.TRUSTED_PROXY
+_MODE_NONE = AuthMode.NONE
+_M_TOKEN = AuthMethod.TOKEN
+_M_PASSWORD = AuthMethod.PASSWORD
+_M_PROXY = AuthMethod.TRUSTED_PROXY
+_M_NONE = AuthMethod.NONE
+_M_DEVICE_TOKEN = AuthMethod.DEVICE_TOKEN
+_M_RUNTIME = AuthMethod.APPROVAL_RUNTIME
+# Enum members read once: in Python 3.11 ``Enum.MEMBER`` is a descriptor lookup of about
+# 0.1 us, and the device branch reads a dozen of them per connect.
+_R_NOT_PAIRED = PairingReason.NOT_PAIRED
+_R_ROLE_UPGRADE = PairingReason.ROLE_UPGRADE
+_R_SCOPE_UPGRADE = PairingReason.SCOPE_UPGRADE
+_R_METADATA_UPGRADE = PairingReason.METADATA_UPGRADE
+_O_ACCEPT = Outcome.ACCEPT
+_O_SILENT = Outcome.ACCEPT_AFTER_SILENT_PAIRING
+_O_PAIRING_REQUIRED = Outcome.PAIRING_REQUIRED
+_O_REJECT = Outcome.REJECT
+_L_REMOTE = Locality.REMOTE
+_L_DIRECT = Locality.DIRECT_LOCAL
+_L_CLI_CONTAINER = Locality.CLI_CONTAINER_LOCAL
+_L_SHARED_LOOPBACK = Locality.SHARED_SECRET_LOOPBACK_LOCAL
