@@ -256,3 +256,54 @@ def test_api_reference_has_one_page_per_namespace_in_reading_order() -> None:
     index = _api_page("openclaw_exec").read_text(encoding="utf-8")
     missing = [n for n in openclaw_exec.__all__ if n != "__version__" and f"`{n}`" not in index]
     assert not missing, f"docs/api/index.md does not list {missing}"
+
+
+#: Layers drawn in docs/concepts.md: a top-level module or subpackage each.
+_LAYERS = (
+    "cli",
+    "integrations",
+    "guard",
+    "audit",
+    "sandbox",
+    "adapters",
+    "testing",
+    "abc",
+    *CORE,
+)
+
+
+def _layer_imports() -> set[tuple[str, str]]:
+    """(importer, imported) for every import between two drawn layers, from the source."""
+    edges: set[tuple[str, str]] = set()
+    for path in PACKAGE.rglob("*.py"):
+        source = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        if source not in _LAYERS:
+            continue
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "openclaw_exec" and len(parts) > 1:
+                target = parts[1]
+                if target in _LAYERS and target != source:
+                    edges.add((source, target))
+    return edges
+
+
+def _drawn_imports() -> set[tuple[str, str]]:
+    text = (PACKAGE.parents[1] / "docs" / "concepts.md").read_text(encoding="utf-8")
+    block = text.split("%% architecture", 1)[1].split("```", 1)[0]
+    edges = set()
+    for line in block.splitlines():
+        left, arrow, right = line.strip().partition(" --> ")
+        if arrow:
+            edges.add((left, right))
+    return edges
+
+
+@pytest.mark.skipif(not (PACKAGE.parents[1] / "docs").is_dir(), reason="docs not shipped")
+def test_architecture_diagram_matches_the_imports() -> None:
+    drawn, actual = _drawn_imports(), _layer_imports()
+    assert drawn, "no arrows found after '%% architecture' in docs/concepts.md"
+    assert not actual - drawn, f"imports missing from the diagram: {sorted(actual - drawn)}"
+    assert not drawn - actual, f"arrows with no import behind them: {sorted(drawn - actual)}"
+    upward = [(a, b) for a, b in drawn if a in CORE and b not in CORE]
+    assert not upward, f"the diagram shows the core importing an outer layer: {upward}"
