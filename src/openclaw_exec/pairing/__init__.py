@@ -29,14 +29,10 @@ from openclaw_exec.pairing._device import (
     verify_device_proof,
 )
 from openclaw_exec.pairing._explain import (
-    ConnectSituation,
-    decide_situation,
     decision_to_json,
     explain_decision,
-    paired_device_from_json,
     paired_device_to_json,
     pending_pairing_to_json,
-    situation_from_json,
 )
 from openclaw_exec.pairing._locality import (
     BROWSER_UI_CLIENT_IDS,
@@ -64,6 +60,12 @@ from openclaw_exec.pairing._secrets import (
     APPROVAL_RUNTIME_TOKEN_CONTEXT,
     derive_approval_runtime_token,
     secrets_equal,
+)
+from openclaw_exec.pairing._situation import (
+    ConnectSituation,
+    decide_situation,
+    paired_device_from_json,
+    situation_from_json,
 )
 from openclaw_exec.pairing._values import (
     APPROVALS_SCOPE,
