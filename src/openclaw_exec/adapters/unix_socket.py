@@ -298,6 +298,7 @@ def _prompt_of(record: ApprovalRecord) -> SocketPrompt:
         agent_id=request.agent_id,
         resolved_path=request.resolved_path,
         session_key=request.session_key,
+        expires_at_ms=request.expires_at_ms,
     )
 
 

@@ -214,7 +214,14 @@ class ResolvedPayload:
 
 @attrs.frozen(kw_only=True)
 class SocketPrompt:
-    """The ``request`` object of a socket prompt (what the approver UI shows)."""
+    """
+    The ``request`` object of a socket prompt (what the approver UI shows).
+
+    ``expires_at_ms`` (``expiresAtMs``) is this library's addition: when the approval expires,
+    so an approver can show a countdown and stop waiting then. OpenClaw's clients do not send
+    it (their prompt lasts the client's own timeout, 15 s by default); unknown keys are
+    ignored by OpenClaw's server, so sending it is harmless there.
+    """
 
     command: str
     cwd: str | None = None
@@ -225,6 +232,7 @@ class SocketPrompt:
     resolved_path: str | None = None
     session_key: str | None = None
     allowed_decisions: tuple[Decision, ...] | None = None
+    expires_at_ms: int | None = None
 
 
 @attrs.frozen(kw_only=True)
