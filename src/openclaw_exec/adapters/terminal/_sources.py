@@ -1,0 +1,197 @@
+"""
+Where pending requests come from: the Unix socket, a gateway, or an in-process store.
+
+The gateway is the kit or a real OpenClaw; the store any :class:`~openclaw_exec.abc.ApprovalStore`.
+Each source turns its own request type into a :class:`PendingApproval` and awaits
+:meth:`TerminalApprover.ask`; the answer goes back the way the request came (a ``decision``
+line on the socket, ``exec.approval.resolve`` on the gateway, ``store.resolve``). Run them
+in the same task group as the screen: ``await tg.start(serve_socket, approver, path, token)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import anyio.abc
+
+from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.adapters.terminal._approver import TerminalApprover, pending_from_request
+from openclaw_exec.adapters.terminal._model import PendingApproval
+from openclaw_exec.adapters.unix_socket import DEFAULT_PROMPT_TIMEOUT, ApprovalSocketServer
+from openclaw_exec.protocol import (
+    ApprovalCancelled,
+    ApprovalExpired,
+    ApprovalRequested,
+    ApprovalResolved,
+    Decision,
+    Principal,
+    SocketRequest,
+)
+
+__all__ = [
+    "pending_from_prompt",
+    "pending_from_socket",
+    "serve_gateway",
+    "serve_socket",
+    "serve_store",
+]
+
+
+def pending_from_socket(
+    message: SocketRequest, *, received_at_ms: int, default_timeout_s: float
+) -> PendingApproval:
+    """
+    A socket prompt as the board shows it.
+
+    Its deadline is ``expiresAtMs`` when the client sent one (this library's
+    :class:`~openclaw_exec.adapters.unix_socket.SocketApprover` does), else
+    *default_timeout_s* after arrival: OpenClaw's clients give up after 15 s by default.
+    """
+    prompt = message.request
+    expires = prompt.expires_at_ms
+    if expires is None:
+        expires = received_at_ms + int(default_timeout_s * 1000)
+    return PendingApproval(
+        id=message.id,
+        command=prompt.command,
+        received_at_ms=received_at_ms,
+        expires_at_ms=expires,
+        cwd=prompt.cwd,
+        agent_id=prompt.agent_id,
+        session_key=prompt.session_key,
+        host=prompt.host,
+        security=prompt.security,
+        ask=prompt.ask,
+        resolved_path=prompt.resolved_path,
+        allowed_decisions=prompt.allowed_decisions or tuple(Decision),
+        source="socket",
+    )
+
+
+async def serve_socket(
+    approver: TerminalApprover,
+    path: str | Path,
+    token: str,
+    *,
+    default_timeout_s: float = DEFAULT_PROMPT_TIMEOUT,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """
+    Own the approvals socket at *path* and show each authenticated prompt until cancelled.
+
+    Raises:
+        TransportError: The path is unsafe or the socket cannot be created.
+    """
+
+    async def decide(message: SocketRequest) -> Decision | None:
+        item = pending_from_socket(
+            message, received_at_ms=approver.clock(), default_timeout_s=default_timeout_s
+        )
+        return await approver.ask(item)
+
+    server = ApprovalSocketServer(path=Path(path), token=token, decide=decide)
+    await server.serve(task_status=task_status)
+
+
+def pending_from_prompt(prompt: object, *, received_at_ms: int, source: str) -> PendingApproval:
+    """A gateway ``exec.approval.requested`` prompt (``ApprovalPrompt``) as the board shows it."""
+    from openclaw_exec.adapters.websocket import ApprovalPrompt  # noqa: PLC0415
+
+    assert isinstance(prompt, ApprovalPrompt)
+    return PendingApproval(
+        id=prompt.id,
+        command=prompt.command,
+        received_at_ms=received_at_ms,
+        expires_at_ms=prompt.expires_at_ms,
+        argv=prompt.command_argv,
+        cwd=prompt.cwd,
+        agent_id=prompt.agent_id,
+        session_key=prompt.session_key,
+        host=prompt.host,
+        security=prompt.security,
+        ask=prompt.ask,
+        allowed_decisions=prompt.allowed_decisions,
+        source=source,
+    )
+
+
+async def serve_gateway(
+    approver: TerminalApprover,
+    options: object,
+    *,
+    verify_delivery: bool = True,
+    task_status: anyio.abc.TaskStatus[object] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """
+    Connect to a gateway as an approver and show its ``exec.approval.requested`` prompts.
+
+    *options* is a :class:`~openclaw_exec.adapters.websocket.GatewayClientOptions` (the
+    ``[websocket]`` extra). A request settled by another approver disappears from the board
+    (the gateway's ``exec.approval.resolved`` cancels our question). ``task_status`` gets the
+    ``hello-ok``.
+
+    Raises:
+        ApprovalDeliveryError: The gateway would never show this approver other clients'
+            requests (the message says what to change).
+        GatewayError, TransportError: As :meth:`ApprovalOperator.run`.
+    """
+    from openclaw_exec.adapters.websocket import (  # noqa: PLC0415
+        ApprovalOperator,
+        ApprovalPrompt,
+        GatewayClientOptions,
+    )
+
+    assert isinstance(options, GatewayClientOptions)
+    source = f"gateway {options.url}"
+
+    async def on_request(prompt: ApprovalPrompt) -> Decision | None:
+        item = pending_from_prompt(prompt, received_at_ms=approver.clock(), source=source)
+        return await approver.ask(item)
+
+    operator = ApprovalOperator(options, on_request, verify_delivery=verify_delivery)
+    await operator.run(task_status=task_status)
+
+
+async def serve_store(
+    approver: TerminalApprover,
+    store: ApprovalStore,
+    *,
+    principal: Principal | None = None,
+    on_result: Callable[[str, Decision], None] | None = None,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """
+    Show an in-process store's pending requests; answers are resolved in the store.
+
+    A request settled another way (another approver, expiry, cancellation) disappears.
+    """
+    who = principal if principal is not None else Principal(id="terminal-approver")
+    scopes: dict[str, anyio.CancelScope] = {}
+
+    async def one(request_id: str, item: PendingApproval) -> None:
+        scope = scopes[request_id] = anyio.CancelScope()
+        decision: Decision | None = None
+        with scope:
+            decision = await approver.ask(item)
+        # Out of the scope before resolving: our own resolve's event must not cancel it.
+        scopes.pop(request_id, None)
+        if decision is not None and not scope.cancel_called:
+            await store.resolve(request_id, decision, approver=who)
+            if on_result is not None:
+                on_result(request_id, decision)
+
+    async with store.subscribe() as events, anyio.create_task_group() as tg:
+        for record in await store.list_pending():
+            item = pending_from_request(record.request, received_at_ms=approver.clock())
+            tg.start_soon(one, record.id, item)
+        task_status.started()
+        async for event in events:
+            if isinstance(event, ApprovalRequested):
+                item = pending_from_request(event.record.request, received_at_ms=approver.clock())
+                tg.start_soon(one, event.record.id, item)
+            elif isinstance(event, ApprovalResolved | ApprovalExpired | ApprovalCancelled):
+                scope = scopes.get(event.record.id)
+                if scope is not None:
+                    scope.cancel()  # settled another way: stop asking the human
