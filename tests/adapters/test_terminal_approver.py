@@ -62,7 +62,7 @@ class Clock:
 
 async def until(condition: object, timeout: float = 10) -> None:  # noqa: ASYNC109
     with anyio.fail_after(timeout):
-        while not condition():  # type: ignore[operator]
+        while not condition():  # type: ignore[operator]  # noqa: ASYNC110
             await anyio.sleep(0.01)
 
 
