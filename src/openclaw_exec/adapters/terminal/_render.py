@@ -110,7 +110,7 @@ def detail_lines(
     lines.append(fit(f"offered: {offered}", width))
     lines.extend(_analysis_lines(analysis, width))
     lines.extend(_persist_lines(analysis, width))
-    return lines
+    return [fit(line, width) for line in lines]  # wrapped lines already fit: unchanged
 
 
 def render_board(board: ApprovalBoard, now_ms: int, width: int, height: int) -> Frame:
