@@ -23,8 +23,14 @@ shares the tag so the script touches one hash slot):
                replica was gone for a whole lease, and pending approvals of older epochs
                are cancelled (never decided).
 ``P seq``      registration counter.
-``P events``   pub/sub channel: ``kind\nid\n`` then ``[req, st, dec, by, set, rsn, rq]`` as JSON
-               (ids never contain control characters, so listeners split without parsing).
+``P evseq``    event counter: every published event carries the next number, so a listener
+               that catches up from a snapshot (``catchup``, which returns the counter read in
+               the same atomic step) skips exactly the events the snapshot already reflects.
+``P events``   pub/sub channel: ``kind\nid\nevseq\nseq\n`` then
+               ``[req, st, dec, by, set, rsn, rq]`` as JSON (ids never contain control
+               characters, so listeners split without parsing; ``seq`` is the approval's
+               registration number, which a fast ``resolve`` names to prove it saw this very
+               registration).
 ``P approvers`` pub/sub channel nobody publishes on: its subscriber count is the route count.
 
 The clock is the caller's (``now`` argument): the core rules never read Redis's clock, and
@@ -47,6 +53,7 @@ local K_FOLD = KEYS[2]
 local K_DEADLINES = KEYS[3]
 local K_EPOCH = KEYS[4]
 local K_SEQ = KEYS[5]
+local K_EVSEQ = KEYS[6]
 local CHANNEL = P .. 'events'
 local ROUTES = P .. 'approvers'
 local MARGIN = 2000
@@ -73,8 +80,10 @@ local function out(r)
 end
 
 local function publish(kind, r)
-  redis.call('PUBLISH', CHANNEL, kind .. '\n' .. r.id .. '\n' .. cjson.encode({r.req, r.st,
-    r.dec or false, r.by or false, r.set or false, r.rsn or false, r.rq or false}))
+  local n = redis.call('INCR', K_EVSEQ)
+  redis.call('PUBLISH', CHANNEL, kind .. '\n' .. r.id .. '\n' .. n .. '\n' .. (r.seq or '') ..
+    '\n' .. cjson.encode({r.req, r.st, r.dec or false, r.by or false, r.set or false,
+    r.rsn or false, r.rq or false}))
 end
 
 local function unlist(r)
@@ -228,8 +237,11 @@ if op == 'find' then
 end
 
 if op == 'resolve' then
-  local id, decision, by, tok = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+  local id, decision, by, tok, expect = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[12]
   local r = live(load(id))
+  -- A one-step resolve names the registration it checked the approver policy on; anything
+  -- else (gone, re-registered) goes back to the two-step path (find, policy, resolve).
+  if expect ~= nil and expect ~= '' and (r == nil or r.seq ~= expect) then return {'stale'} end
   if r == nil then return result('not-found', NOT_FOUND, 'APPROVAL_NOT_FOUND') end
   if r.tok == tok and DECIDED[r.st] then return result('resolved', '', nil, r) end
   if r.st == 'pending' then
@@ -293,6 +305,33 @@ if op == 'pending' then
     end
   end
   return rows
+end
+
+if op == 'catchup' then
+  -- A listener that missed events: every pending approval (if ARGV[7] is '1'), the current
+  -- state of the ids it announced as requested (ARGV[8..]), and the event counter, all from
+  -- one atomic step. A new subscriber asks for the counter alone.
+  local pending = {}
+  local listed = {}
+  if ARGV[7] == '1' then listed = redis.call('ZRANGE', K_PENDING, 0, -1) end
+  for _, id in ipairs(listed) do
+    local r = live(load(id))
+    if r == nil then
+      redis.call('ZREM', K_PENDING, id)
+    elseif r.st == 'pending' then
+      table.insert(pending, result('ignored', '', nil, r))
+    end
+  end
+  local tracked = {}
+  for i = 8, #ARGV do
+    local r = live(load(ARGV[i]))
+    if r == nil then
+      table.insert(tracked, result('not-found', '', nil, nil))
+    else
+      table.insert(tracked, result('ignored', '', nil, r))
+    end
+  end
+  return {redis.call('GET', K_EVSEQ) or '0', pending, tracked}
 end
 
 if op == 'sweep' then

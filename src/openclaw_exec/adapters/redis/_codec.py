@@ -1,0 +1,189 @@
+r"""
+The Redis store's edge: JSON in and out of Redis (cattrs), script replies, published events.
+
+Published messages are ``kind\nid\nevseq\nseq\n[req, st, dec, by, set, rsn, rq]`` (see
+:mod:`._lua`). The listener splits the header without parsing JSON; the record is decoded only
+when a waiter or a subscriber needs it, and anything unreadable is skipped, never guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+from cattrs.errors import BaseValidationError
+from cattrs.preconf.json import make_converter
+
+from openclaw_exec.exceptions import LocalProtocolError, TransportError
+from openclaw_exec.protocol import (
+    ApprovalCancelled,
+    ApprovalEvent,
+    ApprovalExpired,
+    ApprovalOutcome,
+    ApprovalRecord,
+    ApprovalRequest,
+    ApprovalRequested,
+    ApprovalResolved,
+    ApprovalResult,
+    ApprovalState,
+    Decision,
+    Principal,
+    TerminalReason,
+)
+
+__all__ = [
+    "Message",
+    "check_id",
+    "dumps",
+    "event_for_record",
+    "fold",
+    "parse_message",
+    "record",
+    "result",
+]
+
+EVENT_KINDS: dict[str, type[ApprovalEvent]] = {
+    "requested": ApprovalRequested,
+    "resolved": ApprovalResolved,
+    "expired": ApprovalExpired,
+    "cancelled": ApprovalCancelled,
+}
+
+
+def _thread_id(value: object, _: object) -> str | int | None:
+    if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
+        return value
+    msg = f"expected a string, an integer or null, got {value!r}"
+    raise TypeError(msg)
+
+
+def _make_converter() -> Any:
+    converter = make_converter()
+    converter.register_structure_hook(str | int | None, _thread_id)
+    converter.register_unstructure_hook(frozenset, sorted)
+    return converter
+
+
+_CONVERTER = _make_converter()
+
+
+def dumps(value: object) -> str:
+    """Canonical JSON (sorted keys, no spaces) of a request, principal or binding."""
+    return json.dumps(
+        _CONVERTER.unstructure(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_from_json(text: str) -> ApprovalRequest:
+    request: ApprovalRequest = _CONVERTER.structure(json.loads(text), ApprovalRequest)
+    return request
+
+
+@functools.lru_cache(maxsize=256)
+def _principal_from_json(text: str) -> Principal:
+    principal: Principal = _CONVERTER.structure(json.loads(text), Principal)
+    return principal
+
+
+def record(row: Sequence[Any]) -> ApprovalRecord | None:
+    """Build a record from ``[req, st, dec, by, set, rsn, rq]`` (``req`` None: no record)."""
+    req, state, decision, by, settled, reason, requester = row
+    if req is None:
+        return None
+    try:
+        return ApprovalRecord(
+            request=_request_from_json(req),
+            state=ApprovalState(state),
+            decision=None if decision is None else Decision(decision),
+            resolved_by=by,
+            settled_at_ms=None if settled is None else int(settled),
+            reason=None if reason is None else TerminalReason(reason),
+            requester=None if requester is None else _principal_from_json(requester),
+        )
+    except (ValueError, TypeError, KeyError, BaseValidationError) as exc:
+        # Fail closed: a record we cannot read is never reported as a decision.
+        msg = f"unreadable approval record in Redis: {exc}"
+        raise TransportError(msg) from exc
+
+
+def result(reply: Sequence[Any]) -> ApprovalResult:
+    """An :class:`ApprovalResult` from the script's ``[outcome, message, reason, *row]``."""
+    outcome, message, reason, *row = reply
+    return ApprovalResult(
+        outcome=ApprovalOutcome(outcome),
+        record=record(row),
+        message=message or "",
+        reason=reason,
+    )
+
+
+def check_id(approval_id: object) -> str:
+    """The stripped id, or :class:`LocalProtocolError` for an empty one."""
+    if not isinstance(approval_id, str) or not approval_id.strip():
+        raise LocalProtocolError("id is required", details={"reason": "INVALID_ID"})
+    return approval_id.strip()
+
+
+def fold(key: str) -> str:
+    """The case-folded key for prefix lookup; ``""`` (no prefix search) if it cannot match."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        return ""
+    return key.casefold()
+
+
+@attrs.frozen
+class Message:
+    """One published change, header split, record not decoded yet."""
+
+    kind: str
+    id: str
+    evseq: int
+    seq: str
+    row: str
+
+    def event(self) -> ApprovalEvent | None:
+        """The event, or ``None`` for a message we cannot read (skipped, never guessed)."""
+        cls = EVENT_KINDS.get(self.kind)
+        if cls is None:
+            return None
+        try:
+            values = json.loads(self.row)
+            if not isinstance(values, list) or len(values) != 7:
+                return None
+            rec = record([None if v is False else v for v in values])
+        except (ValueError, TransportError):
+            return None
+        if rec is None or rec.id != self.id:
+            return None
+        return cls(rec)
+
+
+def parse_message(payload: object) -> Message | None:
+    """Split a published payload's header; ``None`` if it is not one of ours."""
+    if not isinstance(payload, str):
+        return None
+    parts = payload.split("\n", 4)
+    if len(parts) != 5 or parts[0] not in EVENT_KINDS:
+        return None
+    kind, approval_id, evseq, seq, row = parts
+    try:
+        number = int(evseq)
+    except ValueError:
+        return None
+    return Message(kind=kind, id=approval_id, evseq=number, seq=seq, row=row)
+
+
+def event_for_record(rec: ApprovalRecord) -> ApprovalEvent:
+    """The event that announces *rec*'s current state (for a subscriber catching up)."""
+    state = rec.state
+    if state is ApprovalState.PENDING:
+        return ApprovalRequested(rec)
+    if state is ApprovalState.EXPIRED:
+        return ApprovalExpired(rec)
+    if state is ApprovalState.CANCELLED:
+        return ApprovalCancelled(rec)
+    return ApprovalResolved(rec)

@@ -1,0 +1,609 @@
+"""The Redis approval store itself (see the package docs for the design)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import math
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+
+from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.adapters.memory import wall_clock_ms
+from openclaw_exec.adapters.redis._codec import check_id, dumps, fold, result
+from openclaw_exec.adapters.redis._listener import Listener, Subscriber, Waiter
+from openclaw_exec.adapters.redis._lua import SCRIPT
+from openclaw_exec.adapters.redis._resp import (
+    ConnectionLost,
+    RedisConnection,
+    ReplyError,
+    connect,
+    parse_url,
+)
+from openclaw_exec.exceptions import LocalProtocolError, TransportError
+from openclaw_exec.protocol import (
+    RESOLVED_GRACE_MS,
+    ApprovalEvent,
+    ApprovalOutcome,
+    ApprovalRecord,
+    ApprovalRequest,
+    ApprovalResult,
+    ApprovalState,
+    ApproverPolicy,
+    Decision,
+    ExecBinding,
+    IdentifiedApprovers,
+    Principal,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+__all__ = ["RedisApprovalStore"]
+
+_RETRYABLE_REPLIES = ("READONLY", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
+_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
+_PENDING = ApprovalState.PENDING
+
+
+def _check_prefix(prefix: object) -> None:
+    if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{}\0\n"):
+        msg = f"prefix must be a non-empty string without braces, got {prefix!r}"
+        raise ValueError(msg)
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        msg = f"{name} must be a positive number of seconds, got {value!r}"
+        raise ValueError(msg)
+
+
+class RedisApprovalStore(ApprovalStore):
+    """
+    The Redis approval store: one per replica, all replicas on the same Redis and *prefix*.
+
+    Args:
+        url: Redis URL (``redis://[[user]:password@]host:port/db``, ``rediss://`` for TLS,
+            ``unix:///path/to/socket``).
+        prefix: Namespace of every key (wrapped in a hash tag); replicas of one gateway share it.
+        grace_ms: How long settled approvals stay readable (OpenClaw: 15 000); every replica
+            must use the same value.
+        approver_policy: Who may resolve (default: anyone identified, never anonymous).
+        clock: Epoch-milliseconds clock (default :func:`~.memory.wall_clock_ms`). Replicas'
+            clocks must agree (NTP); expiry is decided by the clock of the replica calling.
+        subscriber_buffer: Messages queued per approver channel that does not keep up; past
+            it the channel catches up from the store instead (nothing is lost).
+        retry_window: Seconds a call keeps retrying an unreachable Redis before raising
+            :class:`~openclaw_exec.exceptions.TransportError`.
+        poll_interval: Longest a waiter goes without re-reading the state (seconds), even if
+            no message arrives; bounds the delay if a published message is lost.
+        epoch_lease_ms: How long the run survives with no live replica (see module docs).
+        socket_timeout: Seconds before a Redis command on a silent socket fails.
+        max_connections: Accepted for compatibility and checked (>= 4), otherwise unused: the
+            store opens exactly two connections, one pipelined for every command and one
+            subscription shared by every waiter and approver channel.
+
+    Use ``async with RedisApprovalStore(url) as store:``; it connects, subscribes and starts
+    its sweeper on entry. Runs on asyncio and trio.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "openclaw-exec",
+        grace_ms: int = RESOLVED_GRACE_MS,
+        approver_policy: ApproverPolicy | None = None,
+        clock: Callable[[], int] = wall_clock_ms,
+        subscriber_buffer: int = 1024,
+        retry_window: float = 2.0,
+        poll_interval: float = 1.0,
+        epoch_lease_ms: int = 30_000,
+        socket_timeout: float = 5.0,
+        max_connections: int = 64,
+    ) -> None:
+        if type(grace_ms) is not int or grace_ms < 0:
+            msg = f"grace_ms must be a non-negative integer, got {grace_ms!r}"
+            raise ValueError(msg)
+        _check_prefix(prefix)
+        _check_seconds("retry_window", retry_window)
+        _check_seconds("poll_interval", poll_interval)
+        _check_seconds("socket_timeout", socket_timeout)
+        if type(epoch_lease_ms) is not int or epoch_lease_ms < 1000:
+            msg = f"epoch_lease_ms must be an integer >= 1000, got {epoch_lease_ms!r}"
+            raise ValueError(msg)
+        if type(max_connections) is not int or max_connections < 4:
+            msg = f"max_connections must be an integer >= 4, got {max_connections!r}"
+            raise ValueError(msg)
+        if type(subscriber_buffer) is not int or subscriber_buffer < 0:
+            msg = f"subscriber_buffer must be a non-negative integer, got {subscriber_buffer!r}"
+            raise ValueError(msg)
+        self._address = parse_url(url)
+        self._tag = "{" + prefix + "}:"
+        keys = ("pending", "fold", "deadlines", "epoch", "seq", "evseq")
+        self._keys = tuple(self._tag + k for k in keys)
+        self._grace_ms = grace_ms
+        self._policy: ApproverPolicy = approver_policy or IdentifiedApprovers()
+        self._clock = clock
+        self._buffer = subscriber_buffer
+        self._retry_window = float(retry_window)
+        self._poll = float(poll_interval)
+        self._lease_ms = epoch_lease_ms
+        self._socket_timeout = float(socket_timeout)
+        self._replica = uuid.uuid4().hex
+        self._name = f"openclaw-exec:{self._replica}"
+        self._tokens = itertools.count()
+        self._listener = Listener(self._tag + "events", self._tag + "approvers")
+        self._conn: RedisConnection | None = None
+        self._subscription: RedisConnection | None = None
+        self._connecting: anyio.Lock | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._scopes: set[anyio.CancelScope] = set()
+        self._listening: anyio.Event | None = None
+        self._opened = False
+        self._closed = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def grace_ms(self) -> int:
+        """How long settled approvals stay readable."""
+        return self._grace_ms
+
+    @property
+    def replica_id(self) -> str:
+        """This store's random id (its Redis connections are named ``openclaw-exec:<id>``)."""
+        return self._replica
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """
+        Counters for tests and benchmarks.
+
+        ``connections``: subscriptions confirmed (1 + reconnects); ``catch_ups``: approver
+        channels that re-read the store after missing messages.
+        """
+        return {
+            "connections": self._listener.reconnects,
+            "catch_ups": self._listener.catch_ups,
+        }
+
+    def _token(self) -> str:
+        """A string no other call of any replica ever uses (call tokens, epoch candidates)."""
+        return f"{self._replica}:{next(self._tokens)}"
+
+    def now_ms(self) -> int:
+        """The store's clock (epoch milliseconds)."""
+        return self._clock()
+
+    async def __aenter__(self) -> Self:
+        """Connect, start listening and sweeping."""
+        if self._opened:
+            raise LocalProtocolError("a RedisApprovalStore can be entered only once")
+        self._opened = True
+        self._listening = anyio.Event()  # created on the loop that runs the store
+        self._connecting = anyio.Lock()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        try:
+            await self._call("sweep", 100)  # reaches Redis (or raises TransportError)
+            await self._start_listening()
+            self._spawn(self._sweep)
+            self._spawn(self._watch)
+        except BaseException:
+            await self._shutdown()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close (see :meth:`aclose`) and wait for the background tasks to end."""
+        await self._shutdown()
+
+    def _spawn(
+        self,
+        fn: Callable[..., Awaitable[None]],
+        *args: object,
+        scope: anyio.CancelScope | None = None,
+    ) -> None:
+        """Start a background task in its own cancel scope (the host task is never in it)."""
+        assert self._tg is not None
+        scope = anyio.CancelScope() if scope is None else scope
+        self._scopes.add(scope)
+
+        async def run() -> None:
+            try:
+                with scope:
+                    await fn(*args)
+            finally:
+                self._scopes.discard(scope)
+
+        self._tg.start_soon(run)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LocalProtocolError("the approval store is closed")
+        if self._tg is None:
+            raise LocalProtocolError("the approval store is not open: use `async with store:`")
+
+    async def _connect(self, push: Callable[[Any], None] | None = None) -> RedisConnection:
+        return await connect(
+            self._address,
+            name=self._name,
+            timeout=self._socket_timeout,
+            spawn=self._spawn,
+            push=push,
+        )
+
+    async def _connection(self) -> RedisConnection:
+        """The pipelined command connection, opened again if it broke."""
+        conn = self._conn
+        if conn is not None and conn.broken is None:
+            return conn
+        assert self._connecting is not None
+        async with self._connecting:
+            conn = self._conn
+            if conn is None or conn.broken is not None:
+                conn = self._conn = await self._connect()
+            return conn
+
+    async def _call(self, op: str, *args: str | int) -> Any:
+        """Run one op of the script (EVALSHA), retrying an unreachable Redis for *retry_window*."""
+        self._check_open()
+        give_up = anyio.current_time() + self._retry_window
+        delay = 0.02
+        while True:
+            argv = (self._clock(), self._grace_ms, self._tag, self._token(), self._lease_ms, op)
+            failure: Exception
+            try:
+                conn = await self._connection()
+                reply = await conn.call("EVALSHA", _SHA, 6, *self._keys, *argv, *args)
+                if isinstance(reply, ReplyError) and reply.message.startswith("NOSCRIPT"):
+                    # A restarted (or flushed) Redis forgot the script: EVAL caches it again.
+                    reply = await conn.call("EVAL", SCRIPT, 6, *self._keys, *argv, *args)
+            except ConnectionLost as exc:
+                failure = exc
+            else:
+                if not isinstance(reply, ReplyError):
+                    return reply
+                if not reply.message.startswith(_RETRYABLE_REPLIES):
+                    msg = f"Redis refused the approval script: {reply.message}"
+                    raise TransportError(msg) from reply
+                failure = reply
+            if self._closed or anyio.current_time() + delay > give_up:
+                msg = f"Redis unreachable for {self._retry_window:g} s: {failure}"
+                raise TransportError(msg) from failure
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    # ------------------------------------------------------------------ background tasks
+
+    async def _start_listening(self) -> None:
+        assert self._listening is not None
+        self._spawn(self._listen)
+        with anyio.move_on_after(self._retry_window + self._socket_timeout):
+            await self._listening.wait()
+        if not self._listening.is_set():
+            msg = "Redis refused the pub/sub subscription of the store's listener"
+            raise TransportError(msg)
+
+    async def _listen(self) -> None:
+        """Keep the one subscription alive; after each (re)subscription, wake everyone."""
+        listener = self._listener
+        delay = 0.02
+        while not self._closed:
+            try:
+                conn = await self._connect(push=listener.on_reply)
+            except ConnectionLost:
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            self._subscription = conn
+            try:
+                await listener.attach(conn)
+                with anyio.move_on_after(self._socket_timeout):
+                    await listener.subscribed.wait()
+                if listener.subscribed.is_set():
+                    delay = 0.02
+                    listener.connected()  # anything may have happened while we were away
+                    assert self._listening is not None
+                    self._listening.set()
+                    await conn.closed.wait()
+            except ConnectionLost:
+                pass
+            finally:
+                await conn.aclose()
+            await anyio.sleep(delay)
+
+    async def _watch(self) -> None:
+        """Drop a connection whose reply is overdue; ping the subscription when it is idle."""
+        tick = min(self._socket_timeout / 4, self._poll / 2, 0.5)
+        while not self._closed:
+            await anyio.sleep(tick)
+            now = anyio.current_time()
+            conn = self._conn
+            if conn is not None and conn.overdue(now):
+                await conn.aclose()  # its callers retry on a new connection
+            sub = self._subscription
+            if sub is None or sub.broken is not None:
+                continue
+            idle = now - sub.last_received
+            if idle > self._poll + self._socket_timeout:
+                await sub.aclose()  # silent: the listener reconnects and everyone catches up
+            elif idle > self._poll:
+                with contextlib.suppress(ConnectionLost):
+                    await sub.send("PING")
+
+    async def _sweep(self) -> None:
+        """Expire due approvals (announcing them) and keep the run's epoch lease alive."""
+        beat = min(self._lease_ms / 3000, 1.0)
+        while not self._closed:
+            delay = beat
+            try:
+                _, next_deadline = await self._call("sweep", 100)
+                if next_deadline is not None:
+                    due_in = (int(float(next_deadline)) - self._clock()) / 1000
+                    delay = min(delay, max(due_in, 0.005))
+            except TransportError:
+                pass  # Redis is away: waiters and callers see TransportError themselves
+            await anyio.sleep(delay)
+
+    # ------------------------------------------------------------------ ApprovalStore
+
+    async def register(
+        self,
+        request: ApprovalRequest,
+        *,
+        requester: Principal | None = None,
+        has_route: bool | None = None,
+    ) -> ApprovalResult:
+        """
+        See :meth:`ApprovalStore.register`.
+
+        With ``has_route=None`` a route is an open :meth:`subscribe` context on *any* replica.
+        """
+        if not isinstance(request, ApprovalRequest):
+            raise LocalProtocolError("register() needs an ApprovalRequest")
+        route = "" if has_route is None else ("1" if has_route else "0")
+        reply = await self._call(
+            "register",
+            request.id,
+            dumps(request),
+            request.expires_at_ms,
+            request.id.casefold(),
+            "" if requester is None else dumps(requester),
+            route,
+            self._token(),
+            dumps(request.binding),
+        )
+        return result(reply)
+
+    async def resolve(
+        self, approval_id: str, decision: Decision | str, *, approver: Principal | None
+    ) -> ApprovalResult:
+        """
+        See :meth:`ApprovalStore.resolve`.
+
+        One step when this replica has seen the approval's ``requested`` message for the exact
+        id (the usual case: the approver answers a prompt): the approver policy is checked on
+        that record, and the script resolves only if the approval is still that registration.
+        Otherwise two steps: find it (exact id, else a unique pending prefix) and check the
+        policy on it, then a compare-and-set from pending to the decision. A policy refusal
+        changes nothing.
+
+        Raises:
+            LocalProtocolError: For an empty id or a decision outside the three values.
+        """
+        parsed = decision if isinstance(decision, Decision) else Decision.parse(decision)
+        key = check_id(approval_id)
+        label = "" if approver is None else approver.label
+        identified = "0" if approver is None else "1"
+        seen = self._listener.seen.get(key)
+        event = None if seen is None else seen.event()
+        if seen is not None and event is not None and self._policy(approver, event.record) is None:
+            reply = await self._call(
+                "resolve", key, parsed.value, label, self._token(), identified, seen.seq
+            )
+            if reply[0] != "stale":
+                return result(reply)
+        found = result(await self._call("find", key, fold(key)))
+        if found.outcome is ApprovalOutcome.NOT_FOUND or found.record is None:
+            return found
+        refusal = self._policy(approver, found.record)
+        if refusal is not None:
+            return ApprovalResult(
+                outcome=ApprovalOutcome.APPROVER_REFUSED,
+                record=found.record,
+                message=refusal,
+                reason="APPROVER_NOT_ALLOWED",
+            )
+        reply = await self._call(
+            "resolve", found.record.id, parsed.value, label, self._token(), identified, ""
+        )
+        return result(reply)
+
+    async def get(self, approval_id: str) -> ApprovalRecord | None:
+        """See :meth:`ApprovalStore.get`."""
+        key: object = approval_id
+        if not isinstance(key, str) or not key:
+            return None
+        return result(await self._call("get", key)).record
+
+    async def wait_decision(
+        self,
+        approval_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (part of the ApprovalStore contract)
+    ) -> ApprovalRecord | None:
+        """
+        See :meth:`ApprovalStore.wait_decision`.
+
+        Reads the state, then parks until the listener hands over the settling message of the
+        id (the record is in it: no second read). It re-reads the state after any other
+        wake-up: a listener reconnect, the approval's expiry, or *poll_interval* at most.
+        Closing the store returns ``None``.
+
+        Raises:
+            TransportError: Redis stayed unreachable for *retry_window* while waiting.
+        """
+        key = check_id(approval_id)
+        self._check_open()
+        give_up = None if timeout is None else anyio.current_time() + max(timeout, 0.0)
+        waiter = Waiter()
+        waiters = self._listener.waiters
+        waiters.setdefault(key, set()).add(waiter)
+        try:
+            record = await self.get(key)  # registered before the read: no wake-up slips by
+            while True:
+                if record is None or record.state is not _PENDING:
+                    return record
+                now = anyio.current_time()
+                if give_up is not None and now >= give_up:
+                    return record
+                delay = max((record.request.expires_at_ms - self._clock()) / 1000, 0.001)
+                delay = min(delay, self._poll)
+                if give_up is not None:
+                    delay = min(delay, give_up - now)
+                with anyio.move_on_after(delay):
+                    await waiter.event.wait()
+                if self._closed:
+                    return None
+                message, waiter.message = waiter.message, None
+                waiter.event = anyio.Event()  # before the read: no wake-up can slip between
+                if message is not None:
+                    event = message.event()
+                    if event is not None and event.record.state is not _PENDING:
+                        return event.record
+                record = await self.get(key)
+        finally:
+            mine = waiters.get(key)
+            if mine is not None:
+                mine.discard(waiter)
+                if not mine:
+                    del waiters[key]
+
+    async def consume(self, approval_id: str, binding: ExecBinding | None) -> ApprovalResult:
+        """See :meth:`ApprovalStore.consume`; consumption is persisted with the decision."""
+        key = check_id(approval_id)
+        return result(await self._call("consume", key, dumps(binding), self._token()))
+
+    async def cancel(self, approval_id: str) -> ApprovalResult:
+        """See :meth:`ApprovalStore.cancel`."""
+        key = check_id(approval_id)
+        return result(await self._call("cancel", key, self._token()))
+
+    async def list_pending(self) -> Sequence[ApprovalRecord]:
+        """See :meth:`ApprovalStore.list_pending`: every replica's pending approvals."""
+        rows = await self._call("pending")
+        return [r for r in (result(row).record for row in rows) if r is not None]
+
+    async def _catch_up(
+        self, ids: list[str], *, with_pending: bool = True
+    ) -> tuple[int, list[Any], list[Any]]:
+        evseq, pending, rows = await self._call("catchup", "1" if with_pending else "0", *ids)
+        return int(evseq), pending, rows
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[MemoryObjectReceiveStream[ApprovalEvent]]:
+        """
+        See :meth:`ApprovalStore.subscribe`: events from every replica.
+
+        Before the context is entered, the store's subscription counts this channel as an
+        approver route for every replica (confirmed by Redis). Nothing is lost: after a
+        reconnect, or when the channel falls more than *subscriber_buffer* messages behind, it
+        catches up from the store (``ApprovalRequested`` for each pending approval it has not
+        announced, the settling event of each announced one that settled meanwhile), then goes
+        on with the messages the snapshot did not reflect.
+
+        Raises:
+            TransportError: Redis stayed unreachable for *retry_window*.
+        """
+        self._check_open()
+        listener = self._listener
+        send, receive = anyio.create_memory_object_stream[ApprovalEvent](0)
+        subscriber = Subscriber(self._buffer)
+        scope = anyio.CancelScope()
+        done = anyio.Event()
+        listener.subscribers.add(subscriber)
+        try:
+            await listener.want_route()
+            try:
+                if not await listener.wait_route(self._retry_window + self._socket_timeout):
+                    msg = f"Redis unreachable for {self._retry_window:g} s (subscription)"
+                    raise TransportError(msg)
+                after, _, _ = await self._catch_up([], with_pending=False)
+                self._spawn(self._feed, subscriber, send, after, done, scope=scope)
+                async with receive:
+                    yield receive
+            finally:
+                scope.cancel()
+                if self._tg is not None and scope in self._scopes:
+                    with anyio.CancelScope(shield=True):
+                        await done.wait()
+                await listener.drop_route()
+        finally:
+            listener.subscribers.discard(subscriber)
+            send.close()
+
+    async def _feed(
+        self,
+        subscriber: Subscriber,
+        send: MemoryObjectSendStream[ApprovalEvent],
+        after: int,
+        done: anyio.Event,
+    ) -> None:
+        try:
+            await self._listener.feed(subscriber, send, self._catch_up, after)
+        finally:
+            done.set()
+
+    async def aclose(self) -> None:
+        """
+        Close: parked waiters return ``None``, subscriptions end, later calls raise.
+
+        The background tasks are cancelled here; the connections close when the
+        ``async with`` block is left (the task group belongs to the task that entered it).
+        """
+        if self._closed:
+            return
+        self._close_now()
+        await anyio.lowlevel.checkpoint()
+
+    def _close_now(self) -> None:
+        self._closed = True
+        self._listener.wake_waiters()
+        for scope in tuple(self._scopes):
+            scope.cancel()
+
+    async def _shutdown(self) -> None:
+        # No checkpoint before the task group is left: when the host task is being cancelled,
+        # the group entered in __aenter__ must still be exited (cancel scopes nest).
+        self._close_now()
+        try:
+            for conn in (self._conn, self._subscription):
+                if conn is not None:
+                    await conn.aclose()  # shielded
+        finally:
+            tg, self._tg = self._tg, None
+            if tg is not None:
+                await tg.__aexit__(None, None, None)  # its tasks are cancelled: this is quick
