@@ -6,9 +6,9 @@ The tests start their own servers from the ``redis-server`` binary (Debian packa
 end. Without the binary the tests are skipped with a reason; with ``CI=true`` they fail
 instead, because CI must install it (``apt-get install -y redis-server``).
 
-The ``redis`` package's asyncio client needs an asyncio event loop, so these tests run on
-asyncio only (``anyio_backend`` is overridden here); ``test_redis_store.py`` checks that the
-store refuses trio with a clear error instead of pretending.
+The store speaks RESP itself on anyio streams, so these tests run on asyncio and trio (the
+suite's ``anyio_backend``); the few that start replica processes or wait out leases run on
+asyncio only to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -47,9 +47,3 @@ def own_redis() -> Iterator[RedisServer]:
 def prefix() -> str:
     """A fresh key namespace: an empty store for this test."""
     return f"test-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """asyncio only: the ``redis`` package's asyncio client cannot run on trio."""
-    return "asyncio"

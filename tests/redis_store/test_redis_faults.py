@@ -25,7 +25,6 @@ from typing import IO
 import anyio
 import anyio.to_thread
 import pytest
-import redis.asyncio as aioredis
 
 from openclaw_exec.adapters.redis import RedisApprovalStore
 from openclaw_exec.exceptions import TransportError
@@ -39,9 +38,14 @@ from openclaw_exec.protocol import (
     TerminalReason,
 )
 from openclaw_exec.testing.store_contract import make_request
+from redis_store._admin import admin
+from redis_store._admin import kill_connections as _kill
 from redis_store._redis_server import RedisServer, running_redis
 
 pytestmark = pytest.mark.anyio
+# Tests that start replica processes or wait out leases and retry windows run on asyncio only
+# (the transport is the same code on both backends; the rest of this module runs on both).
+SLOW_ON_ONE_BACKEND = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 ALICE = Principal(id="alice", scopes=frozenset({"operator.approvals"}))
 BOB = Principal(id="bob", scopes=frozenset({"operator.approvals"}))
 REPLICA = Path(__file__).with_name("_replica.py")
@@ -78,20 +82,13 @@ async def line(process: subprocess.Popen[str]) -> str:
 
 async def kill_connections(url: str, store: RedisApprovalStore) -> int:
     """``CLIENT KILL`` every connection *store* holds; how many were killed."""
-    admin = aioredis.Redis.from_url(url, decode_responses=True)
-    try:
-        clients = await admin.client_list()
-        ids = [c["id"] for c in clients if c.get("name") == f"openclaw-exec:{store.replica_id}"]
-        for client_id in ids:
-            await admin.client_kill_filter(_id=client_id)
-        return len(ids)
-    finally:
-        await admin.aclose()
+    return await _kill(url, store.replica_id)
 
 
 # ------------------------------------------------------------------ replica processes
 
 
+@SLOW_ON_ONE_BACKEND
 async def test_killed_replica_approval_is_resolved_through_another(
     redis_server: RedisServer, prefix: str
 ) -> None:
@@ -178,6 +175,7 @@ async def test_redis_restart_without_persistence_gives_no_decision(
             assert out == [None]  # unknown: the guard applies askFallback
 
 
+@SLOW_ON_ONE_BACKEND
 async def test_redis_down_is_a_transport_error_not_a_hang(
     own_redis: RedisServer, prefix: str
 ) -> None:
@@ -305,6 +303,7 @@ async def test_approver_channel_reconnects_after_its_connection_is_killed(
 # ------------------------------------------------------------------ a dead run
 
 
+@SLOW_ON_ONE_BACKEND
 async def test_pending_approvals_of_a_dead_run_are_cancelled(
     redis_server: RedisServer, prefix: str
 ) -> None:
@@ -329,6 +328,7 @@ async def test_pending_approvals_of_a_dead_run_are_cancelled(
         assert kept.outcome is ApprovalOutcome.CONSUMED
 
 
+@SLOW_ON_ONE_BACKEND
 async def test_a_live_replica_keeps_the_run_alive(redis_server: RedisServer, prefix: str) -> None:
     url = redis_server.url
     async with RedisApprovalStore(url, prefix=prefix, epoch_lease_ms=1000) as keeper:
@@ -347,16 +347,13 @@ async def test_redis_out_of_memory_is_a_transport_error(
     async with RedisApprovalStore(own_redis.url, prefix=prefix) as store:
         pending = make_request(store)
         await store.register(pending, has_route=True)
-        admin = aioredis.Redis.from_url(own_redis.url)
-        try:
-            await admin.config_set("maxmemory", 1)  # noeviction: every write is refused
+        async with admin(own_redis.url) as call:
+            await call("CONFIG", "SET", "maxmemory", 1)  # noeviction: every write is refused
             with anyio.fail_after(10), pytest.raises(TransportError, match="refused"):
                 await store.register(make_request(store), has_route=True)
             with anyio.fail_after(10), pytest.raises(TransportError, match="refused"):
                 await store.resolve(pending.id, Decision.ALLOW_ONCE, approver=ALICE)
-            await admin.config_set("maxmemory", 0)
-        finally:
-            await admin.aclose()
+            await call("CONFIG", "SET", "maxmemory", 0)
         record = await store.get(pending.id)
         assert record is not None
         assert record.state is ApprovalState.PENDING  # nothing was decided

@@ -6,7 +6,6 @@ from contextlib import AbstractAsyncContextManager
 
 import anyio
 import pytest
-import redis.asyncio as aioredis
 
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.redis import RedisApprovalStore
@@ -23,6 +22,7 @@ from openclaw_exec.protocol import (
     TerminalReason,
 )
 from openclaw_exec.testing.store_contract import ApprovalStoreContract, make_request
+from redis_store._admin import admin
 from redis_store._redis_server import RedisServer, free_port
 
 ALICE = Principal(id="alice", display_name="Alice", scopes=frozenset({"operator.approvals"}))
@@ -177,13 +177,6 @@ async def test_store_is_not_usable_before_it_is_entered(redis_server: RedisServe
         await store.get("x")
 
 
-@pytest.mark.parametrize("anyio_backend", ["trio"])
-async def test_trio_is_refused_clearly(redis_server: RedisServer) -> None:
-    with pytest.raises(LocalProtocolError, match="asyncio only"):
-        async with RedisApprovalStore(redis_server.url):
-            pass
-
-
 async def test_waiters_wake_on_the_published_decision_not_by_polling(
     redis_server: RedisServer, prefix: str
 ) -> None:
@@ -268,11 +261,8 @@ async def test_an_unreadable_record_is_a_transport_error_not_a_decision(
     async with RedisApprovalStore(redis_server.url, prefix=prefix) as store:
         request = make_request(store)
         await store.register(request, has_route=True)
-        admin = aioredis.Redis.from_url(redis_server.url)
-        try:
-            await admin.hset(f"{{{prefix}}}:a:{request.id}", "req", "{not json")
-        finally:
-            await admin.aclose()
+        async with admin(redis_server.url) as call:
+            await call("HSET", f"{{{prefix}}}:a:{request.id}", "req", "{not json")
         with pytest.raises(TransportError, match="unreadable"):
             await store.get(request.id)
         with pytest.raises(TransportError, match="unreadable"):
@@ -282,21 +272,28 @@ async def test_an_unreadable_record_is_a_transport_error_not_a_decision(
 async def test_garbage_on_the_channel_and_in_records_is_never_a_decision(
     redis_server: RedisServer, prefix: str
 ) -> None:
-    async with RedisApprovalStore(redis_server.url, prefix=prefix) as store:
-        admin = aioredis.Redis.from_url(redis_server.url)
-        try:
-            async with store.subscribe() as events:
-                for junk in ("", "resolved", "resolved\nx\n{", "resolved\nx\n[1]", "what\nx\n[]"):
-                    await admin.publish(f"{{{prefix}}}:events", junk)
-                request = make_request(store)
-                await store.register(request)
-                with anyio.fail_after(3):
-                    event = await anext(events)  # the junk was skipped, the store still runs
-                assert isinstance(event, ApprovalRequested)
-                assert event.record.id == request.id
-            key = f"{{{prefix}}}:a:{request.id}"
-            await admin.hset(key, "req", '{"id": 5}')  # valid JSON, not a request
-            with pytest.raises(TransportError, match="unreadable"):
-                await store.wait_decision(request.id)
-        finally:
-            await admin.aclose()
+    async with (
+        RedisApprovalStore(redis_server.url, prefix=prefix) as store,
+        admin(redis_server.url) as call,
+    ):
+        async with store.subscribe() as events:
+            for junk in (
+                "",
+                "resolved",
+                "resolved\nx\n{",
+                "resolved\nx\n[1]",
+                "what\nx\n[]",
+                "resolved\nx\nnot-a-number\n1\n[]",
+                'resolved\nx\n1\n1\n["{}","denied",false,false,false,false,false]',
+            ):
+                await call("PUBLISH", f"{{{prefix}}}:events", junk)
+            request = make_request(store)
+            await store.register(request)
+            with anyio.fail_after(3):
+                event = await anext(events)  # the junk was skipped, the store still runs
+            assert isinstance(event, ApprovalRequested)
+            assert event.record.id == request.id
+        key = f"{{{prefix}}}:a:{request.id}"
+        await call("HSET", key, "req", '{"id": 5}')  # valid JSON, not a request
+        with pytest.raises(TransportError, match="unreadable"):
+            await store.wait_decision(request.id)
