@@ -1,33 +1,43 @@
 """
-Approvals per second through three gateway replicas on one Redis, next to the memory store.
+Approvals per second through N gateway replica processes on one Redis, beside the memory store.
 
-Run: ``python benchmarks/redis_replicas.py [--approvals N] [--concurrency C] [--aof]``
+Run: ``python benchmarks/redis_replicas.py [--replicas 1,3,6,12] [--in-flight K]
+[--approvals N] [--aof]``
 
 Starts its own ``redis-server`` (Debian package ``redis-server``) on 127.0.0.1 and a free port
 in a temporary directory, with persistence off, or with ``--aof`` (``appendonly yes`` +
 ``appendfsync always``: every acknowledged decision is on disk), and kills it at the end.
 
-One approval round trip = the requester's replica registers the approval and parks a waiter;
-an approver on the *next* replica resolves ``allow-once`` (by id); the waiter wakes with the
-decision; the requester's replica consumes it. The three replicas are three
-:class:`~openclaw_exec.adapters.redis.RedisApprovalStore` objects in this process, each with
-its own connections, pub/sub listener and sweeper (what three gateway processes hold). *C*
-approvals are in flight at once. The last line runs three real replica processes instead
-(each requests a third of the approvals, *C*/3 at a time, from the next replica's approver
-and approves what is addressed to it), so the client work spreads over the cores. The memory
-line runs the same flow on one :class:`~openclaw_exec.adapters.memory.MemoryApprovalStore`.
-Figures are wall clock on whatever else the machine is doing; the calibration line helps
-compare runs.
+One approval = the requester's replica registers the approval and parks a waiter; the approver
+on the *next* replica (the same one when there is one replica) hears the request on its
+subscription and resolves ``allow-once`` by id; the waiter wakes with the decision; the
+requester's replica consumes it. Every approval must come back ``allow-once`` and be consumed
+once, or the run fails (a lost or stranded approval is a failure, not a slow figure).
+
+Lines:
+
+* **memory store**: the same flow on one ``MemoryApprovalStore`` in this process.
+* **one at a time**: two ``RedisApprovalStore`` objects in this process (requester, approver),
+  one approval at a time, with the per-approval timeline (when the register reply, the
+  approver's event, the resolve reply, the waiter's wake-up and the consume reply arrive) and
+  what Redis did per approval (``INFO commandstats``: script calls, server time).
+* **N replicas**: N **real processes** (``python redis_replicas.py --worker ...``), each one
+  store with its own two connections and event loop, K approvals in flight in *each*, all
+  started at once; throughput is all approvals over the slowest replica's time. The CPU line
+  is the replicas' own CPU time per approval (``time.process_time``), summed.
+
+Figures are wall clock on whatever else the machine is doing; compare lines of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
+import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +48,7 @@ from collections.abc import Sequence
 import anyio
 import anyio.abc
 import anyio.to_thread
-import attrs
+from _figures import figure
 
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.memory import MemoryApprovalStore
@@ -55,7 +65,7 @@ from openclaw_exec.protocol import (
 APPROVER = Principal(id="bench-approver")
 
 
-def _request(store: ApprovalStore, i: int) -> ApprovalRequest:
+def _request(store: ApprovalStore, i: int, host: str = "gateway") -> ApprovalRequest:
     now = store.now_ms()
     command = f"git status --short {i}"
     return ApprovalRequest(
@@ -64,50 +74,262 @@ def _request(store: ApprovalStore, i: int) -> ApprovalRequest:
         created_at_ms=now,
         expires_at_ms=now + 1_800_000,
         cwd="/home/user/project",
-        host="gateway",
+        host=host,
         agent_id="main",
         session_key="agent:main:main",
         binding=ExecBinding(argv=("sh", "-c", command), cwd="/home/user/project"),
     )
 
 
-async def _round_trip(requester: ApprovalStore, approver: ApprovalStore, i: int) -> int:
-    request = _request(requester, i)
+def _percentiles(latencies: Sequence[int]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    p50 = ordered[len(ordered) // 2] / 1e6
+    p99 = ordered[min(int(len(ordered) * 0.99), len(ordered) - 1)] / 1e6
+    return p50, p99
+
+
+def _summary(latencies: Sequence[int], elapsed: float) -> tuple[float, str]:
+    rate = len(latencies) / elapsed
+    p50, p99 = _percentiles(latencies)
+    return rate, f"{rate:9.0f} approvals/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
+
+
+# ---------------------------------------------------------------- one process (memory, timeline)
+
+
+async def _approve_events(
+    store: ApprovalStore,
+    host: str,
+    seen: dict[str, int],
+    *,
+    task_status: anyio.abc.TaskStatus[None],
+) -> None:
+    """An approver: resolve allow-once every request addressed to *host* (each in its task)."""
+    async with store.subscribe() as events, anyio.create_task_group() as tg:
+        task_status.started()
+        async for event in events:
+            if isinstance(event, ApprovalRequested) and event.record.request.host == host:
+                seen[event.record.id] = time.perf_counter_ns()
+                tg.start_soon(_resolve, store, event.record.id, seen)
+
+
+async def _resolve(store: ApprovalStore, approval_id: str, seen: dict[str, int]) -> None:
+    resolved = await store.resolve(approval_id, Decision.ALLOW_ONCE, approver=APPROVER)
+    assert resolved.outcome is ApprovalOutcome.RESOLVED, resolved
+    seen[approval_id + "/resolved"] = time.perf_counter_ns()
+
+
+async def _one(
+    requester: ApprovalStore, i: int, host: str, seen: dict[str, int] | None = None
+) -> list[int]:
+    """One approval end to end; the timeline (ns since start) if *seen* is given."""
+    request = _request(requester, i, host)
     start = time.perf_counter_ns()
     registered = await requester.register(request, has_route=True)
     assert registered.outcome is ApprovalOutcome.REGISTERED, registered
-    decision: list[Decision | None] = []
-
-    async def wait() -> None:
-        record = await requester.wait_decision(request.id)
-        decision.append(None if record is None else record.decision)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(wait)
-        resolved = await approver.resolve(request.id, Decision.ALLOW_ONCE, approver=APPROVER)
-        assert resolved.outcome is ApprovalOutcome.RESOLVED, resolved
-    assert decision == [Decision.ALLOW_ONCE]
+    registered_at = time.perf_counter_ns()
+    record = await requester.wait_decision(request.id)
+    woke_at = time.perf_counter_ns()
+    assert record is not None, f"{request.id}: no decision"
+    assert record.decision is Decision.ALLOW_ONCE, record
     consumed = await requester.consume(request.id, request.binding)
     assert consumed.outcome is ApprovalOutcome.CONSUMED, consumed
-    return time.perf_counter_ns() - start
+    end = time.perf_counter_ns()
+    if seen is None:
+        return [end - start]
+    heard = seen.pop(request.id, start)
+    resolved = seen.pop(request.id + "/resolved", start)
+    return [end - start, registered_at - start, heard - start, resolved - start, woke_at - start]
 
 
-async def _run(stores: Sequence[ApprovalStore], approvals: int, concurrency: int) -> str:
+async def _in_flight(
+    requester: ApprovalStore, host: str, approvals: int, in_flight: int
+) -> tuple[list[int], float]:
     latencies: list[int] = []
-    limiter = anyio.CapacityLimiter(concurrency)
+    limiter = anyio.CapacityLimiter(in_flight)
 
     async def one(i: int) -> None:
         async with limiter:
-            requester = stores[i % len(stores)]
-            approver = stores[(i + 1) % len(stores)]
-            latencies.append(await _round_trip(requester, approver, i))
+            latencies.extend(await _one(requester, i, host))
 
     start = time.perf_counter()
     async with anyio.create_task_group() as tg:
         for i in range(approvals):
             tg.start_soon(one, i)
-    elapsed = time.perf_counter() - start
-    return _summary(latencies, approvals, elapsed)
+    return latencies, time.perf_counter() - start
+
+
+async def _memory(approvals: int, in_flight: int) -> tuple[float, float, str]:
+    seen: dict[str, int] = {}
+    async with MemoryApprovalStore() as memory, anyio.create_task_group() as tg:
+        await tg.start(_approve_events, memory, "gateway", seen)
+        await _in_flight(memory, "gateway", min(approvals, 200), in_flight)  # warm-up
+        latencies, elapsed = await _in_flight(memory, "gateway", approvals, in_flight)
+        one_latencies, one_elapsed = await _in_flight(memory, "gateway", approvals // 4, 1)
+        tg.cancel_scope.cancel()
+    rate, line = _summary(latencies, elapsed)
+    _, one_line = _summary(one_latencies, one_elapsed)
+    one_p50, _ = _percentiles(one_latencies)
+    return (
+        rate,
+        one_p50,
+        (
+            f"memory store, 1 process, {in_flight} in flight    {line}\n"
+            f"memory store, one at a time            {one_line}"
+        ),
+    )
+
+
+def _commandstats(port: int) -> dict[str, tuple[int, int]]:
+    """``{command: (calls, usec)}`` from ``INFO commandstats``."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"INFO commandstats\r\n")
+        data = b""
+        while True:
+            data += sock.recv(65536)
+            header, _, body = data.partition(b"\r\n")
+            if header.startswith(b"$") and len(body) >= int(header[1:]):
+                break
+    stats: dict[str, tuple[int, int]] = {}
+    for line in body.decode().splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, values = line.partition(":")
+            fields = dict(v.split("=", 1) for v in values.split(","))
+            stats[name.removeprefix("cmdstat_")] = (int(fields["calls"]), int(fields["usec"]))
+    return stats
+
+
+async def _timeline(url: str, port: int, approvals: int) -> tuple[float, str]:
+    """One approval at a time through two in-process stores, with where the time goes."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    seen: dict[str, int] = {}
+    rows: list[list[int]] = []
+    async with (
+        RedisApprovalStore(url, prefix=prefix) as requester,
+        RedisApprovalStore(url, prefix=prefix) as approver,
+        anyio.create_task_group() as tg,
+    ):
+        await tg.start(_approve_events, approver, "gateway", seen)
+        for i in range(50):  # warm-up
+            await _one(requester, i, "gateway", seen)
+        before = await anyio.to_thread.run_sync(_commandstats, port)
+        start = time.perf_counter()
+        for i in range(approvals):
+            rows.append(await _one(requester, i, "gateway", seen))  # noqa: PERF401 (sequential)
+        elapsed = time.perf_counter() - start
+        after = await anyio.to_thread.run_sync(_commandstats, port)
+        tg.cancel_scope.cancel()
+    _, line = _summary([r[0] for r in rows], elapsed)
+    p50, _ = _percentiles([r[0] for r in rows])
+
+    def median_ms(column: int) -> float:
+        return statistics.median(r[column] for r in rows) / 1e6
+
+    calls = {k: after[k][0] - before.get(k, (0, 0))[0] for k in after}
+    usec = {k: after[k][1] - before.get(k, (0, 0))[1] for k in after}
+    scripts = calls.get("evalsha", 0) + calls.get("eval", 0)
+    script_usec = usec.get("evalsha", 0) + usec.get("eval", 0)
+    # commandstats counts the commands a script runs under their own names too (inside the
+    # script's time), so the server total is the script time plus what ran outside scripts.
+    outside = sum(
+        u for k, u in usec.items() if k in {"subscribe", "unsubscribe", "ping", "client|setname"}
+    )
+    return p50, "\n".join(
+        [
+            f"redis, one at a time (2 stores, 1 process) {line}",
+            "  timeline, median ms since the requester called register():",
+            (
+                f"    register reply {median_ms(1):.3f} | approver hears the request "
+                f"{median_ms(2):.3f} | resolve reply {median_ms(3):.3f} | "
+                f"waiter wakes {median_ms(4):.3f} | consume reply {median_ms(0):.3f}"
+            ),
+            (
+                f"  per approval in Redis: {scripts / approvals:.1f} script calls (EVALSHA), "
+                f"{script_usec / max(scripts, 1):.1f} us per script, "
+                f"{(script_usec + outside) / approvals:.0f} us of server time, "
+                f"{calls.get('publish', 0) / approvals:.1f} published messages"
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- replica processes
+
+
+async def _worker(  # noqa: PLR0917 (argv of the worker process, in order)
+    url: str, prefix: str, index: int, replicas: int, approvals: int, in_flight: int
+) -> None:
+    """
+    One replica process: approve what is addressed to it, request approvals from the next one.
+
+    Prints ``ready``, waits for ``go`` on stdin, runs, prints one JSON line of results, then
+    keeps approving until ``stop``.
+    """
+    seen: dict[str, int] = {}
+    async with RedisApprovalStore(url, prefix=prefix) as store, anyio.create_task_group() as tg:
+        await tg.start(_approve_events, store, f"replica-{index}", seen)
+        print("ready", flush=True)
+        await anyio.to_thread.run_sync(sys.stdin.readline)
+        target = f"replica-{(index + 1) % replicas}"
+        cpu = time.process_time()
+        latencies, elapsed = await _in_flight(store, target, approvals, in_flight)
+        cpu = time.process_time() - cpu
+        stats = getattr(store, "stats", {})
+        result = {"latencies": latencies, "elapsed": elapsed, "cpu": cpu, "stats": stats}
+        print(json.dumps(result), flush=True)
+        await anyio.to_thread.run_sync(sys.stdin.readline)  # keep approving until told to stop
+        tg.cancel_scope.cancel()
+
+
+def _processes(url: str, replicas: int, approvals: int, in_flight: int) -> tuple[float, str]:
+    """*replicas* processes, *approvals* each, *in_flight* at a time in each."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    args = [url, prefix, str(replicas), str(approvals), str(in_flight)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", args[0], args[1], str(i), *args[2:]],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(replicas)
+    ]
+    results = []
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            line = worker.stdout.readline().strip()
+            assert line == "ready", f"a replica did not start: {line!r}"
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            assert worker.stdout is not None
+            line = worker.stdout.readline()
+            assert line, "a replica died (an approval failed: see its traceback above)"
+            results.append(json.loads(line))
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("stop\n")
+            worker.stdin.flush()
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    latencies = [n for result in results for n in result["latencies"]]
+    assert len(latencies) == replicas * approvals, "an approval is missing"
+    rate, line = _summary(latencies, max(r["elapsed"] for r in results))
+    cpu_us = sum(r["cpu"] for r in results) / len(latencies) * 1e6
+    catch_ups = sum(r["stats"].get("catch_ups", 0) for r in results)
+    return rate, f"{line}   cpu {cpu_us:4.0f} us/approval   catch-ups {catch_ups}"
+
+
+# ---------------------------------------------------------------- the server and main
 
 
 def _free_port() -> int:
@@ -116,7 +338,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_redis(directory: str, *, aof: bool) -> tuple[subprocess.Popen[bytes], str]:
+def _start_redis(directory: str, *, aof: bool) -> tuple[subprocess.Popen[bytes], int]:
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server is not installed (apt-get install -y redis-server)")
@@ -130,7 +352,7 @@ def _start_redis(directory: str, *, aof: bool) -> tuple[subprocess.Popen[bytes],
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
                 if sock.recv(16).startswith(b"+PONG"):
-                    return process, f"redis://127.0.0.1:{port}/0"
+                    return process, port
         except OSError:
             time.sleep(0.02)
     process.kill()
@@ -138,6 +360,8 @@ def _start_redis(directory: str, *, aof: bool) -> tuple[subprocess.Popen[bytes],
 
 
 def _calibration() -> str:
+    import hashlib  # noqa: PLC0415 (only here)
+
     start = time.perf_counter()
     for i in range(100_000):
         hashlib.sha256(i.to_bytes(4, "little")).digest()
@@ -145,132 +369,53 @@ def _calibration() -> str:
     return f"calibration: sha256(4 bytes) {per:.2f} us"
 
 
-def _summary(latencies: list[int], approvals: int, elapsed: float) -> str:
-    ordered = sorted(latencies)
-    p50 = ordered[len(ordered) // 2] / 1e6
-    p99 = ordered[min(int(len(ordered) * 0.99), len(ordered) - 1)] / 1e6
-    return f"{approvals / elapsed:9.0f} approvals/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
-
-
-async def _worker(url: str, prefix: str, index: int, approvals: int, concurrency: int) -> None:
-    """
-    One replica process: approve what is addressed to it, request approvals from the next one.
-
-    Prints ``ready``, waits for ``go`` on stdin, runs, prints one JSON line of results.
-    """
-    async with RedisApprovalStore(url, prefix=prefix) as store, anyio.create_task_group() as tg:
-        mine = f"replica-{index}"
-
-        async def resolve(approval_id: str) -> None:
-            await store.resolve(approval_id, Decision.ALLOW_ONCE, approver=APPROVER)
-
-        async def approve(*, task_status: anyio.abc.TaskStatus[None]) -> None:
-            async with store.subscribe() as events:
-                task_status.started()
-                async for event in events:  # answer each request in its own task
-                    if isinstance(event, ApprovalRequested) and event.record.request.host == mine:
-                        tg.start_soon(resolve, event.record.id)
-
-        await tg.start(approve)
-        print("ready", flush=True)
-        await anyio.to_thread.run_sync(sys.stdin.readline)
-        latencies: list[int] = []
-        limiter = anyio.CapacityLimiter(concurrency)
-        target = f"replica-{(index + 1) % 3}"
-
-        async def one(i: int) -> None:
-            async with limiter:
-                request = attrs.evolve(_request(store, i), host=target)
-                start = time.perf_counter_ns()
-                await store.register(request, has_route=True)
-                record = await store.wait_decision(request.id)
-                assert record is not None, "no decision"
-                assert record.decision is Decision.ALLOW_ONCE, record
-                consumed = await store.consume(request.id, request.binding)
-                assert consumed.outcome is ApprovalOutcome.CONSUMED, consumed
-                latencies.append(time.perf_counter_ns() - start)
-
-        start = time.perf_counter()
-        async with anyio.create_task_group() as runs:
-            for i in range(approvals):
-                runs.start_soon(one, i)
-        elapsed = time.perf_counter() - start
-        print(json.dumps({"latencies": latencies, "elapsed": elapsed}), flush=True)
-        await anyio.to_thread.run_sync(sys.stdin.readline)  # keep approving until told to stop
-        tg.cancel_scope.cancel()
-
-
-def _processes(url: str, approvals: int, concurrency: int) -> str:
-    """Three replica processes; each requests approvals/3 from the next and approves its own."""
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    share = approvals // 3
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--worker",
-                url,
-                prefix,
-                str(i),
-                str(share),
-                str(concurrency),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(3)
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready"
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        results = []
-        for worker in workers:
-            assert worker.stdout is not None
-            results.append(json.loads(worker.stdout.readline()))
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("stop\n")
-            worker.stdin.flush()
-    finally:
-        for worker in workers:
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-    latencies = [n for result in results for n in result["latencies"]]
-    return _summary(latencies, len(latencies), max(r["elapsed"] for r in results))
-
-
-async def _main(approvals: int, concurrency: int, *, aof: bool) -> None:
+async def _main(replica_counts: list[int], approvals: int, in_flight: int, *, aof: bool) -> None:
     print(_calibration())
-    async with MemoryApprovalStore() as memory:
-        await _run([memory], min(approvals, 200), concurrency)  # warm-up
-        line = await _run([memory], approvals, concurrency)
-    print(f"memory store, 1 process         {line}")
+    memory_rate, memory_p50, text = await _memory(approvals, in_flight)
+    print(text)
     with tempfile.TemporaryDirectory(prefix="openclaw-exec-bench-") as directory:
-        process, url = _start_redis(directory, aof=aof)
+        process, port = _start_redis(directory, aof=aof)
+        url = f"redis://127.0.0.1:{port}/0"
+        mode = "AOF always" if aof else "no persistence"
         try:
-            prefix = f"bench-{uuid.uuid4().hex[:8]}"
-            async with (
-                RedisApprovalStore(url, prefix=prefix) as a,
-                RedisApprovalStore(url, prefix=prefix) as b,
-                RedisApprovalStore(url, prefix=prefix) as c,
-            ):
-                await _run([a, b, c], min(approvals, 200), concurrency)  # warm-up
-                line = await _run([a, b, c], approvals, concurrency)
-                mode = "AOF always" if aof else "no persistence"
-                print(f"redis store, 3 replicas ({mode:>14}) {line}")
-                line = await _run([a, b, c], approvals, 1)
-                print(f"  ... one approval at a time             {line}")
-            line = await anyio.to_thread.run_sync(_processes, url, approvals, concurrency)
-            print(f"  ... 3 replica processes                {line}")
+            print(f"redis-server: {mode}")
+            p50, text = await _timeline(url, port, max(approvals // 4, 100))
+            print(text)
+            figure(
+                "redis one at a time p50",
+                p50,
+                "ms",
+                reference="memory store one at a time",
+                reference_value=memory_p50,
+                target="<= 1.5 ms",
+            )
+            rates: dict[int, float] = {}
+            for replicas in replica_counts:
+                share = max(approvals // replicas, in_flight)
+                rate, line = await anyio.to_thread.run_sync(
+                    _processes, url, replicas, share, in_flight
+                )
+                rates[replicas] = rate
+                label = f"redis, {replicas:2d} replica processes x {in_flight} in flight"
+                print(f"{label:<40} {line}", flush=True)
+                figure(
+                    f"redis {replicas} replicas (processes, {in_flight} in flight each)",
+                    rate,
+                    "approvals/s",
+                    reference="memory store, 1 process",
+                    reference_value=memory_rate,
+                    target=">= 1000/s" if replicas == 3 else "completes",
+                )
+            if 3 in rates and 6 in rates:
+                print(f"6 replicas / 3 replicas: {rates[6] / rates[3]:.2f}x")
+                figure(
+                    "redis 6 replicas vs 3",
+                    rates[6],
+                    "approvals/s",
+                    reference="3 replicas",
+                    reference_value=rates[3],
+                    target="ratio >= 1",
+                )
         finally:
             process.kill()
             process.wait()
@@ -278,17 +423,26 @@ async def _main(approvals: int, concurrency: int, *, aof: bool) -> None:
 
 def main() -> None:
     """Parse arguments and run."""
-    if len(sys.argv) == 7 and sys.argv[1] == "--worker":
-        url, prefix, index, approvals, concurrency = sys.argv[2:]
-        worker = functools.partial(_worker, url, prefix, int(index), int(approvals))
-        anyio.run(worker, int(concurrency))
+    if len(sys.argv) == 8 and sys.argv[1] == "--worker":
+        url, prefix, index, replicas, approvals, in_flight = sys.argv[2:]
+        worker = functools.partial(_worker, url, prefix, int(index), int(replicas))
+        anyio.run(worker, int(approvals), int(in_flight))
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--approvals", type=int, default=2_000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    parser.add_argument(
+        "--replicas", default="1,3,6,12", help="replica counts, comma-separated (1,3,6,12)"
+    )
+    parser.add_argument("--in-flight", type=int, default=32, help="approvals in flight per replica")
+    parser.add_argument("--approvals", type=int, default=3_000, help="approvals per line")
     parser.add_argument("--aof", action="store_true", help="appendonly yes, appendfsync always")
     args = parser.parse_args()
-    anyio.run(functools.partial(_main, args.approvals, args.concurrency, aof=args.aof))
+    try:
+        counts = [int(n) for n in args.replicas.split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--replicas: expected numbers like 1,3,6,12, got {args.replicas!r}")
+    if not counts or min(counts) < 1 or args.in_flight < 1 or args.approvals < 1:
+        parser.error("--replicas, --in-flight and --approvals must be positive")
+    anyio.run(functools.partial(_main, counts, args.approvals, args.in_flight, aof=args.aof))
 
 
 if __name__ == "__main__":

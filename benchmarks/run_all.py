@@ -1,15 +1,23 @@
 """
-Run every benchmark in this folder, one after another: ``python benchmarks/run_all.py``.
+Run every benchmark in this folder and print every headline figure with its reference ratio.
 
-Each benchmark is a standalone script (run one alone with ``python benchmarks/<name>.py
---help``). Extra arguments after ``--`` are not forwarded; every script runs with its own
-defaults, which are sized for a 2-core machine. Scripts that compare against OpenClaw
-(analysis) or need a server (Redis) say so and skip that part when it is unavailable.
-A failing script is reported and the others still run; the exit code is 1 if any failed.
+    python benchmarks/run_all.py                # everything (several minutes on 2 cores)
+    python benchmarks/run_all.py redis websocket  # only scripts whose name contains a word
+
+Each benchmark is a standalone script (``python benchmarks/<name>.py --help``) and runs here
+with the arguments below (sized for a 2-core machine). Its output is shown as it runs; the
+lines it marks as figures (``@figure``, see ``_figures.py``) are collected and printed again at
+the end in one table: the figure, its reference measured in the same run (the memory store,
+OpenClaw, a bare anyio stream, ``anyio.run_process``), the ratio, and the issue's target. The
+issue's figures that no script printed are listed as missing, with the script that should
+print them. Scripts that need OpenClaw or ``redis-server`` say so and skip that part when it is
+unavailable. A failing script is reported and the others still run; the exit code is 1 if any
+failed.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -17,18 +25,78 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+# Arguments per script (others run with their defaults).
+ARGUMENTS: dict[str, list[str]] = {
+    "redis_replicas.py": ["--replicas", "1,3,6,12", "--approvals", "3000"],
+    "websocket_load.py": ["--seconds", "20"],
+}
 
-def main() -> int:
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+# Issue #16's figures, and which script prints each (the name prefix of its @figure line).
+EXPECTED: dict[str, str] = {
+    "redis one at a time p50": "redis_replicas.py",
+    "redis 3 replicas": "redis_replicas.py",
+    "redis 6 replicas vs 3": "redis_replicas.py",
+    "redis 12 replicas": "redis_replicas.py",
+    "gateway kit 200 requesters": "websocket_load.py",
+    "analyser": "analysis.py",
+    "guard overhead": "a guard-overhead benchmark (helper 'speed')",
+}
+
+
+def _run(script: Path) -> tuple[int, list[dict[str, object]]]:
+    """Run one script, echoing its output; its exit code and its figures."""
+    figures: list[dict[str, object]] = []
+    command = [sys.executable, str(script), *ARGUMENTS.get(script.name, [])]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("@figure "):
+                try:
+                    figures.append({**json.loads(line[8:]), "script": script.name})
+                except ValueError:
+                    print(f"(unreadable figure line) {line}", end="")
+                continue
+            print(line, end="", flush=True)
+    return process.returncode, figures
+
+
+def _table(figures: list[dict[str, object]]) -> None:
+    print("\n=== figures (ratio = figure / reference, same run)")
+    for f in figures:
+        value = float(f["value"])  # type: ignore[arg-type]
+        unit = f["unit"]
+        line = f"{f['name']:<44} {value:>11,.2f} {unit}"
+        ref = f.get("reference_value")
+        if ref:
+            line += f"   vs {f['reference']}: {float(ref):,.2f} {unit}"  # type: ignore[arg-type]
+            line += f"   ratio {value / float(ref):.3g}"  # type: ignore[arg-type]
+        if f.get("target"):
+            line += f"   (target: {f['target']})"
+        print(line)
+    names = [str(f["name"]) for f in figures]
+    for expected, source in EXPECTED.items():
+        if not any(name.startswith(expected) for name in names):
+            print(f"{expected:<44} missing (printed by {source})")
+
+
+def main(argv: list[str]) -> int:
+    scripts = sorted(
+        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
+    if argv:
+        scripts = [p for p in scripts if any(word in p.name for word in argv)]
     failed: list[str] = []
+    figures: list[dict[str, object]] = []
     for script in scripts:
         print(f"\n=== {script.name}", flush=True)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, str(script)], check=False)
+        code, found = _run(script)
+        figures += found
         took = time.perf_counter() - started
-        print(f"=== {script.name}: exit {done.returncode} in {took:.1f} s", flush=True)
-        if done.returncode != 0:
+        print(f"=== {script.name}: exit {code} in {took:.1f} s", flush=True)
+        if code != 0:
             failed.append(script.name)
+    _table(figures)
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
         return 1
@@ -36,4 +104,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
