@@ -122,6 +122,7 @@ PUBLIC_NAMESPACES = (
     "openclaw_exec.adapters.unix_socket",
     "openclaw_exec.adapters.websocket",
     "openclaw_exec.adapters.web",
+    "openclaw_exec.adapters.terminal",
     "openclaw_exec.adapters.redis",
     "openclaw_exec.protocol",
     "openclaw_exec.pairing",
