@@ -507,6 +507,44 @@ class RedisApprovalStore(ApprovalStore):
         key = check_id(approval_id)
         return result(await self._call("consume", key, dumps(binding), self._token()))
 
+    async def claim(self, approval_id: str, *, keep_until_ms: int) -> bool:
+        """
+        See :meth:`ApprovalStore.claim`: one ``SET NX`` shared by every replica.
+
+        The mark is the key ``<prefix>claimed:<id>`` holding this call's token, with a Redis
+        expiry of ``keep_until_ms - now`` (at least one second), as durable as the approvals.
+        A retry after a lost reply reads the key back: ``True`` only if the token is ours.
+        """
+        key = self._tag + "claimed:" + check_id(approval_id)
+        if type(keep_until_ms) is not int:
+            raise LocalProtocolError(f"keep_until_ms must be an int, got {keep_until_ms!r}")
+        keep_ms = max(keep_until_ms - self._clock(), 1000)
+        token = self._token()
+        self._check_open()
+        give_up = anyio.current_time() + self._retry_window
+        delay, retried = 0.02, False
+        while True:
+            failure: Exception
+            try:
+                conn = await self._connection()
+                reply = await conn.call("SET", key, token, "NX", "PX", keep_ms)
+                if reply is None and retried:  # taken: by another caller, or our lost reply
+                    reply = "OK" if await conn.call("GET", key) == token else None
+            except ConnectionLost as exc:
+                failure = exc
+            else:
+                if not isinstance(reply, ReplyError):
+                    return reply == "OK"
+                if not reply.message.startswith(_RETRYABLE_REPLIES):
+                    raise TransportError(f"Redis refused the claim: {reply.message}") from reply
+                failure = reply
+            retried = True
+            if self._closed or anyio.current_time() + delay > give_up:
+                msg = f"Redis unreachable for {self._retry_window:g} s: {failure}"
+                raise TransportError(msg) from failure
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
     async def cancel(self, approval_id: str) -> ApprovalResult:
         """See :meth:`ApprovalStore.cancel`."""
         key = check_id(approval_id)
