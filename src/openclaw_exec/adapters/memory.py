@@ -7,13 +7,18 @@ first applies due expiries and grace windows. Approver channels are anyio memory
 (:meth:`MemoryApprovalStore.subscribe`). :class:`AutoApprover` and :class:`ConsoleApprover`
 are ready approvers for tests and demos. Runs on asyncio and trio.
 
-Durability: none. Like OpenClaw's in-memory manager, every approval is lost when the process
-ends (the guard then sees no decision and applies ``askFallback``).
+Durability: none. Like OpenClaw's in-memory manager, every approval (and every
+:meth:`~MemoryApprovalStore.claim` mark) is lost when the store is dropped or the process
+ends. A blocking guard then sees no decision and applies ``askFallback``; a deferred
+:meth:`~openclaw_exec.ExecGuard.resume` of a lost id is refused (``approval-unknown``),
+never allowed. Within one process the store outlives any number of guards: a guard
+rebuilt on the same store resumes what the previous one left pending.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -89,6 +94,8 @@ class MemoryApprovalStore(ApprovalStore):
         self._waiters: dict[int, _Waiter] = {}
         self._keys = itertools.count()
         self._subscribers: list[MemoryObjectSendStream[ApprovalEvent]] = []
+        self._claims: dict[str, int] = {}  # approval id -> keep until (epoch ms)
+        self._claim_deadlines: list[tuple[int, str]] = []  # a heap over _claims
         self._closed = False
 
     # ------------------------------------------------------------------ plumbing
@@ -121,6 +128,11 @@ class MemoryApprovalStore(ApprovalStore):
         now = self._clock() if now_ms is None else now_ms
         broker = self._broker
         broker.tick(now)
+        deadlines = self._claim_deadlines
+        while deadlines and deadlines[0][0] <= now:
+            until, approval_id = heapq.heappop(deadlines)
+            if self._claims.get(approval_id) == until:
+                del self._claims[approval_id]
         while (event := broker.next_event()) is not NO_EVENT:
             if isinstance(event, WaitFinished):
                 waiter = self._waiters.pop(event.waiter, None)  # type: ignore[call-overload]
@@ -211,6 +223,21 @@ class MemoryApprovalStore(ApprovalStore):
         result = self._broker.consume(approval_id, binding, now_ms=now)
         self._pump(now)
         return result
+
+    async def claim(self, approval_id: str, *, keep_until_ms: int) -> bool:
+        """See :meth:`ApprovalStore.claim`: kept in this process only, as everything here."""
+        self._check_open()
+        if not isinstance(approval_id, str) or not approval_id:
+            raise LocalProtocolError("claim() needs a non-empty approval id")
+        if type(keep_until_ms) is not int:
+            raise LocalProtocolError(f"keep_until_ms must be an int, got {keep_until_ms!r}")
+        now = self._pump()
+        if approval_id in self._claims:
+            return False
+        until = max(keep_until_ms, now + 1)
+        self._claims[approval_id] = until
+        heapq.heappush(self._claim_deadlines, (until, approval_id))
+        return True
 
     async def cancel(self, approval_id: str) -> ApprovalResult:
         """See :meth:`ApprovalStore.cancel`."""

@@ -352,6 +352,44 @@ class ApprovalStoreContract:
             unknown = await store.consume("nope", None)
             assert unknown.outcome is ApprovalOutcome.NOT_FOUND
 
+    # -- claims (one outcome per request) ------------------------------------------
+
+    async def test_claim_answers_true_to_exactly_one_concurrent_caller(self) -> None:
+        async with self.make_store(grace_ms=15_000) as store:
+            request = make_request(store)
+            await store.register(request, has_route=True)
+            await store.resolve(request.id, Decision.ALLOW_ALWAYS, approver=ALICE)
+            until = store.now_ms() + 60_000
+            won: list[bool] = []
+
+            async def claim() -> None:
+                won.append(await store.claim(request.id, keep_until_ms=until))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(8):
+                    tg.start_soon(claim)
+            assert sorted(won) == [False] * 7 + [True]
+            assert not await store.claim(request.id, keep_until_ms=until)
+
+    async def test_claim_changes_no_record_and_needs_none(self) -> None:
+        async with self.make_store(grace_ms=15_000) as store:
+            request = make_request(store)
+            await store.register(request, has_route=True)
+            until = store.now_ms() + 60_000
+            assert await store.claim(request.id, keep_until_ms=until)
+            record = await store.get(request.id)
+            assert record is not None
+            assert record.state is ApprovalState.PENDING
+            assert (
+                await store.resolve(request.id, Decision.ALLOW_ONCE, approver=ALICE)
+            ).outcome is ApprovalOutcome.RESOLVED
+            assert (
+                await store.consume(request.id, request.binding)
+            ).outcome is ApprovalOutcome.CONSUMED
+            assert await store.claim("never-registered", keep_until_ms=until)
+            assert not await store.claim("never-registered", keep_until_ms=until)
+            assert await store.claim(request.id.upper() + "-other", keep_until_ms=until)
+
     # -- grace window --------------------------------------------------------------
 
     async def test_settled_approval_is_forgotten_after_grace(self) -> None:
