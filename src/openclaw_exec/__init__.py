@@ -5,7 +5,7 @@ A policy says what may run, a human approves what the policy cannot decide, and
 nothing runs that nobody allowed.
 
 This first page holds what a user needs in the first hour: the guard
-(:class:`ExecGuard`, :func:`guarded_run`), the policy objects and the approvals file,
+(:func:`open_guard`, :class:`ExecGuard`, :func:`guarded_run`), the policy objects and the approvals file,
 the approval request and decision, the store contract, and the errors. Everything else
 is public one level down, where the name says what it is for:
 
@@ -54,6 +54,7 @@ from openclaw_exec.guard import (
     Authorization,
     ExecGuard,
     GuardReason,
+    open_guard,
 )
 from openclaw_exec.integrations import (
     GuardedRun,
@@ -118,6 +119,7 @@ __all__ = (
     "guarded_run",
     "guarded_tool",
     "loads_approvals",
+    "open_guard",
     "resolve_policy",
 )
 

@@ -1,12 +1,17 @@
 """
-Contracts embedders implement: abstract classes with written guarantees.
+Contracts embedders implement: abstract classes and protocols with written guarantees.
 
 :class:`ApprovalStore` is what the exec guard (:class:`openclaw_exec.ExecGuard`) and a
-gateway need to hold approvals: register, resolve, wait, consume, look up, list, and tell
-approvers what happened. The in-memory implementation is
+gateway need to hold approvals: register, resolve, wait, consume, claim, look up, list, and
+tell approvers what happened. The in-memory implementation is
 :class:`openclaw_exec.adapters.memory.MemoryApprovalStore`; a Redis one follows the same
 contract. The reusable test suite :class:`openclaw_exec.testing.ApprovalStoreContract`
 checks an implementation against every guarantee stated here.
+
+:class:`Approver` is the one shape every approval surface has (console, automatic rules,
+the Unix socket, a gateway operator, a web page, a webhook or chat bridge): an approval
+request in, a decision or "no answer" out. :func:`openclaw_exec.approvers.serve_approver`
+drives any of them from a store's pending requests.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from openclaw_exec.approvers import ApproverAnswer
     from openclaw_exec.protocol import (
         ApprovalEvent,
         ApprovalRecord,
@@ -29,7 +35,41 @@ if TYPE_CHECKING:
         Principal,
     )
 
-__all__ = ["ApprovalStore"]
+__all__ = ["ApprovalStore", "Approver"]
+
+
+class Approver(Protocol):
+    """
+    The one approver contract: an approval request in, a decision or ``None`` out.
+
+    ``None`` means "no answer" (nobody was reached, the human walked away): the approval
+    stays pending and, at its expiry, ``askFallback`` applies. An approver never runs
+    anything and never needs the store: :func:`openclaw_exec.approvers.serve_approver`
+    shows it each pending request of a store and records its answer, and
+    :func:`openclaw_exec.approvers.as_approver` turns a plain function (sync or async) or a
+    fixed :class:`~openclaw_exec.protocol.Decision` into one.
+
+    The guarantees the runner adds, so an approver may be simple:
+
+    * it is called once per request, in its own task, and cancelled when the request
+      expires or is decided elsewhere (so it may wait for a human as long as it likes);
+    * an exception, or a return value that is not a ``Decision`` / ``ApproverAnswer`` /
+      ``None``, is a **deny** that is logged (logger ``openclaw_exec.approvers``), never a
+      crash of the task group it runs in;
+    * it may return an :class:`~openclaw_exec.approvers.ApproverAnswer` to say *who*
+      answered (a web user, a Slack member); otherwise the runner's principal is recorded.
+
+    Example::
+
+        async def approve(request: ApprovalRequest) -> Decision | None:
+            if request.command.startswith("git "):
+                return Decision.ALLOW_ONCE
+            return None  # no answer: askFallback applies at expiry
+    """
+
+    async def __call__(self, request: ApprovalRequest, /) -> Decision | ApproverAnswer | None:
+        """Answer *request*: a decision, a decision with its author, or ``None``."""
+        ...
 
 
 class ApprovalStore(ABC):
@@ -63,7 +103,8 @@ class ApprovalStore(ABC):
       :class:`~openclaw_exec.exceptions.TransportError`; it never reports a decision it did
       not read. A store that survives restarts must settle approvals left pending by a previous
       run as cancelled (never decided), and must persist allow-once consumption together with
-      the decision so an allow-once cannot be consumed twice across a restart.
+      the decision so an allow-once cannot be consumed twice across a restart, and keep
+      :meth:`claim` marks as durably as records.
     * **Durability** is implementation-defined and must be documented by each implementation
       (the memory store keeps nothing across restarts, as OpenClaw's in-memory manager).
 
@@ -159,6 +200,36 @@ class ApprovalStore(ABC):
             ``allow-always`` within the grace window; ``NOT_CONSUMABLE`` otherwise, with reason
             ``APPROVAL_REQUEST_MISMATCH`` when *binding* differs from the request's binding
             (the approval is left as it was); ``NOT_FOUND`` for an unknown id.
+        """
+
+    @abstractmethod
+    async def claim(self, approval_id: str, *, keep_until_ms: int) -> bool:
+        """
+        Mark the outcome of *approval_id* as collected: ``True`` for exactly one call.
+
+        The exec guard claims a request once before it acts on its settled record (a
+        decision, an expiry, a cancellation): the caller that wins runs or refuses the
+        command, every other caller (another task, process or replica, a replayed id) is
+        refused. Unlike :meth:`consume`, which spends an ``allow-once`` only, a claim covers
+        every outcome (deny, expiry, ``allow-always``), so one request has one outcome.
+
+        The mark is independent of the approval's record and of its state machine: the id
+        need not be known to the store, and claiming changes nothing a :meth:`get` shows.
+
+        Args:
+            approval_id: The exact approval id (no prefix lookup).
+            keep_until_ms: Epoch milliseconds (the store's clock) until which the mark must
+                be kept at least. The guard passes a time after the record itself is
+                forgotten, so a later replay finds neither and is refused.
+
+        Returns:
+            ``True`` for the first call for *approval_id*, ``False`` for every later call
+            while the mark is kept, in every process that shares the store. A call retried
+            after a lost reply must answer what the first attempt did.
+
+        Raises:
+            TransportError: The backing store cannot be reached (nothing was claimed, or
+                the claim is kept and answers ``True`` to no one: fail closed).
         """
 
     @abstractmethod

@@ -10,7 +10,6 @@ thread behind that keeps the process alive at exit.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import os
 import stat
@@ -27,6 +26,7 @@ import anyio.lowlevel
 import attrs
 
 from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.adapters._approver_runner import ApproverAnswer, _Safe, _serve
 from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import (
     ApprovalCancelled,
@@ -49,7 +49,10 @@ __all__ = ["AutoApprover", "ConsoleApprover", "DecideFn"]
 
 logger = logging.getLogger("openclaw_exec.approvers")
 
-DecideFn = Callable[[ApprovalRecord], "Decision | Awaitable[Decision | None] | None"]
+DecideFn = Callable[
+    [ApprovalRecord],
+    "Decision | ApproverAnswer | Awaitable[Decision | ApproverAnswer | None] | None",
+]
 """A decision function: plain or async; ``None`` leaves the request pending."""
 
 
@@ -58,12 +61,17 @@ class AutoApprover:
     """
     An approver that answers every request with a fixed decision or a function's answer.
 
+    The one approver contract (:func:`openclaw_exec.approvers.serve_approver`) with the
+    *record* as the function's argument (kept for compatibility; new code can pass a
+    function of the request to ``serve_approver`` directly).
+
     Args:
         store: The store to serve.
-        decide: A decision, or a function of the record returning one, plain or async
-            (``None``: leave the request pending so it times out). A function that raises
-            or returns anything but a :class:`Decision` or ``None`` means DENY; the error
-            is logged (logger ``openclaw_exec.approvers``), never raised into the agent.
+        decide: A decision, or a function of the record returning one (or an
+            :class:`~openclaw_exec.approvers.ApproverAnswer`), plain or async (``None``:
+            leave the request pending so it times out). A function that raises or returns
+            anything else means DENY; the error is logged (logger
+            ``openclaw_exec.approvers``), never raised into the agent.
         principal: Who it resolves as (recorded as ``resolvedBy``).
 
     Each request is answered in its own task, so a slow callback delays no other request.
@@ -81,43 +89,18 @@ class AutoApprover:
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve requests until cancelled or the store closes."""
-        async with self.store.subscribe() as events, anyio.create_task_group() as tg:
-            for record in await self.store.list_pending():
-                tg.start_soon(self._answer, record)
-            task_status.started()
-            async for event in events:
-                if isinstance(event, ApprovalRequested):
-                    tg.start_soon(self._answer, event.record)
-
-    async def _decision(self, record: ApprovalRecord) -> Decision | None:
-        if isinstance(self.decide, Decision):
-            return self.decide
-        try:
-            answer = self.decide(record)
-            if inspect.isawaitable(answer):
-                answer = await answer
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception as exc:  # noqa: BLE001 - a broken callback denies, it never crashes
-            return self._failed(record, f"the decide callback raised {type(exc).__name__}: {exc}")
-        if answer is None or isinstance(answer, Decision):
-            return answer
-        # Typed as a Decision, but callers are not always typed: nonsense denies.
-        return self._failed(  # type: ignore[unreachable]
-            record, f"the decide callback returned {answer!r}, not a Decision"
+        safe: _Safe[ApprovalRecord] = _Safe(
+            self.decide, blocking=False, name="the decide callback", describe=lambda r: r.id
         )
-
-    def _failed(self, record: ApprovalRecord, problem: str) -> Decision:
-        message = f"approval {record.id}: {problem}; denying"
-        self.errors.append(message)
-        logger.error("%s", message)
-        return Decision.DENY
-
-    async def _answer(self, record: ApprovalRecord) -> None:
-        decision = await self._decision(record)
-        if decision is not None:
-            result = await self.store.resolve(record.id, decision, approver=self.principal)
-            self.results.append(result)
+        safe.errors = self.errors
+        await _serve(
+            self.store,
+            safe.answer,
+            principal=self.principal,
+            on_result=self.results.append,
+            catch_up_every=None,
+            task_status=task_status,
+        )
 
 
 # ---------------------------------------------------------------------- console

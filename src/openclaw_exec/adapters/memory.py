@@ -227,7 +227,8 @@ class MemoryApprovalStore(ApprovalStore):
     async def claim(self, approval_id: str, *, keep_until_ms: int) -> bool:
         """See :meth:`ApprovalStore.claim`: kept in this process only, as everything here."""
         self._check_open()
-        if not isinstance(approval_id, str) or not approval_id:
+        key: object = approval_id  # callers are not always typed
+        if not isinstance(key, str) or not key:
             raise LocalProtocolError("claim() needs a non-empty approval id")
         if type(keep_until_ms) is not int:
             raise LocalProtocolError(f"keep_until_ms must be an int, got {keep_until_ms!r}")

@@ -37,10 +37,10 @@ import attrs
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.adapters._approver_runner import serve_approver
 from openclaw_exec.exceptions import RemoteProtocolError, TransportError
 from openclaw_exec.protocol import (
-    ApprovalRecord,
-    ApprovalRequested,
+    ApprovalRequest,
     Decision,
     Principal,
     SocketDecision,
@@ -287,8 +287,7 @@ async def request_decision_via_socket(
     return None
 
 
-def _prompt_of(record: ApprovalRecord) -> SocketPrompt:
-    request = record.request
+def _prompt_of(request: ApprovalRequest) -> SocketPrompt:
     return SocketPrompt(
         command=request.command,
         cwd=request.cwd,
@@ -305,11 +304,13 @@ def _prompt_of(record: ApprovalRecord) -> SocketPrompt:
 @attrs.define
 class SocketApprover:
     """
-    An approver route that forwards a store's requests to a socket server.
+    An approver that forwards a store's requests to a socket server.
 
-    Each :class:`~openclaw_exec.protocol.ApprovalRequested` becomes one socket request;
-    the answer is resolved in the store as *principal*. No answer leaves the approval
-    pending (it then expires and ``askFallback`` applies).
+    On the one approver contract: calling it with an
+    :class:`~openclaw_exec.protocol.ApprovalRequest` asks the socket server and returns its
+    decision, or ``None`` (no server, no answer: the approval expires and ``askFallback``
+    applies); :meth:`run` serves every request of *store* with
+    :func:`~openclaw_exec.approvers.serve_approver`, resolving as *principal*.
 
     The socket request lasts exactly as long as the approval: until its ``expires_at_ms``
     (``ExecGuard(timeout_ms=...)``), the one timeout. (It used to give up after OpenClaw's
@@ -329,22 +330,17 @@ class SocketApprover:
     token: str = attrs.field(repr=False)
     principal: Principal = attrs.field(factory=lambda: Principal(id="unix-socket-approver"))
 
+    async def __call__(self, request: ApprovalRequest, /) -> Decision | None:
+        """Ask the socket server about *request*, until it expires."""
+        remaining = (request.expires_at_ms - self.store.now_ms()) / 1000
+        if remaining <= 0:
+            return None  # already expired: nobody may answer it
+        return await request_decision_via_socket(
+            self.path, self.token, _prompt_of(request), approval_id=request.id, timeout=remaining
+        )
+
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Forward requests until cancelled or the store closes."""
-        async with self.store.subscribe() as events, anyio.create_task_group() as tg:
-            task_status.started()
-            async for event in events:
-                if isinstance(event, ApprovalRequested):
-                    tg.start_soon(self._forward, event.record)
-
-    async def _forward(self, record: ApprovalRecord) -> None:
-        remaining = (record.request.expires_at_ms - self.store.now_ms()) / 1000
-        if remaining <= 0:
-            return  # already expired: nobody may answer it
-        decision = await request_decision_via_socket(
-            self.path, self.token, _prompt_of(record), approval_id=record.id, timeout=remaining
-        )
-        if decision is not None:
-            await self.store.resolve(record.id, decision, approver=self.principal)
+        await serve_approver(self.store, self, principal=self.principal, task_status=task_status)

@@ -1,0 +1,133 @@
+"""
+The exec guard's writes: grants and use stamps in the approvals file, and the audit log.
+
+Split from :mod:`openclaw_exec.guard` so the guard module holds the decision flow only.
+Each function is one side effect with its failure rule: a failed stamp never changes a
+decision, a failed grant is reported in the message, a failed audit write denies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from openclaw_exec._guard_values import (
+    Authorization,
+    GuardReason,
+    _all_segments,
+    _policy_dict,
+    _segment_summary,
+    _wall_ms,
+)
+from openclaw_exec.exceptions import OpenClawExecError
+from openclaw_exec.policy import AllowlistEntry
+
+if TYPE_CHECKING:
+    from openclaw_exec.adapters.filestore import ApprovalsStore
+    from openclaw_exec.analysis import Evaluation
+    from openclaw_exec.audit import AuditLog
+
+__all__: list[str] = []
+
+
+async def persist_grants(
+    approvals: ApprovalsStore | None, agent_key: str, evaluation: Evaluation
+) -> tuple[tuple[str, ...], str]:
+    """Write an allow-always's grants; ``(patterns persisted, note for the message)``."""
+    found = evaluation.allow_always
+    grants = tuple(g.pattern for g in found)
+    if approvals is None or not grants:
+        return (), "; nothing persisted" if approvals is None else "; nothing to persist"
+
+    def write() -> None:
+        for grant in found:
+            approvals.add_allowlist_entry(
+                agent_key,
+                AllowlistEntry(
+                    pattern=grant.pattern, arg_pattern=grant.arg_pattern, source="allow-always"
+                ),
+            )
+
+    try:
+        await anyio.to_thread.run_sync(write)
+    except (OpenClawExecError, OSError) as exc:
+        return (), f"; allow-always could not be persisted: {exc}"
+    return grants, ""
+
+
+async def record_uses(
+    approvals: ApprovalsStore | None, agent_key: str, evaluation: Evaluation
+) -> None:
+    """Stamp every allowlist entry the command used (``lastUsedAt`` ...); never fails."""
+    if approvals is None:
+        return
+    uses = {
+        (segment.matched_entry.pattern, segment.executable.path if segment.executable else None)
+        for segment in _all_segments(evaluation)
+        if segment.matched_entry is not None
+    }
+    if not uses:
+        return
+    command = evaluation.command_text
+
+    def write() -> None:
+        for pattern, path in sorted(uses, key=str):
+            approvals.record_use(agent_key, pattern, command=command, resolved_path=path)
+
+    try:
+        await anyio.to_thread.run_sync(write)
+    except (OpenClawExecError, OSError):
+        return  # a failed stamp never changes the decision
+
+
+async def audit_authorization(
+    audit: AuditLog | None,
+    auth: Authorization,
+    *,
+    session_key: str | None,
+    host: str,
+    env: Mapping[str, str],
+) -> Authorization:
+    """Append *auth* to the audit log; a failed write turns it into a denial."""
+    if audit is None:
+        return auth
+    try:
+        record = await audit.append(
+            ts_ms=_wall_ms(),
+            command=auth.command,
+            cwd=auth.cwd,
+            agent_id=auth.agent_id,
+            session_key=session_key,
+            host=host,
+            env_keys=tuple(sorted(env)),
+            path_env=env.get("PATH"),
+            policy=_policy_dict(auth.policy),
+            allowed=auth.allowed,
+            reason=auth.reason,
+            decision=auth.decision.value if auth.decision else None,
+            approval_id=auth.approval_id,
+            approver=auth.approver,
+            details={
+                "message": auth.message,
+                "verdict": auth.verdict.verdict.value if auth.verdict else None,
+                "verdictReason": auth.verdict.reason.value if auth.verdict else None,
+                "persisted": list(auth.persisted),
+                "noRoute": auth.no_route,
+                "analysisOk": auth.evaluation.analysis_ok if auth.evaluation else None,
+                "segments": _segment_summary(auth.evaluation),
+                "envStripped": list(auth.env_stripped),
+                "envBlocked": list(auth.env_blocked),
+            },
+        )
+    except (OSError, ValueError) as exc:
+        return attrs.evolve(
+            auth,
+            allowed=False,
+            reason=GuardReason.AUDIT_FAILED,
+            message=f"{auth.message}; denied because the audit log failed: {exc}",
+        )
+    return attrs.evolve(auth, audit=record)
