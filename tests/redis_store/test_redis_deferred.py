@@ -1,0 +1,78 @@
+"""
+Deferred approvals on Redis: one request, one outcome, across replicas and restarts.
+
+The machine of :mod:`openclaw_exec.testing.outcome_machine` on a real ``redis-server``:
+"restart the store" closes this replica and opens a new one on the same prefix, so pending
+approvals, decisions and claims must survive it. asyncio only (the ``redis`` client).
+Cross-process resumes are covered in ``test_redis_guard.py``'s style below: a handle made on
+one replica is settled through another.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+import anyio
+import pytest
+
+from openclaw_exec.adapters.redis import RedisApprovalStore
+from openclaw_exec.guard import Authorization, ExecGuard, GuardReason, PendingApproval
+from openclaw_exec.policy import ApprovalsFile, Ask, ExecPolicy, Security
+from openclaw_exec.protocol import Decision, Principal
+from openclaw_exec.testing.outcome_machine import GRACE_MS, run_outcome_machine
+from redis_store._redis_server import RedisServer
+
+ENV = {"PATH": "/usr/bin:/bin"}
+ASK = ExecPolicy(security=Security.FULL, ask=Ask.ALWAYS, ask_fallback=Security.DENY)
+ALICE = Principal(id="alice")
+
+
+def _factory(url: str) -> Callable[[Callable[[], int]], RedisApprovalStore]:
+    prefixes: dict[int, str] = {}
+
+    def make(clock: Callable[[], int]) -> RedisApprovalStore:
+        # One prefix per machine run (its clock), shared by the replicas it restarts.
+        prefix = prefixes.setdefault(id(clock), f"machine-{uuid.uuid4().hex[:12]}")
+        return RedisApprovalStore(url, prefix=prefix, grace_ms=GRACE_MS, clock=clock)
+
+    return make
+
+
+def test_redis_store_gives_one_outcome_per_request(redis_server: RedisServer) -> None:
+    run_outcome_machine(_factory(redis_server.url), backend="asyncio", max_examples=5, steps=15)
+
+
+@pytest.mark.slow
+def test_redis_store_gives_one_outcome_per_request_many(redis_server: RedisServer) -> None:
+    run_outcome_machine(_factory(redis_server.url), backend="asyncio", max_examples=150, steps=40)
+
+
+@pytest.mark.anyio
+async def test_a_handle_made_on_one_replica_is_settled_once_through_another(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with (
+        RedisApprovalStore(redis_server.url, prefix=prefix) as a,
+        RedisApprovalStore(redis_server.url, prefix=prefix) as b,
+    ):
+        first = ExecGuard(store=a, approvals_file=ApprovalsFile(), policy=ASK)
+        pending = await first.check("ls /", cwd="/", env=ENV, has_route=True)
+        assert isinstance(pending, PendingApproval)
+        carried = PendingApproval.from_dict(json.loads(json.dumps(pending.to_dict())), env=ENV)
+        second = ExecGuard(store=b, approvals_file=ApprovalsFile(), policy=ASK)
+        results: list[Authorization | PendingApproval] = []
+
+        async def resume(guard: ExecGuard, handle: PendingApproval) -> None:
+            results.append(await guard.resume(handle, Decision.ALLOW_ALWAYS, approver=ALICE))
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(resume, first, pending)
+                tg.start_soon(resume, second, carried)
+        allowed = [r for r in results if r]
+        refused = [r for r in results if not r]
+        assert len(allowed) == 1
+        assert isinstance(refused[0], Authorization)
+        assert refused[0].reason == GuardReason.APPROVAL_REPLAYED
