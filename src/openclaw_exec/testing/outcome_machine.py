@@ -266,7 +266,6 @@ class OutcomeMachine(RuleBasedStateMachine):
             if isinstance(got, PendingApproval):
                 # Ran before the other task's decision was recorded: still pending then.
                 assert got == model.handle
-                assert not model.outcomes or got not in finals
                 continue
             self._expect(model, got)
 
@@ -349,7 +348,7 @@ def run_outcome_machine(
             "persistent": persistent,
         },
     )
-    run_state_machine_as_test(
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]
         machine,
         settings=settings(max_examples=max_examples, stateful_step_count=steps, deadline=None),
     )
