@@ -114,6 +114,7 @@ PUBLIC_NAMESPACES = (
     "openclaw_exec.policy",
     "openclaw_exec.analysis",
     "openclaw_exec.guard",
+    "openclaw_exec.approvers",
     "openclaw_exec.integrations",
     "openclaw_exec.exceptions",
     "openclaw_exec.abc",

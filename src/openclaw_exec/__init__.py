@@ -5,9 +5,9 @@ A policy says what may run, a human approves what the policy cannot decide, and
 nothing runs that nobody allowed.
 
 This first page holds what a user needs in the first hour: the guard
-(:func:`open_guard`, :class:`ExecGuard`, :func:`guarded_run`), the policy objects and the approvals file,
-the approval request and decision, the store contract, and the errors. Everything else
-is public one level down, where the name says what it is for:
+(:func:`open_guard`, :class:`ExecGuard`, :func:`guarded_run`), the policy objects and the
+approvals file, the approval request and decision, the store contract, and the errors.
+Everything else is public one level down, where the name says what it is for:
 
 * :mod:`openclaw_exec.policy`: knobs, layering, verdicts, the approvals file codec;
 * :mod:`openclaw_exec.analysis`: shell parsing and allowlist evaluation;

@@ -3,9 +3,8 @@ Deferred approvals on Redis: one request, one outcome, across replicas and resta
 
 The machine of :mod:`openclaw_exec.testing.outcome_machine` on a real ``redis-server``:
 "restart the store" closes this replica and opens a new one on the same prefix, so pending
-approvals, decisions and claims must survive it. asyncio only (the ``redis`` client).
-Cross-process resumes are covered in ``test_redis_guard.py``'s style below: a handle made on
-one replica is settled through another.
+approvals, decisions and claims must survive it. On asyncio and trio. Below it, a handle
+made on one replica is settled once through another.
 """
 
 from __future__ import annotations
@@ -40,13 +39,17 @@ def _factory(url: str) -> Callable[[Callable[[], int]], RedisApprovalStore]:
     return make
 
 
-def test_redis_store_gives_one_outcome_per_request(redis_server: RedisServer) -> None:
-    run_outcome_machine(_factory(redis_server.url), backend="asyncio", max_examples=5, steps=15)
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_redis_store_gives_one_outcome_per_request(redis_server: RedisServer, backend: str) -> None:
+    run_outcome_machine(_factory(redis_server.url), backend=backend, max_examples=5, steps=15)
 
 
 @pytest.mark.slow
-def test_redis_store_gives_one_outcome_per_request_many(redis_server: RedisServer) -> None:
-    run_outcome_machine(_factory(redis_server.url), backend="asyncio", max_examples=150, steps=40)
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_redis_store_gives_one_outcome_per_request_many(
+    redis_server: RedisServer, backend: str
+) -> None:
+    run_outcome_machine(_factory(redis_server.url), backend=backend, max_examples=150, steps=40)
 
 
 @pytest.mark.anyio

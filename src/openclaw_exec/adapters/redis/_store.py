@@ -534,7 +534,7 @@ class RedisApprovalStore(ApprovalStore):
                 failure = exc
             else:
                 if not isinstance(reply, ReplyError):
-                    return reply == "OK"
+                    return bool(reply == "OK")
                 if not reply.message.startswith(_RETRYABLE_REPLIES):
                     raise TransportError(f"Redis refused the claim: {reply.message}") from reply
                 failure = reply
