@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +15,8 @@ import anyio.abc
 import attrs
 import httpx
 
-from openclaw_exec.adapters.web import WebApprovals, WebConfig
+from openclaw_exec.adapters.web import WebApprovals, WebConfig, serve_asgi
+from openclaw_exec.adapters.webhook import lifespan
 from openclaw_exec.adapters.websocket import (
     ApprovalRequester,
     GatewayClientOptions,
@@ -24,6 +27,7 @@ from openclaw_exec.adapters.websocket import (
     open_gateway_session,
 )
 from openclaw_exec.pairing import AuthConfig
+from openclaw_exec.protocol import ApprovalRequest, ExecBinding
 
 TOKEN = "web-test-shared-token-0123456789abcdef"
 FAST = ReconnectPolicy(max_attempts=3, initial_delay=0.05, max_delay=0.2)
@@ -133,3 +137,67 @@ async def wait_pending(client: httpx.AsyncClient, base: str, count: int = 1) -> 
             if len(listing["pending"]) >= count:
                 return list(listing["pending"])
             await anyio.sleep(0.02)
+
+
+# --- a local HTTP server standing in for a webhook or chat service ---------------------------
+
+
+@attrs.define
+class Recorder:
+    """An ASGI app that records every POST (headers, body) and answers ``status``."""
+
+    status: int = 200
+    received: list[tuple[dict[str, str], bytes]] = attrs.Factory(list)
+    _arrived: anyio.Event = attrs.Factory(anyio.Event)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if await lifespan(scope, receive, send) or scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.received.append((headers, body))
+        self._arrived.set()
+        self._arrived = anyio.Event()
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def next_post(self, count: int) -> tuple[dict[str, str], bytes]:
+        """Wait until *count* posts arrived; the last one."""
+        with anyio.fail_after(10):
+            while len(self.received) < count:
+                await self._arrived.wait()
+        return self.received[count - 1]
+
+
+@asynccontextmanager
+async def http_servers(*apps: Any) -> AsyncIterator[list[str]]:
+    """Serve each ASGI app on its own loopback port (Hypercorn); their base URLs."""
+    async with anyio.create_task_group() as tg:
+        urls = []
+        for app in apps:
+            port = await tg.start(serve_asgi, app, "127.0.0.1", 0)
+            urls.append(f"http://127.0.0.1:{port}")
+        try:
+            yield urls
+        finally:
+            tg.cancel_scope.cancel()
+
+
+def approval_request(command: str, *, lifetime_ms: int = 30_000, **fields: Any) -> ApprovalRequest:
+    """A request as a guard registers it (argv bound), stamped with the wall clock."""
+    now = int(time.time() * 1000)
+    binding = ExecBinding(argv=("/bin/sh", "-c", command), cwd=fields.get("cwd", "/tmp"))
+    return ApprovalRequest(
+        id=fields.pop("approval_id", str(uuid.uuid4())),
+        command=command,
+        created_at_ms=now,
+        expires_at_ms=now + lifetime_ms,
+        binding=binding,
+        cwd=fields.pop("cwd", "/tmp"),
+        **fields,
+    )

@@ -15,11 +15,11 @@ policy with no inline script, and no secrets in the page (see ``docs/web.md``).
 
 from __future__ import annotations
 
+from openclaw_exec.adapters._redact import MASK, looks_secret_name, redact_argv, redact_text
 from openclaw_exec.adapters.web._app import WebApprovals, WebConfig
 from openclaw_exec.adapters.web._auth import SHARED_SECRET_SCOPES, WebSession
 from openclaw_exec.adapters.web._security import SECURITY_HEADERS
 from openclaw_exec.adapters.web._serve import serve_asgi
-from openclaw_exec.adapters.web._view import MASK, looks_secret_name, redact_argv, redact_text
 
 __all__ = [
     "MASK",
