@@ -124,6 +124,8 @@ PUBLIC_NAMESPACES = (
     "openclaw_exec.adapters.websocket",
     "openclaw_exec.adapters.web",
     "openclaw_exec.adapters.terminal",
+    "openclaw_exec.adapters.webhook",
+    "openclaw_exec.adapters.slack",
     "openclaw_exec.adapters.redis",
     "openclaw_exec.protocol",
     "openclaw_exec.pairing",
