@@ -315,7 +315,7 @@ def test_a_session_without_the_approvals_scope_cannot_approve(site: Site, browse
 def test_expiry_updates_the_page(site: Site, browser: Any) -> None:
     sign_in(browser, site, TOKEN)
     before = site.pending_ids()
-    outcome = site.request("rq-expiry", "make deploy", timeout_ms=1_500, cwd="/tmp")
+    outcome = site.request("rq-expiry", "make deploy", timeout_ms=1_200, cwd="/tmp")
     target = _new_pending(site, before)
     box = card(browser, target)
     assert box.find_element(By.CSS_SELECTOR, ".countdown").text.startswith("expires in")
