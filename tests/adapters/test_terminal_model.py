@@ -277,6 +277,8 @@ def test_quit_asks_while_requests_are_pending_and_ctrl_c_does_not() -> None:
         (b"\x1b[5~\x1b[6~", ["pgup", "pgdn"]),
         (b"\x1b[1;5D", []),  # ctrl-left: never read as "D" (deny)
         (b"\x1b[200~", []),
+        (b"\x1bo\x1bd", []),  # Alt-o, Alt-d: never allow-once or deny
+        (b"\x1b\x1b[A", ["escape", "up"]),
         (b" \x03\r", ["space", "ctrl-c", "enter"]),
         (b"\x1b[H\x1b[F", ["home", "end"]),
     ],

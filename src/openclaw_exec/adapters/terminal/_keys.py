@@ -5,7 +5,8 @@ Arrow and paging keys arrive as escape sequences (``ESC [ A``, ``ESC O A`` in ap
 mode, ``ESC [ 5 ~``); a sequence may be split across reads, so the decoder keeps an
 unfinished one until the next :meth:`KeyDecoder.feed`. An ``ESC`` alone is a key of its own
 once :meth:`KeyDecoder.flush` says no more bytes came. Unknown sequences are dropped whole,
-never read as letters (``ESC [ 1 ; 5 D`` must not type ``D``, which means deny).
+never read as letters (``ESC [ 1 ; 5 D`` must not type ``D``), and neither are Alt+key
+combinations (``ESC o`` must not mean allow-once).
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def _escape_sequence(buf: str, start: int) -> tuple[int | None, str | None]:
             return None, None
         return start + 3, _CSI_FINAL.get(buf[start + 2])
     if kind != "[":
-        return start + 1, "escape"  # ESC then an ordinary key: treat ESC as its own key
+        # Alt+key (ESC then the key): dropped whole. Alt-o must not mean allow-once.
+        return (start + 2, None) if kind.isprintable() else (start + 1, "escape")
     j = start + 2
     while j < len(buf):
         char = buf[j]
