@@ -16,17 +16,18 @@ from openclaw_exec.adapters.memory import MemoryApprovalStore
 from openclaw_exec.adapters.terminal import (
     ApprovalAnalysis,
     HostAnalyzer,
-    PendingApproval,
+    PendingRequest,
     TerminalApprover,
     run_lines,
     serve_socket,
-    serve_store,
 )
 from openclaw_exec.adapters.unix_socket import SocketApprover, request_decision_via_socket
+from openclaw_exec.approvers import serve_approver
 from openclaw_exec.protocol import (
     ApprovalRequest,
     ApprovalState,
     Decision,
+    Principal,
     SocketPrompt,
 )
 
@@ -42,9 +43,9 @@ def sock_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def pending(approval_id: str, expires_in_ms: int | None = 60_000) -> PendingApproval:
+def pending(approval_id: str, expires_in_ms: int | None = 60_000) -> PendingRequest:
     now = 1_000
-    return PendingApproval(
+    return PendingRequest(
         id=approval_id,
         command="ls",
         received_at_ms=now,
@@ -110,7 +111,7 @@ async def test_duplicates_and_requests_after_close_are_not_shown() -> None:
 
 
 async def test_a_broken_analyser_shows_an_error_and_the_question_stays() -> None:
-    def broken(_item: PendingApproval) -> ApprovalAnalysis:
+    def broken(_item: PendingRequest) -> ApprovalAnalysis:
         raise RuntimeError("boom")
 
     approver = TerminalApprover(analyze=broken, clock=Clock())
@@ -188,7 +189,7 @@ async def test_a_guards_socket_approver_to_the_terminal_through_a_store(sock_dir
     assert record.decision is Decision.ALLOW_ONCE
 
 
-async def test_the_store_source_resolves_and_forgets_what_is_settled_elsewhere() -> None:
+async def test_serve_approver_drives_it_and_it_forgets_what_is_settled_elsewhere() -> None:
     store = MemoryApprovalStore()
     approver = TerminalApprover()
     now = store.now_ms()
@@ -201,7 +202,11 @@ async def test_the_store_source_resolves_and_forgets_what_is_settled_elsewhere()
     async with store.subscribe(), anyio.create_task_group() as tg:
         # Another route is listening, so "early" stays pending until the terminal starts.
         await store.register(request("early"))
-        await tg.start(serve_store, approver, store)
+        await tg.start(
+            lambda task_status: serve_approver(
+                store, approver, principal=Principal(id="terminal"), task_status=task_status
+            )
+        )
         await store.register(request("late"))
         await until(lambda: set(approver.board.items) == {"early", "late"})
         await store.cancel("late")  # withdrawn by the requester: gone from the board
@@ -213,7 +218,7 @@ async def test_the_store_source_resolves_and_forgets_what_is_settled_elsewhere()
     assert record is not None
     assert record.state is not ApprovalState.PENDING
     assert record.decision is Decision.ALLOW_ONCE
-    assert record.resolved_by == "terminal-approver"
+    assert record.resolved_by == "terminal"
 
 
 async def test_the_approver_contract_takes_a_library_request() -> None:
@@ -248,7 +253,7 @@ async def test_line_mode_round_trip(tmp_path: Path) -> None:
 
     async def ask(approval_id: str, command: str) -> None:
         now = approver.clock()
-        item = PendingApproval(
+        item = PendingRequest(
             id=approval_id, command=command, received_at_ms=now, expires_at_ms=now + 60_000,
             cwd="/tmp", agent_id="main",
         )  # fmt: skip

@@ -15,7 +15,7 @@ from openclaw_exec.adapters.terminal import (
     ApprovalAnalysis,
     ApprovalBoard,
     KeyDecoder,
-    PendingApproval,
+    PendingRequest,
     cell_width,
     command_shape,
     describe_pending,
@@ -40,8 +40,8 @@ def item(
     session: str | None = "s1",
     expires_in_ms: int | None = 60_000,
     allowed: tuple[Decision, ...] = tuple(Decision),
-) -> PendingApproval:
-    return PendingApproval(
+) -> PendingRequest:
+    return PendingRequest(
         id=approval_id,
         command=command,
         received_at_ms=NOW,
@@ -54,7 +54,7 @@ def item(
     )
 
 
-def board_of(*items: PendingApproval) -> ApprovalBoard:
+def board_of(*items: PendingRequest) -> ApprovalBoard:
     board = ApprovalBoard()
     for one in items:
         assert board.add(one)

@@ -3,12 +3,15 @@ The terminal approval surface: ``openclaw-exec approve`` as a library.
 
 A human watches pending requests, with countdowns to expiry, the ``explain`` segment table and
 what ``allow-always`` would persist, and answers with one key, alone or in batches of
-related requests. Requests come from the Unix socket (:func:`serve_socket`), a gateway (the
-kit or a real OpenClaw, :func:`serve_gateway`) or an in-process store (:func:`serve_store`);
-:class:`TerminalApprover` is the approver they all ask; :func:`run_screen` is the full-screen
-terminal (stdlib only: ANSI and ``termios``), :func:`run_lines` the line mode for a
-non-terminal stdout. The board (:class:`ApprovalBoard`), the keys (:class:`KeyDecoder`) and
-the frames (:func:`render_board`) are pure and tested without a terminal.
+related requests. :class:`TerminalApprover` is the approver every source asks, and it keeps
+the one approver contract (a request in, a decision or ``None`` out). Requests come from the
+Unix socket (:func:`serve_socket`), a gateway (the kit or a real OpenClaw,
+:func:`serve_gateway`) or an in-process store
+(``tg.start(openclaw_exec.approvers.serve_approver, store, approver)``). :func:`run_screen`
+is the full-screen terminal (stdlib only: ANSI and ``termios``), :func:`run_lines` the line
+mode for a non-terminal stdout. The board (:class:`ApprovalBoard`), the keys
+(:class:`KeyDecoder`) and the frames (:func:`render_board`) are pure and tested without a
+terminal.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from openclaw_exec.adapters.terminal._model import (
     ApprovalAnalysis,
     ApprovalBoard,
     Confirmation,
-    PendingApproval,
+    PendingRequest,
     command_shape,
     format_countdown,
 )
@@ -53,7 +56,6 @@ from openclaw_exec.adapters.terminal._sources import (
     pending_from_socket,
     serve_gateway,
     serve_socket,
-    serve_store,
 )
 from openclaw_exec.adapters.terminal._text import cell_width, fit, visible, wrap
 
@@ -72,7 +74,7 @@ __all__ = [
     "GatewaySource",
     "HostAnalyzer",
     "KeyDecoder",
-    "PendingApproval",
+    "PendingRequest",
     "SocketSource",
     "TerminalApprover",
     "cell_width",
@@ -92,7 +94,6 @@ __all__ = [
     "run_screen",
     "serve_gateway",
     "serve_socket",
-    "serve_store",
     "visible",
     "wall_ms",
     "wrap",

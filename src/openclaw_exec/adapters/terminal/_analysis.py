@@ -19,7 +19,7 @@ from pathlib import Path
 
 import attrs
 
-from openclaw_exec.adapters.terminal._model import ApprovalAnalysis, PendingApproval
+from openclaw_exec.adapters.terminal._model import ApprovalAnalysis, PendingRequest
 from openclaw_exec.analysis import (
     evaluate_command,
     format_evaluation_table,
@@ -45,7 +45,7 @@ class HostAnalyzer:
 
     approvals: Path = attrs.field(converter=Path)
 
-    def __call__(self, item: PendingApproval) -> ApprovalAnalysis:
+    def __call__(self, item: PendingRequest) -> ApprovalAnalysis:
         """The analysis of *item*; problems become :attr:`ApprovalAnalysis.error`, not raises."""
         from openclaw_exec.adapters.filestore import read_approvals  # noqa: PLC0415
 

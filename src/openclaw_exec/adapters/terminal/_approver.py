@@ -2,7 +2,7 @@
 :class:`TerminalApprover`: the board as an approver, one awaitable question per request.
 
 Each source (the Unix socket server, a gateway operator, an in-process store) calls
-:meth:`TerminalApprover.ask` with a :class:`PendingApproval` and gets the human's
+:meth:`TerminalApprover.ask` with a :class:`PendingRequest` and gets the human's
 :class:`~openclaw_exec.protocol.Decision`, or ``None`` when nobody answered: the request
 expired (its ``expires_at_ms``), the source withdrew it (cancellation: settled elsewhere, the
 requester went away) or the approver closed. ``None`` leaves the request to the requester's
@@ -25,13 +25,13 @@ from openclaw_exec.adapters.terminal._model import (
     Answer,
     ApprovalAnalysis,
     ApprovalBoard,
-    PendingApproval,
+    PendingRequest,
 )
 from openclaw_exec.protocol import ApprovalRequest, Decision
 
 __all__ = ["Analyzer", "TerminalApprover", "pending_from_request", "wall_ms"]
 
-Analyzer = Callable[[PendingApproval], ApprovalAnalysis]
+Analyzer = Callable[[PendingRequest], ApprovalAnalysis]
 """Computes the ``explain`` view of a request (runs in a worker thread)."""
 
 
@@ -42,9 +42,9 @@ def wall_ms() -> int:
 
 def pending_from_request(
     request: ApprovalRequest, *, received_at_ms: int, source: str = "store"
-) -> PendingApproval:
+) -> PendingRequest:
     """A library :class:`ApprovalRequest` as the board shows it."""
-    return PendingApproval(
+    return PendingRequest(
         id=request.id,
         command=request.command,
         received_at_ms=received_at_ms,
@@ -90,7 +90,7 @@ class TerminalApprover:
         self._waiters: dict[str, _Waiter] = {}
         self._changed = anyio.Event()
         self._closed = False
-        self.listeners: list[Callable[[str, PendingApproval], None]] = []
+        self.listeners: list[Callable[[str, PendingRequest], None]] = []
         """Called with (``"expired"``, ``"withdrawn"`` or a decision, item) as each one goes."""
         self.added = 0
         """Requests shown so far (for the line mode and tests)."""
@@ -101,7 +101,7 @@ class TerminalApprover:
         """The approver shape: a library request in, the human's decision or ``None`` out."""
         return await self.ask(pending_from_request(request, received_at_ms=self.clock()))
 
-    async def ask(self, item: PendingApproval) -> Decision | None:
+    async def ask(self, item: PendingRequest) -> Decision | None:
         """
         Show *item* and wait for the human, its expiry, or cancellation.
 
@@ -139,7 +139,7 @@ class TerminalApprover:
                 listener(note, item)
             self.changed()
 
-    async def _analyse(self, item: PendingApproval) -> None:
+    async def _analyse(self, item: PendingRequest) -> None:
         analyze = self.analyze
         assert analyze is not None
         try:

@@ -36,7 +36,7 @@ __all__ = [
     "ApprovalAnalysis",
     "ApprovalBoard",
     "Confirmation",
-    "PendingApproval",
+    "PendingRequest",
     "command_shape",
     "format_countdown",
 ]
@@ -126,7 +126,7 @@ class ApprovalAnalysis:
 
 
 @attrs.frozen(kw_only=True)
-class PendingApproval:
+class PendingRequest:
     """
     One request waiting for this approver, whichever way it came.
 
@@ -212,7 +212,7 @@ class ApprovalBoard:
     ``ctrl-c`` quits at once.
     """
 
-    items: dict[str, PendingApproval] = attrs.field(factory=dict)
+    items: dict[str, PendingRequest] = attrs.field(factory=dict)
     analyses: dict[str, ApprovalAnalysis] = attrs.field(factory=dict)
     marked: set[str] = attrs.field(factory=set)
     cursor: int = 0
@@ -228,17 +228,17 @@ class ApprovalBoard:
     # ------------------------------------------------------------------ items
 
     @property
-    def pending(self) -> list[PendingApproval]:
+    def pending(self) -> list[PendingRequest]:
         """The requests, in arrival order."""
         return list(self.items.values())
 
     @property
-    def current(self) -> PendingApproval | None:
+    def current(self) -> PendingRequest | None:
         """The request under the cursor."""
         items = self.pending
         return items[self.cursor] if items else None
 
-    def add(self, item: PendingApproval) -> bool:
+    def add(self, item: PendingRequest) -> bool:
         """Show a new request; ``False`` (and nothing changes) if its id is already shown."""
         if item.id in self.items:
             return False
@@ -252,7 +252,7 @@ class ApprovalBoard:
         if approval_id in self.items:
             self.analyses[approval_id] = analysis
 
-    def remove(self, approval_id: str, note: str | None = None) -> PendingApproval | None:
+    def remove(self, approval_id: str, note: str | None = None) -> PendingRequest | None:
         """Stop showing a request (answered, expired, settled elsewhere); log *note*."""
         current = self.current
         item = self.items.pop(approval_id, None)
@@ -279,13 +279,13 @@ class ApprovalBoard:
         self.log.append(line)
         self.message = line
 
-    def _keep(self, item: PendingApproval | None) -> None:
+    def _keep(self, item: PendingRequest | None) -> None:
         # The cursor follows the request it was on, not the index, as the list changes.
         if item is not None and item.id in self.items:
             self.cursor = list(self.items).index(item.id)
         self.cursor = min(max(self.cursor, 0), max(len(self.items) - 1, 0))
 
-    def same_group(self, item: PendingApproval) -> list[PendingApproval]:
+    def same_group(self, item: PendingRequest) -> list[PendingRequest]:
         """Every shown request in *item*'s group (it included), in arrival order."""
         return [other for other in self.items.values() if other.group == item.group]
 
@@ -413,7 +413,7 @@ class ApprovalBoard:
             return []
         return self._answer(decision, [targets[0].id])
 
-    def _always_question(self, targets: Sequence[PendingApproval]) -> str:
+    def _always_question(self, targets: Sequence[PendingRequest]) -> str:
         patterns: list[str] = []
         unknown = 0
         for target in targets:

@@ -16,7 +16,7 @@ import attrs
 from openclaw_exec.adapters.terminal._model import (
     ApprovalAnalysis,
     ApprovalBoard,
-    PendingApproval,
+    PendingRequest,
     format_countdown,
 )
 from openclaw_exec.adapters.terminal._text import fit, visible, wrap
@@ -47,14 +47,14 @@ class Frame:
     highlight: frozenset[int] = frozenset()
 
 
-def _who(item: PendingApproval) -> str:
+def _who(item: PendingRequest) -> str:
     agent = visible(item.agent_id) if item.agent_id else "-"
     if item.session_key:
         return f"{agent}/{visible(item.session_key)}"
     return agent
 
 
-def _row(item: PendingApproval, board: ApprovalBoard, now_ms: int, width: int) -> str:
+def _row(item: PendingRequest, board: ApprovalBoard, now_ms: int, width: int) -> str:
     mark = "*" if item.id in board.marked else " "
     countdown = format_countdown(item.remaining_ms(now_ms))
     text = f"{mark} {countdown:>7}  {visible(item.slug)}  {_who(item)}  {visible(item.command)}"
@@ -86,7 +86,7 @@ def _persist_lines(analysis: ApprovalAnalysis | None, width: int) -> list[str]:
 
 
 def detail_lines(
-    item: PendingApproval, analysis: ApprovalAnalysis | None, now_ms: int, width: int
+    item: PendingRequest, analysis: ApprovalAnalysis | None, now_ms: int, width: int
 ) -> list[str]:
     """The detail pane of one request: identity, command (wrapped whole), analysis, grants."""
     countdown = format_countdown(item.remaining_ms(now_ms))
@@ -167,7 +167,7 @@ def render_board(board: ApprovalBoard, now_ms: int, width: int, height: int) -> 
     return Frame(tuple(lines[:height]), frozenset(h for h in highlight if h < height))
 
 
-def describe_pending(item: PendingApproval, analysis: ApprovalAnalysis | None, now_ms: int) -> str:
+def describe_pending(item: PendingRequest, analysis: ApprovalAnalysis | None, now_ms: int) -> str:
     """The line mode's block for one request: a ``pending`` line, then indented details."""
     countdown = format_countdown(item.remaining_ms(now_ms))
     head = (

@@ -25,7 +25,7 @@ import anyio.to_thread
 
 from openclaw_exec.adapters.terminal._approver import TerminalApprover
 from openclaw_exec.adapters.terminal._keys import KeyDecoder
-from openclaw_exec.adapters.terminal._model import Answer, PendingApproval
+from openclaw_exec.adapters.terminal._model import Answer, PendingRequest
 from openclaw_exec.adapters.terminal._render import Frame, describe_pending, render_board
 from openclaw_exec.adapters.terminal._text import visible
 from openclaw_exec.exceptions import LocalProtocolError
@@ -193,7 +193,7 @@ async def run_lines(
         sink.write(text)
         sink.flush()
 
-    def gone(what: str, item: PendingApproval) -> None:
+    def gone(what: str, item: PendingRequest) -> None:
         if what in {"expired", "withdrawn"} and item.id in described:
             kind = "expired" if what == "expired" else "gone"
             emit(f"{kind} {visible(item.id)}: {visible(item.command)}\n")

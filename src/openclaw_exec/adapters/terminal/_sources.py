@@ -1,32 +1,27 @@
 """
-Where pending requests come from: the Unix socket, a gateway, or an in-process store.
+Where pending requests come from: the Unix socket or a gateway (the kit or a real OpenClaw).
 
-The gateway is the kit or a real OpenClaw; the store any :class:`~openclaw_exec.abc.ApprovalStore`.
-Each source turns its own request type into a :class:`PendingApproval` and awaits
+An in-process :class:`~openclaw_exec.abc.ApprovalStore` needs nothing here:
+:class:`TerminalApprover` keeps the approver contract, so
+:func:`openclaw_exec.approvers.serve_approver` drives it.
+Each source turns its own request type into a :class:`PendingRequest` and awaits
 :meth:`TerminalApprover.ask`; the answer goes back the way the request came (a ``decision``
-line on the socket, ``exec.approval.resolve`` on the gateway, ``store.resolve``). Run them
+line on the socket, ``exec.approval.resolve`` on the gateway). Run them
 in the same task group as the screen: ``await tg.start(serve_socket, approver, path, token)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import anyio.abc
 
-from openclaw_exec.abc import ApprovalStore
-from openclaw_exec.adapters.terminal._approver import TerminalApprover, pending_from_request
-from openclaw_exec.adapters.terminal._model import PendingApproval
+from openclaw_exec.adapters.terminal._approver import TerminalApprover
+from openclaw_exec.adapters.terminal._model import PendingRequest
 from openclaw_exec.adapters.unix_socket import DEFAULT_PROMPT_TIMEOUT, ApprovalSocketServer
 from openclaw_exec.protocol import (
-    ApprovalCancelled,
-    ApprovalExpired,
-    ApprovalRequested,
-    ApprovalResolved,
     Decision,
-    Principal,
     SocketRequest,
 )
 
@@ -35,13 +30,12 @@ __all__ = [
     "pending_from_socket",
     "serve_gateway",
     "serve_socket",
-    "serve_store",
 ]
 
 
 def pending_from_socket(
     message: SocketRequest, *, received_at_ms: int, default_timeout_s: float
-) -> PendingApproval:
+) -> PendingRequest:
     """
     A socket prompt as the board shows it.
 
@@ -53,7 +47,7 @@ def pending_from_socket(
     expires = prompt.expires_at_ms
     if expires is None:
         expires = received_at_ms + int(default_timeout_s * 1000)
-    return PendingApproval(
+    return PendingRequest(
         id=message.id,
         command=prompt.command,
         received_at_ms=received_at_ms,
@@ -95,12 +89,12 @@ async def serve_socket(
     await server.serve(task_status=task_status)
 
 
-def pending_from_prompt(prompt: object, *, received_at_ms: int, source: str) -> PendingApproval:
+def pending_from_prompt(prompt: object, *, received_at_ms: int, source: str) -> PendingRequest:
     """A gateway ``exec.approval.requested`` prompt (``ApprovalPrompt``) as the board shows it."""
     from openclaw_exec.adapters.websocket import ApprovalPrompt  # noqa: PLC0415
 
     assert isinstance(prompt, ApprovalPrompt)
-    return PendingApproval(
+    return PendingRequest(
         id=prompt.id,
         command=prompt.command,
         received_at_ms=received_at_ms,
@@ -152,46 +146,3 @@ async def serve_gateway(
 
     operator = ApprovalOperator(options, on_request, verify_delivery=verify_delivery)
     await operator.run(task_status=task_status)
-
-
-async def serve_store(
-    approver: TerminalApprover,
-    store: ApprovalStore,
-    *,
-    principal: Principal | None = None,
-    on_result: Callable[[str, Decision], None] | None = None,
-    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
-) -> None:
-    """
-    Show an in-process store's pending requests; answers are resolved in the store.
-
-    A request settled another way (another approver, expiry, cancellation) disappears.
-    """
-    who = principal if principal is not None else Principal(id="terminal-approver")
-    scopes: dict[str, anyio.CancelScope] = {}
-
-    async def one(request_id: str, item: PendingApproval) -> None:
-        scope = scopes[request_id] = anyio.CancelScope()
-        decision: Decision | None = None
-        with scope:
-            decision = await approver.ask(item)
-        # Out of the scope before resolving: our own resolve's event must not cancel it.
-        scopes.pop(request_id, None)
-        if decision is not None and not scope.cancel_called:
-            await store.resolve(request_id, decision, approver=who)
-            if on_result is not None:
-                on_result(request_id, decision)
-
-    async with store.subscribe() as events, anyio.create_task_group() as tg:
-        for record in await store.list_pending():
-            item = pending_from_request(record.request, received_at_ms=approver.clock())
-            tg.start_soon(one, record.id, item)
-        task_status.started()
-        async for event in events:
-            if isinstance(event, ApprovalRequested):
-                item = pending_from_request(event.record.request, received_at_ms=approver.clock())
-                tg.start_soon(one, event.record.id, item)
-            elif isinstance(event, ApprovalResolved | ApprovalExpired | ApprovalCancelled):
-                scope = scopes.get(event.record.id)
-                if scope is not None:
-                    scope.cancel()  # settled another way: stop asking the human
