@@ -41,11 +41,12 @@ from openclaw_exec.adapters.websocket import (
     connect_websocket,
     load_or_create_identity,
     open_gateway_session,
+    prompt_callback,
     save_identity,
 )
 from openclaw_exec.exceptions import LocalProtocolError, PairingError, TransportError
 from openclaw_exec.pairing import AuthConfig, generate_device_identity
-from openclaw_exec.protocol import Decision
+from openclaw_exec.protocol import ApprovalRequest, Decision
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -565,3 +566,31 @@ async def test_a_broken_store_fails_one_connection_not_the_gateway(
         async with open_gateway_session(options(url, tmp_path, "a")) as session:
             assert session.hello.protocol == 4
     assert "connection conn-" in caplog.text
+
+
+async def test_an_approver_of_the_one_contract_serves_the_gateway(tmp_path: Path) -> None:
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
+    shown: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> Decision | None:  # a plain function
+        shown.append(request)
+        if "boom" in request.command:
+            raise RuntimeError("the approver broke")  # a logged deny, never a crash
+        return Decision.ALLOW_ONCE if request.command.startswith("echo ") else None
+
+    async with serving(kit) as (url, tg):
+        operator = ApprovalOperator(options(url, tmp_path, "op"), prompt_callback(approve))
+        await tg.start(operator.run)
+        async with ApprovalRequester.connect(options(url, tmp_path, "rq", caps=())) as client:
+            with anyio.fail_after(10):
+                allowed = await client.request_decision("echo hi", timeout_ms=30_000, cwd="/")
+                broken = await client.request_decision("echo boom", timeout_ms=30_000)
+                unanswered = await client.request_decision("make", timeout_ms=300)
+    assert (allowed.decision, broken.decision, unanswered.decision) == (
+        Decision.ALLOW_ONCE,
+        Decision.DENY,
+        None,
+    )
+    assert [r.command for r in shown] == ["echo hi", "echo boom", "make"]
+    assert shown[0].cwd == "/"
+    assert shown[0].expires_at_ms > shown[0].created_at_ms > 0

@@ -178,7 +178,8 @@ async def test_expiry_applies_ask_fallback_once(fallback: Security, allowed: boo
         assert isinstance(auth, Authorization)
         assert auth.allowed is allowed
         assert auth.decision is None
-        assert auth.reason in {"approval-timeout", "ask-fallback-full"} or not allowed
+        assert not auth.no_route
+        assert auth.reason == ("ask-fallback-full" if allowed else "approval-timeout")
         replay = await guard.resume(pending)
         assert isinstance(replay, Authorization)
         assert replay.reason == GuardReason.APPROVAL_REPLAYED

@@ -25,6 +25,7 @@ from openclaw_exec.adapters.websocket._approvals import (
     ApprovalPrompt,
     ApprovalRegistration,
     ApprovalRequester,
+    prompt_callback,
 )
 from openclaw_exec.adapters.websocket._client import (
     GatewaySession,
@@ -96,5 +97,6 @@ __all__ = [
     "default_pairing_dir",
     "load_or_create_identity",
     "open_gateway_session",
+    "prompt_callback",
     "save_identity",
 ]

@@ -11,6 +11,7 @@ waits for the decision (both ``res`` frames of ``twoPhase``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -19,6 +20,11 @@ import anyio
 import anyio.abc
 import attrs
 
+from openclaw_exec.adapters._approver_runner import (
+    ApproverAnswer,
+    ApproverLike,
+    as_approver,
+)
 from openclaw_exec.adapters.websocket._client import GatewaySession, open_gateway_session
 from openclaw_exec.adapters.websocket._delivery import check_delivery
 from openclaw_exec.adapters.websocket._values import (
@@ -30,7 +36,7 @@ from openclaw_exec.adapters.websocket._values import (
     _retry_allowed,
 )
 from openclaw_exec.exceptions import LocalProtocolError, TransportError
-from openclaw_exec.protocol import Decision
+from openclaw_exec.protocol import ApprovalRequest, Decision
 
 __all__ = [
     "ApprovalCallback",
@@ -39,7 +45,10 @@ __all__ = [
     "ApprovalPrompt",
     "ApprovalRegistration",
     "ApprovalRequester",
+    "prompt_callback",
 ]
+
+logger = logging.getLogger("openclaw_exec.approvers")
 
 
 @attrs.frozen(kw_only=True)
@@ -127,6 +136,57 @@ class ApprovalPrompt:
             raw=dict(payload),
         )
 
+    def to_request(self) -> ApprovalRequest:
+        """
+        The prompt as the :class:`~openclaw_exec.protocol.ApprovalRequest` approvers take.
+
+        Missing times become ``0`` (created) and the creation time (expires): the gateway
+        owns the deadline; the operator stops asking when the gateway settles the request.
+
+        Raises:
+            ValueError: The id or command cannot be an approval request's.
+        """
+        created = self.created_at_ms if self.created_at_ms is not None else 0
+        expires = self.expires_at_ms if self.expires_at_ms is not None else created
+        return ApprovalRequest(
+            id=self.id,
+            command=self.command,
+            created_at_ms=created,
+            expires_at_ms=max(expires, created),
+            command_argv=self.command_argv,
+            cwd=self.cwd,
+            host=self.host,
+            security=self.security,
+            ask=self.ask,
+            agent_id=self.agent_id,
+            session_key=self.session_key,
+        )
+
+
+def prompt_callback(approver: ApproverLike) -> ApprovalCallback:
+    """
+    An :class:`ApprovalOperator` callback from any approver of the one contract.
+
+    The prompt is shown to *approver* as an :class:`~openclaw_exec.protocol.ApprovalRequest`
+    (:meth:`ApprovalPrompt.to_request`), with the contract's error rules
+    (:func:`~openclaw_exec.approvers.as_approver`: an exception or a nonsense answer is a
+    logged deny). An :class:`~openclaw_exec.approvers.ApproverAnswer` gives its decision (the
+    gateway records the operator's own identity as ``resolvedBy``). A prompt that cannot be
+    an approval request is left unanswered (logged).
+    """
+    safe = as_approver(approver)
+
+    async def on_request(prompt: ApprovalPrompt) -> Decision | None:
+        try:
+            request = prompt.to_request()
+        except (TypeError, ValueError) as exc:
+            logger.warning("approval prompt %r cannot be shown: %s", prompt.id, exc)
+            return None
+        answer = await safe(request)
+        return answer.decision if isinstance(answer, ApproverAnswer) else answer
+
+    return on_request
+
 
 ApprovalCallback = Callable[[ApprovalPrompt], Awaitable[Decision | None]]
 """Answer a prompt with a decision, or ``None`` to leave it to another approver / the timeout."""
@@ -135,6 +195,9 @@ ApprovalCallback = Callable[[ApprovalPrompt], Awaitable[Decision | None]]
 class ApprovalOperator:
     """
     An approver: receives ``exec.approval.requested`` and resolves through *on_request*.
+
+    Any approver of the one contract (:class:`~openclaw_exec.abc.Approver`: a request in, a
+    decision or ``None`` out) serves a gateway as ``on_request=prompt_callback(approver)``.
 
     Run it in a task group: ``hello = await tg.start(operator.run)``. It reconnects with
     the options' back-off when the connection drops; a decision made while disconnected is
@@ -257,7 +320,8 @@ class ApprovalOperator:
             try:
                 try:
                     decision = await self.on_request(prompt)
-                except Exception:  # noqa: BLE001 - a broken callback must not approve anything
+                except Exception as exc:  # noqa: BLE001 - a broken callback must not approve
+                    logger.error("approval %s: the callback raised %r; denying", prompt.id, exc)  # noqa: TRY400
                     decision = Decision.DENY
                 if decision is None:
                     return
