@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from _terminal_pty import APPROVE, HERE, Guard, Tty, child_env, screen_lines_after
+from openclaw_exec.cli import main
 
 TOKEN = "terminal-pty-token-0123456789abcdef"
 
@@ -181,21 +182,14 @@ def test_expiry_and_resize_while_open(session: tuple[Tty, Path], guard: Guard) -
     assert result["decision"] is None
 
 
-def test_without_a_terminal_it_says_so(home: Path) -> None:
+def test_without_a_terminal_it_says_so(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # In-process: pytest's captured stdout is no terminal (and starting Python is slow here).
     approvals = approvals_file(home / "notty")
-    done = subprocess.run(
-        [*APPROVE, "--approvals", str(approvals)],
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "needs a terminal" in done.stderr
-    assert "--lines" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert main(["approve", "--approvals", str(approvals)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("openclaw-exec: error: approve needs a terminal")
+    assert "--lines" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

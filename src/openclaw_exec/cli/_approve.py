@@ -91,6 +91,14 @@ def _sources(args: argparse.Namespace, approvals: Path) -> list[SocketSource | G
     return sources
 
 
+def _is_tty(stream: object) -> bool:
+    """Whether *stream* is a terminal (a replaced stream without a descriptor is not)."""
+    try:
+        return os.isatty(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+
+
 def _cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
     import anyio  # noqa: PLC0415
 
@@ -98,7 +106,7 @@ def _cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
 
     approvals = _approvals_path(args)
     sources = _sources(args, approvals)
-    tty = os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())
+    tty = _is_tty(sys.stdin) and _is_tty(sys.stdout)
     if not args.lines and not tty:
         raise _UsageError(
             "approve needs a terminal on stdin and stdout for the full screen; "
