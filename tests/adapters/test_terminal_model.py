@@ -433,3 +433,22 @@ def test_the_line_mode_block() -> None:
     text = describe_pending(item("abc", "ls -la"), _analysis(), NOW)
     assert text.startswith("pending abc expires-in 1:00 agent=main session=s1 cwd=/tmp: ls -la\n")
     assert "  allow-always would persist (agent main):" in text
+
+
+def test_sixty_three_cards_for_one_task_take_one_answer() -> None:
+    # OpenClaw #130250: one task asked 63 times; here that is m, d, y.
+    board = board_of(
+        *(item(f"r{i:02d}", f"sed -n '{i},+9p' src/big.py", session="task") for i in range(63)),
+        item("other-session", "sed -n 1p src/big.py", session="elsewhere"),
+    )
+    frame = render_board(board, NOW, 100, 30)
+    assert "64 pending" in frame.lines[0]
+    assert "more: j/k" in frame.lines[0]
+    board.press("m")
+    board.press("d")
+    assert board.confirm is not None
+    assert board.confirm.question == "deny 63 marked request(s) (sed)? y/N"
+    answers = board.press("y")
+    assert len(answers) == 63
+    assert {a.decision for a in answers} == {Decision.DENY}
+    assert list(board.items) == ["other-session"]
