@@ -129,12 +129,15 @@ async def request_in_background(
     return result, done
 
 
-async def wait_pending(client: httpx.AsyncClient, base: str, count: int = 1) -> list[Any]:
-    """Poll the JSON list until *count* requests are pending (at most 10 s)."""
+async def wait_pending(
+    client: httpx.AsyncClient, base: str, count: int = 1, *, exactly: bool = False
+) -> list[Any]:
+    """Poll the JSON list until *count* (or with *exactly*, just *count*) are pending."""
     with anyio.fail_after(10):
         while True:
             listing = (await client.get(f"{base}/api/approvals")).json()
-            if len(listing["pending"]) >= count:
+            shown = len(listing["pending"])
+            if shown == count or (shown > count and not exactly):
                 return list(listing["pending"])
             await anyio.sleep(0.02)
 

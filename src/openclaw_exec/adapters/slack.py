@@ -42,6 +42,7 @@ from openclaw_exec.adapters.webhook import (
     read_body,
     respond,
 )
+from openclaw_exec.approvers import ApproverAnswer
 from openclaw_exec.protocol import ApprovalRequest, Decision, Principal
 
 if TYPE_CHECKING:
@@ -195,10 +196,10 @@ class SlackApprover:
     def __repr__(self) -> str:
         return f"SlackApprover(webhook_url={self.webhook_url!r})"
 
-    async def __call__(self, request: ApprovalRequest, /) -> Decision | None:
+    async def __call__(self, request: ApprovalRequest, /) -> ApproverAnswer | None:
         """Post the message for *request* and wait for a click (``None``: no answer)."""
         answer = await self.ask(request)
-        return None if answer is None else answer[0]
+        return None if answer is None else ApproverAnswer(*answer)
 
     async def ask(self, request: ApprovalRequest) -> tuple[Decision, Principal] | None:
         """Post the message; the decision and the Slack user who made it, or ``None``."""

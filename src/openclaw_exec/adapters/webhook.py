@@ -52,6 +52,7 @@ import anyio
 import attrs
 
 from openclaw_exec.adapters._redact import redact_argv, redact_text
+from openclaw_exec.approvers import ApproverAnswer
 from openclaw_exec.protocol import ApprovalRequest, Decision, Principal
 
 if TYPE_CHECKING:
@@ -369,10 +370,10 @@ class WebhookApprover:
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    async def __call__(self, request: ApprovalRequest, /) -> Decision | None:
+    async def __call__(self, request: ApprovalRequest, /) -> ApproverAnswer | None:
         """Post *request* and wait for its callback (``None``: no answer)."""
         answer = await self.ask(request)
-        return None if answer is None else answer[0]
+        return None if answer is None else ApproverAnswer(*answer)
 
     async def ask(self, request: ApprovalRequest) -> tuple[Decision, Principal] | None:
         """Post *request*; the decision and who made it, or ``None``."""

@@ -45,6 +45,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from openclaw_exec.adapters.web._approvers import KitApprover
 from openclaw_exec.adapters.web._auth import Authenticator, SessionBook, WebSession
 from openclaw_exec.adapters.web._security import HostGuard, same_origin
 from openclaw_exec.adapters.web._source import KitSource
@@ -181,6 +182,17 @@ class WebApprovals:
             Starlette(routes=routes, lifespan=self._lifespan), self.config.allowed_hosts
         )
 
+    @property
+    def approver(self) -> KitApprover:
+        """
+        An approver (the one contract) that asks through this page's kit.
+
+        ``serve_approver(store, page.approver)`` (or ``open_guard(approver=page.approver)``)
+        shows a guard's requests on the page; a request decided or expired elsewhere
+        leaves the page at once.
+        """
+        return KitApprover(self.kit, on_withdrawn=self.source.notify, clock=self.kit.clock)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
         await self._app(scope, receive, send)
@@ -306,7 +318,7 @@ class WebApprovals:
         form = _form(body or b"")
         if session is not None and session.csrf_ok(form.get("csrf")):
             self.sessions.drop(session.session_id)
-            self.source._bump()  # noqa: SLF001 - wake its event stream so it ends
+            self.source.notify()  # wake its event stream so it ends
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

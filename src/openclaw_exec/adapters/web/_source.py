@@ -79,6 +79,10 @@ class KitSource:
             self._key = None
         self._bump()
 
+    def notify(self) -> None:
+        """Something changed that the kit sends no frame for (a withdrawn request)."""
+        self._bump()
+
     def _deliver(self, text: str) -> None:
         try:
             frame = json.loads(text)
