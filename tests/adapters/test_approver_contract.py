@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +13,7 @@ import anyio
 import pytest
 
 from openclaw_exec.adapters.memory import MemoryApprovalStore
-from openclaw_exec.approvers import ApproverAnswer, as_approver, serve_approver
+from openclaw_exec.approvers import ApproverAnswer, ConsoleApprover, as_approver, serve_approver
 from openclaw_exec.protocol import (
     ApprovalRequest,
     ApprovalResult,
@@ -207,4 +209,32 @@ async def test_catch_up_finds_requests_whose_announcement_was_dropped() -> None:
                 record = await store.wait_decision(f"d-{n}")
                 assert record is not None
                 assert record.decision is Decision.ALLOW_ONCE
+        tg.cancel_scope.cancel()
+
+
+async def test_the_console_is_an_approver_of_the_contract() -> None:
+    lines: queue.Queue[str] = queue.Queue()
+    out = io.StringIO()
+
+    async def shown(text: str) -> None:
+        with anyio.fail_after(5):
+            while text not in out.getvalue():  # noqa: ASYNC110 (polls plain text output)
+                await anyio.sleep(0.01)
+
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        console = ConsoleApprover(store, read_line=lines.get, output=out)
+        await tg.start(console.run)
+        await store.register(req(store, "first-1", "make a"))
+        await store.register(req(store, "second-2", "make b"))
+        await shown("Exec approval first-1: make a")
+        assert "second-2" not in out.getvalue()  # one prompt at a time
+        lines.put("/approve second-2 deny\n")  # a queued request, by its id: resolved now
+        await shown("deny: ok")
+        await store.resolve("first-1", Decision.ALLOW_ONCE, approver=ALICE)
+        await shown("first-1: decided elsewhere")
+        lines.put("allow\n")  # nothing is shown any more: the line answers nothing
+        await shown("no request is waiting")
+        record = await store.get("second-2")
+        assert record is not None
+        assert record.decision is Decision.DENY
         tg.cancel_scope.cancel()

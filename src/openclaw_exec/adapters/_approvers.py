@@ -15,8 +15,7 @@ import os
 import stat
 import sys
 import threading
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TextIO
 
 import anyio
@@ -29,12 +28,8 @@ from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters._approver_runner import ApproverAnswer, _Safe, _serve
 from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import (
-    ApprovalCancelled,
-    ApprovalEvent,
-    ApprovalExpired,
     ApprovalRecord,
-    ApprovalRequested,
-    ApprovalResolved,
+    ApprovalRequest,
     ApprovalResult,
     ApprovalState,
     Decision,
@@ -126,14 +121,19 @@ class ConsoleApprover:
     """
     An approver that asks on a terminal: shows each request, reads decision lines.
 
+    On the one approver contract: calling it with an
+    :class:`~openclaw_exec.protocol.ApprovalRequest` shows the request when its turn comes
+    and returns the decision typed for it; :meth:`run` reads the terminal and serves every
+    request of *store* with :func:`~openclaw_exec.approvers.serve_approver`.
+
     Accepts a decision or alias (``allow``, ``once``, ``always``, ``deny``, ``reject``...)
-    or a full ``/approve <id> <decision>`` line (applied to the id it names). Anything
-    else (a typo, an empty line) says so and asks again. Requests are shown one at a time,
-    in order; when the one shown expires or is decided elsewhere, that is said and the next
-    one is shown at once. Lines typed while nothing is shown are discarded (they answer a
-    prompt that is gone). Cancelling :meth:`run` returns at once: stdin is watched without
-    a blocking thread (a custom *read_line* runs in a daemon thread), so nothing keeps the
-    process alive at exit.
+    or a full ``/approve <id> <decision>`` line (applied to the id it names: another pending
+    request is resolved at once). Anything else (a typo, an empty line) says so and asks
+    again. Requests are shown one at a time, in order; when the one shown expires or is
+    decided elsewhere, that is said and the next one is shown at once. Lines typed while
+    nothing is shown are discarded (they answer a prompt that is gone). Cancelling
+    :meth:`run` returns at once: stdin is watched without a blocking thread (a custom
+    *read_line* runs in a daemon thread), so nothing keeps the process alive at exit.
 
     Args:
         store: The store to serve.
@@ -146,6 +146,9 @@ class ConsoleApprover:
     principal: Principal = attrs.field(factory=lambda: Principal(id="console"))
     read_line: Callable[[], str] | None = None
     output: TextIO | None = None
+    _turn: anyio.Lock | None = attrs.field(default=None, init=False, repr=False)
+    _inbox: MemoryObjectSendStream[str] | None = attrs.field(default=None, init=False, repr=False)
+    _answered: dict[str, Decision] = attrs.field(factory=dict, init=False, repr=False)
 
     def _print(self, text: str) -> None:
         out = self.output or sys.stdout
@@ -156,34 +159,54 @@ class ConsoleApprover:
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Prompt for each request until cancelled or the store closes."""
-        send, inbox = anyio.create_memory_object_stream[tuple[str, object]](64)
-        async with (
-            send,
-            inbox,
-            self.store.subscribe() as events,
-            anyio.create_task_group() as tg,
-        ):
-            tg.start_soon(self._pump_events, events, send.clone())
+        send, lines = anyio.create_memory_object_stream[tuple[str, str]](64)
+        async with send, lines, anyio.create_task_group() as tg:
             self._start_reader(tg, send)
-            queue: deque[ApprovalRecord] = deque(await self.store.list_pending())
-            task_status.started()
-            await self._serve(queue, inbox)
-            tg.cancel_scope.cancel()
+            tg.start_soon(self._dispatch, lines)
+            await _serve_console(
+                self, self.store, self.principal, self._report, task_status=task_status
+            )
+            tg.cancel_scope.cancel()  # the store closed: nothing can be answered any more
+
+    async def __call__(self, request: ApprovalRequest, /) -> Decision | None:
+        """Show *request* when its turn comes; return the decision typed for it."""
+        if self._turn is None:
+            self._turn = anyio.Lock()
+        async with self._turn:  # one prompt at a time, in arrival order (the lock is fair)
+            send, inbox = anyio.create_memory_object_stream[str](16)
+            self._show(request)
+            self._inbox = send
+            try:
+                async with send, inbox:
+                    async for line in inbox:
+                        decision = await self._on_line(line, request)
+                        if decision is not None:
+                            self._answered[request.id] = decision
+                            return decision
+            except anyio.get_cancelled_exc_class():
+                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                    await self._say_gone(request)
+                raise
+            finally:
+                self._inbox = None
+        return None
 
     # -------------------------------------------------------------- inputs
 
-    async def _pump_events(
-        self,
-        events: AsyncIterator[ApprovalEvent],
-        send: MemoryObjectSendStream[tuple[str, object]],
-    ) -> None:
-        async with send:
-            async for event in events:
-                await send.send(("event", event))
-            await send.send(("closed", None))
+    async def _dispatch(self, lines: MemoryObjectReceiveStream[tuple[str, str]]) -> None:
+        async for kind, line in lines:
+            if kind == "eof":
+                self._print("input closed: remaining requests will time out")
+                continue
+            inbox = self._inbox
+            if inbox is None:
+                self._print("no request is waiting: that line answers nothing")
+                continue
+            with contextlib.suppress(anyio.WouldBlock, anyio.ClosedResourceError):
+                inbox.send_nowait(line)
 
     def _start_reader(
-        self, tg: anyio.abc.TaskGroup, send: MemoryObjectSendStream[tuple[str, object]]
+        self, tg: anyio.abc.TaskGroup, send: MemoryObjectSendStream[tuple[str, str]]
     ) -> None:
         fd = _stdin_fd() if self.read_line is None else None
         if fd is not None:
@@ -193,7 +216,7 @@ class ConsoleApprover:
         reader = self.read_line or sys.stdin.readline
         token = anyio.lowlevel.current_token()
 
-        def deliver(item: tuple[str, object]) -> None:
+        def deliver(item: tuple[str, str]) -> None:
             with contextlib.suppress(anyio.WouldBlock, anyio.ClosedResourceError):
                 send.send_nowait(item)
 
@@ -203,7 +226,7 @@ class ConsoleApprover:
                 while True:
                     line = reader()
                     anyio.from_thread.run_sync(
-                        deliver, ("line", line) if line else ("eof", None), token=token
+                        deliver, ("line", line) if line else ("eof", ""), token=token
                     )
                     if not line:
                         return
@@ -212,7 +235,7 @@ class ConsoleApprover:
 
         threading.Thread(target=loop, name="console-approver-reader", daemon=True).start()
 
-    async def _read_fd(self, fd: int, send: MemoryObjectSendStream[tuple[str, object]]) -> None:
+    async def _read_fd(self, fd: int, send: MemoryObjectSendStream[tuple[str, str]]) -> None:
         buffer = b""
         async with send:
             while True:
@@ -222,7 +245,7 @@ class ConsoleApprover:
                 except BlockingIOError:
                     continue
                 if not chunk:
-                    await send.send(("eof", None))
+                    await send.send(("eof", ""))
                     return
                 buffer += chunk
                 while b"\n" in buffer:
@@ -231,47 +254,9 @@ class ConsoleApprover:
                 if len(buffer) > _MAX_LINE:
                     buffer = b""
 
-    # -------------------------------------------------------------- the loop
+    # -------------------------------------------------------------- one prompt
 
-    async def _serve(
-        self,
-        queue: deque[ApprovalRecord],
-        inbox: MemoryObjectReceiveStream[tuple[str, object]],
-    ) -> None:
-        current: ApprovalRecord | None = None
-        while True:
-            if current is None:
-                current = await self._next_shown(queue)
-            kind, value = "expired", None
-            delay = None
-            if current is not None:
-                delay = max((current.request.expires_at_ms - self.store.now_ms()) / 1000, 0)
-            with anyio.move_on_after(delay):
-                kind, value = await inbox.receive()
-            if kind == "closed":
-                return
-            if kind == "expired":
-                if current is not None:
-                    self._print(f"{current.request.slug}: expired without an answer")
-                current = None
-            elif kind == "event":
-                current = self._on_event(value, current, queue)
-            elif kind == "eof":
-                self._print("input closed: remaining requests will time out")
-            elif kind == "line":
-                current = await self._on_line(str(value), current)
-
-    async def _next_shown(self, queue: deque[ApprovalRecord]) -> ApprovalRecord | None:
-        while queue:
-            record = queue.popleft()
-            latest = await self.store.get(record.id)
-            if latest is not None and latest.state is ApprovalState.PENDING:
-                self._show(latest)
-                return latest
-        return None
-
-    def _show(self, record: ApprovalRecord) -> None:
-        request = record.request
+    def _show(self, request: ApprovalRequest) -> None:
         self._print(f"Exec approval {request.slug}: {request.command}")
         if request.cwd:
             self._print(f"  cwd: {request.cwd}")
@@ -279,50 +264,70 @@ class ConsoleApprover:
             self._print(f"  agent: {request.agent_id}")
         self._print(_PROMPT)
 
-    def _on_event(
-        self, event: object, current: ApprovalRecord | None, queue: deque[ApprovalRecord]
-    ) -> ApprovalRecord | None:
-        if isinstance(event, ApprovalRequested):
-            queue.append(event.record)
-            return current
-        settled = (ApprovalResolved, ApprovalExpired, ApprovalCancelled)
-        if isinstance(event, settled) and current is not None and event.record.id == current.id:
-            what = {
-                ApprovalResolved: "decided elsewhere",
-                ApprovalExpired: "expired without an answer",
-                ApprovalCancelled: "withdrawn",
-            }[type(event)]
-            self._print(f"{current.request.slug}: {what}")
-            return None
-        return current
+    async def _say_gone(self, request: ApprovalRequest) -> None:
+        """Say why the shown request left (it was settled, or it expired) before the next."""
+        record = await self.store.get(request.id)
+        expired = self.store.now_ms() >= request.expires_at_ms
+        what = "expired without an answer"
+        if record is not None and record.state is ApprovalState.CANCELLED:
+            what = "withdrawn"
+        elif record is not None and record.decision is not None:
+            what = "decided elsewhere"
+        elif record is not None and record.state is ApprovalState.PENDING and not expired:
+            return  # cancelled for another reason (the console stops): nothing to say
+        self._print(f"{request.slug}: {what}")
 
-    async def _on_line(self, line: str, current: ApprovalRecord | None) -> ApprovalRecord | None:
+    async def _on_line(self, line: str, request: ApprovalRequest) -> Decision | None:
+        """The decision *line* gives *request*, or ``None`` (said why, asked again)."""
         text = line.strip()
         decision = Decision.parse_alias(text)
-        approval_id = current.id if current is not None else None
-        if decision is None and text:
+        if decision is not None:
+            return decision
+        if text:
             try:
                 command = parse_approve_command(text)
             except LocalProtocolError as exc:
                 command = None
                 self._print(exc.message)
             if command is not None:
-                decision, approval_id = command.decision, command.approval_id
-        if decision is None or approval_id is None:
-            if current is None:
-                self._print("no request is waiting: that line answers nothing")
-            else:
-                if not text or decision is None:
-                    self._print(f"not an answer: {text!r}" if text else "no answer given")
-                self._print(_PROMPT)
-            return current
-        result = await self.store.resolve(approval_id, decision, approver=self.principal)
-        self._print(f"{decision.value}: {'ok' if result.ok else result.message}")
-        if current is not None and approval_id == current.id and result.ok:
-            return None
-        if current is not None and approval_id == current.id:
-            latest = await self.store.get(current.id)
-            if latest is None or latest.state is not ApprovalState.PENDING:
+                named = command.approval_id.casefold()
+                if request.id.casefold().startswith(named):
+                    return command.decision
+                # Another request, by id or slug: resolve it now (it may be queued).
+                result = await self.store.resolve(
+                    command.approval_id, command.decision, approver=self.principal
+                )
+                self._print(f"{command.decision.value}: {'ok' if result.ok else result.message}")
                 return None
-            self._print(_PROMPT)
-        return current
+            self._print(f"not an answer: {text!r}")
+        else:
+            self._print("no answer given")
+        self._print(_PROMPT)
+        return None
+
+    def _report(self, result: ApprovalResult) -> None:
+        record = result.record
+        decision = self._answered.pop(record.id, None) if record is not None else None
+        label = decision.value if decision is not None else "answer"
+        self._print(f"{label}: {'ok' if result.ok else result.message}")
+
+
+async def _serve_console(
+    console: ConsoleApprover,
+    store: ApprovalStore,
+    principal: Principal,
+    report: Callable[[ApprovalResult], None],
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    async def answer(record: ApprovalRecord) -> Decision | None:
+        return await console(record.request)
+
+    await _serve(
+        store,
+        answer,
+        principal=principal,
+        on_result=report,
+        catch_up_every=None,
+        task_status=task_status,
+    )
