@@ -265,6 +265,12 @@ class ApprovalsStore:
     """
 
     path: Path = attrs.field(converter=Path)
+    # The last document read and its exact bytes: a read whose bytes are equal returns
+    # the same (immutable) value, so the guard's compiled allowlist is found again by
+    # identity; any change of content, whatever its size or mtime, is parsed anew.
+    _last: tuple[bytes, ApprovalsFile] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -280,8 +286,21 @@ class ApprovalsStore:
             os.close(fd)  # closing releases the flock
 
     def load(self) -> ApprovalsFile | None:
-        """Read the file (``None`` if missing); see :func:`read_approvals`."""
-        return read_approvals(self.path)
+        """
+        Read the file (``None`` if missing); see :func:`read_approvals`.
+
+        The file is read and checked on every call; the document is parsed again only
+        when its bytes differ from the last read's (then the same value is returned).
+        """
+        data = read_approvals_bytes(self.path)
+        if data is None:
+            return None
+        last = self._last
+        if last is not None and last[0] == data:
+            return last[1]
+        parsed = loads_approvals(data, source=str(self.path))
+        self._last = (data, parsed)
+        return parsed
 
     def update(self, change: Callable[[ApprovalsFile], ApprovalsFile]) -> ApprovalsFile:
         """

@@ -1,0 +1,103 @@
+"""
+The approvals file is read on every decision; a parsed copy is reused only for equal bytes.
+
+An edit that keeps the size and the mtime (``os.utime``) is still seen at once, by the
+store and by the guard (asyncio + trio).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from openclaw_exec.adapters.filestore import ApprovalsStore
+from openclaw_exec.exceptions import ApprovalsFileError
+from openclaw_exec.guard import ExecGuard
+
+TRUE = os.path.realpath(shutil.which("true") or "/bin/true")
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
+
+
+def _document(pattern: str) -> bytes:
+    return json.dumps(
+        {
+            "version": 1,
+            "defaults": {"security": "allowlist", "ask": "off", "askFallback": "deny"},
+            "agents": {"main": {"allowlist": [{"pattern": pattern}]}},
+        }
+    ).encode()
+
+
+def _rewrite_keeping_size_and_mtime(path: Path, data: bytes) -> None:
+    before = path.stat()
+    assert len(data) == before.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def _same_length_other_pattern(pattern: str) -> str:
+    # The same folder and a name of the same length that is not the program.
+    path = Path(pattern)
+    return str(path.with_name("x" * len(path.name)))
+
+
+def test_equal_bytes_give_the_same_value_and_any_edit_a_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "exec-approvals.json"
+    path.write_bytes(_document(TRUE))
+    path.chmod(0o600)
+    store = ApprovalsStore(path)
+    first = store.load()
+    assert first is not None
+    assert store.load() is first  # parsed once for the same bytes
+    _rewrite_keeping_size_and_mtime(path, _document(_same_length_other_pattern(TRUE)))
+    second = store.load()
+    assert second is not None
+    assert second is not first
+    assert second.agents["main"].allowlist[0].pattern != TRUE
+    # Back to the first bytes: parsed again (only the last read is kept), equal content.
+    _rewrite_keeping_size_and_mtime(path, _document(TRUE))
+    third = store.load()
+    assert third == first
+
+
+def test_a_malformed_edit_raises_even_after_a_good_read(tmp_path: Path) -> None:
+    path = tmp_path / "exec-approvals.json"
+    good = _document(TRUE)
+    path.write_bytes(good)
+    path.chmod(0o600)
+    store = ApprovalsStore(path)
+    assert store.load() is not None
+    bad = b"{" + b" " * (len(good) - 2) + b"}"  # same size, not a valid document
+    _rewrite_keeping_size_and_mtime(path, bad)
+    with pytest.raises(ApprovalsFileError, match=r"exec-approvals\.json"):
+        store.load()
+
+
+@pytest.mark.anyio
+async def test_the_guard_sees_an_edit_with_the_same_size_and_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "exec-approvals.json"
+    path.write_bytes(_document(TRUE))
+    path.chmod(0o600)
+    guard = ExecGuard(approvals=path, audit=tmp_path / "audit.jsonl")
+    first = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
+    assert first.allowed, first.message
+    again = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
+    assert again.allowed, again.message
+    # record_use stamped the file: rewrite from what is there now, changing only the
+    # pattern (same length), then restore size and mtime.
+    now = path.read_bytes()
+    edited = now.replace(TRUE.encode(), _same_length_other_pattern(TRUE).encode())
+    assert edited != now
+    _rewrite_keeping_size_and_mtime(path, edited)
+    denied = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
+    assert not denied.allowed
+    # And back: allowed again.
+    _rewrite_keeping_size_and_mtime(path, now)
+    allowed = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
+    assert allowed.allowed, allowed.message
