@@ -34,6 +34,7 @@ class Context:
         "cache",
         "cwd",
         "danger_env",
+        "links",
         "path_env",
         "profiles",
         "resolved",
@@ -71,6 +72,7 @@ class Context:
         # segment of one command sees the same filesystem answer.
         self.resolved: dict[str, ResolvedExecutable | None] = {}
         self.symlinked: dict[str, bool] = {}
+        self.links: dict[str, bool] = {}
         # The environment for danger profiles, None when they are off.
         self.danger_env: Mapping[str, str] | None = None
         self.trusted_real: frozenset[str] | None = None
@@ -94,6 +96,33 @@ class Context:
             real = (self.resolver.realpath(d) for d in self.trusted_dirs)
             self.trusted_real = self.trusted_dirs | {r for r in real if r is not None}
         return self.trusted_real
+
+    def __contains__(self, folder: object) -> bool:
+        """
+        Whether *folder* is a trusted safe-bin folder or the real path of one.
+
+        The folders as given answer first, without a filesystem call; their real paths
+        are asked only when that fails (``in real_trusted_dirs()``, lazily).
+        """
+        return folder in self.trusted_dirs or folder in self.real_trusted_dirs()
+
+    def real_name_path(self, resolved: ResolvedExecutable) -> str | None:
+        """
+        A path whose last component is the real path's (``None`` when that is unknown).
+
+        The path itself when its last component is not a symlink (folders that are
+        symlinks change the folder, never the name): one ``lstat`` instead of resolving
+        every component.
+        """
+        path = resolved.path
+        if path is None:
+            return None
+        link = self.links.get(path)
+        if link is None:
+            link = self.links[path] = self.resolver.is_symlink(path)
+        if not link:
+            return path
+        return resolved.real_path
 
     def through_symlinked_folder(self, resolved: ResolvedExecutable) -> bool:
         if self.cache is not None or resolved.path is None:

@@ -126,13 +126,13 @@ def evaluate_command(
         raise AnalysisError(f"cwd must be an absolute path, got {cwd!r}")
     if type(env_in) is not dict and not isinstance(env_in, Mapping):
         raise AnalysisError(f"env must be a mapping, got {type(env).__name__}")
-    # "~" in allowlist patterns: the caller's folder (the guard passes its host's), else
-    # the one the environment names (OPENCLAW_HOME, then HOME, as OpenClaw).
-    home = pattern_home(env) if allowlist_home is None else allowlist_home
-    home = home if isinstance(home, str) and home.startswith("/") else None
     if isinstance(allowlist, CompiledAllowlist):
-        compiled = allowlist
+        compiled = allowlist  # compiled with its own home
     else:
+        # "~" in allowlist patterns: the caller's folder (the guard passes its host's),
+        # else the one the environment names (OPENCLAW_HOME, then HOME, as OpenClaw).
+        home = pattern_home(env) if allowlist_home is None else allowlist_home
+        home = home if isinstance(home, str) and home.startswith("/") else None
         compiled = _compiled_for(tuple(allowlist), home, bare_name_patterns=bare_name_patterns)
     try:
         env_failure = environment_failure(env, env_overrides)

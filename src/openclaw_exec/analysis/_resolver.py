@@ -60,6 +60,15 @@ class ExecutableResolver(abc.ABC):
         """
         return self.realpath(folder) != folder
 
+    def is_symlink(self, path: str) -> bool:  # noqa: ARG002 - the conservative default
+        """
+        Whether the last component of the absolute path *path* is a symlink (or unknown).
+
+        Only a ``False`` is acted on: the file's real name is then its own, so its real
+        path need not be computed. The default answers ``True`` (always compute it).
+        """
+        return True
+
     @abc.abstractmethod
     def stamp(self, path: str) -> Hashable:
         """
@@ -114,6 +123,13 @@ class OsResolver(ExecutableResolver):
             if stat.S_ISLNK(st.st_mode):
                 return True
         return False
+
+    def is_symlink(self, path: str) -> bool:
+        """Whether *path* itself is a symlink (one ``lstat``; ``True`` when it fails)."""
+        try:
+            return stat.S_ISLNK(os.lstat(path).st_mode)
+        except (OSError, ValueError):
+            return True
 
     def stamp(self, path: str) -> Hashable:
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -369,7 +369,7 @@ def safe_bin_trusted(
     path: str,
     real_path: str | None,
     safe_bins: frozenset[str],
-    trusted_dirs: frozenset[str],
+    trusted_dirs: Container[str],
 ) -> bool:
     """
     Whether the executable at *path* may act as the safe bin *name*.

@@ -120,7 +120,9 @@ def _danger(
     """The danger row that fires for a satisfied segment, unless its entry allows it."""
     if not plan.argv or ctx.danger_env is None:
         return None
-    names = (execution.real_path,) if execution is not None and execution.real_path else ()
+    # Only the real path's name matters (a symlink named x to /usr/bin/git is git).
+    real_name = ctx.real_name_path(execution) if execution is not None else None
+    names = (real_name,) if real_name else ()
     hit = find_danger(
         plan.argv, cwd=ctx.cwd, env=ctx.danger_env, resolver=ctx.resolver, names=names
     )
@@ -254,11 +256,10 @@ def _safe_bin(plan: WrapperPlan, execution: ResolvedExecutable | None, ctx: Cont
     profile = ctx.profiles.get(name)
     if profile is None:
         return False
-    if not safe_bin_trusted(
-        name, execution.path, execution.real_path, ctx.safe_bins, ctx.real_trusted_dirs()
-    ):
+    # Both must hold: the arguments first (no filesystem call), then where the file is.
+    if not validate_safe_bin_argv(plan.argv[1:], profile, bin_name=name):
         return False
-    return validate_safe_bin_argv(plan.argv[1:], profile, bin_name=name)
+    return safe_bin_trusted(name, execution.path, execution.real_path, ctx.safe_bins, ctx)
 
 
 def _skill(execution: ResolvedExecutable | None, ctx: Context) -> bool:
