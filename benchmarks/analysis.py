@@ -1,9 +1,20 @@
 """
-Throughput and latency of ``evaluate_command`` against a 50-entry allowlist.
+Throughput and latency of ``evaluate_command``, and the ratio to OpenClaw 2026.4.1.
 
-    python benchmarks/analysis.py [--seconds 2]
+    python benchmarks/analysis.py [--evaluations 6000] [--rounds 3] [--seconds 2]
 
-Prints evaluations per second with cold caches (no ResolutionCache: every PATH lookup
+First the shared harness (``HARNESS_MIX``, the 12 commands of the team's
+``shared/bench/commands.json``; ``--commands FILE`` reads another list): both sides
+evaluate the mix, each command made unique with a `` n<i>`` suffix so that no parse cache
+could help, against the same 53-entry allowlist (``BIN/tool0`` ... ``BIN/tool49``,
+``BIN/ls``, ``BIN/git``, ``BIN/rg``), safe bins ``wc`` and ``head``, cwd ``/tmp`` and
+``PATH=BIN``; our side with no resolution cache and no parse cache. The two sides
+alternate ``--rounds`` times in one run; the figure is the median of the round ratios,
+and a second, timed pass of each round gives the time of every command of the mix on
+both sides (the median over the rounds).
+
+Then the project's own 20-command mix against a 50-entry allowlist: evaluations per
+second with cold caches (no ResolutionCache: every PATH lookup
 asks the filesystem) and warm caches (a shared ResolutionCache), the p50/p99 latency of
 single evaluations, and the ratio to OpenClaw 2026.4.1's ``evaluateShellAllowlist`` run on
 the same mix in the same run (through Node 24; skipped with a message when absent; install
@@ -99,6 +110,127 @@ def make_world(root: Path) -> tuple[str, list[str]]:
     return f"/usr/local/sbin:{extra}:{bindir}", patterns
 
 
+HARNESS_MIX = [
+    "ls -la",
+    "git status",
+    "git log --oneline -n 5 && git diff --stat",
+    "rg -n TODO src | head -n 20",
+    "ls -la; rm -rf /tmp/x",
+    "cat /etc/passwd",
+    'echo "$(whoami)"',
+    "FOO=bar git commit -m 'msg with spaces'",
+    "timeout 5 rg foo",
+    "bash -lc 'git status && ls'",
+    "ls | wc -l",
+    "python3 -c 'print(1)'",
+]
+HARNESS_STUBS = ("cat", "echo", "rm", "timeout", "bash", "python3", "whoami", "wc", "head")
+
+
+def harness_world(root: Path, mix: list[str]) -> Path:
+    """BIN_DIR of the shared harness: an executable stub for every name the mix uses."""
+    bindir = root / "harness-bin"
+    bindir.mkdir()
+    names = {f"tool{i}" for i in range(50)} | {"ls", "git", "rg", *HARNESS_STUBS}
+    names |= {c.split()[0] for c in mix if c.split() and "=" not in c.split()[0]}
+    for name in sorted(names):
+        path = bindir / name
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    return bindir
+
+
+def harness_python(bindir: Path, mix: list[str], n: int) -> dict[str, object]:
+    """The harness loop on our side: the same allowlist, options and unique commands."""
+    patterns = [f"{bindir}/tool{i}" for i in range(50)]
+    patterns += [f"{bindir}/ls", f"{bindir}/git", f"{bindir}/rg"]
+    compiled = compile_allowlist([AllowlistEntry(pattern=p) for p in patterns])
+    env = {"PATH": str(bindir)}
+    safe = ["wc", "head"]
+    for command in mix:
+        evaluate_command(command, cwd="/tmp", env=env, allowlist=compiled, safe_bins=safe)
+    ok = 0
+    start = time.perf_counter()
+    for i in range(n):
+        ev = evaluate_command(
+            f"{mix[i % len(mix)]} n{i}", cwd="/tmp", env=env, allowlist=compiled, safe_bins=safe
+        )
+        ok += ev.allowlist_satisfied
+    seconds = time.perf_counter() - start
+    per = [0] * len(mix)
+    clock = time.perf_counter_ns
+    for i in range(n):
+        command = f"{mix[i % len(mix)]} m{i}"
+        t0 = clock()
+        evaluate_command(command, cwd="/tmp", env=env, allowlist=compiled, safe_bins=safe)
+        per[i % len(mix)] += clock() - t0
+    runs = n // len(mix)
+    return {
+        "per_second": n / seconds,
+        "satisfied": ok,
+        "per_command_us": [t / 1000 / runs for t in per],
+    }
+
+
+def harness_openclaw(bindir: Path, mix: list[str], n: int) -> dict[str, object] | None:
+    """The same loop on OpenClaw 2026.4.1's evaluateShellAllowlist (Node 24)."""
+    node, pkg = _openclaw_paths()
+    if not node.is_file() or not (pkg / "dist").is_dir():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "commands.json"
+        data.write_text(json.dumps(mix))
+        proc = subprocess.run(
+            [str(node), str(HARNESS_BENCH), str(pkg), str(bindir), str(n), str(data)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        print("openclaw benchmark failed:", proc.stderr[-2000:])
+        return None
+    figures: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def harness(mix: list[str], n: int, rounds: int) -> None:
+    """Alternate the two sides *rounds* times; print round ratios and the per-command table."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bindir = harness_world(Path(tmp).resolve(), mix)
+        ratios: list[float] = []
+        ours_per: list[list[float]] = []
+        theirs_per: list[list[float]] = []
+        for r in range(rounds):
+            ours = harness_python(bindir, mix, n)
+            theirs = harness_openclaw(bindir, mix, n)
+            if theirs is None:
+                print("OpenClaw 2026.4.1: skipped (no Node 24 / OpenClaw; see setup-openclaw.sh)")
+                return
+            ours_eps = float(ours["per_second"])  # type: ignore[arg-type]
+            theirs_eps = float(theirs["per_second"])  # type: ignore[arg-type]
+            ratios.append(ours_eps / theirs_eps)
+            ours_per.append(list(ours["per_command_us"]))  # type: ignore[call-overload]
+            theirs_per.append(list(theirs["per_command_us"]))  # type: ignore[call-overload]
+            print(
+                f"round {r + 1}: openclaw-exec {ours_eps:>8,.0f}/s "
+                f"(satisfied {ours['satisfied']}/{n})   OpenClaw 2026.4.1 {theirs_eps:>8,.0f}/s "
+                f"(satisfied {theirs['satisfied']}/{n})   ratio {ratios[-1]:.2f}x",
+                flush=True,
+            )
+    print(
+        f"shared harness ({len(mix)} commands, 53-entry allowlist, no parse cache, no "
+        f"resolution cache): median ratio {statistics.median(ratios):.2f}x over {rounds} rounds"
+    )
+    print(f"{'openclaw-exec':>14} {'OpenClaw':>9} {'ratio':>6}  command (us per evaluation)")
+    slower = 0
+    for i, command in enumerate(mix):
+        a = statistics.median(p[i] for p in ours_per)
+        b = statistics.median(p[i] for p in theirs_per)
+        slower += a > b
+        print(f"{a:>14.1f} {b:>9.1f} {b / a:>5.2f}x  {command}")
+    print(f"commands slower than OpenClaw's: {slower} of {len(mix)}")
+
+
 def bench_python(path_env: str, patterns: list[str], cwd: str, seconds: float) -> dict[str, float]:
     env = {"PATH": path_env, "HOME": "/nonexistent"}
     entries = [AllowlistEntry(pattern=p) for p in patterns]
@@ -145,17 +277,23 @@ def bench_python(path_env: str, patterns: list[str], cwd: str, seconds: float) -
 
 
 NODE_BENCH = Path(__file__).resolve().parent / "_openclaw_bench.mjs"
+HARNESS_BENCH = Path(__file__).resolve().parent / "_openclaw_mix.mjs"
 
 
-def bench_openclaw(
-    path_env: str, patterns: list[str], cwd: str, seconds: float
-) -> dict[str, float] | None:
+def _openclaw_paths() -> tuple[Path, Path]:
     node = Path(os.environ.get("OPENCLAW_EXEC_NODE", CACHE / "node24" / "bin" / "node"))
     pkg = Path(
         os.environ.get(
             "OPENCLAW_EXEC_OPENCLAW_41", CACHE / "openclaw-2026.4.1" / "node_modules" / "openclaw"
         )
     )
+    return node, pkg
+
+
+def bench_openclaw(
+    path_env: str, patterns: list[str], cwd: str, seconds: float
+) -> dict[str, float] | None:
+    node, pkg = _openclaw_paths()
     if not node.is_file() or not (pkg / "dist").is_dir():
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,7 +334,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=2, help="alternating runs of each side")
+    parser.add_argument("--evaluations", type=int, default=6000, help="per harness round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating harness rounds")
+    parser.add_argument("--commands", type=Path, help="a JSON list of commands (harness mix)")
+    parser.add_argument("--harness-only", action="store_true", help="skip the own-mix figures")
     args = parser.parse_args()
+    mix = HARNESS_MIX if args.commands is None else json.loads(args.commands.read_text())
+    harness(mix, args.evaluations, args.rounds)
+    if args.harness_only:
+        return
+    print()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()
         path_env, patterns = make_world(root)

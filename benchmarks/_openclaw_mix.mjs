@@ -1,0 +1,31 @@
+// The shared harness's loop (../shared/bench/openclaw_eval_bench.mjs) on OpenClaw's own
+// evaluateShellAllowlist, plus a second pass that times every evaluation and sums the time
+// per command of the mix (used by benchmarks/analysis.py --harness).
+// Usage: node _openclaw_mix.mjs <openclaw package dir> <bin dir> <n> <commands.json>
+import fs from "node:fs"; import path from "node:path"; import { pathToFileURL } from "node:url";
+const [pkg, bin, nText, cmdsFile] = process.argv.slice(2);
+const n = Number(nText);
+const dist = path.join(pkg, "dist"); let evalShell;
+for (const f of fs.readdirSync(dist)) {
+  if (!/\.(m?js)$/.test(f)) continue;
+  const t = fs.readFileSync(path.join(dist, f), "utf8");
+  if (!t.includes("function evaluateShellAllowlist(")) continue;
+  const m = await import(pathToFileURL(path.join(dist, f)).href);
+  for (const v of Object.values(m)) if (typeof v === "function" && v.name === "evaluateShellAllowlist") evalShell = v;
+  if (evalShell) break;
+}
+const cmds = JSON.parse(fs.readFileSync(cmdsFile, "utf8"));
+const allowlist = Array.from({ length: 50 }, (_, i) => ({ pattern: `${bin}/tool${i}` })).concat([{ pattern: `${bin}/ls` }, { pattern: `${bin}/git` }, { pattern: `${bin}/rg` }]);
+const ctx = { allowlist, safeBins: new Set(["wc", "head"]), cwd: "/tmp", env: { PATH: bin }, platform: "linux" };
+let ok = 0; for (const c of cmds) evalShell({ command: c, ...ctx });
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < n; i++) { const r = evalShell({ command: `${cmds[i % cmds.length]} n${i}`, ...ctx }); if (r.allowlistSatisfied) ok++; }
+const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+const per = new Array(cmds.length).fill(0);
+for (let i = 0; i < n; i++) {
+  const c = `${cmds[i % cmds.length]} m${i}`;
+  const s = process.hrtime.bigint(); evalShell({ command: c, ...ctx });
+  per[i % cmds.length] += Number(process.hrtime.bigint() - s);
+}
+const runs = Math.floor(n / cmds.length);
+console.log(JSON.stringify({ evaluations: n, seconds: dt, per_second: n / dt, satisfied: ok, per_command_us: per.map((t) => t / 1e3 / runs) }));
