@@ -15,6 +15,7 @@ and p90 of both, their ratio (the goal is at most 1.10), and the guard's own pha
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import anyio
 
+from openclaw_exec.audit import AuditLog
 from openclaw_exec.guard import ExecGuard, exec_environment
 from openclaw_exec.integrations import guarded_run
 
@@ -50,13 +52,14 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def _measure(runs: int, command: str) -> dict[str, list[float]]:
+async def _measure(runs: int, command: str, *, fsync: bool) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(os.path.realpath(tmp))  # noqa: ASYNC240 - set-up, not measured
         approvals = root / "exec-approvals.json"
         true_path = os.path.realpath(shutil.which("true") or "/bin/true")  # noqa: ASYNC240
         _write_approvals(approvals, true_path)
-        guard = ExecGuard(approvals=approvals, audit=root / "audit.jsonl")
+        audit = AuditLog(root / "audit.jsonl", fsync=fsync)
+        guard = ExecGuard(approvals=approvals, audit=audit)
         cwd = str(root)
         env = exec_environment(None).env
         out: dict[str, list[float]] = {"spawn": [], "guarded": [], "authorize": []}
@@ -89,17 +92,22 @@ def main() -> None:
     parser.add_argument("--backend", default="asyncio", choices=("asyncio", "trio"))
     parser.add_argument("--command", default="true")
     args = parser.parse_args()
-    figures = anyio.run(_measure, args.runs, args.command, backend=args.backend)
-    spawn = statistics.median(figures["spawn"])
-    guarded = statistics.median(figures["guarded"])
-    print(f"command: {args.command!r}, {args.runs} runs each, alternating, {args.backend}")
-    for label in ("spawn", "guarded", "authorize"):
-        samples = figures[label]
-        print(
-            f"{label:>10}: p50 {statistics.median(samples):7.3f} ms   "
-            f"p90 {_pct(samples, 0.9):7.3f} ms"
+    print(f"command: {args.command!r}, {args.runs} runs of each, alternating, {args.backend}")
+    for fsync in (True, False):
+        figures = anyio.run(
+            functools.partial(_measure, args.runs, args.command, fsync=fsync),
+            backend=args.backend,
         )
-    print(f"guarded_run / anyio.run_process (p50): {guarded / spawn:.3f} (goal <= 1.10)")
+        spawn = statistics.median(figures["spawn"])
+        guarded = statistics.median(figures["guarded"])
+        print(f"audit log {'fsynced per record (the default)' if fsync else 'without fsync'}:")
+        for label in ("spawn", "guarded", "authorize"):
+            samples = figures[label]
+            print(
+                f"{label:>10}: p50 {statistics.median(samples):7.3f} ms   "
+                f"p90 {_pct(samples, 0.9):7.3f} ms"
+            )
+        print(f"guarded_run / anyio.run_process (p50): {guarded / spawn:.3f} (goal <= 1.10)")
 
 
 if __name__ == "__main__":
