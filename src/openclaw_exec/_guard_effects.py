@@ -24,7 +24,7 @@ from openclaw_exec._guard_values import (
     _wall_ms,
 )
 from openclaw_exec.exceptions import OpenClawExecError
-from openclaw_exec.policy import AllowlistEntry
+from openclaw_exec.policy import AllowlistEntry, ApprovalsFile
 
 if TYPE_CHECKING:
     from openclaw_exec.adapters.filestore import ApprovalsStore
@@ -59,20 +59,35 @@ async def persist_grants(
     return grants, ""
 
 
+USE_STAMP_INTERVAL_MS = 60_000
+"""A use identical to the last one stamped (command and path) is stamped again after this."""
+
+
 async def record_uses(
-    approvals: ApprovalsStore | None, agent_key: str, evaluation: Evaluation
+    approvals: ApprovalsStore | None,
+    agent_key: str,
+    evaluation: Evaluation,
+    file: ApprovalsFile | None = None,
 ) -> None:
-    """Stamp every allowlist entry the command used (``lastUsedAt`` ...); never fails."""
+    """
+    Stamp every allowlist entry the command used (``lastUsedAt`` ...); never fails.
+
+    A use that *file* (the document the decision was made from) already records with
+    this command and path, stamped less than :data:`USE_STAMP_INTERVAL_MS` ago, is not
+    written again: a stamp is a locked, fsynced rewrite of the whole file (about as long
+    as spawning the command), and the time it would refresh is advisory.
+    """
     if approvals is None:
         return
+    command = evaluation.command_text
     uses = {
         (segment.matched_entry.pattern, segment.executable.path if segment.executable else None)
         for segment in _all_segments(evaluation)
         if segment.matched_entry is not None
     }
+    uses = {u for u in uses if not _recently_stamped(file, agent_key, command, *u)}
     if not uses:
         return
-    command = evaluation.command_text
 
     def write() -> None:
         for pattern, path in sorted(uses, key=str):
@@ -82,6 +97,29 @@ async def record_uses(
         await anyio.to_thread.run_sync(write)
     except (OpenClawExecError, OSError):
         return  # a failed stamp never changes the decision
+
+
+def _recently_stamped(
+    file: ApprovalsFile | None, agent_key: str, command: str, pattern: str, path: str | None
+) -> bool:
+    """Whether every entry *pattern* names already records this use, stamped recently."""
+    agent = file.agents.get(agent_key) if file is not None else None
+    if agent is None:
+        return False
+    now = _wall_ms()
+    found = False
+    for entry in agent.allowlist:
+        if entry.pattern != pattern:
+            continue
+        found = True
+        if (
+            entry.last_used_command != command
+            or entry.last_resolved_path != path
+            or entry.last_used_at is None
+            or not 0 <= now - entry.last_used_at < USE_STAMP_INTERVAL_MS
+        ):
+            return False
+    return found
 
 
 async def audit_authorization(

@@ -495,7 +495,7 @@ class ExecGuard(_Asking):
         if evaluation is None or verdict.verdict is Verdict.DENY:
             return base.with_verdict(verdict, allowed=False)
         if verdict.verdict is Verdict.ALLOW:
-            await record_uses(self.approvals, resolved.agent_id, evaluation)
+            await record_uses(self.approvals, resolved.agent_id, evaluation, file)
             return base.with_verdict(verdict, allowed=True)
         outcome = base.with_verdict(verdict, allowed=False)
         return _Ask(

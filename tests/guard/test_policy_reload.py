@@ -101,3 +101,44 @@ async def test_the_guard_sees_an_edit_with_the_same_size_and_mtime(tmp_path: Pat
     _rewrite_keeping_size_and_mtime(path, now)
     allowed = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
     assert allowed.allowed, allowed.message
+
+
+@pytest.mark.anyio
+async def test_a_repeated_use_is_stamped_again_only_after_the_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openclaw_exec import _guard_effects  # noqa: PLC0415
+
+    path = tmp_path / "exec-approvals.json"
+    path.write_bytes(_document(TRUE))
+    path.chmod(0o600)
+    store = ApprovalsStore(path)
+    now = [0]
+    monkeypatch.setattr(_guard_effects, "_wall_ms", lambda: now[0])
+    guard = ExecGuard(approvals=store, audit=tmp_path / "audit.jsonl")
+
+    def entry() -> tuple[int | None, str | None]:
+        loaded = store.load()
+        assert loaded is not None
+        first = loaded.agents["main"].allowlist[0]
+        return first.last_used_at, first.last_used_command
+
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
+    stamped, command = entry()
+    assert command == "true"
+    assert stamped is not None
+    written = path.read_bytes()
+    now[0] = stamped + _guard_effects.USE_STAMP_INTERVAL_MS - 1
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
+    assert path.read_bytes() == written  # the same use, recently stamped: not rewritten
+    # Another command is stamped at once.
+    assert (await guard.authorize("true x", cwd=str(tmp_path), env=ENV)).allowed
+    assert entry()[1] == "true x"
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
+    assert entry()[1] == "true"
+    # The same use once the interval has passed: stamped again.
+    later, _ = entry()
+    assert later is not None
+    now[0] = later + _guard_effects.USE_STAMP_INTERVAL_MS
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
+    assert entry()[0] != later
