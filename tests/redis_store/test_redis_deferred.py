@@ -10,8 +10,11 @@ made on one replica is settled once through another.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import pytest
@@ -26,6 +29,7 @@ from redis_store._redis_server import RedisServer
 ENV = {"PATH": "/usr/bin:/bin"}
 ASK = ExecPolicy(security=Security.FULL, ask=Ask.ALWAYS, ask_fallback=Security.DENY)
 ALICE = Principal(id="alice")
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _factory(url: str) -> Callable[[Callable[[], int]], RedisApprovalStore]:
@@ -79,3 +83,50 @@ async def test_a_handle_made_on_one_replica_is_settled_once_through_another(
         assert len(allowed) == 1
         assert isinstance(refused[0], Authorization)
         assert refused[0].reason == GuardReason.APPROVAL_REPLAYED
+
+
+_AGENT = """
+import json, sys
+import anyio
+from openclaw_exec.adapters.redis import RedisApprovalStore
+from openclaw_exec.guard import ExecGuard, PendingApproval
+from openclaw_exec.policy import ApprovalsFile, Ask, ExecPolicy, Security
+
+async def main(url, prefix):
+    async with RedisApprovalStore(url, prefix=prefix) as store:
+        guard = ExecGuard(store=store, approvals_file=ApprovalsFile(),
+                          policy=ExecPolicy(security=Security.FULL, ask=Ask.ALWAYS))
+        first = await guard.check("ls /", cwd="/", env={"PATH": "/usr/bin:/bin"}, has_route=True)
+        assert isinstance(first, PendingApproval), first
+        print(json.dumps(first.to_dict()), flush=True)
+
+anyio.run(main, *sys.argv[1:3])
+"""
+
+
+@pytest.mark.anyio
+async def test_a_deferred_approval_outlives_its_agent_and_a_redis_restart(
+    own_redis: RedisServer, prefix: str
+) -> None:
+    # The agent that asked exits; Redis restarts (AOF); another process resumes it once.
+    made = await anyio.run_process(
+        [sys.executable, "-c", _AGENT, own_redis.url, prefix],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    handle = PendingApproval.from_dict(json.loads(made.stdout), env=ENV)
+    own_redis.kill()
+    own_redis.start()
+    async with RedisApprovalStore(own_redis.url, prefix=prefix, retry_window=10) as store:
+        guard = ExecGuard(store=store, approvals_file=ApprovalsFile(), policy=ASK)
+        with anyio.fail_after(15):
+            auth = await guard.resume(handle, Decision.ALLOW_ONCE, approver=ALICE)
+        assert isinstance(auth, Authorization)
+        assert auth.allowed, auth.message
+    own_redis.kill()
+    own_redis.start()
+    async with RedisApprovalStore(own_redis.url, prefix=prefix, retry_window=10) as store:
+        guard = ExecGuard(store=store, approvals_file=ApprovalsFile(), policy=ASK)
+        with anyio.fail_after(15):
+            replay = await guard.resume(handle, Decision.ALLOW_ONCE, approver=ALICE)
+        assert isinstance(replay, Authorization)
+        assert replay.reason == GuardReason.APPROVAL_REPLAYED  # the claim was persisted too
