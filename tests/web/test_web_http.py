@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from openclaw_exec.adapters.web import SECURITY_HEADERS
+from openclaw_exec.adapters.web._security import host_allowed, same_origin
 
 from ._harness import (
     TOKEN,
@@ -261,3 +262,41 @@ async def test_event_stream_pushes_requests_decisions_and_expiry(tmp_path: Path)
                 await ended.wait()
             tg.cancel_scope.cancel()
         assert (await client.get(served.base + "/api/approvals")).status_code == 401
+
+
+async def test_odd_input_is_refused_not_an_error(tmp_path: Path) -> None:
+    async with serving() as served, _client() as client:
+        await client.get(served.base + "/login")
+        odd = await client.post(
+            served.base + "/login",
+            data={"csrf": "é-not-ascii", "secret": "ü"},
+            headers={"Origin": served.base},
+        )
+        assert odd.status_code == 403  # the login nonce does not match: refused, no 500
+        many = await client.post(
+            served.base + "/login",
+            content="&".join(f"f{i}=x" for i in range(50)),
+            headers={"Origin": served.base, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert many.status_code == 403
+
+
+def _scope(host: str, origin: str | None, scheme: str = "http") -> dict[str, Any]:
+    headers = [(b"host", host.encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    return {"type": "http", "scheme": scheme, "server": ("127.0.0.1", 8080), "headers": headers}
+
+
+def test_origin_and_host_rules_behind_a_tls_proxy() -> None:
+    proxied = _scope("approvals.example.com", "https://approvals.example.com")
+    assert same_origin(proxied, https=True)
+    assert not same_origin(proxied)  # over plain HTTP the origin would be http://
+    assert not same_origin(
+        _scope("approvals.example.com", "http://approvals.example.com"), https=True
+    )
+    assert not same_origin(_scope("127.0.0.1:8080", None))  # no Origin, no Sec-Fetch-Site
+    assert host_allowed(proxied, ["approvals.example.com"])
+    assert not host_allowed(proxied, [])
+    assert host_allowed(_scope("localhost:8080", None), [])
+    assert not host_allowed(_scope("localhost:8081", None), [])

@@ -77,8 +77,9 @@ class WebConfig:
         allowed_hosts: ``Host`` values answered besides the served address (and
             ``localhost`` for a loopback one), e.g. ``("approvals.example.com",)`` behind
             a reverse proxy. Any other ``Host`` gets 421 (DNS rebinding).
-        secure_cookies: Mark cookies ``Secure`` (set it when served over HTTPS, e.g. behind
-            a TLS-terminating proxy); plain-HTTP loopback serving needs it off.
+        secure_cookies: Served over HTTPS (e.g. behind a TLS-terminating proxy): cookies
+            are marked ``Secure`` and POSTs must come from the ``https://`` origin. Plain-HTTP
+            loopback serving needs it off.
         session_lifetime_s: A session ends this long after login.
         max_sessions: More logins evict the oldest session.
         heartbeat_s: The event stream sends a comment this often (keeps proxies open).
@@ -119,6 +120,13 @@ async def _read_body(request: Request, limit: int = _MAX_BODY) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Constant-time comparison of any two strings (``secrets.compare_digest`` wants ASCII)."""
+    return secrets.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -286,7 +294,7 @@ class WebApprovals:
         return response
 
     async def _login(self, request: Request) -> Response:
-        if not same_origin(request.scope):
+        if not same_origin(request.scope, https=self.config.secure_cookies):
             return PlainTextResponse("cross-origin request refused\n", status_code=403)
         body = await _read_body(request)
         if body is None:
@@ -294,7 +302,7 @@ class WebApprovals:
         form = _form(body)
         nonce = request.cookies.get(LOGIN_COOKIE)
         given = form.get("csrf")
-        if not nonce or not given or not secrets.compare_digest(nonce, given):
+        if not nonce or not given or not _same_text(nonce, given):
             return self._login_page(request, status=403, note="The form expired; try again.")
         found = self.auth.login(form.get("secret", ""))
         if found is None:
@@ -312,7 +320,7 @@ class WebApprovals:
 
     async def _logout(self, request: Request) -> Response:
         session = self._session(request)
-        if not same_origin(request.scope):
+        if not same_origin(request.scope, https=self.config.secure_cookies):
             return PlainTextResponse("cross-origin request refused\n", status_code=403)
         body = await _read_body(request)
         form = _form(body or b"")
@@ -442,7 +450,7 @@ class WebApprovals:
                 yield ": keep-alive\n\n"
 
     async def _api_decide(self, request: Request) -> Response:
-        if not same_origin(request.scope):
+        if not same_origin(request.scope, https=self.config.secure_cookies):
             return _error(403, "cross-origin", "cross-origin request refused")
         session = self._approver(request)
         if isinstance(session, Response):

@@ -77,15 +77,20 @@ def host_allowed(scope: Scope, extra: Iterable[str]) -> bool:
     return host in _served_hosts(scope) or host in {h.lower() for h in extra}
 
 
-def same_origin(scope: Scope) -> bool:
-    """Whether a state-changing request comes from the page's own origin."""
+def same_origin(scope: Scope, *, https: bool = False) -> bool:
+    """
+    Whether a state-changing request comes from the page's own origin.
+
+    *https*: the page is served over HTTPS by a proxy in front (the request itself may
+    arrive as plain HTTP), so its origin is ``https://<Host>``.
+    """
     origin = _header(scope, b"origin")
     host = _header(scope, b"host")
     if origin is None:
         return _header(scope, b"sec-fetch-site") == "same-origin"
     if host is None or origin == "null":
         return False
-    scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+    scheme = "https" if https or scope.get("scheme") in ("https", "wss") else "http"
     return origin.strip().lower() == f"{scheme}://{host.strip().lower()}"
 
 
