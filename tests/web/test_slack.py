@@ -74,6 +74,7 @@ def _interaction(
     user: str = "U0APPROVER",
     value: str | None = None,
     kind: str = "block_actions",
+    response_url: str = "https://hooks.slack.invalid/actions/1",
 ) -> bytes:
     button = _buttons(request_message)[action_id]
     payload = {
@@ -83,7 +84,7 @@ def _interaction(
             {"action_id": action_id, "block_id": "openclaw-exec.approval",
              "value": button["value"] if value is None else value, "type": "button"}
         ],
-        "response_url": "https://hooks.slack.invalid/actions/1",
+        "response_url": response_url,
     }  # fmt: skip
     return urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -176,3 +177,34 @@ async def test_a_click_in_slack_decides_and_forgeries_do_not() -> None:
             assert principal.display_name == "ada"
             assert await click(good, good_headers) == (409, "replayed")
             assert await click(good, _signed(good, at=time.time() + 1)) == (404, "unknown-approval")
+        # The click's response_url is not Slack's: nothing was posted to it.
+        assert len(slack.received) == 1
+
+
+@pytest.mark.anyio
+async def test_the_message_is_replaced_by_the_outcome() -> None:
+    slack = Recorder()
+    approver = SlackApprover("", SIGNING_SECRET, response_url_prefix="http://127.0.0.1:")
+    async with http_servers(slack, approver.asgi) as (slack_url, app_url):
+        approver.webhook_url = f"{slack_url}/services/T0/B0/x"
+        approver.response_url_prefix = f"{slack_url}/actions/"
+        request = approval_request("kubectl delete pod web-0")
+        answers: list[Any] = []
+        async with anyio.create_task_group() as tg, httpx.AsyncClient() as client:
+
+            async def ask() -> None:
+                answers.append(await approver.ask(request))
+
+            tg.start_soon(ask)
+            _, body = await slack.next_post(1)
+            deny = ACTION_IDS[Decision.DENY]
+            click = _interaction(json.loads(body), deny, response_url=f"{slack_url}/actions/7")
+            answer = await client.post(f"{app_url}/actions", content=click, headers=_signed(click))
+            assert answer.status_code == 200
+            _, replaced = await slack.next_post(2)
+        assert answers[0][0] is Decision.DENY
+        update = json.loads(replaced)
+        assert update["replace_original"] is True
+        assert "Denied" in update["text"]
+        assert "<@U0APPROVER>" in json.dumps(update["blocks"])
+        assert "actions" not in [b["type"] for b in update["blocks"]]  # no buttons left

@@ -149,6 +149,30 @@ def slack_message(request: ApprovalRequest) -> dict[str, Any]:
     return {"text": _cut(f"Exec approval requested: {command}", 3000), "blocks": blocks}
 
 
+_OUTCOME = {
+    Decision.ALLOW_ONCE: "Allowed once",
+    Decision.ALLOW_ALWAYS: "Allowed always",
+    Decision.DENY: "Denied",
+}
+
+
+def _settled_message(
+    request: ApprovalRequest, decision: Decision, approver: Principal
+) -> dict[str, Any]:
+    """The message that replaces the buttons once a click decided."""
+    command = _cut(_mrkdwn(redact_text(request.command)), _MAX_SECTION)
+    who = approver.id.removeprefix("slack:")
+    outcome = f"*{_OUTCOME[decision]}* by <@{_mrkdwn(who)}>"
+    return {
+        "replace_original": True,
+        "text": _cut(f"{_OUTCOME[decision]}: {command}", 3000),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"```{command}```"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]},
+        ],
+    }
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     lowered = name.lower()
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
@@ -165,6 +189,9 @@ class SlackApprover:
         client: The ``httpx.AsyncClient`` to post with (default: one per call).
         clock: Unix time in seconds (tests may inject one).
         post_timeout_s: Time allowed for the POST itself.
+        response_url_prefix: After a click, the message is replaced by the outcome through
+            the click's ``response_url`` when it starts with this (Slack's own host by
+            default: a URL elsewhere is never posted to).
 
     A failed post is "no answer" (``None``): askFallback applies at the request's expiry.
     """
@@ -178,6 +205,7 @@ class SlackApprover:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         post_timeout_s: float = 10.0,
+        response_url_prefix: str = "https://hooks.slack.com/",
     ) -> None:
         from slack_sdk.signature import Clock, SignatureVerifier  # noqa: PLC0415 - [slack]
 
@@ -191,6 +219,7 @@ class SlackApprover:
         self._client = client
         self.clock = clock
         self.post_timeout_s = post_timeout_s
+        self.response_url_prefix = response_url_prefix
         self.book = CallbackBook(tolerance_s=300.0)
 
     def __repr__(self) -> str:
@@ -205,31 +234,36 @@ class SlackApprover:
         """Post the message; the decision and the Slack user who made it, or ``None``."""
         waiter = self.book.open(request)
         try:
-            if not await self._post(request):
+            if not await self._post(self.webhook_url, slack_message(request), request.id):
                 return None
-            return await self.book.wait(waiter, int(self.clock() * 1000))
+            answer = await self.book.wait(waiter, int(self.clock() * 1000))
         finally:
             self.book.close(request.id, waiter)
+        url = waiter.context.get("response_url", "")
+        if answer is not None and url.startswith(self.response_url_prefix):
+            # Replace the buttons with the outcome, so nobody clicks a settled request.
+            await self._post(url, _settled_message(request, *answer), request.id)
+        return answer
 
-    async def _post(self, request: ApprovalRequest) -> bool:
+    async def _post(self, url: str, message: Mapping[str, Any], approval_id: str) -> bool:
         import httpx  # noqa: PLC0415 - the [slack] extra
 
-        body = json.dumps(slack_message(request)).encode()
+        body = json.dumps(message).encode()
         headers = {"Content-Type": "application/json"}
         try:
             if self._client is not None:
                 response = await self._client.post(
-                    self.webhook_url, content=body, headers=headers, timeout=self.post_timeout_s
+                    url, content=body, headers=headers, timeout=self.post_timeout_s
                 )
             else:
                 async with httpx.AsyncClient(timeout=self.post_timeout_s) as client:
-                    response = await client.post(self.webhook_url, content=body, headers=headers)
+                    response = await client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            _LOG.warning("slack: posting approval %s failed: %s", request.id, exc)
+            _LOG.warning("slack: posting for approval %s failed: %s", approval_id, exc)
             return False
         if not response.is_success:
             status = response.status_code
-            _LOG.warning("slack: the webhook answered %d for approval %s", status, request.id)
+            _LOG.warning("slack: %s answered %d for approval %s", url, status, approval_id)
             return False
         return True
 
@@ -260,11 +294,18 @@ class SlackApprover:
         click = _parse_click(body)
         if click is None:
             return CallbackResult(400, "bad-request")
-        approval_id, digest, decision, user_id, user_name = click
+        approval_id, digest, decision, user_id, user_name, response_url = click
         if self.allowed_users is not None and user_id not in self.allowed_users:
             return CallbackResult(403, "approver-not-allowed", approval_id)
         principal = Principal(id=f"slack:{user_id}", display_name=user_name)
-        return self.book.deliver(approval_id, digest, decision, principal, now_ms=int(now * 1000))
+        return self.book.deliver(
+            approval_id,
+            digest,
+            decision,
+            principal,
+            now_ms=int(now * 1000),
+            context={"response_url": response_url},
+        )
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An ASGI app for the interactivity URL: POST only, bodies up to 64 KiB."""
@@ -284,8 +325,8 @@ class SlackApprover:
         await respond(send, result)
 
 
-def _parse_click(body: bytes) -> tuple[str, str, Decision, str, str | None] | None:
-    """(approval id, plan digest, decision, user id, user name) of a button click, or None."""
+def _parse_click(body: bytes) -> tuple[str, str, Decision, str, str | None, str] | None:
+    """(approval id, digest, decision, user id, user name, response URL) of a click, or None."""
     try:
         form = parse_qs(body.decode("utf-8"), max_num_fields=4)
         payload = json.loads(form["payload"][0])
@@ -299,9 +340,17 @@ def _parse_click(body: bytes) -> tuple[str, str, Decision, str, str | None] | No
         user = payload["user"]
         user_id, name = user["id"], user.get("username") or user.get("name")
         approval_id, digest = value["id"], value["plan"]
+        response_url = payload.get("response_url")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         return None
     strings = (approval_id, digest, user_id)
     if not all(isinstance(s, str) and s for s in strings):
         return None
-    return approval_id, digest, decision, user_id, name if isinstance(name, str) else None
+    return (
+        approval_id,
+        digest,
+        decision,
+        user_id,
+        name if isinstance(name, str) else None,
+        response_url if isinstance(response_url, str) else "",
+    )

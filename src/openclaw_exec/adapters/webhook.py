@@ -156,6 +156,7 @@ class _Waiter:
     expires_at_ms: int
     event: anyio.Event = attrs.Factory(anyio.Event)
     answer: tuple[Decision, Principal] | None = None
+    context: dict[str, str] = attrs.Factory(dict)
 
 
 @attrs.define
@@ -203,8 +204,14 @@ class CallbackBook:
         approver: Principal,
         *,
         now_ms: int,
+        context: Mapping[str, str] | None = None,
     ) -> CallbackResult:
-        """Apply a verified decision to the request it names, if every check passes."""
+        """
+        Apply a verified decision to the request it names, if every check passes.
+
+        *context* is kept with the answer (the Slack approver keeps the click's
+        ``response_url`` there).
+        """
         if not isinstance(approval_id, str) or not isinstance(digest, str):
             return CallbackResult(400, "bad-request")
         waiter = self._waiting.get(approval_id)
@@ -217,6 +224,7 @@ class CallbackBook:
         if waiter.answer is not None:  # pragma: no cover - closed before a second delivery
             return CallbackResult(409, "already-decided", approval_id)
         waiter.answer = (decision, approver)
+        waiter.context.update(context or {})
         waiter.event.set()
         del self._waiting[approval_id]
         return CallbackResult(200, "ok", approval_id)
