@@ -11,6 +11,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openclaw_exec.adapters.memory import MemoryApprovalStore
 from openclaw_exec.approvers import ApproverAnswer, ConsoleApprover, as_approver, serve_approver
@@ -238,3 +240,50 @@ async def test_the_console_is_an_approver_of_the_contract() -> None:
         assert record is not None
         assert record.decision is Decision.DENY
         tg.cancel_scope.cancel()
+
+
+_NONSENSE = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.text(),
+    st.binary(),
+    st.lists(st.sampled_from(list(Decision))),
+    st.dictionaries(st.text(max_size=3), st.sampled_from(list(Decision)), max_size=2),
+    st.sampled_from([d.value for d in Decision]),  # a wire string is still not a Decision
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(answer=_NONSENSE, is_async=st.booleans())
+def test_any_answer_but_a_decision_is_a_deny(answer: object, is_async: bool) -> None:
+    async def coroutine(_request: ApprovalRequest) -> object:
+        return answer
+
+    def plain(_request: ApprovalRequest) -> object:
+        return answer
+
+    safe = as_approver(coroutine if is_async else plain)
+    assert anyio.run(safe, request_for_tests()) is Decision.DENY
+    assert len(safe.errors) == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    answer=st.none()
+    | st.sampled_from(list(Decision))
+    | st.builds(ApproverAnswer, st.sampled_from(list(Decision)), st.none() | st.just(ALICE)),
+    is_async=st.booleans(),
+)
+def test_every_valid_answer_passes_through_unchanged(
+    answer: Decision | ApproverAnswer | None, is_async: bool
+) -> None:
+    async def coroutine(_request: ApprovalRequest) -> Decision | ApproverAnswer | None:
+        return answer
+
+    def plain(_request: ApprovalRequest) -> Decision | ApproverAnswer | None:
+        return answer
+
+    safe = as_approver(coroutine if is_async else plain)
+    assert anyio.run(safe, request_for_tests()) == answer
+    assert safe.errors == []

@@ -283,6 +283,8 @@ async def _serve(
                 message = "approval %s: the answer could not be recorded: %s"
                 logger.error(message, record.id, exc)  # noqa: TRY400 (an outage, not a bug)
                 return
+            if not result.ok:  # someone else was first, or the approver policy refused us
+                logger.warning("approval %s: answer not recorded: %s", record.id, result.message)
             if on_result is not None:
                 on_result(result)
         asked.pop(record.id, None)
