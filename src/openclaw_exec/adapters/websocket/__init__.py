@@ -10,6 +10,8 @@ library's gateway kit): :class:`ApprovalOperator` receives approval prompts and 
 through a callback, after checking at connect that the gateway will deliver other clients'
 requests to it (:class:`ApprovalDeliveryError` with the remedy otherwise);
 :class:`ApprovalRequester` registers a command and waits for the decision;
+:class:`GatewayApprovals` lists and inspects pending approvals, resolves any approval kind
+(first answer wins), reads the history and the host approvals file (hash-guarded writes);
 :func:`open_gateway_session` is the handshake (device identity, challenge signature, device
 token reuse, bounded reconnect) underneath both.
 
@@ -43,6 +45,7 @@ from openclaw_exec.adapters.websocket._identity import (
     load_or_create_identity,
     save_identity,
 )
+from openclaw_exec.adapters.websocket._queries import GatewayApprovals
 from openclaw_exec.adapters.websocket._server import GatewayKit, GatewayKitConfig
 from openclaw_exec.adapters.websocket._store import (
     FilePairingStore,
@@ -77,6 +80,7 @@ __all__ = [
     "DeviceToken",
     "DeviceTokenFile",
     "FilePairingStore",
+    "GatewayApprovals",
     "GatewayClientOptions",
     "GatewayError",
     "GatewayEvent",
