@@ -10,10 +10,12 @@ identity (on normalised policies), which the test suite proves with hypothesis.
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
 import attrs
 
+from openclaw_exec.exceptions import PolicyError
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "PRESET_OPENCLAW_2026_4_1",
     "PRESET_OPENCLAW_LATEST",
     "ExecPolicy",
+    "Preset",
     "max_ask",
     "max_sandbox",
     "min_security",
@@ -156,3 +159,56 @@ PRESET_OPENCLAW_2026_4_1: Final = ExecPolicy()
 PRESET_OPENCLAW_LATEST: Final = ExecPolicy(
     security=Security.FULL, ask=Ask.OFF, ask_fallback=Security.DENY
 )
+
+
+class Preset(enum.StrEnum):
+    """
+    Which OpenClaw release's built-in behaviour host resolution follows, chosen explicitly.
+
+    * ``openclaw-2026.4.1``: knobs nobody set are ``deny`` / ``on-miss`` / ``deny`` / no
+      skills, and no agent id means ``main``. This library's default.
+    * ``openclaw-2026.9.6``: knobs nobody set are ``full`` / ``off`` / ``deny`` / no skills
+      (2026.4.2 and later), and no agent id means *no* agent: only ``agents["*"]`` and
+      ``defaults`` apply (OpenClaw looks up the agent key ``default``, which its loader has
+      already merged into ``main``).
+
+    An approvals file or a requested policy overrides the preset knob by knob; the preset
+    only fills what nobody set, so choosing one never loosens what the file enforces.
+    """
+
+    OPENCLAW_2026_4_1 = "openclaw-2026.4.1"
+    OPENCLAW_2026_9_6 = "openclaw-2026.9.6"
+
+    @property
+    def defaults(self) -> ExecPolicy:
+        """The built-in knobs of this release."""
+        if self is Preset.OPENCLAW_2026_9_6:
+            return PRESET_OPENCLAW_LATEST
+        return PRESET_OPENCLAW_2026_4_1
+
+    @property
+    def version(self) -> str:
+        """The OpenClaw version (``2026.4.1``)."""
+        return self.value.removeprefix("openclaw-")
+
+    @property
+    def no_agent_key(self) -> str | None:
+        """The agent looked up when no agent id is given (``None``: no agent entry at all)."""
+        return "main" if self is Preset.OPENCLAW_2026_4_1 else None
+
+    @classmethod
+    def parse(cls, value: object) -> Preset:
+        """
+        A member, its value, or the bare version (``2026.9.6``).
+
+        Raises:
+            PolicyError: Anything else, naming the allowed spellings.
+        """
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            for member in cls:
+                if value in (member.value, member.version):
+                    return member
+        allowed = ", ".join(f"{m.value} ({m.version})" for m in cls)
+        raise PolicyError(f"invalid preset {value!r}: allowed values are {allowed}")

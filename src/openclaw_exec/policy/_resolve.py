@@ -18,14 +18,13 @@ from typing import Any, Final
 import attrs
 
 from openclaw_exec.policy._approvals import (
-    DEFAULT_AGENT_ID,
     WILDCARD_AGENT_ID,
     AgentPolicy,
     AllowlistEntry,
     ApprovalsFile,
 )
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
-from openclaw_exec.policy._policy import PRESET_OPENCLAW_2026_4_1, ExecPolicy, stricter
+from openclaw_exec.policy._policy import ExecPolicy, Preset, stricter
 
 __all__ = ["POLICY_FIELDS", "FieldOrigin", "Layer", "ResolvedPolicy", "resolve_policy"]
 
@@ -46,10 +45,13 @@ class Layer(enum.StrEnum):
     WILDCARD = "wildcard"  # agents["*"] in the approvals file
     DEFAULTS = "defaults"  # defaults in the approvals file
     REQUESTED = "requested"  # the requested policy (config, per-call parameters)
-    BUILT_IN = "built-in"  # this library's built-in default
+    BUILT_IN = "built-in"  # the preset's built-in default
 
 
 _FILE_LAYERS: Final = frozenset({Layer.AGENT, Layer.WILDCARD, Layer.DEFAULTS})
+
+#: OpenClaw 2026.9.6's agent key when no agent id is given.
+_NO_AGENT_KEY: Final = "default"
 
 
 @attrs.frozen(kw_only=True)
@@ -118,7 +120,8 @@ class ResolvedPolicy:
     The outcome of resolving a policy for one agent.
 
     Attributes:
-        agent_id: The agent resolved for.
+        agent_id: The agent resolved for (under the 2026.9.6 preset without an agent id:
+            ``default``, OpenClaw's key for "no agent", which no loaded file holds).
         requested: The requested policy (layer A).
         host: The host policy from the approvals file (layer B), unset fields inheriting
             the requested values as OpenClaw does.
@@ -133,9 +136,10 @@ class ResolvedPolicy:
     effective: ExecPolicy
     allowlist: tuple[AllowlistEntry, ...]
     origins: Mapping[str, FieldOrigin] = attrs.field(converter=_frozen_origins, hash=False)
+    preset: Preset = Preset.OPENCLAW_2026_4_1
 
     def explain(self) -> str:
-        """Several lines in words: each knob and where it came from."""
+        """Several lines in words: each knob and where it came from (see :attr:`preset`)."""
         return "\n".join(origin.explain() for origin in self.origins.values())
 
 
@@ -164,6 +168,7 @@ def resolve_policy(
     agent_id: str | None = None,
     requested: ExecPolicy | None = None,
     requested_fields: Collection[str] | None = None,
+    preset: Preset | str = Preset.OPENCLAW_2026_4_1,
 ) -> ResolvedPolicy:
     """
     Resolve the effective policy for *agent_id* from an approvals file and a request.
@@ -171,20 +176,28 @@ def resolve_policy(
     Args:
         file: The host's approvals file, or ``None`` when the host has none (then
             the host layer inherits the request entirely, as in OpenClaw).
-        agent_id: The agent; ``None`` means ``main``, as OpenClaw 2026.4.1.
+        agent_id: The agent; ``None`` means ``main`` under the 2026.4.1 preset and no
+            agent (only ``agents["*"]`` and ``defaults``) under the 2026.9.6 one.
         requested: The requested policy (layer A). ``None`` means "nothing requested":
-            the file decides alone, and knobs it leaves unset take the built-in safe
-            defaults (``deny`` / ``on-miss`` / ``deny`` / no skills).
+            the file decides alone, and knobs it leaves unset take the preset's built-in
+            defaults.
         requested_fields: Which knobs (Python names) of *requested* were really
             requested; the others are reported as built-in defaults. ``None``: all of
             them when *requested* is given.
+        preset: Whose built-in behaviour fills what nobody set (:class:`Preset`; its
+            value or bare version also work): ``openclaw-2026.4.1`` (``deny`` /
+            ``on-miss``, the default) or ``openclaw-2026.9.6`` (``full`` / ``off``).
 
     Returns:
         The host and effective policies, the allowlist and each knob's provenance.
     """
-    agent_key = agent_id or DEFAULT_AGENT_ID
+    chosen = Preset.parse(preset)
+    no_agent = not agent_id
+    agent_key = agent_id or chosen.no_agent_key or _NO_AGENT_KEY
     document = file if file is not None else ApprovalsFile()
-    agent = document.agents.get(agent_key)
+    # 2026.9.6 without an agent id looks up "default", which its loader (like ours) has
+    # already merged into "main": no agent entry applies.
+    agent = None if no_agent and chosen.no_agent_key is None else document.agents.get(agent_key)
     # For agent "*" itself OpenClaw lists the wildcard entries twice; matching is unaffected.
     wildcard = document.agents.get(WILDCARD_AGENT_ID)
     asked = {
@@ -197,7 +210,7 @@ def resolve_policy(
         if name in asked:
             fallback, fallback_layer = getattr(requested, name), Layer.REQUESTED
         else:
-            fallback, fallback_layer = getattr(PRESET_OPENCLAW_2026_4_1, name), Layer.BUILT_IN
+            fallback, fallback_layer = getattr(chosen.defaults, name), Layer.BUILT_IN
         picked[name] = _pick(
             name,
             agent=agent,
@@ -247,4 +260,5 @@ def resolve_policy(
         effective=effective,
         allowlist=allowlist,
         origins=origins,
+        preset=chosen,
     )
