@@ -25,6 +25,15 @@ from openclaw_exec.policy._codec import (
     dumps_approvals,
     loads_approvals,
 )
+from openclaw_exec.policy._config import (
+    AUTO_REVIEW_TIMEOUT_MS,
+    ExecConfig,
+    ExecConfigError,
+    ExecMode,
+    ReviewerConfig,
+    SafeBinProfileConfig,
+)
+from openclaw_exec.policy._config_read import exec_config_from_json, loads_exec_config
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 from openclaw_exec.policy._policy import (
     MOST_PERMISSIVE,
@@ -55,6 +64,7 @@ from openclaw_exec.policy._verdict import (
 )
 
 __all__ = [
+    "AUTO_REVIEW_TIMEOUT_MS",
     "DEFAULT_AGENT_ID",
     "MOST_PERMISSIVE",
     "POLICY_FIELDS",
@@ -65,12 +75,17 @@ __all__ = [
     "AllowlistEntry",
     "ApprovalsFile",
     "Ask",
+    "ExecConfig",
+    "ExecConfigError",
+    "ExecMode",
     "ExecPolicy",
     "FieldOrigin",
     "Layer",
     "PolicyDefaults",
     "Preset",
     "ResolvedPolicy",
+    "ReviewerConfig",
+    "SafeBinProfileConfig",
     "Sandbox",
     "SandboxMode",
     "Security",
@@ -86,8 +101,10 @@ __all__ = [
     "cwd_bound_arg_pattern",
     "decide_verdict",
     "dumps_approvals",
+    "exec_config_from_json",
     "fallback_verdict",
     "loads_approvals",
+    "loads_exec_config",
     "max_ask",
     "max_sandbox",
     "min_security",
