@@ -53,6 +53,14 @@ from openclaw_exec.policy._resolve import (
     ResolvedPolicy,
     resolve_policy,
 )
+from openclaw_exec.policy._review import (
+    ExecReviewer,
+    ReviewDecision,
+    ReviewRequest,
+    ReviewRisk,
+    ReviewVerdict,
+    review_verdict_from_json,
+)
 from openclaw_exec.policy._sandbox import Sandbox
 from openclaw_exec.policy._verdict import (
     Verdict,
@@ -79,11 +87,16 @@ __all__ = [
     "ExecConfigError",
     "ExecMode",
     "ExecPolicy",
+    "ExecReviewer",
     "FieldOrigin",
     "Layer",
     "PolicyDefaults",
     "Preset",
     "ResolvedPolicy",
+    "ReviewDecision",
+    "ReviewRequest",
+    "ReviewRisk",
+    "ReviewVerdict",
     "ReviewerConfig",
     "SafeBinProfileConfig",
     "Sandbox",
@@ -110,5 +123,6 @@ __all__ = [
     "min_security",
     "requires_approval",
     "resolve_policy",
+    "review_verdict_from_json",
     "stricter",
 ]
