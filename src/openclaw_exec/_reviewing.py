@@ -131,7 +131,7 @@ def _request(
         parsed=evaluation.analysis_ok,
         allowlist_matched=evaluation.allowlist_satisfied,
         durable_approval_matched=evaluation.durable_approval_satisfied,
-        triggers=verdict.triggers,
+        triggers=verdict.triggers or tuple(evaluation.must_ask),
         agent_id=agent_id,
         session_key=session_key,
         may_allow=may_allow,
@@ -167,6 +167,7 @@ async def review_command(
         verdict.verdict is Verdict.ASK
         and evaluation.analysis_ok
         and not verdict.triggers
+        and not evaluation.must_ask
         and policy.security is Security.ALLOWLIST
         and policy.ask is not Ask.ALWAYS
     )
