@@ -63,6 +63,8 @@ class GuardReason:
     AUDIT_FAILED = "audit-log-unavailable"  # the decision could not be recorded
     APPROVE_COMMAND = "approve-command-refused"  # an agent tried to run /approve itself
     SANDBOX_UNAVAILABLE = "sandbox-unavailable"  # sandbox=required and no backend works
+    REVIEWER_APPROVED = "reviewer-approved"  # mode auto: the embedder's reviewer allowed it once
+    REVIEWER_DENIED = "reviewer-denied"  # the embedder's reviewer denied it
     # Deferred approvals (ExecGuard.resume): refusals of one resume call. The approval
     # itself is left as it was (pending, decided), except that a replay finds it collected.
     APPROVAL_REPLAYED = "approval-replayed"  # this approval's outcome was already collected

@@ -16,7 +16,9 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from openclaw_exec._guard_values import _portable
 from openclaw_exec.policy import (
+    AUTO_REVIEW_TIMEOUT_MS,
     Ask,
     ExecPolicy,
     ReviewDecision,
@@ -31,10 +33,19 @@ from openclaw_exec.policy import (
 )
 
 if TYPE_CHECKING:
-    from openclaw_exec.analysis import Evaluation
+    from openclaw_exec._guard_values import _Outcome
+    from openclaw_exec.analysis import Evaluation, ExecEnvironment
+    from openclaw_exec.guard import ExecGuard
     from openclaw_exec.policy import ExecReviewer
 
-__all__ = ["REVIEW_TRIGGER", "ReviewAction", "ReviewStep", "review_command", "run_reviewer"]
+__all__ = [
+    "REVIEW_TRIGGER",
+    "ReviewAction",
+    "ReviewStep",
+    "review_command",
+    "review_outcome",
+    "run_reviewer",
+]
 
 #: The forced-ask trigger a reviewer's escalation adds (no askFallback allow after it).
 REVIEW_TRIGGER = "reviewer"
@@ -198,4 +209,33 @@ async def review_command(
         action=ReviewAction.ASK,
         verdict=answer,
         message=f"exec reviewer deferred to human approval ({said})",
+    )
+
+
+async def review_outcome(
+    guard: ExecGuard,
+    outcome: _Outcome,
+    verdict: VerdictResult,
+    session_key: str | None,
+    environ: ExecEnvironment,
+) -> ReviewStep:
+    """:func:`review_command` with what *guard* knows (its reviewer, mode and config)."""
+    assert guard.reviewer is not None
+    assert outcome.evaluation is not None
+    assert outcome.policy is not None
+    config = guard.reviewer_config
+    return await review_command(
+        guard.reviewer,
+        auto_review=guard.auto_review,
+        timeout_ms=config.timeout_ms if config is not None else AUTO_REVIEW_TIMEOUT_MS,
+        config=config,
+        command=outcome.command,
+        cwd=outcome.cwd,
+        evaluation=outcome.evaluation,
+        verdict=verdict,
+        policy=outcome.policy,
+        env_keys=tuple(sorted(k for k in environ.overrides if _portable(k))),
+        host=guard.host,
+        agent_id=outcome.agent_id,
+        session_key=session_key,
     )

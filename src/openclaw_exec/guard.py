@@ -63,6 +63,7 @@ from openclaw_exec._guard_values import (
     exec_environment,
 )
 from openclaw_exec._open_guard import open_guard
+from openclaw_exec._reviewing import ReviewAction, review_outcome
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.analysis import (
     ExecEnvironment,
@@ -77,6 +78,9 @@ from openclaw_exec.exceptions import (
 from openclaw_exec.policy import (
     ApprovalsFile,
     ExecPolicy,
+    ExecReviewer,
+    Preset,
+    ReviewerConfig,
     Sandbox,
     Security,
     Verdict,
@@ -146,6 +150,12 @@ class ExecGuard(_Asking):
         danger_profiles: Argument-level danger profiles (``git -c core.pager=…``,
             ``find -exec``, ``tee ~/.bashrc``… need a human unless an entry's
             ``argPattern`` allows them). ``False``: OpenClaw-identical verdicts.
+        preset: Whose built-in defaults fill knobs nobody set
+            (:class:`~openclaw_exec.policy.Preset`; default OpenClaw 2026.4.1's).
+        reviewer: The embedder's reviewer (:mod:`openclaw_exec.policy._review`); with
+            *auto_review* (``mode: auto``) it may allow an eligible miss, else only raise.
+        auto_review: ``tools.exec.mode`` is ``auto`` (:attr:`ExecConfig.auto_review`).
+        reviewer_config: ``tools.exec.reviewer`` (``timeoutMs`` bounds each review).
     """
 
     def __init__(
@@ -165,6 +175,10 @@ class ExecGuard(_Asking):
         sandbox: Sandbox | None = None,
         sandbox_backends: Sequence[Backend] | None = None,
         danger_profiles: bool = True,
+        preset: Preset | str = Preset.OPENCLAW_2026_4_1,
+        reviewer: ExecReviewer | None = None,
+        auto_review: bool = False,
+        reviewer_config: ReviewerConfig | None = None,
     ) -> None:
         if approvals is not None and approvals_file is not None:
             raise ValueError("pass either approvals (a file on disk) or approvals_file, not both")
@@ -197,6 +211,12 @@ class ExecGuard(_Asking):
         self._new_id = new_id
         self.sandbox = sandbox if sandbox is not None else Sandbox()
         self._sandbox_backends = tuple(sandbox_backends) if sandbox_backends is not None else None
+        self.preset = Preset.parse(preset)
+        if auto_review and reviewer is None:
+            raise ValueError("auto_review (mode auto) needs a reviewer")
+        self.reviewer = reviewer
+        self.auto_review = auto_review
+        self.reviewer_config = reviewer_config
 
     @property
     def sandbox_backends(self) -> tuple[Backend, ...]:
@@ -494,6 +514,18 @@ class ExecGuard(_Asking):
                 return base.deny(GuardReason.SANDBOX_UNAVAILABLE, message)
         if evaluation is None or verdict.verdict is Verdict.DENY:
             return base.with_verdict(verdict, allowed=False)
+        if self.reviewer is not None:
+            step = await review_outcome(self, base, verdict, session_key, environ)
+            if step.action is ReviewAction.DENY:
+                denied = base.with_verdict(verdict, allowed=False)
+                return denied.deny(GuardReason.REVIEWER_DENIED, step.message)
+            if step.action is ReviewAction.ALLOW:
+                allowed = base.with_verdict(verdict, allowed=True)
+                return attrs.evolve(
+                    allowed, reason=GuardReason.REVIEWER_APPROVED, message=step.message
+                )
+            if step.action is ReviewAction.ASK:
+                verdict = step.escalated(verdict)
         if verdict.verdict is Verdict.ALLOW:
             await record_uses(self.approvals, resolved.agent_id, evaluation, file)
             return base.with_verdict(verdict, allowed=True)
@@ -526,7 +558,7 @@ class ExecGuard(_Asking):
         requested = self.policy
         if policy is not None:
             requested = policy if requested is None else stricter(requested, policy)
-        resolved = resolve_policy(file, agent_id=agent_id, requested=requested)
+        resolved = resolve_policy(file, agent_id=agent_id, requested=requested, preset=self.preset)
         effective = resolved.effective
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
