@@ -99,6 +99,7 @@ class _Connection:
     principal: Principal
     approver: bool
     open: set[str] = attrs.Factory(set)
+    events: bool = True
 
 
 @attrs.frozen
@@ -161,12 +162,15 @@ class ApprovalGateway:
 
     # ------------------------------------------------------------------ connections
 
-    def connect(self, connection: Hashable, principal: Principal) -> None:
+    def connect(self, connection: Hashable, principal: Principal, *, events: bool = True) -> None:
         """
         A client connected and authenticated as *principal*.
 
         It is an approver (a route, and it receives approval events) when it holds
-        ``operator.approvals`` or ``operator.admin``.
+        ``operator.approvals`` or ``operator.admin``. ``events=False`` leaves it out of the
+        event fan-out only (a transport that would drop its events anyway, such as the gateway
+        kit's non-approval clients): with hundreds of requesters connected, building an event
+        frame for each of them per approval dominated the kit's cost.
 
         Raises:
             LocalProtocolError: *connection* is already connected.
@@ -174,7 +178,7 @@ class ApprovalGateway:
         if connection in self._connections:
             raise LocalProtocolError(f"connection {connection!r} is already connected")
         approver = not principal.scopes.isdisjoint(APPROVAL_SCOPES)
-        self._connections[connection] = _Connection(principal, approver)
+        self._connections[connection] = _Connection(principal, approver, events=events)
 
     def disconnect(self, connection: Hashable) -> None:
         """
@@ -473,6 +477,7 @@ class ApprovalGateway:
             Outgoing(key, framed)
             for key, c in self._connections.items()
             if c.approver
+            and c.events
             and (
                 hide_from is None
                 or c.principal.id in self.allow_self_approval
