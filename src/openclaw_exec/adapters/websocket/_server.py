@@ -285,7 +285,7 @@ class GatewayKit:
                 scopes=principal.scopes,
             )
             self._peers[key] = peer
-            self.approvals.connect(key, principal)
+            self.approvals.connect(key, principal, events=self._takes_events(peer))
             try:
                 await self._serve_peer(peer, connection)
             finally:
@@ -562,14 +562,15 @@ class GatewayKit:
             Its connection key, for :meth:`submit` and :meth:`detach`.
         """
         key = f"local-{uuid.uuid4()}"
-        self._peers[key] = _Peer(
+        peer = _Peer(
             key=key,
             connection=_LocalConnection(deliver),
             principal_id=principal.id,
             approval_client=approval_client,
             scopes=principal.scopes,
         )
-        self.approvals.connect(key, principal)
+        self._peers[key] = peer
+        self.approvals.connect(key, principal, events=self._takes_events(peer))
         return key
 
     def detach(self, key: str) -> None:
@@ -589,9 +590,16 @@ class GatewayKit:
 
     async def _receive(self, peer: _Peer, frame: RequestFrame) -> None:
         now = self.clock()
-        outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
         if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer):
-            outgoing += self._no_route(outgoing, now)
+            # Rare: nobody will be shown it. Which approval it registered is what is pending
+            # now and was not before (no event names it: nobody takes events).
+            broker = self.approvals.broker
+            before = {r.id for r in broker.pending(now_ms=now)}
+            outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
+            new = [r.id for r in broker.pending(now_ms=now) if r.id not in before]
+            outgoing += self._no_route(new, now)
+        else:
+            outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
         await self._route(outgoing)
         self._poke()
 
@@ -626,40 +634,37 @@ class GatewayKit:
             for key, other in self._peers.items()
         )
 
-    def _no_route(self, outgoing: list[Outgoing], now: int) -> list[Outgoing]:
+    def _no_route(self, ids: list[str], now: int) -> list[Outgoing]:
         """
-        Expire a just-registered request nobody will be shown (``no-approval-route``).
+        Expire just-registered requests nobody will be shown (``no-approval-route``).
 
         The approval gateway counts every approvals-scoped connection as a route; the kit
         shows requests to approval clients only, so it settles the request at once (the
         requester gets ``decision: null`` and applies askFallback) instead of letting it
         wait for its timeout.
         """
-        ids = [
-            item.frame.payload["id"]
-            for item in outgoing
-            if isinstance(item.frame, EventFrame)
-            and item.frame.event == EVENT_REQUESTED
-            and isinstance(item.frame.payload, dict)
-            and isinstance(item.frame.payload.get("id"), str)
-        ]
         for approval_id in ids:
             self.approvals.broker.expire(approval_id, now_ms=now, reason=TerminalReason.NO_ROUTE)
         return self.approvals.tick(now_ms=now) if ids else []
 
+    def _takes_events(self, peer: _Peer) -> bool:
+        """Whether approval events go to *peer* (else the gateway leaves it out of fan-outs)."""
+        return peer.approval_client or not self.config.events_to_approval_clients_only
+
     async def _route(self, outgoing: list[Outgoing]) -> None:
+        # One event goes to every approver as the same frame object: encode it once.
+        encoded: dict[int, str] = {}
         for item in outgoing:
             peer = self._peers.get(item.connection)
             if peer is None:
                 continue
             frame = item.frame
-            if (
-                isinstance(frame, EventFrame)
-                and self.config.events_to_approval_clients_only
-                and not peer.approval_client
-            ):
+            if isinstance(frame, EventFrame) and not self._takes_events(peer):
                 continue
-            await self._send(peer, dumps(frame))
+            text = encoded.get(id(frame))
+            if text is None:
+                text = encoded[id(frame)] = dumps(frame)
+            await self._send(peer, text)
 
     async def _send(self, peer: _Peer, text: str) -> None:
         """Send to one peer; a peer that cannot take it in time is dropped, not waited for."""

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _READ_CHUNK = 65536
+_BACKLOG_BYTES = 1 << 20  # queued behind a busy writer before further senders wait
 
 
 class WebSocketClosedError(TransportError):
@@ -82,7 +83,13 @@ class WebSocketConnection:
         self._stream = stream
         self._protocol = protocol
         self._max_message = max_message
-        self._send_lock = anyio.Lock()
+        # Outgoing bytes: whoever finds no write in progress writes everything queued, in one
+        # send per batch (a fan-out of many frames to one peer costs one syscall, and a task
+        # whose frame joins a write in progress does not wait for it).
+        self._outbox: list[bytes] = []
+        self._outbox_bytes = 0
+        self._writing = False
+        self._drained: anyio.Event | None = None
         self._messages: deque[str] = deque()
         self._fragments: list[bytes] = []
         self._fragment_size = 0
@@ -108,16 +115,47 @@ class WebSocketConnection:
         return None
 
     async def _flush(self) -> None:
-        async with self._send_lock:
-            for data in self._protocol.data_to_send():
-                try:
-                    if data:
-                        await self._stream.send(data)
-                    else:
-                        await self._stream.send_eof()
-                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                    self._eof = True
-                    raise WebSocketClosedError(1006, f"connection lost: {exc}") from None
+        chunks = self._protocol.data_to_send()
+        if chunks:
+            self._outbox += chunks
+            self._outbox_bytes += sum(len(c) for c in chunks)
+        if not self._outbox:
+            return  # the common case after a receive: nothing to write, no lock, no wait
+        if self._writing:
+            # Our bytes leave with the writer's next batch; wait only if the peer is far behind
+            # (the caller's own timeout bounds that wait: the kit drops such a peer).
+            while self._outbox_bytes > _BACKLOG_BYTES and self._write_in_progress():
+                if self._drained is None:
+                    self._drained = anyio.Event()
+                await self._drained.wait()
+            return
+        self._writing = True
+        try:
+            while self._outbox:
+                batch, self._outbox, self._outbox_bytes = self._outbox, [], 0
+                data = bytearray()
+                for chunk in batch:
+                    if chunk:
+                        data += chunk
+                        continue
+                    if data:  # b"" marks the end of the stream: send what precedes it first
+                        await self._stream.send(bytes(data))
+                        data.clear()
+                    await self._stream.send_eof()
+                if data:
+                    await self._stream.send(bytes(data))
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            self._eof = True
+            self._outbox, self._outbox_bytes = [], 0
+            raise WebSocketClosedError(1006, f"connection lost: {exc}") from None
+        finally:
+            self._writing = False
+            drained, self._drained = self._drained, None
+            if drained is not None:
+                drained.set()
+
+    def _write_in_progress(self) -> bool:
+        return self._writing
 
     def _is_closed(self) -> bool:
         return self._protocol.state is State.CLOSED
