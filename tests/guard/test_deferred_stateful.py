@@ -20,8 +20,8 @@ def test_memory_store_gives_one_outcome_per_request(backend: str) -> None:
         lambda clock: MemoryApprovalStore(clock=clock, grace_ms=GRACE_MS),
         backend=backend,
         persistent=False,  # a new memory store knows nothing: every old id is refused
-        max_examples=8,
-        steps=20,
+        max_examples=15,
+        steps=25,
     )
 
 

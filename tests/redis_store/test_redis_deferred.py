@@ -45,7 +45,7 @@ def _factory(url: str) -> Callable[[Callable[[], int]], RedisApprovalStore]:
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_redis_store_gives_one_outcome_per_request(redis_server: RedisServer, backend: str) -> None:
-    run_outcome_machine(_factory(redis_server.url), backend=backend, max_examples=5, steps=15)
+    run_outcome_machine(_factory(redis_server.url), backend=backend, max_examples=8, steps=20)
 
 
 @pytest.mark.slow
