@@ -27,6 +27,7 @@ __all__ = [
     "DECISIONS",
     "ApprovalView",
     "begin",
+    "finish",
     "parse_answer",
     "pending_from",
     "settle",
@@ -101,7 +102,7 @@ async def begin(
         return invalid(command, cwd, str(exc))
     if isinstance(first, PendingApproval):
         return first
-    return await _run(guard, first, max_output)
+    return await finish(guard, first, max_output)
 
 
 def pending_from(
@@ -166,10 +167,11 @@ async def settle(
             outcome["reason"] = ANSWER_MISMATCH
             outcome["message"] = f"{problem}; recorded as a deny, nothing ran"
         return outcome
-    return await _run(guard, result, max_output)
+    return await finish(guard, result, max_output)
 
 
-async def _run(guard: ExecGuard, auth: Authorization, max_output: int) -> ShellOutcome:
+async def finish(guard: ExecGuard, auth: Authorization, max_output: int) -> ShellOutcome:
+    """Run a final :class:`~openclaw_exec.Authorization` if it allows; the outcome either way."""
     if not auth.allowed:
         return refusal_of(auth)
     return outcome_of(await run_authorized(guard, auth), max_output=max_output)

@@ -14,6 +14,7 @@ from openclaw_exec.guard import Authorization
 from openclaw_exec.integrations._run import GuardedRun
 
 __all__ = [
+    "DEFAULT_DESCRIPTION",
     "DEFAULT_MAX_OUTPUT",
     "INVALID_ARGUMENTS",
     "ShellOutcome",
@@ -22,6 +23,15 @@ __all__ = [
     "refusal_of",
     "render",
 ]
+
+#: What the model is told about the tool.
+DEFAULT_DESCRIPTION = (
+    "Run a shell command (sh -c) on this machine. A security policy decides what may run; "
+    "commands it cannot prove harmless need a human's approval. The result is the exit "
+    "status and output, or why the command was refused (do not retry a refused command "
+    "in another form)."
+)
+
 
 #: The reason code when the model's arguments could not even be checked (a relative cwd ...).
 INVALID_ARGUMENTS = "invalid-arguments"

@@ -26,6 +26,7 @@ from openclaw_exec.exceptions import AnalysisError
 from openclaw_exec.guard import ExecGuard
 from openclaw_exec.integrations._assess import RiskAssessor
 from openclaw_exec.integrations._outcome import (
+    DEFAULT_DESCRIPTION,
     DEFAULT_MAX_OUTPUT,
     ShellOutcome,
     invalid,
@@ -35,14 +36,6 @@ from openclaw_exec.integrations._outcome import (
 from openclaw_exec.integrations._run import guarded_run
 
 __all__ = ["DEFAULT_DESCRIPTION", "ShellInput", "shell_tool"]
-
-#: What the model is told about the tool.
-DEFAULT_DESCRIPTION = (
-    "Run a shell command (sh -c) on this machine. A security policy decides what may run; "
-    "commands it cannot prove harmless need a human's approval. The result is the exit "
-    "status and output, or why the command was refused (do not retry a refused command "
-    "in another form)."
-)
 
 
 class ShellInput(BaseModel):

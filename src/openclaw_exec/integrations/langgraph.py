@@ -45,8 +45,13 @@ from openclaw_exec.integrations._deferred import (
     settle,
     view,
 )
-from openclaw_exec.integrations._outcome import DEFAULT_MAX_OUTPUT, ShellOutcome, render
-from openclaw_exec.integrations.langchain import DEFAULT_DESCRIPTION, ShellInput
+from openclaw_exec.integrations._outcome import (
+    DEFAULT_DESCRIPTION,
+    DEFAULT_MAX_OUTPUT,
+    ShellOutcome,
+    render,
+)
+from openclaw_exec.integrations.langchain import ShellInput
 from openclaw_exec.protocol import Decision, Principal
 
 __all__ = ["ApprovalView", "answer", "run_shell", "run_shell_sync", "shell_tool"]

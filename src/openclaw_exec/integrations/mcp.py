@@ -1,0 +1,236 @@
+"""
+MCP: a guarded shell tool served over the Model Context Protocol (``openclaw-exec[mcp]``).
+
+:func:`shell_server` builds an MCP server (the official SDK's ``MCPServer``) with one tool,
+``shell``: each call is checked by the guard; what the policy decides alone runs (or is
+refused) at once; what needs a human is asked:
+
+1. through **elicitation**, when the client declared it (``elicitation.form``): the client
+   shows the command to its user, who accepts with a decision (``allow-once``,
+   ``allow-always``, ``deny``), declines (a deny) or cancels (no answer: the approval is
+   withdrawn and ``askFallback`` applies);
+2. otherwise through the configured *approver* (the one approver contract: an approval
+   request in, a decision or ``None`` out; ``None`` leaves the approval pending for any other
+   surface sharing the store until it expires);
+3. with neither, through the guard's store as :meth:`~openclaw_exec.ExecGuard.authorize`
+   does (whoever serves the store answers; nobody: ``askFallback`` at once).
+
+The pending approval is registered in the guard's store and bound to the exact plan before
+anyone is asked (the deferred :meth:`~openclaw_exec.ExecGuard.check`), and the answer is
+recorded with :meth:`~openclaw_exec.ExecGuard.resume`, so one request has one outcome
+whatever surface answers first. The tool's result is the command's exit status and output
+(text for the model; ``is_error`` when nothing ran) with the
+:class:`~openclaw_exec.integrations.ShellOutcome` as structured content.
+
+Trust: an elicitation answer is the MCP *client's*; a client that lets its model answer
+elicitations approves for itself. Turn elicitation off (``elicitation=False``,
+``openclaw-exec mcp --no-elicitation``) unless the client puts the question to its user.
+
+``openclaw-exec mcp`` serves this over stdio.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from openclaw_exec.approvers import ApproverAnswer, ApproverLike, as_approver
+from openclaw_exec.exceptions import AnalysisError
+from openclaw_exec.guard import ExecGuard, PendingApproval
+from openclaw_exec.integrations._deferred import begin, finish, settle
+from openclaw_exec.integrations._outcome import (
+    DEFAULT_DESCRIPTION,
+    DEFAULT_MAX_OUTPUT,
+    ShellOutcome,
+    invalid,
+    outcome_of,
+    render,
+)
+from openclaw_exec.integrations._run import guarded_run
+from openclaw_exec.protocol import Decision, Principal
+
+__all__ = ["ELICITATION_PRINCIPAL", "ApprovalForm", "shell_server"]
+
+#: Who an elicitation answer is recorded as (``resolvedBy``).
+ELICITATION_PRINCIPAL = Principal(id="mcp-elicitation", display_name="MCP client user")
+_APPROVER_PRINCIPAL = Principal(id="mcp-approver", display_name="approver")
+
+
+class ApprovalForm(BaseModel):
+    """The elicitation form: one choice."""
+
+    decision: Literal["allow-once", "allow-always", "deny"] = Field(
+        description=(
+            "allow-once: run it this time; allow-always: run it and trust this program from "
+            "now on; deny: do not run it"
+        )
+    )
+
+
+def _prompt(pending: PendingApproval) -> str:
+    why = pending.verdict.message if pending.verdict is not None else "the policy asks a human"
+    agent = pending.agent_id or "main"
+    return (
+        "An agent wants to run a shell command.\n\n"
+        f"    {pending.command}\n\n"
+        f"in {pending.cwd} (agent {agent}). Why you are asked: {why}.\n"
+        f"Approval {pending.approval_id}."
+    )
+
+
+def _elicits(ctx: Context) -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    # A client that declares elicitation without naming a mode supports forms (2025-06-18).
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+def _result(outcome: ShellOutcome) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=render(outcome))],
+        structured_content=dict(outcome),
+        is_error=not outcome["ran"],
+    )
+
+
+def shell_server(
+    guard: ExecGuard,
+    *,
+    approver: ApproverLike | None = None,
+    elicitation: bool = True,
+    name: str = "openclaw-exec",
+    tool_name: str = "shell",
+    description: str = DEFAULT_DESCRIPTION,
+    cwd: str | os.PathLike[str] | None = None,
+    agent_id: str | None = None,
+    session_key: str | None = None,
+    env_overrides: Mapping[str, str] | None = None,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+) -> MCPServer:
+    """
+    An MCP server whose ``shell`` tool runs only what *guard* (and a human) allowed.
+
+    Args:
+        guard: The exec guard. A pending approval lives in its store (which it needs for
+            anyone to be asked); without a store every ask takes ``askFallback`` at once.
+        approver: Who answers when the client cannot elicit: anything
+            :func:`~openclaw_exec.approvers.as_approver` accepts. ``None``: the guard's store
+            (whatever serves it) as ``authorize`` does.
+        elicitation: Ask the client's user through MCP elicitation when the client supports
+            it (see the trust note above).
+        name: The server's name.
+        tool_name: The tool's name.
+        description: What the model is told about the tool.
+        cwd: The working directory when the model gives none (default: the process's).
+        agent_id: The agent the tool acts for.
+        session_key: The conversation bound to approvals.
+        env_overrides: Variables to add to the (host's, stripped) environment.
+        max_output: Characters of stdout and of stderr returned.
+
+    Returns:
+        The server: ``await server.run_stdio_async()`` (``openclaw-exec mcp`` does), or any
+        transport the SDK offers.
+    """
+    safe = None if approver is None else as_approver(approver)
+    default_cwd = None if cwd is None else os.fspath(cwd)
+    overrides = dict(env_overrides) if env_overrides else None
+    server = MCPServer(name, log_level="WARNING")
+
+    async def ask_approver(pending: PendingApproval) -> ShellOutcome:
+        assert safe is not None
+        assert pending.request is not None
+        answer: Decision | ApproverAnswer | None = None
+        # At most until the approval expires: the approver is cancelled then, as the runner does.
+        left = (pending.expires_at_ms - guard.store.now_ms()) / 1000 if guard.store else 0.0
+        with anyio.move_on_after(max(left, 0.0)):
+            answer = await safe(pending.request)
+        if answer is None:  # no answer: pending for any other surface until it expires
+            result = await guard.resume(pending, wait=None)
+            if isinstance(result, PendingApproval):
+                return await settle(
+                    guard, pending, None, approver=_APPROVER_PRINCIPAL, max_output=max_output
+                )
+            return await finish(guard, result, max_output)
+        if isinstance(answer, ApproverAnswer):
+            decision, who = answer.decision, answer.approver or _APPROVER_PRINCIPAL
+        else:
+            decision, who = answer, _APPROVER_PRINCIPAL
+        return await settle(guard, pending, decision, approver=who, max_output=max_output)
+
+    async def ask_client(ctx: Context, pending: PendingApproval) -> ShellOutcome | None:
+        """The client user's answer, or ``None`` when the client could not be asked."""
+        try:
+            reply = await ctx.elicit(_prompt(pending), ApprovalForm)
+        except ValueError:  # accepted with content that is not a decision: fail closed
+            return await settle(
+                guard, pending, Decision.DENY, approver=ELICITATION_PRINCIPAL, max_output=max_output
+            )
+        except MCPError:  # the client could not be asked after all (no back channel ...)
+            return None
+        if reply.action == "accept":
+            decision: Decision | None = Decision.parse(reply.data.decision)
+        elif reply.action == "decline":
+            decision = Decision.DENY
+        else:  # cancel: dismissed, no answer; withdrawn, askFallback applies
+            decision = None
+        return await settle(
+            guard, pending, decision, approver=ELICITATION_PRINCIPAL, max_output=max_output
+        )
+
+    async def shell(
+        command: Annotated[str, Field(description="The shell command to run, as text for sh -c.")],
+        ctx: Context,
+        cwd: Annotated[
+            str | None, Field(description="Absolute working directory (default: the server's).")
+        ] = None,
+    ) -> Annotated[CallToolResult, ShellOutcome]:
+        where = cwd if cwd is not None else default_cwd
+        use_client = elicitation and _elicits(ctx)
+        if not use_client and safe is None:
+            try:  # nobody to ask directly: the guard's store and whoever serves it
+                run = await guarded_run(
+                    guard,
+                    command,
+                    cwd=where,
+                    env_overrides=overrides,
+                    agent_id=agent_id,
+                    session_key=session_key,
+                )
+            except AnalysisError as exc:
+                return _result(invalid(command, where, str(exc)))
+            return _result(outcome_of(run, max_output=max_output))
+        first = await begin(
+            guard,
+            command,
+            cwd=where,
+            env_overrides=overrides,
+            agent_id=agent_id,
+            session_key=session_key,
+            max_output=max_output,
+        )
+        if not isinstance(first, PendingApproval):
+            return _result(first)
+        outcome = await ask_client(ctx, first) if use_client else None
+        if outcome is None:
+            if safe is not None:
+                outcome = await ask_approver(first)
+            else:
+                outcome = await settle(
+                    guard, first, None, approver=ELICITATION_PRINCIPAL, max_output=max_output
+                )
+        return _result(outcome)
+
+    server.add_tool(
+        shell,
+        name=tool_name,
+        description=description,
+        annotations=ToolAnnotations(destructive_hint=True, open_world_hint=True),
+    )
+    return server
