@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import pytest
 from _frameworks import make_bin, policy_file
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp import types as mcp_types
-from mcp.client.session import ClientRequestContext
+from mcp.client.session import ClientRequestContext, ElicitationFnT
 from openclaw_exec.approvers import ApproverAnswer
 
 import openclaw_exec
@@ -46,17 +46,12 @@ pytestmark = pytest.mark.anyio
 
 SRC = str(Path(openclaw_exec.__file__).resolve().parents[1])
 
-Elicit = Callable[
-    [ClientRequestContext, mcp_types.ElicitRequestParams],
-    Awaitable[mcp_types.ElicitResult | mcp_types.ErrorData],
-]
-
 
 @asynccontextmanager
 async def serve(
     tmp_path: Path,
     *args: str,
-    elicit: Elicit | None = None,
+    elicit: ElicitationFnT | None = None,
     backend: str = "asyncio",
     socket: SocketConfig | None = None,
 ) -> AsyncIterator[ClientSession]:
@@ -101,8 +96,9 @@ def _text(result: mcp_types.CallToolResult) -> str:
 
 
 def _outcome(result: mcp_types.CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None
-    return result.structured_content
+    outcome = result.structured_content
+    assert isinstance(outcome, dict)
+    return outcome
 
 
 async def test_elicitation_asks_the_clients_user(tmp_path: Path, anyio_backend: str) -> None:
