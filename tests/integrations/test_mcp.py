@@ -25,12 +25,13 @@ from _frameworks import make_bin, policy_file
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp import types as mcp_types
 from mcp.client.session import ClientRequestContext, ElicitationFnT
-from openclaw_exec.approvers import ApproverAnswer
 
 import openclaw_exec
 from openclaw_exec.adapters.filestore import write_approvals
 from openclaw_exec.adapters.memory import MemoryApprovalStore
 from openclaw_exec.adapters.unix_socket import ApprovalSocketServer
+from openclaw_exec.approvers import ApproverAnswer
+from openclaw_exec.cli import main
 from openclaw_exec.guard import ExecGuard
 from openclaw_exec.integrations.mcp import shell_server
 from openclaw_exec.policy import SocketConfig
@@ -268,3 +269,29 @@ async def test_no_answer_leaves_it_to_any_other_surface(tmp_path: Path) -> None:
             result = await client.call_tool("shell", {"command": f"{bin_dir}/touchy {tmp_path}/x"})
     assert not result.is_error
     assert (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------------ usage errors
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--cwd", "relative"], "--cwd must be an absolute path"),
+        (["--approver", "socket"], "--approver socket needs socket.path and socket.token"),
+        (["--timeout-ms", "0"], "--timeout-ms must be a positive number"),
+        (["--approvals", "/nonexistent/exec-approvals.json"], "no such approvals file"),
+    ],
+)
+def test_bad_options_are_one_line_errors(
+    tmp_path: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    approvals = tmp_path / "exec-approvals.json"
+    write_approvals(approvals, policy_file(make_bin(tmp_path)))
+    code = main(["mcp", "--approvals", str(approvals), *argv])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""  # stdout is the protocol: never written on an error either
+    (line,) = captured.err.splitlines()
+    assert line.startswith("openclaw-exec: error: ")
+    assert message in line

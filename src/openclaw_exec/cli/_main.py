@@ -9,12 +9,21 @@ import sys
 from collections.abc import Sequence
 
 from openclaw_exec._version import __version__
-from openclaw_exec.cli import _approvals, _approve, _audit, _demo, _pairing, _policy, _serve
+from openclaw_exec.cli import (
+    _approvals,
+    _approve,
+    _audit,
+    _demo,
+    _mcp,
+    _pairing,
+    _policy,
+    _serve,
+)
 from openclaw_exec.cli._common import EXIT_USAGE, Handler, _Parser, _subcommands, _UsageError
 from openclaw_exec.exceptions import OpenClawExecError
 
 # Each subcommand module adds its commands; the order is the order of `--help`.
-_COMMANDS = (_policy, _approvals, _approve, _pairing, _audit, _demo, _serve)
+_COMMANDS = (_policy, _approvals, _approve, _pairing, _audit, _demo, _serve, _mcp)
 
 
 def build_parser() -> argparse.ArgumentParser:
