@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -102,18 +102,19 @@ def _outcome(result: mcp_types.CallToolResult) -> dict[str, Any]:
     return outcome
 
 
-async def test_elicitation_asks_the_clients_user(tmp_path: Path, anyio_backend: str) -> None:
-    bin_dir = tmp_path / "bin"
-    asked: list[str] = []
-    # What the user answers, by the canary the command would create.
-    answers: dict[str, mcp_types.ElicitResult] = {
-        "once": mcp_types.ElicitResult(action="accept", content={"decision": "allow-once"}),
-        "declined": mcp_types.ElicitResult(action="decline"),
-        "cancelled": mcp_types.ElicitResult(action="cancel"),
-        "denied": mcp_types.ElicitResult(action="accept", content={"decision": "deny"}),
-        "nonsense": mcp_types.ElicitResult(action="accept", content={"decision": "yes please"}),
-    }
+#: What the client's user answers, by the canary file the command would create.
+ANSWERS: dict[str, mcp_types.ElicitResult] = {
+    "once": mcp_types.ElicitResult(action="accept", content={"decision": "allow-once"}),
+    "declined": mcp_types.ElicitResult(action="decline"),
+    "cancelled": mcp_types.ElicitResult(action="cancel"),
+    "denied": mcp_types.ElicitResult(action="accept", content={"decision": "deny"}),
+    "nonsense": mcp_types.ElicitResult(action="accept", content={"decision": "yes please"}),
+}
 
+CallTool = Callable[[str, dict[str, Any]], Awaitable[mcp_types.CallToolResult]]
+
+
+def _scripted_user(asked: list[str]) -> ElicitationFnT:
     async def elicit(
         context: ClientRequestContext, params: mcp_types.ElicitRequestParams
     ) -> mcp_types.ElicitResult:
@@ -121,24 +122,22 @@ async def test_elicitation_asks_the_clients_user(tmp_path: Path, anyio_backend: 
         asked.append(params.message)
         schema = params.requested_schema["properties"]["decision"]
         assert schema["enum"] == ["allow-once", "allow-always", "deny"]
-        name = next(n for n in answers if f"/{n}\n" in params.message)
-        return answers[name]
+        name = next(n for n in ANSWERS if f"/{n}\n" in params.message)
+        return ANSWERS[name]
 
-    async with serve(tmp_path, elicit=elicit, backend=anyio_backend) as session:
-        tools = (await session.list_tools()).tools
-        assert [t.name for t in tools] == ["shell"]
-        assert set(tools[0].input_schema["properties"]) == {"command", "cwd"}
+    return elicit
 
-        ran = await session.call_tool("shell", {"command": f"{bin_dir}/hello mcp"})
-        assert not ran.is_error
-        assert _text(ran) == "exit status 0\nstdout:\nhello mcp\n"
-        assert asked == []  # the policy allowed it alone: nobody was asked
 
-        results = {}
-        for name in answers:
-            command = f"{bin_dir}/touchy {tmp_path / name}"
-            results[name] = await session.call_tool("shell", {"command": command})
-    assert len(asked) == len(answers)
+async def _ask_every_way(call: CallTool, tmp_path: Path, asked: list[str]) -> None:
+    bin_dir = tmp_path / "bin"
+    ran = await call("shell", {"command": f"{bin_dir}/hello mcp"})
+    assert not ran.is_error
+    assert _text(ran) == "exit status 0\nstdout:\nhello mcp\n"
+    assert asked == []  # the policy allowed it alone: nobody was asked
+    results = {}
+    for name in ANSWERS:
+        results[name] = await call("shell", {"command": f"{bin_dir}/touchy {tmp_path / name}"})
+    assert len(asked) == len(ANSWERS)
     assert f"{bin_dir}/touchy {tmp_path / 'once'}" in asked[0]
     assert (tmp_path / "once").exists()
     assert not results["once"].is_error
@@ -153,6 +152,32 @@ async def test_elicitation_asks_the_clients_user(tmp_path: Path, anyio_backend: 
     # Cancelled: no answer; the approval was withdrawn and askFallback (deny) applied.
     assert _outcome(results["cancelled"])["decision"] is None
     assert _outcome(results["cancelled"])["reason"] != "user-denied"
+
+
+async def test_elicitation_asks_the_clients_user(tmp_path: Path, anyio_backend: str) -> None:
+    # stdio_client + ClientSession.initialize(): the 2025-11-25 handshake, where the server
+    # sends elicitation/create in the middle of the call.
+    asked: list[str] = []
+    elicit = _scripted_user(asked)
+    async with serve(tmp_path, elicit=elicit, backend=anyio_backend) as session:
+        tools = (await session.list_tools()).tools
+        assert [t.name for t in tools] == ["shell"]
+        assert set(tools[0].input_schema["properties"]) == {"command", "cwd"}
+        await _ask_every_way(session.call_tool, tmp_path, asked)
+
+
+async def test_elicitation_by_retried_call(tmp_path: Path) -> None:
+    # The SDK's Client speaks 2026-07-28: the server answers InputRequiredResult, the client
+    # asks its user and retries the call with the answer and the sealed request state.
+    make_bin(tmp_path)
+    asked: list[str] = []
+    async with MemoryApprovalStore() as store:
+        guard = ExecGuard(store=store, approvals_file=policy_file(tmp_path / "bin"))
+        server = shell_server(guard, cwd=tmp_path)
+        async with Client(server, elicitation_callback=_scripted_user(asked)) as client:
+            assert client.session.protocol_version == "2026-07-28"
+            await _ask_every_way(client.call_tool, tmp_path, asked)
+        assert await store.list_pending() == []
 
 
 # One backend here (the server's asyncio side runs in the test above): a process start is

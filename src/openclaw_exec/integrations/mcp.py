@@ -8,7 +8,10 @@ refused) at once; what needs a human is asked:
 1. through **elicitation**, when the client declared it (``elicitation.form``): the client
    shows the command to its user, who accepts with a decision (``allow-once``,
    ``allow-always``, ``deny``), declines (a deny) or cancels (no answer: the approval is
-   withdrawn and ``askFallback`` applies);
+   withdrawn and ``askFallback`` applies). Up to protocol 2025-11-25 the server sends
+   ``elicitation/create`` in the middle of the call; from 2026-07-28 the call answers
+   ``InputRequiredResult`` (the pending approval in the SDK-sealed request state) and the
+   client's retry with the answer settles it;
 2. otherwise through the configured *approver* (the one approver contract: an approval
    request in, a decision or ``None`` out; ``None`` leaves the approval pending for any other
    surface sharing the store until it expires);
@@ -31,19 +34,30 @@ elicitations approves for itself. Turn elicitation off (``elicitation=False``,
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import anyio
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.types import (
+    CallToolResult,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, Field, ValidationError
 
 from openclaw_exec.approvers import ApproverAnswer, ApproverLike, as_approver
 from openclaw_exec.exceptions import AnalysisError
-from openclaw_exec.guard import ExecGuard, PendingApproval
+from openclaw_exec.guard import ExecGuard, PendingApproval, checked_cwd
 from openclaw_exec.integrations._deferred import begin, finish, settle
 from openclaw_exec.integrations._outcome import (
     DEFAULT_DESCRIPTION,
@@ -90,6 +104,30 @@ def _elicits(ctx: Context) -> bool:
     elicitation = capabilities.elicitation if capabilities is not None else None
     # A client that declares elicitation without naming a mode supports forms (2025-06-18).
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+#: The first protocol revision that asks through ``InputRequiredResult`` (a retried call)
+#: instead of a server-to-client request in the middle of the call.
+_INPUT_REQUIRED_VERSION = "2026-07-28"
+_ASK_KEY = "openclaw-exec-approval"
+
+
+def _retried(ctx: Context) -> bool:
+    version = ctx.protocol_version
+    return version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION)
+
+
+def _decision_of(reply: ElicitResult) -> Decision | None:
+    """accept: the chosen decision (nonsense: deny); decline: deny; cancel: no answer."""
+    if reply.action == "decline":
+        return Decision.DENY
+    if reply.action != "accept":
+        return None
+    try:
+        form = ApprovalForm.model_validate(reply.content or {})
+    except ValidationError:
+        return Decision.DENY  # accepted with content that is not a decision: fail closed
+    return Decision.parse(form.decision)
 
 
 def _result(outcome: ShellOutcome) -> CallToolResult:
@@ -167,22 +205,67 @@ def shell_server(
     async def ask_client(ctx: Context, pending: PendingApproval) -> ShellOutcome | None:
         """The client user's answer, or ``None`` when the client could not be asked."""
         try:
-            reply = await ctx.elicit(_prompt(pending), ApprovalForm)
-        except ValueError:  # accepted with content that is not a decision: fail closed
-            return await settle(
-                guard, pending, Decision.DENY, approver=ELICITATION_PRINCIPAL, max_output=max_output
+            reply = await ctx.session.elicit_form(
+                message=_prompt(pending),
+                requested_schema=render_elicitation_schema(ApprovalForm),
+                related_request_id=ctx.request_id,
             )
         except MCPError:  # the client could not be asked after all (no back channel ...)
             return None
-        if reply.action == "accept":
-            decision: Decision | None = Decision.parse(reply.data.decision)
-        elif reply.action == "decline":
-            decision = Decision.DENY
-        else:  # cancel: dismissed, no answer; withdrawn, askFallback applies
-            decision = None
+        decision = _decision_of(reply)  # cancel: no answer; withdrawn, askFallback applies
         return await settle(
             guard, pending, decision, approver=ELICITATION_PRINCIPAL, max_output=max_output
         )
+
+    async def ask_by_retry(
+        ctx: Context, command: str, where: str | None
+    ) -> CallToolResult | InputRequiredResult:
+        """MCP 2026-07-28: ask in an ``InputRequiredResult``; the retried call settles it."""
+        state = ctx.request_state  # sealed by the SDK: only what this server minted comes back
+        if state is None:
+            first = await begin(
+                guard,
+                command,
+                cwd=where,
+                env_overrides=overrides,
+                agent_id=agent_id,
+                session_key=session_key,
+                max_output=max_output,
+            )
+            if not isinstance(first, PendingApproval):
+                return _result(first)
+            ask = ElicitRequest(
+                params=ElicitRequestFormParams(
+                    message=_prompt(first),
+                    requested_schema=render_elicitation_schema(ApprovalForm),
+                )
+            )
+            return InputRequiredResult(
+                input_requests={_ASK_KEY: ask}, request_state=json.dumps(first.to_dict())
+            )
+        try:
+            pending = PendingApproval.from_dict(json.loads(state), env_overrides=overrides)
+        except (ValueError, TypeError) as exc:
+            return _result(invalid(command, where, f"unreadable approval state: {exc}"))
+        reply = (ctx.input_responses or {}).get(_ASK_KEY)
+        decision = _decision_of(reply) if isinstance(reply, ElicitResult) else None
+        try:
+            here = checked_cwd(where)
+        except AnalysisError:
+            here = where or ""
+        problem = ""
+        if command != pending.command or here != pending.cwd:  # a retry with other arguments
+            decision = Decision.DENY
+            problem = f"the approval is for {pending.command!r} in {pending.cwd}"
+        outcome = await settle(
+            guard,
+            pending,
+            decision,
+            approver=ELICITATION_PRINCIPAL,
+            max_output=max_output,
+            problem=problem,
+        )
+        return _result(outcome)
 
     async def shell(
         command: Annotated[str, Field(description="The shell command to run, as text for sh -c.")],
@@ -190,9 +273,11 @@ def shell_server(
         cwd: Annotated[
             str | None, Field(description="Absolute working directory (default: the server's).")
         ] = None,
-    ) -> Annotated[CallToolResult, ShellOutcome]:
+    ) -> Annotated[CallToolResult, ShellOutcome] | InputRequiredResult:
         where = cwd if cwd is not None else default_cwd
         use_client = elicitation and _elicits(ctx)
+        if use_client and _retried(ctx):
+            return await ask_by_retry(ctx, command, where)
         if not use_client and safe is None:
             try:  # nobody to ask directly: the guard's store and whoever serves it
                 run = await guarded_run(
