@@ -290,10 +290,30 @@ async def test_no_answer_leaves_it_to_any_other_surface(tmp_path: Path) -> None:
     async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
         guard = ExecGuard(store=store, approvals_file=policy_file(bin_dir))
         await tg.start(web_page, store)
-        async with Client(shell_server(guard, approver=approver, cwd=tmp_path)) as client:
+        server = shell_server(guard, approver=approver, no_answer_waits=True, cwd=tmp_path)
+        async with Client(server) as client:
             result = await client.call_tool("shell", {"command": f"{bin_dir}/touchy {tmp_path}/x"})
     assert not result.is_error
     assert (tmp_path / "x").exists()
+
+
+async def test_no_answer_takes_the_fallback_at_once_by_default(tmp_path: Path) -> None:
+    bin_dir = make_bin(tmp_path)
+
+    async def approver(request: ApprovalRequest) -> None:
+        return None  # nobody at the socket
+
+    async with MemoryApprovalStore() as store:
+        guard = ExecGuard(store=store, approvals_file=policy_file(bin_dir))
+        with anyio.fail_after(10):  # never the approval's 30 minutes
+            async with Client(shell_server(guard, approver=approver, cwd=tmp_path)) as client:
+                result = await client.call_tool(
+                    "shell", {"command": f"{bin_dir}/touchy {tmp_path}/x"}
+                )
+        assert await store.list_pending() == []
+    assert result.is_error
+    assert _outcome(result)["decision"] is None
+    assert not (tmp_path / "x").exists()
 
 
 # ------------------------------------------------------------------------ usage errors

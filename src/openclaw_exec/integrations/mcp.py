@@ -13,8 +13,9 @@ refused) at once; what needs a human is asked:
    ``InputRequiredResult`` (the pending approval in the SDK-sealed request state) and the
    client's retry with the answer settles it;
 2. otherwise through the configured *approver* (the one approver contract: an approval
-   request in, a decision or ``None`` out; ``None`` leaves the approval pending for any other
-   surface sharing the store until it expires);
+   request in, a decision or ``None`` out; ``None`` applies ``askFallback``, or with
+   ``no_answer_waits=True`` leaves the approval pending for any other surface sharing the
+   store until it expires);
 3. with neither, through the guard's store as :meth:`~openclaw_exec.ExecGuard.authorize`
    does (whoever serves the store answers; nobody: ``askFallback`` at once).
 
@@ -142,6 +143,7 @@ def shell_server(
     guard: ExecGuard,
     *,
     approver: ApproverLike | None = None,
+    no_answer_waits: bool = False,
     elicitation: bool = True,
     name: str = "openclaw-exec",
     tool_name: str = "shell",
@@ -161,6 +163,11 @@ def shell_server(
         approver: Who answers when the client cannot elicit: anything
             :func:`~openclaw_exec.approvers.as_approver` accepts. ``None``: the guard's store
             (whatever serves it) as ``authorize`` does.
+        no_answer_waits: When *approver* has no answer (``None``: nobody at the socket, the
+            human walked away): ``False`` (default) applies ``askFallback`` at once, as
+            OpenClaw does when its approvals socket gives no decision; ``True`` leaves the
+            approval pending until it expires, for any other surface sharing the guard's
+            store (a web page, a chat bridge, another replica's terminal).
         elicitation: Ask the client's user through MCP elicitation when the client supports
             it (see the trust note above).
         name: The server's name.
@@ -189,8 +196,8 @@ def shell_server(
         left = (pending.expires_at_ms - guard.store.now_ms()) / 1000 if guard.store else 0.0
         with anyio.move_on_after(max(left, 0.0)):
             answer = await safe(pending.request)
-        if answer is None:  # no answer: pending for any other surface until it expires
-            result = await guard.resume(pending, wait=None)
+        if answer is None:  # no answer: askFallback now, or later for another surface
+            result = await guard.resume(pending, wait=None if no_answer_waits else 0.0)
             if isinstance(result, PendingApproval):
                 return await settle(
                     guard, pending, None, approver=_APPROVER_PRINCIPAL, max_output=max_output
