@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pexpect  # type: ignore[import-untyped]
 import pyte
@@ -171,3 +171,12 @@ class Guard:
         for pipe in (self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def next_outcome(stream: IO[str]) -> dict[str, Any]:
+    """The next settled request a ``_terminal_requester.py`` reports (skipping registrations)."""
+    while line := stream.readline():
+        document: dict[str, Any] = json.loads(line)
+        if "decision" in document:
+            return document
+    raise AssertionError("the requester ended without an outcome")

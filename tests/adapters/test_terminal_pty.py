@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from _terminal_pty import APPROVE, HERE, Guard, Tty, child_env, screen_lines_after
+from _terminal_pty import APPROVE, HERE, Guard, Tty, child_env, next_outcome, screen_lines_after
 from openclaw_exec.cli import main
 
 TOKEN = "terminal-pty-token-0123456789abcdef"
@@ -256,11 +256,11 @@ def test_the_gateway_kit_in_a_terminal_and_ctrl_c(home: Path) -> None:
             assert re.search(r">\s+0:0[1-3]\s+\S{8}\s+main/agent:main:main\s+echo", text), text
             assert f"via gateway {kit.url}" in text
             tty.press("d")
-            assert json.loads(requester.stdout.readline())["decision"] == "deny"
+            assert next_outcome(requester.stdout)["decision"] == "deny"
             tty.wait_for("echo left-pending")
             tty.press("\x03")  # Ctrl-C: quit at once, answering nothing
             assert tty.finish() == 0
-            assert json.loads(requester.stdout.readline())["decision"] is None
+            assert next_outcome(requester.stdout)["decision"] is None
             assert requester.wait(timeout=15) == 0
         finally:
             tty.kill()

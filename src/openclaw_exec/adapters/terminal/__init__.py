@@ -52,6 +52,7 @@ from openclaw_exec.adapters.terminal._render import (
 )
 from openclaw_exec.adapters.terminal._screen import frame_bytes, run_lines, run_screen
 from openclaw_exec.adapters.terminal._sources import (
+    pending_from_listed,
     pending_from_prompt,
     pending_from_socket,
     serve_gateway,
@@ -85,6 +86,7 @@ __all__ = [
     "fit",
     "format_countdown",
     "frame_bytes",
+    "pending_from_listed",
     "pending_from_prompt",
     "pending_from_request",
     "pending_from_socket",
