@@ -36,6 +36,7 @@ from openclaw_exec.integrations._assess import (
     requirement_of,
     run_assessors,
 )
+from openclaw_exec.integrations._outcome import ShellOutcome
 from openclaw_exec.integrations._run import (
     DEFAULT_SHELL,
     GuardedRun,
@@ -54,6 +55,7 @@ __all__ = [
     "Requirement",
     "RiskAssessor",
     "RiskContext",
+    "ShellOutcome",
     "authorize_assessed",
     "combine_requirements",
     "command_text",
