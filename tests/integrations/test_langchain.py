@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
 from openclaw_exec import ExecGuard
+from openclaw_exec.integrations import Assessment, Requirement, RiskContext
 from openclaw_exec.integrations.langchain import ShellInput, shell_tool
 from openclaw_exec.protocol import ApprovalRecord, Decision
 
@@ -151,3 +152,18 @@ def test_sync_invoke_inside_a_running_loop_is_a_clear_error(tmp_path: Path) -> N
             tool.invoke({"command": "true"})
 
     anyio.run(inside)
+
+
+def test_risk_assessors_only_make_the_tool_stricter(tmp_path: Path) -> None:
+    bin_dir = make_bin(tmp_path)
+
+    def no_greetings(context: RiskContext) -> Assessment | None:
+        if "hello" in context.command:
+            return Assessment(requirement=Requirement.DENY, reason="no greetings today")
+        return None
+
+    guard = ExecGuard(approvals_file=policy_file(bin_dir))
+    tool = shell_tool(guard, cwd=tmp_path, assessors=[no_greetings])
+    text = tool.invoke({"command": f"{bin_dir}/hello x"})  # allowlisted, yet refused
+    assert text.startswith("refused (risk-assessor-denied)")
+    assert "no greetings today" in text
