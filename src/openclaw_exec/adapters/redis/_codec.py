@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ from openclaw_exec.protocol import (
 __all__ = [
     "Message",
     "check_id",
+    "dump_request",
     "dumps",
     "event_for_record",
     "fold",
@@ -77,9 +79,34 @@ def dumps(value: object) -> str:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+_REQUESTS: OrderedDict[str, ApprovalRequest] = OrderedDict()
+_REQUESTS_HELD = 8192
+
+
+def dump_request(request: ApprovalRequest) -> str:
+    """
+    The request's canonical JSON, remembered with the object it came from.
+
+    Every record Redis hands back carries this text (register's reply, get, the published
+    messages, consume); remembering it spares structuring the same request again, which is
+    the costliest step of reading a record.
+    """
+    text = dumps(request)
+    _remember(text, request)
+    return text
+
+
+def _remember(text: str, request: ApprovalRequest) -> None:
+    _REQUESTS[text] = request
+    if len(_REQUESTS) > _REQUESTS_HELD:
+        _REQUESTS.popitem(last=False)
+
+
 def _request_from_json(text: str) -> ApprovalRequest:
-    request: ApprovalRequest = _CONVERTER.structure(json.loads(text), ApprovalRequest)
+    request = _REQUESTS.get(text)
+    if request is None:
+        request = _CONVERTER.structure(json.loads(text), ApprovalRequest)
+        _remember(text, request)
     return request
 
 
@@ -135,18 +162,24 @@ def fold(key: str) -> str:
     return key.casefold()
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class Message:
-    """One published change, header split, record not decoded yet."""
+    """One published change, header split, record decoded once, when first needed."""
 
     kind: str
     id: str
     evseq: int
     seq: str
     row: str
+    _decoded: tuple[ApprovalEvent | None] | None = None
 
     def event(self) -> ApprovalEvent | None:
         """The event, or ``None`` for a message we cannot read (skipped, never guessed)."""
+        if self._decoded is None:
+            self._decoded = (self._decode(),)
+        return self._decoded[0]
+
+    def _decode(self) -> ApprovalEvent | None:
         cls = EVENT_KINDS.get(self.kind)
         if cls is None:
             return None

@@ -16,7 +16,7 @@ import anyio.lowlevel
 
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.memory import wall_clock_ms
-from openclaw_exec.adapters.redis._codec import check_id, dumps, fold, result
+from openclaw_exec.adapters.redis._codec import check_id, dump_request, dumps, fold, result
 from openclaw_exec.adapters.redis._listener import Listener, Subscriber, Waiter
 from openclaw_exec.adapters.redis._lua import SCRIPT
 from openclaw_exec.adapters.redis._resp import (
@@ -388,7 +388,7 @@ class RedisApprovalStore(ApprovalStore):
         reply = await self._call(
             "register",
             request.id,
-            dumps(request),
+            dump_request(request),
             request.expires_at_ms,
             request.id.casefold(),
             "" if requester is None else dumps(requester),
