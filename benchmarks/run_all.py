@@ -18,6 +18,7 @@ failed.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -39,13 +40,79 @@ EXPECTED: dict[str, str] = {
     "redis 12 replicas": "redis_replicas.py",
     "gateway kit 200 requesters": "websocket_load.py",
     "analyser": "analysis.py",
-    "guard overhead": "a guard-overhead benchmark (helper 'speed')",
+    "guard overhead": "guard_overhead.py",
 }
 
+Figure = dict[str, object]
 
-def _run(script: Path) -> tuple[int, list[dict[str, object]]]:
+
+def _scrape_analysis(lines: list[str]) -> list[Figure]:
+    """analysis.py's harness summary: the median ratio to OpenClaw 2026.4.1."""
+    out: list[Figure] = []
+    for line in lines:
+        found = re.search(r"median ratio ([0-9.]+)x over (\d+) rounds", line)
+        if found:
+            out.append(
+                {
+                    "name": f"analyser vs OpenClaw 2026.4.1 (shared harness, median of "
+                    f"{found.group(2)} rounds)",
+                    "value": float(found.group(1)),
+                    "unit": "x",
+                    "reference": None,
+                    "reference_value": None,
+                    "target": ">= 3x",
+                }
+            )
+        slower = re.search(r"commands slower than OpenClaw's: (\d+) of (\d+)", line)
+        if slower:
+            out.append(
+                {
+                    "name": f"analyser: commands of the mix slower than OpenClaw's "
+                    f"(of {slower.group(2)})",
+                    "value": float(slower.group(1)),
+                    "unit": "commands",
+                    "reference": None,
+                    "reference_value": None,
+                    "target": "0",
+                }
+            )
+    return out
+
+
+def _scrape_guard(lines: list[str]) -> list[Figure]:
+    """guard_overhead.py: guarded_run's p50 beside anyio.run_process's, per audit mode."""
+    out: list[Figure] = []
+    mode = ""
+    p50: dict[str, float] = {}
+    for line in lines:
+        if line.startswith("audit log"):
+            mode = line.removeprefix("audit log").strip(" :")
+            p50 = {}
+        found = re.match(r"\s*(spawn|guarded): p50\s+([0-9.]+) ms", line)
+        if found:
+            p50[found.group(1)] = float(found.group(2))
+        if line.startswith("guarded_run / anyio.run_process") and {"spawn", "guarded"} <= set(p50):
+            out.append(
+                {
+                    "name": f"guard overhead p50, audit log {mode}",
+                    "value": p50["guarded"],
+                    "unit": "ms",
+                    "reference": "anyio.run_process",
+                    "reference_value": p50["spawn"],
+                    "target": "ratio <= 1.10",
+                }
+            )
+    return out
+
+
+# Scripts that print no @figure lines: their headline lines are read instead.
+SCRAPERS = {"analysis.py": _scrape_analysis, "guard_overhead.py": _scrape_guard}
+
+
+def _run(script: Path) -> tuple[int, list[Figure]]:
     """Run one script, echoing its output; its exit code and its figures."""
-    figures: list[dict[str, object]] = []
+    figures: list[Figure] = []
+    seen: list[str] = []
     command = [sys.executable, str(script), *ARGUMENTS.get(script.name, [])]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1) as process:
         assert process.stdout is not None
@@ -57,10 +124,13 @@ def _run(script: Path) -> tuple[int, list[dict[str, object]]]:
                     print(f"(unreadable figure line) {line}", end="")
                 continue
             print(line, end="", flush=True)
+            seen.append(line.rstrip("\n"))
+    if not figures and script.name in SCRAPERS:
+        figures = [{**f, "script": script.name} for f in SCRAPERS[script.name](seen)]
     return process.returncode, figures
 
 
-def _table(figures: list[dict[str, object]]) -> None:
+def _table(figures: list[Figure]) -> None:
     print("\n=== figures (ratio = figure / reference, same run)")
     for f in figures:
         value = float(f["value"])  # type: ignore[arg-type]
@@ -86,7 +156,7 @@ def main(argv: list[str]) -> int:
     if argv:
         scripts = [p for p in scripts if any(word in p.name for word in argv)]
     failed: list[str] = []
-    figures: list[dict[str, object]] = []
+    figures: list[Figure] = []
     for script in scripts:
         print(f"\n=== {script.name}", flush=True)
         started = time.perf_counter()
