@@ -332,3 +332,22 @@ def test_gateway_answers_any_frame_sequence_with_valid_frames(
         assert frame_id in answered or parked
     # a request id gets at most two answers (accepted + final), every other call exactly one
     assert all(count <= 2 for count in answered.values())
+
+
+def test_a_connection_without_events_is_left_out_of_the_fan_out_only() -> None:
+    """``events=False``: no event frames for it, yet still an approver and a route."""
+    link = Link(("exec", Principal(id="exec-host", scopes=OPS)))
+    link.gateway.connect("quiet", Principal(id="c-quiet", scopes=OPS), events=False)
+    link.inbox["quiet"] = []
+    link.call("exec", "exec.approval.request", REQUEST)
+    assert link.take("quiet") == []  # not shown the request...
+    accepted = link.take("exec")
+    assert accepted[0]["payload"]["status"] == "accepted"  # ...but it was a route
+    frame_id = link.call(
+        "quiet", "exec.approval.resolve", {"id": REQUEST["id"], "decision": "deny"}
+    )
+    answers = link.take("quiet")
+    assert [f["id"] for f in answers] == [frame_id]  # its answer, no resolved event
+    assert answers[0]["ok"] is True
+    final = link.take("exec")
+    assert final[-1]["payload"]["decision"] == "deny"
