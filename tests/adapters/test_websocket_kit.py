@@ -163,8 +163,21 @@ async def test_first_frame_must_be_connect() -> None:
 async def test_protocol_mismatch_closes_1002() -> None:
     async with serving(GatewayKit(kit_config(), store=MemoryPairingStore())) as (url, _):
         frames, code, _reason = await raw_connect(url, connect_frame(minProtocol=5, maxProtocol=6))
-    assert frames[1]["error"]["message"] == "protocol mismatch"
-    assert frames[1]["error"]["details"] == {"expectedProtocol": 4}
+    # Never a bare "protocol mismatch" (upstream #83078): both ranges and the remedy.
+    assert frames[0]["payload"]["minProtocol"] == 3
+    assert frames[0]["payload"]["maxProtocol"] == 4
+    assert frames[1]["error"]["message"] == (
+        "protocol mismatch: this gateway speaks protocol 3..4, the client offered 5..6; "
+        "offer a range that includes 4"
+    )
+    assert frames[1]["error"]["details"] == {
+        "code": "PROTOCOL_MISMATCH",
+        "clientMinProtocol": 5,
+        "clientMaxProtocol": 6,
+        "expectedProtocol": 4,
+        "minProtocol": 3,
+        "maxProtocol": 4,
+    }
     assert code == 1002
 
 

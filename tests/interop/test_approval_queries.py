@@ -26,6 +26,7 @@ from openclaw_exec.adapters.websocket import (
 from openclaw_exec.protocol import Decision
 
 from ._gateway import ADMIN, APPROVALS
+from ._kit import running_kit
 from .test_openclaw_gateway import approver, is41, requester
 
 if TYPE_CHECKING:
@@ -50,10 +51,7 @@ async def _hold(prompt: ApprovalPrompt) -> Decision | None:
     return None  # pragma: no cover - cancelled when someone else decides
 
 
-async def test_pending_list_get_and_first_answer_wins(
-    openclaw_gateway: RunningGateway, tmp_path: Path
-) -> None:
-    gateway = openclaw_gateway
+async def test_pending_list_get_and_first_answer_wins(gateway: Gateway, tmp_path: Path) -> None:
     if is41(gateway):
         pytest.skip("OpenClaw 2026.4.1 has no exec.approval.list/get nor approval.*")
     marker = uuid.uuid4().hex
@@ -112,8 +110,7 @@ async def test_pending_list_get_and_first_answer_wins(
     assert gone.value.error_code == "INVALID_REQUEST"
 
 
-async def test_unknown_ids_are_refused(openclaw_gateway: RunningGateway, tmp_path: Path) -> None:
-    gateway = openclaw_gateway
+async def test_unknown_ids_are_refused(gateway: Gateway, tmp_path: Path) -> None:
     if is41(gateway):
         pytest.skip("OpenClaw 2026.4.1 has no exec.approval.get nor approval.get")
     async with GatewayApprovals.connect(admin(gateway, tmp_path)) as approvals:
@@ -163,3 +160,42 @@ async def test_approvals_file_writes_are_guarded_by_the_base_hash(
     assert [e["pattern"] for e in again.file["agents"][marker]["allowlist"]] == ["/bin/ls"]
     assert "changed since last load" in stale.value.message
     assert "base hash required" in missing.value.message
+
+
+async def test_grant_lifetimes_are_refused_by_the_kit_not_dropped(
+    kit_gateway: KitGateway, tmp_path: Path
+) -> None:
+    gateway = kit_gateway
+    operator = ApprovalOperator(approver(gateway, tmp_path), _hold)
+    async with anyio.create_task_group() as tg:
+        await tg.start(operator.run)
+        async with (
+            ApprovalRequester.connect(requester(gateway, tmp_path)) as client,
+            GatewayApprovals.connect(admin(gateway, tmp_path)) as approvals,
+        ):
+            with anyio.fail_after(30):
+                registration = await client.register("echo grant", timeout_ms=60_000)
+                for call in (approvals.resolve, approvals.resolve_any):
+                    with pytest.raises(GatewayError) as refused:
+                        await call(registration.id, Decision.ALLOW_ALWAYS, grant_expires_in_days=7)
+                    assert refused.value.details.get("reason") == "GRANT_EXPIRY_UNSUPPORTED"
+                assert (await approvals.get(registration.id)).status == "pending"
+                # A kind the kit does not serve is a deny, as OpenClaw records it.
+                wrong = await approvals.resolve_any(
+                    registration.id, Decision.ALLOW_ONCE, kind="plugin"
+                )
+        tg.cancel_scope.cancel()
+    assert wrong.applied
+    assert wrong.approval.decision is Decision.DENY
+
+
+async def test_a_client_outside_the_protocol_range_is_told_what_to_do(tmp_path: Path) -> None:
+    with running_kit(tmp_path / "kit4", min_protocol=4) as kit:
+        options = approver(kit, tmp_path, min_protocol=3, max_protocol=3)
+        with anyio.fail_after(20), pytest.raises(GatewayError) as refused:
+            async with GatewayApprovals.connect(options):
+                pass
+    assert refused.value.close_code == 1002
+    assert "this gateway speaks protocol 4..4, the client offered 3..3" in refused.value.message
+    assert "upgrade the client" in refused.value.message
+    assert refused.value.details["code"] == "PROTOCOL_MISMATCH"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from openclaw_exec.exceptions import RemoteProtocolError
 from openclaw_exec.protocol import (
     APPROVAL_KINDS,
+    ApprovalGateway,
     ApprovalHistoryPage,
     ApprovalResolution,
     ApprovalsFileSnapshot,
@@ -18,6 +19,9 @@ from openclaw_exec.protocol import (
     Decision,
     PendingExecApproval,
     PendingExecApprovalDetail,
+    Principal,
+    RequestFrame,
+    ResponseFrame,
     check_grant_expires_in_days,
 )
 
@@ -142,3 +146,132 @@ def test_grant_days_bounds(value: object) -> None:
 
 def test_kinds() -> None:
     assert APPROVAL_KINDS == ("exec", "plugin", "system-agent")
+
+
+# --------------------------------------------------------------------- the gateway's side
+
+_OPS = frozenset({"operator.approvals"})
+
+
+def _gateway() -> tuple[ApprovalGateway, list[Any]]:
+    gateway = ApprovalGateway()
+    gateway.connect("req", Principal(id="dev-req", scopes=_OPS))
+    gateway.connect("op", Principal(id="dev-op", scopes=_OPS))
+    gateway.connect("op2", Principal(id="dev-op2", scopes=_OPS))
+    return gateway, []
+
+
+def _call(gateway: ApprovalGateway, who: str, method: str, params: dict[str, Any], now: int) -> Any:
+    out = gateway.receive(
+        who, RequestFrame(id=f"{who}-{method}", method=method, params=params), now_ms=now
+    )
+    answers = [
+        o.frame
+        for o in out
+        if o.connection == who
+        and isinstance(o.frame, ResponseFrame)
+        and o.frame.id == f"{who}-{method}"
+    ]
+    assert answers, out
+    answer = answers[-1]
+    if not answer.ok:
+        assert answer.error is not None
+        raise RemoteProtocolError(answer.error.message, details=dict(answer.error.details or {}))
+    return answer.payload
+
+
+def _register(gateway: ApprovalGateway, approval_id: str, now: int, **extra: Any) -> None:
+    params = {"id": approval_id, "command": f"echo {approval_id}", "twoPhase": True, **extra}
+    _call(gateway, "req", "exec.approval.request", params, now)
+
+
+def test_kit_list_get_resolve_history_in_order() -> None:
+    gateway, _ = _gateway()
+    for i in range(3):
+        _register(gateway, f"appr-{i}", 1000 + i, ask="always" if i == 2 else "on-miss")
+    listed = PendingExecApproval.list_from_payload(
+        _call(gateway, "op", "exec.approval.list", {}, 2000)
+    )
+    assert [p.id for p in listed] == ["appr-0", "appr-1", "appr-2"]
+    # The requester may not resolve its own, so it is not shown them.
+    assert _call(gateway, "req", "exec.approval.list", {}, 2000) == []
+    detail = PendingExecApprovalDetail.from_payload(
+        _call(gateway, "op", "exec.approval.get", {"id": "appr-2"}, 2000)
+    )
+    assert detail.allowed_decisions == (Decision.ALLOW_ONCE, Decision.DENY)  # ask=always
+    with pytest.raises(RemoteProtocolError, match="ambiguous"):
+        _call(gateway, "op", "exec.approval.get", {"id": "appr-"}, 2000)
+    # allow-always is not offered under ask=always: recorded as a deny (OpenClaw).
+    first = ApprovalResolution.from_payload(
+        _call(
+            gateway,
+            "op",
+            "approval.resolve",
+            {"id": "appr-2", "kind": "exec", "decision": "allow-always"},
+            2001,
+        )
+    )
+    assert (first.applied, first.approval.decision) == (True, Decision.DENY)
+    again = ApprovalResolution.from_payload(
+        _call(
+            gateway,
+            "op2",
+            "approval.resolve",
+            {"id": "appr-2", "kind": "exec", "decision": "allow-once"},
+            2002,
+        )
+    )
+    assert (again.applied, again.approval.decision) == (False, Decision.DENY)
+    _call(
+        gateway,
+        "op",
+        "approval.resolve",
+        {"id": "appr-0", "kind": "exec", "decision": "allow-once"},
+        2003,
+    )
+    with pytest.raises(RemoteProtocolError) as own:
+        _call(
+            gateway,
+            "req",
+            "approval.resolve",
+            {"id": "appr-1", "kind": "exec", "decision": "allow-once"},
+            2004,
+        )
+    assert own.value.details["reason"] == "SELF_APPROVAL_NOT_ALLOWED"
+    page = ApprovalHistoryPage.from_payload(
+        _call(gateway, "op", "approval.history", {"limit": 1}, 2005)
+    )
+    assert [i.id for i in page.items] == ["appr-0"]  # newest first
+    assert page.next_cursor is not None
+    rest = ApprovalHistoryPage.from_payload(
+        _call(gateway, "op", "approval.history", {"limit": 5, "cursor": page.next_cursor}, 2005)
+    )
+    assert [i.id for i in rest.items] == ["appr-2"]
+    assert rest.next_cursor is None
+    assert (
+        ApprovalHistoryPage.from_payload(
+            _call(gateway, "op", "approval.history", {"kind": "plugin"}, 2005)
+        ).items
+        == ()
+    )
+    with pytest.raises(RemoteProtocolError, match="cursor"):
+        _call(gateway, "op", "approval.history", {"cursor": "nope"}, 2005)
+    expired_at = 1001 + 30 * 60 * 1000
+    gateway.tick(now_ms=expired_at)
+    lapsed = ApprovalSnapshot.from_payload(
+        _call(gateway, "op", "approval.get", {"id": "appr-1"}, expired_at)["approval"]
+    )
+    assert (lapsed.status, lapsed.reason, lapsed.decision) == ("expired", "timeout", None)
+
+
+@pytest.mark.parametrize("method", ["exec.approval.resolve", "approval.resolve"])
+def test_kit_refuses_grant_lifetimes_it_cannot_honour(method: str) -> None:
+    gateway, _ = _gateway()
+    _register(gateway, "appr-9", 1000)
+    params = {"id": "appr-9", "kind": "exec", "decision": "allow-always", "grantExpiresInDays": 7}
+    if method == "exec.approval.resolve":
+        del params["kind"]
+    with pytest.raises(RemoteProtocolError) as refused:
+        _call(gateway, "op", method, params, 1001)
+    assert refused.value.details["reason"] == "GRANT_EXPIRY_UNSUPPORTED"
+    assert gateway.broker.get("appr-9", now_ms=1001).state.value == "pending"  # type: ignore[union-attr]

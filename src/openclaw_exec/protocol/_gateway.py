@@ -25,6 +25,7 @@ Where it is stricter than OpenClaw (each a row of ``docs/differences.md``):
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -41,6 +42,7 @@ from openclaw_exec.protocol._events import (
     ApprovalResult,
     WaitFinished,
 )
+from openclaw_exec.protocol._gateway_queries import QUERY_METHODS, grant_expiry_refusal, query
 from openclaw_exec.protocol._models import (
     DEFAULT_APPROVAL_TIMEOUT_MS,
     ApprovalRecord,
@@ -73,6 +75,9 @@ __all__ = ["APPROVAL_SCOPES", "MAX_APPROVAL_TIMEOUT_MS", "ApprovalGateway", "Out
 
 APPROVAL_SCOPES = frozenset({"operator.approvals", "operator.admin"})
 """Scopes that may call the approval methods and receive their events (OpenClaw 4.1)."""
+
+HISTORY_SIZE = 1000
+"""Final approvals kept for ``approval.get`` / ``approval.history`` (oldest dropped first)."""
 
 MAX_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000
 """The longest approval timeout the gateway grants (24 h); longer ``timeoutMs`` are capped."""
@@ -159,6 +164,8 @@ class ApprovalGateway:
         self._owners: dict[str, _Owner] = {}
         self._by_principal: dict[str, set[str]] = {}
         self._seq = 0
+        #: Final approvals, oldest first, for ``approval.get`` / ``approval.history``.
+        self.history: deque[ApprovalRecord] = deque(maxlen=HISTORY_SIZE)
 
     # ------------------------------------------------------------------ connections
 
@@ -236,7 +243,8 @@ class ApprovalGateway:
         if conn is None:
             raise LocalProtocolError(f"connection {connection!r} is not connected")
         out: list[Outgoing] = []
-        if frame.method not in (METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE):
+        known = frame.method in (METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE)
+        if not known and frame.method not in QUERY_METHODS:
             out.append(
                 Outgoing(connection, error_response(frame.id, f"unknown method: {frame.method}"))
             )
@@ -246,7 +254,16 @@ class ApprovalGateway:
             out.append(Outgoing(connection, error_response(frame.id, message)))
             return out
         try:
-            if frame.method == METHOD_REQUEST:
+            if not known:
+                payload = query(
+                    self, connection, conn.principal, frame.method, frame.params,
+                    now_ms=now_ms, may_resolve=self.may_resolve,
+                )  # fmt: skip
+                self._drain(out)  # an approval.resolve's resolved event goes out first
+                out.append(
+                    Outgoing(connection, ResponseFrame(id=frame.id, ok=True, payload=payload))
+                )
+            elif frame.method == METHOD_REQUEST:
                 self._request(connection, conn, frame, now_ms, out)
             elif frame.method == METHOD_WAIT_DECISION:
                 self._wait(connection, frame, now_ms, out)
@@ -265,6 +282,13 @@ class ApprovalGateway:
         out: list[Outgoing] = []
         self._drain(out)
         return out
+
+    def find_record(self, approval_id: str, *, now_ms: int) -> ApprovalRecord | None:
+        """The record of *approval_id* (exact): live in the broker, else the latest final one."""
+        record = self.broker.get(approval_id, now_ms=now_ms)
+        if record is not None:
+            return record
+        return next((r for r in reversed(self.history) if r.id == approval_id), None)
 
     def next_deadline_ms(self) -> int | None:
         """When :meth:`tick` should next run."""
@@ -443,6 +467,7 @@ class ApprovalGateway:
         out: list[Outgoing],
     ) -> None:
         params: ResolveParams = self._params(frame, ResolveParams)
+        grant_expiry_refusal(frame.params, METHOD_RESOLVE)
         found = self.broker.lookup(params.id, now_ms=now_ms) if params.id.strip() else None
         if (
             found is not None
@@ -496,9 +521,11 @@ class ApprovalGateway:
                 out.extend(self._event(requested_event(event.record), owner))
             elif isinstance(event, ApprovalResolved):
                 self._forget_owner(event.record.id)
+                self.history.append(event.record)
                 out.extend(self._event(resolved_event(event.record)))
             elif isinstance(event, ApprovalExpired | ApprovalCancelled):
                 self._forget_owner(event.record.id)
+                self.history.append(event.record)
             elif isinstance(event, WaitFinished):
                 connection, frame_id = _waiter_key(event.waiter)
                 if connection in self._connections and event.record is not None:

@@ -10,6 +10,7 @@ the highest protocol both sides speak.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from openclaw_exec.exceptions import PairingError
@@ -34,9 +35,15 @@ def _opt_str(value: object) -> str | None:
 
 
 def parse_connect_params(
-    params: object,
+    params: object, *, supported: Sequence[int] = SUPPORTED_PROTOCOLS
 ) -> tuple[tuple[str, int, dict[str, Any]] | None, ConnectRequest | None, int | None]:
-    """Validate ``connect.params``: (problem, request, negotiated protocol)."""
+    """
+    Validate ``connect.params``: (problem, request, negotiated protocol).
+
+    A client whose ``minProtocol..maxProtocol`` misses every *supported* protocol is told
+    both ranges and what to do (close 1002 as OpenClaw, but never a bare "protocol
+    mismatch": upstream #83078).
+    """
     if not isinstance(params, dict):
         return ("invalid connect params: expected an object", 1008, {}), None, None
     low, high = params.get("minProtocol"), params.get("maxProtocol")
@@ -51,10 +58,27 @@ def parse_connect_params(
             None,
             None,
         )
-    common = [p for p in SUPPORTED_PROTOCOLS if low <= p <= high]
+    common = [p for p in supported if low <= p <= high]
     if not common:
-        details = {"expectedProtocol": max(SUPPORTED_PROTOCOLS)}
-        return ("protocol mismatch", 1002, details), None, None
+        lowest, highest = min(supported), max(supported)
+        details = {
+            "code": "PROTOCOL_MISMATCH",
+            "clientMinProtocol": low,
+            "clientMaxProtocol": high,
+            "expectedProtocol": highest,
+            "minProtocol": lowest,
+            "maxProtocol": highest,
+        }
+        message = (
+            f"protocol mismatch: this gateway speaks protocol {lowest}..{highest}, the client "
+            f"offered {low}..{high}; "
+            + (
+                f"upgrade the client to one that offers protocol {highest}"
+                if high < lowest
+                else f"offer a range that includes {highest}"
+            )
+        )
+        return (message, 1002, details), None, None
     client = params.get("client")
     if not isinstance(client, dict):
         return ("invalid connect params: client is required", 1008, {}), None, None

@@ -56,6 +56,10 @@ class GatewayKitConfig:
             ``exec-approvals`` or ``approvals``, or an OpenClaw UI/native-app client id), as
             OpenClaw 2026.9.6 does; ``False`` sends them to every approvals-scoped
             connection, as 2026.4.1 did (requesters then receive every broadcast too).
+        min_protocol: Lowest gateway protocol spoken (3 or 4; OpenClaw 2026.9.6 requires
+            4 from operators: set 4 to do the same).
+        max_protocol: Highest (3 or 4). The range is announced on ``connect.challenge``;
+            a client outside it is refused naming both ranges (close 1002).
     """
 
     auth: AuthConfig
@@ -74,3 +78,11 @@ class GatewayKitConfig:
     tick_interval_ms: int = 30_000
     server_version: str = f"openclaw-exec-{__version__}"
     events_to_approval_clients_only: bool = True
+    min_protocol: int = attrs.field(default=3, validator=attrs.validators.in_((3, 4)))
+    max_protocol: int = attrs.field(default=4, validator=attrs.validators.in_((3, 4)))
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_protocol > self.max_protocol:
+            raise ValueError(
+                f"min_protocol {self.min_protocol} is above max_protocol {self.max_protocol}"
+            )

@@ -90,6 +90,7 @@ from openclaw_exec.protocol import (
     TerminalReason,
     decode_frame,
 )
+from openclaw_exec.protocol._gateway_queries import QUERY_METHODS
 from openclaw_exec.protocol._wire import dumps
 
 if TYPE_CHECKING:
@@ -308,7 +309,14 @@ class GatewayKit:
         challenge = {
             "type": "event",
             "event": "connect.challenge",
-            "payload": {"nonce": nonce, "ts": self.clock()},
+            # The protocol range rides on the challenge (ignored by OpenClaw's clients), so a
+            # client can tell what to offer before it connects (upstream #83078).
+            "payload": {
+                "nonce": nonce,
+                "ts": self.clock(),
+                "minProtocol": self.config.min_protocol,
+                "maxProtocol": self.config.max_protocol,
+            },
         }
         await connection.send_text(json.dumps(challenge))
         with anyio.move_on_after(self.config.handshake_timeout) as scope:
@@ -337,7 +345,9 @@ class GatewayKit:
             await connection.close(1008, message)
             return None
         params = frame.get("params")
-        problem, request, protocol = parse_connect_params(params)
+        problem, request, protocol = parse_connect_params(
+            params, supported=range(self.config.min_protocol, self.config.max_protocol + 1)
+        )
         if problem is not None:
             message, close_code, details = problem
             await connection.send_text(_error_frame(frame_id, "INVALID_REQUEST", message, details))
@@ -370,7 +380,12 @@ class GatewayKit:
             "protocol": protocol,
             "server": {"version": self.config.server_version, "connId": key},
             "features": {
-                "methods": [METHOD_REQUEST, METHOD_WAIT_DECISION, METHOD_RESOLVE],
+                "methods": [
+                    METHOD_REQUEST,
+                    METHOD_WAIT_DECISION,
+                    METHOD_RESOLVE,
+                    *sorted(QUERY_METHODS),
+                ],
                 "events": ["connect.challenge", EVENT_REQUESTED, EVENT_RESOLVED],
                 "capabilities": [KIT_DELIVERY_CAPABILITY]
                 + (
