@@ -350,3 +350,29 @@ def test_answer_needs_an_approval_interrupt() -> None:
     with pytest.raises(Exception, match="invalid decision"):
         answer({"approval_id": "x"}, "yes")
     assert answer({"approval_id": "x"}, "deny") == {"approval_id": "x", "decision": "deny"}
+
+
+@pytest.mark.parametrize("same_env", [True, False])
+@pytest.mark.anyio
+async def test_another_worker_resumes_only_with_the_same_environment(
+    bin_dir: Path, tmp_path: Path, same_env: bool
+) -> None:
+    # The binding holds the environment's hash: a worker with another environment would run
+    # the command with something nobody approved, so its resume is refused.
+    store, saver = MemoryApprovalStore(), InMemorySaver()
+    canary = tmp_path / "canary"
+    command = f"{bin_dir}/touchy {canary}"
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    first = ExecGuard(store=store, approvals_file=policy_file(bin_dir))
+    paused = await _graph(shell_tool(first, cwd=tmp_path, env=env), command, saver=saver).ainvoke(
+        {"messages": [HumanMessage("touch it")]}, _config("w")
+    )
+    request = _interrupt(paused)
+    other_env = env if same_env else {**env, "LANG": "de_DE.UTF-8"}
+    second = ExecGuard(store=store, approvals_file=policy_file(bin_dir))
+    graph = _graph(shell_tool(second, cwd=tmp_path, env=other_env), command, saver=saver)
+    done = await graph.ainvoke(Command(resume=answer(request, "allow-once")), _config("w"))
+    (message,) = _tool_messages(done)
+    assert canary.exists() == same_env
+    if not same_env:
+        assert message.artifact["reason"] == "approval-plan-mismatch"

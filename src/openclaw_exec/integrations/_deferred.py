@@ -78,6 +78,7 @@ async def begin(
     command: str,
     *,
     cwd: str | None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None,
     agent_id: str | None,
     session_key: str | None,
@@ -93,6 +94,7 @@ async def begin(
         first = await guard.check(
             command,
             cwd=cwd,
+            env=env,
             env_overrides=env_overrides,
             agent_id=agent_id,
             session_key=session_key,
@@ -106,10 +108,13 @@ async def begin(
 
 
 def pending_from(
-    data: Mapping[str, Any], *, env_overrides: Mapping[str, str] | None
+    data: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    env_overrides: Mapping[str, str] | None,
 ) -> PendingApproval:
-    """A handle rebuilt from :func:`view`'s ``pending`` (same process environment)."""
-    return PendingApproval.from_dict(data, env_overrides=env_overrides)
+    """A handle rebuilt from :func:`view`'s ``pending``, with the environment given to ``begin``."""
+    return PendingApproval.from_dict(data, env=env, env_overrides=env_overrides)
 
 
 def parse_answer(answer: object, approval_id: str) -> Decision | str:

@@ -56,6 +56,7 @@ def shell_tool(
     cwd: str | os.PathLike[str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None = None,
     assessors: Iterable[RiskAssessor] = (),
     max_output: int = DEFAULT_MAX_OUTPUT,
@@ -70,6 +71,8 @@ def shell_tool(
         cwd: The working directory when the model gives none (default: the process's).
         agent_id: The agent the tool acts for (selects the approvals file's agent entry).
         session_key: The conversation, shown to approvers and bound to approvals.
+        env: The base environment (default: this process's, stripped of dangerous
+            variables; a mapping given here is the caller's choice, dangerous keys refused).
         env_overrides: Variables to add to the environment (checked like an agent's).
         assessors: Risk plug-ins (see :func:`~openclaw_exec.integrations.authorize_assessed`).
         max_output: Characters of stdout and of stderr handed back to the model.
@@ -82,6 +85,7 @@ def shell_tool(
     checks = tuple(assessors)
     default_cwd = None if cwd is None else os.fspath(cwd)
     overrides = dict(env_overrides) if env_overrides else None
+    base_env = dict(env) if env is not None else None
 
     async def arun(command: str, cwd: str | None = None) -> tuple[str, ShellOutcome]:
         where = cwd if cwd is not None else default_cwd
@@ -90,6 +94,7 @@ def shell_tool(
                 guard,
                 command,
                 cwd=where,
+                env=base_env,
                 env_overrides=overrides,
                 agent_id=agent_id,
                 session_key=session_key,

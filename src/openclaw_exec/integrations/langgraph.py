@@ -102,9 +102,13 @@ def _approver(reply: object) -> Principal:
 class _Steps:
     """The two checkpointed steps for one guard: check (and maybe run), settle (and run)."""
 
-    def __init__(self, guard: ExecGuard, max_output: int) -> None:
+    def __init__(
+        self, guard: ExecGuard, max_output: int, env: Mapping[str, str] | None = None
+    ) -> None:
         self.guard = guard
         self.max_output = max_output
+        # Kept here, never a task input: a checkpointer would store the values.
+        self.env = dict(env) if env is not None else None
 
     async def check(
         self,
@@ -118,6 +122,7 @@ class _Steps:
             self.guard,
             command,
             cwd=cwd,
+            env=self.env,
             env_overrides=env_overrides,
             agent_id=agent_id,
             session_key=session_key,
@@ -130,7 +135,7 @@ class _Steps:
     async def settle(
         self, shown: ApprovalView, reply: Any, env_overrides: dict[str, str] | None
     ) -> ShellOutcome:
-        pending = pending_from(shown["pending"], env_overrides=env_overrides)
+        pending = pending_from(shown["pending"], env=self.env, env_overrides=env_overrides)
         parsed = parse_answer(reply, shown["approval_id"])
         if isinstance(parsed, Decision):
             decision, problem = parsed, ""
@@ -165,6 +170,7 @@ async def run_shell(
     command: str,
     *,
     cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
@@ -181,6 +187,10 @@ async def run_shell(
         guard: The exec guard (its store holds the pending approval).
         command: The shell command text.
         cwd: Absolute working directory (default: the process's).
+        env: The base environment (default: this process's, stripped of dangerous
+            variables). A resume re-checks the plan with it, and the binding holds its hash
+            (``PWD`` and ``SHLVL`` included): workers that resume each other's approvals
+            need the same environment, so give them the same *env*.
         env_overrides: Variables to add to the (host's, stripped) environment.
         agent_id: The agent.
         session_key: The conversation bound to the approval (default: the ``thread_id``).
@@ -189,7 +199,7 @@ async def run_shell(
     Returns:
         The :class:`~openclaw_exec.integrations.ShellOutcome` (plain JSON).
     """
-    steps = _Steps(guard, max_output)
+    steps = _Steps(guard, max_output, env)
     overrides = dict(env_overrides) if env_overrides else None
     where = None if cwd is None else os.fspath(cwd)
     check = _task("openclaw_exec_check", steps.check)
@@ -209,6 +219,7 @@ def run_shell_sync(
     command: str,
     *,
     cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
@@ -220,7 +231,7 @@ def run_shell_sync(
     The guard's async calls run in a fresh event loop per step, so call it where no event
     loop runs in the thread (LangGraph's sync runner: yes).
     """
-    steps = _Steps(guard, max_output)
+    steps = _Steps(guard, max_output, env)
     overrides = dict(env_overrides) if env_overrides else None
     where = None if cwd is None else os.fspath(cwd)
     check = _task("openclaw_exec_check", _sync(steps.check))
@@ -243,6 +254,7 @@ def shell_tool(
     cwd: str | os.PathLike[str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None = None,
     max_output: int = DEFAULT_MAX_OUTPUT,
 ) -> StructuredTool:
@@ -256,6 +268,7 @@ def shell_tool(
     """
     default_cwd = None if cwd is None else os.fspath(cwd)
     options: dict[str, Any] = {
+        "env": env,
         "env_overrides": env_overrides,
         "agent_id": agent_id,
         "session_key": session_key,

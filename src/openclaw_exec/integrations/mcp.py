@@ -151,6 +151,7 @@ def shell_server(
     cwd: str | os.PathLike[str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None = None,
     max_output: int = DEFAULT_MAX_OUTPUT,
 ) -> MCPServer:
@@ -176,6 +177,10 @@ def shell_server(
         cwd: The working directory when the model gives none (default: the process's).
         agent_id: The agent the tool acts for.
         session_key: The conversation bound to approvals.
+        env: The base environment (default: this process's, stripped of dangerous
+            variables). A resume re-checks the plan with it, and the binding holds its hash
+            (``PWD`` and ``SHLVL`` included): workers that resume each other's approvals
+            need the same environment, so give them the same *env*.
         env_overrides: Variables to add to the (host's, stripped) environment.
         max_output: Characters of stdout and of stderr returned.
 
@@ -186,6 +191,7 @@ def shell_server(
     safe = None if approver is None else as_approver(approver)
     default_cwd = None if cwd is None else os.fspath(cwd)
     overrides = dict(env_overrides) if env_overrides else None
+    base_env = dict(env) if env is not None else None
     server = MCPServer(name, log_level="WARNING")
 
     async def ask_approver(pending: PendingApproval) -> ShellOutcome:
@@ -234,6 +240,7 @@ def shell_server(
                 guard,
                 command,
                 cwd=where,
+                env=base_env,
                 env_overrides=overrides,
                 agent_id=agent_id,
                 session_key=session_key,
@@ -251,7 +258,9 @@ def shell_server(
                 input_requests={_ASK_KEY: ask}, request_state=json.dumps(first.to_dict())
             )
         try:
-            pending = PendingApproval.from_dict(json.loads(state), env_overrides=overrides)
+            pending = PendingApproval.from_dict(
+                json.loads(state), env=base_env, env_overrides=overrides
+            )
         except (ValueError, TypeError) as exc:
             return _result(invalid(command, where, f"unreadable approval state: {exc}"))
         reply = (ctx.input_responses or {}).get(_ASK_KEY)
@@ -291,6 +300,7 @@ def shell_server(
                     guard,
                     command,
                     cwd=where,
+                    env=base_env,
                     env_overrides=overrides,
                     agent_id=agent_id,
                     session_key=session_key,
@@ -302,6 +312,7 @@ def shell_server(
             guard,
             command,
             cwd=where,
+            env=base_env,
             env_overrides=overrides,
             agent_id=agent_id,
             session_key=session_key,

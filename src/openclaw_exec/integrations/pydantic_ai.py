@@ -112,6 +112,7 @@ def shell_toolset(
     cwd: str | os.PathLike[str] | None = None,
     agent_id: str | None = None,
     session_key: str | None = None,
+    env: Mapping[str, str] | None = None,
     env_overrides: Mapping[str, str] | None = None,
     max_output: int = DEFAULT_MAX_OUTPUT,
 ) -> FunctionToolset[Any]:
@@ -125,6 +126,10 @@ def shell_toolset(
         cwd: The working directory when the model gives none (default: the process's).
         agent_id: The agent the tool acts for.
         session_key: The conversation bound to approvals.
+        env: The base environment (default: this process's, stripped of dangerous
+            variables). A resume re-checks the plan with it, and the binding holds its hash
+            (``PWD`` and ``SHLVL`` included): workers that resume each other's approvals
+            need the same environment, so give them the same *env*.
         env_overrides: Variables to add to the (host's, stripped) environment.
         max_output: Characters of stdout and of stderr returned.
 
@@ -135,6 +140,7 @@ def shell_toolset(
     """
     default_cwd = None if cwd is None else os.fspath(cwd)
     overrides = dict(env_overrides) if env_overrides else None
+    base_env = dict(env) if env is not None else None
 
     def reply(outcome: ShellOutcome) -> ToolReturn[Any]:
         return ToolReturn(return_value=render(outcome), metadata=outcome)
@@ -144,7 +150,7 @@ def shell_toolset(
             problem = "approved without openclaw-exec's metadata: use approval_results()"
             return invalid(command, where, f"{problem}; nothing ran")
         try:
-            pending = pending_from(answer.get("pending", {}), env_overrides=overrides)
+            pending = pending_from(answer.get("pending", {}), env=base_env, env_overrides=overrides)
         except ValueError as exc:
             return invalid(command, where, f"{exc}; nothing ran")
         decision = parse_answer(answer, pending.approval_id)
@@ -188,6 +194,7 @@ def shell_toolset(
             guard,
             command,
             cwd=where,
+            env=base_env,
             env_overrides=overrides,
             agent_id=agent_id,
             session_key=session_key,
