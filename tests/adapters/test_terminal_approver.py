@@ -151,6 +151,26 @@ async def test_the_socket_source_carries_the_decision_back(sock_dir: Path) -> No
     assert result == [Decision.DENY]
 
 
+async def test_a_socket_client_that_hangs_up_withdraws_its_prompt(sock_dir: Path) -> None:
+    approver = TerminalApprover()
+    gone: list[str] = []
+    approver.listeners.append(lambda what, item: gone.append(f"{what} {item.id}"))
+    path = sock_dir / "s.sock"
+    async with anyio.create_task_group() as tg:
+        await tg.start(serve_socket, approver, path, TOKEN)
+        async with anyio.create_task_group() as client:
+            prompt = SocketPrompt(command="echo bye", expires_at_ms=approver.clock() + 60_000)
+            client.start_soon(
+                lambda: request_decision_via_socket(path, TOKEN, prompt, approval_id="bye")
+            )
+            await until(lambda: "bye" in approver.board.items)
+            client.cancel_scope.cancel()  # the requester gives up: its connection closes
+        await until(lambda: not approver.board.items)
+        tg.cancel_scope.cancel()
+    assert gone == ["withdrawn bye"]
+    assert approver.board.message == "withdrawn: bye echo bye"
+
+
 async def test_socket_prompts_without_a_deadline_get_openclaws_timeout(sock_dir: Path) -> None:
     approver = TerminalApprover()
     path = sock_dir / "s.sock"

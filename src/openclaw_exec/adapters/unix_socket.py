@@ -211,14 +211,36 @@ class ApprovalSocketServer:
             if not token_ok or not _peer_ok(stream, self.allowed_uid):
                 await self._reply(stream, message.id, Decision.DENY)
                 return
-            decision: Decision | None = None
-            if self.decide_timeout is None:
-                decision = await self.decide(message)
-            else:
-                with anyio.move_on_after(self.decide_timeout):
-                    decision = await self.decide(message)
+            decision = await self._decide_while_connected(stream, message)
             if decision is not None:
                 await self._reply(stream, message.id, decision)
+
+    async def _decide_while_connected(
+        self, stream: anyio.abc.SocketStream, message: SocketRequest
+    ) -> Decision | None:
+        """
+        *decide*'s answer, or ``None`` once the client hangs up (it withdrew the prompt).
+
+        Clients (OpenClaw's and ours) keep the connection open until the answer comes; a
+        close means nobody waits any more (the requester was cancelled, the approval was
+        settled elsewhere), so an approver UI stops showing it.
+        """
+        decision: Decision | None = None
+        async with anyio.create_task_group() as tg:
+
+            async def hang_up() -> None:
+                with contextlib.suppress(
+                    anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError
+                ):
+                    while True:
+                        await stream.receive()  # nothing more is expected; EOF is the hang-up
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(hang_up)
+            with anyio.move_on_after(self.decide_timeout):
+                decision = await self.decide(message)
+            tg.cancel_scope.cancel()
+        return decision
 
 
 async def request_decision_via_socket(
