@@ -18,9 +18,10 @@ const cmds = JSON.parse(fs.readFileSync(cmdsFile, "utf8"));
 const allowlist = Array.from({ length: 50 }, (_, i) => ({ pattern: `${bin}/tool${i}` })).concat([{ pattern: `${bin}/ls` }, { pattern: `${bin}/git` }, { pattern: `${bin}/rg` }]);
 const ctx = { allowlist, safeBins: new Set(["wc", "head"]), cwd: "/tmp", env: { PATH: bin }, platform: "linux" };
 let ok = 0; for (const c of cmds) evalShell({ command: c, ...ctx });
-const t0 = process.hrtime.bigint();
+const c0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
 for (let i = 0; i < n; i++) { const r = evalShell({ command: `${cmds[i % cmds.length]} n${i}`, ...ctx }); if (r.allowlistSatisfied) ok++; }
 const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+const cpu = process.cpuUsage(c0); const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const per = new Array(cmds.length).fill(0);
 for (let i = 0; i < n; i++) {
   const c = `${cmds[i % cmds.length]} m${i}`;
@@ -28,4 +29,4 @@ for (let i = 0; i < n; i++) {
   per[i % cmds.length] += Number(process.hrtime.bigint() - s);
 }
 const runs = Math.floor(n / cmds.length);
-console.log(JSON.stringify({ evaluations: n, seconds: dt, per_second: n / dt, satisfied: ok, per_command_us: per.map((t) => t / 1e3 / runs) }));
+console.log(JSON.stringify({ evaluations: n, seconds: dt, per_second: n / dt, per_cpu_second: n / cpuSeconds, satisfied: ok, per_command_us: per.map((t) => t / 1e3 / runs) }));
