@@ -231,10 +231,15 @@ class Grammar:
         if name in known:
             return (name,)
         if self.abbreviations and name:
-            found = tuple(sorted(k for k in known if k.startswith(name)))
-            if found:
-                return found
+            return _abbreviated(known, name)
         return (name,)
+
+
+@functools.lru_cache(maxsize=4096)
+def _abbreviated(known: frozenset[str], name: str) -> tuple[str, ...]:
+    # Every known option *name* is a prefix of (the same answer for the same grammar and
+    # word every time: a scan of the whole option set per word was most of git's cost).
+    return tuple(sorted(k for k in known if k.startswith(name))) or (name,)
 
 
 def scan(args: Sequence[str], grammar: Grammar) -> list[Token]:
