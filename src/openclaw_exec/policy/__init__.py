@@ -22,6 +22,7 @@ from openclaw_exec.policy._codec import (
     approvals_to_json,
     check_arg_pattern,
     check_arg_patterns,
+    check_deny_rules,
     dumps_approvals,
     loads_approvals,
 )
@@ -34,6 +35,14 @@ from openclaw_exec.policy._config import (
     SafeBinProfileConfig,
 )
 from openclaw_exec.policy._config_read import exec_config_from_json, loads_exec_config
+from openclaw_exec.policy._deny import (
+    DenyCheck,
+    DenyHit,
+    DenyRule,
+    ScopedDenyRule,
+    check_deny,
+    deny_rule_problem,
+)
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 from openclaw_exec.policy._policy import (
     MOST_PERMISSIVE,
@@ -83,6 +92,9 @@ __all__ = [
     "AllowlistEntry",
     "ApprovalsFile",
     "Ask",
+    "DenyCheck",
+    "DenyHit",
+    "DenyRule",
     "ExecConfig",
     "ExecConfigError",
     "ExecMode",
@@ -101,6 +113,7 @@ __all__ = [
     "SafeBinProfileConfig",
     "Sandbox",
     "SandboxMode",
+    "ScopedDenyRule",
     "Security",
     "SocketConfig",
     "Verdict",
@@ -111,8 +124,11 @@ __all__ = [
     "arg_pattern_problem",
     "check_arg_pattern",
     "check_arg_patterns",
+    "check_deny",
+    "check_deny_rules",
     "cwd_bound_arg_pattern",
     "decide_verdict",
+    "deny_rule_problem",
     "dumps_approvals",
     "exec_config_from_json",
     "fallback_verdict",

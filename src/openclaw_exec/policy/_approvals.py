@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import attrs
 
+from openclaw_exec.policy._deny import DenyRule
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
 __all__ = [
@@ -104,6 +105,10 @@ def _to_entries(value: Iterable[AllowlistEntry]) -> tuple[AllowlistEntry, ...]:
     return tuple(value)
 
 
+def _to_deny(value: Iterable[DenyRule]) -> tuple[DenyRule, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class PolicyDefaults:
     """
@@ -115,6 +120,9 @@ class PolicyDefaults:
         ask_fallback: ``defaults.askFallback``.
         auto_allow_skills: ``defaults.autoAllowSkills``.
         sandbox: ``defaults.sandbox`` (this library's knob).
+        deny: ``defaults.deny``: deny rules for every agent (this library's; OpenClaw
+            drops ``defaults`` keys it does not know when it rewrites the file, so rules
+            that must survive that belong in ``agents["*"].deny``).
         extra: Unknown keys, preserved.
     """
 
@@ -125,6 +133,7 @@ class PolicyDefaults:
     ask_fallback: Security | None = attrs.field(default=None, converter=_opt_ask_fallback)
     auto_allow_skills: bool | None = None
     sandbox: SandboxMode | None = attrs.field(default=None, converter=_opt_sandbox)
+    deny: tuple[DenyRule, ...] = attrs.field(default=(), converter=_to_deny)
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )
@@ -142,6 +151,7 @@ class AgentPolicy:
         auto_allow_skills: ``agents.<id>.autoAllowSkills``.
         sandbox: ``agents.<id>.sandbox`` (this library's knob).
         allowlist: The agent's own allowlist entries, in file order.
+        deny: The agent's deny rules (``agents["*"].deny`` apply to every agent).
         extra: Unknown keys, preserved.
     """
 
@@ -153,6 +163,7 @@ class AgentPolicy:
     auto_allow_skills: bool | None = None
     sandbox: SandboxMode | None = attrs.field(default=None, converter=_opt_sandbox)
     allowlist: tuple[AllowlistEntry, ...] = attrs.field(default=(), converter=_to_entries)
+    deny: tuple[DenyRule, ...] = attrs.field(default=(), converter=_to_deny)
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )

@@ -33,6 +33,7 @@ from openclaw_exec.policy._approvals import (
     SocketConfig,
 )
 from openclaw_exec.policy._argpattern import arg_pattern_problem
+from openclaw_exec.policy._deny import DenyRule, deny_rule_problem
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "approvals_to_json",
     "check_arg_pattern",
     "check_arg_patterns",
+    "check_deny_rules",
     "dumps_approvals",
     "loads_approvals",
 ]
@@ -130,6 +132,15 @@ def _allowlist_hook(conv: cattrs.Converter) -> Callable[[object, object], Any]:
     return structure
 
 
+def _deny_hook(conv: cattrs.Converter) -> Callable[[object, object], Any]:
+    def structure(value: object, _type: object) -> tuple[DenyRule, ...]:
+        if not isinstance(value, list):
+            raise _FieldError("an array of deny rules", value)
+        return tuple(conv.structure(value, list[DenyRule]))
+
+    return structure
+
+
 def _build_converter(*, detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed, omit_if_default=True)
     conv.register_structure_hook(str, _strict_str)
@@ -144,7 +155,16 @@ def _build_converter(*, detailed: bool) -> cattrs.Converter:
 
     allowlist_type = tuple[AllowlistEntry, ...]
     conv.register_structure_hook_func(lambda t: t == allowlist_type, _allowlist_hook(conv))
-    for cls in (AllowlistEntry, PolicyDefaults, AgentPolicy, SocketConfig, ApprovalsFile):
+    deny_type = tuple[DenyRule, ...]
+    conv.register_structure_hook_func(lambda t: t == deny_type, _deny_hook(conv))
+    for cls in (
+        AllowlistEntry,
+        DenyRule,
+        PolicyDefaults,
+        AgentPolicy,
+        SocketConfig,
+        ApprovalsFile,
+    ):
         _register_class(conv, cls)
     return conv
 
@@ -163,7 +183,7 @@ def _register_class(conv: cattrs.Converter, cls: type[Any]) -> None:
     )
 
     def structure(value: object, _type: object) -> Any:
-        if cls is AllowlistEntry:
+        if cls is AllowlistEntry or cls is DenyRule:
             value = _entry_from_string(value)
         if not isinstance(value, dict):
             raise _FieldError("an object", value)
@@ -191,7 +211,7 @@ _DETAILED: Final = _build_converter(detailed=True)
 _KNOB_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
 #: Keys that at the top level are almost surely a misplaced agent or defaults object
 #: (OpenClaw #43904): rejected rather than preserved, since ignoring them loosens policy.
-_MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {"*", "main", "default", "allowlist"}
+_MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {"*", "main", "default", "allowlist", "deny"}
 
 _PATH_PIECE: Final = re.compile(r"\[(['\"])(.*?)\1\]|\.([A-Za-z_]\w*)")
 
@@ -266,8 +286,8 @@ def approvals_from_json(document: object, *, source: str | None = None) -> Appro
             expected="1",
             found=_describe(version) if "version" in document else "nothing",
         )
-    for key in _MISPLACED_TOP_LEVEL.intersection(document):
-        where = "defaults" if key in _KNOB_KEYS else "agents"
+    for key in sorted(_MISPLACED_TOP_LEVEL.intersection(document)):
+        where = "defaults" if key in _KNOB_KEYS or key == "deny" else "agents"
         raise ApprovalsFileError(
             f"misplaced key {key!r}: it belongs under {where!r}, and at the top level it would"
             " be silently ignored",
@@ -286,7 +306,35 @@ def approvals_from_json(document: object, *, source: str | None = None) -> Appro
     for key in agents or {}:
         _check_agent_key(key, source)
     parsed = _structure(document, ApprovalsFile, source)
+    check_deny_rules(parsed, source=source)
     return merge_legacy_default(parsed)
+
+
+def check_deny_rules(file: ApprovalsFile, *, source: str | None = None) -> None:
+    """
+    Refuse a document holding a deny rule that could not be enforced as written.
+
+    Unlike an allowlist entry (kept inert when it cannot match), a deny rule that cannot
+    match would silently allow what it forbids, so the whole file is refused, on read
+    and on write (the guard then denies every command, naming this error).
+
+    Raises:
+        ApprovalsFileError: For the first such rule, in file order, naming its JSON path.
+    """
+    places = [("defaults.deny", file.defaults.deny)]
+    places += [(f"{_agent_path(a)}.deny", agent.deny) for a, agent in file.agents.items()]
+    for where, rules in places:
+        for index, rule in enumerate(rules):
+            problem = deny_rule_problem(rule)
+            if problem is not None:
+                field = "argPattern" if problem.startswith("invalid argPattern") else "pattern"
+                raise ApprovalsFileError(
+                    f"invalid deny rule: {problem}",
+                    path=source,
+                    json_path=f"{where}[{index}].{field}",
+                    expected="a pattern and argPattern this library can match (docs/policy.md)",
+                    found=_describe(rule.arg_pattern if field == "argPattern" else rule.pattern),
+                )
 
 
 #: C0 controls, DEL and C1 controls: invisible in a terminal, and NUL truncates in C tools.
@@ -346,6 +394,7 @@ def merge_legacy_default(file: ApprovalsFile) -> ApprovalsFile:
             ),
             sandbox=main.sandbox if main.sandbox is not None else legacy.sandbox,
             allowlist=merged,
+            deny=(*main.deny, *legacy.deny),
             extra={**legacy.extra, **main.extra},
         )
     return attrs.evolve(file, agents=agents)

@@ -11,7 +11,9 @@ effective policy is then the requested policy combined with the host's by
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping
+import json
+import re
+from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -23,6 +25,7 @@ from openclaw_exec.policy._approvals import (
     AllowlistEntry,
     ApprovalsFile,
 )
+from openclaw_exec.policy._deny import DenyRule, ScopedDenyRule
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 from openclaw_exec.policy._policy import ExecPolicy, Preset, stricter
 
@@ -128,6 +131,9 @@ class ResolvedPolicy:
         effective: ``stricter(requested, host)``: what is enforced.
         allowlist: The wildcard entries followed by the agent's own.
         origins: Per knob (keyed by OpenClaw name), how the effective value was decided.
+        deny: Every deny rule that applies, each with where it was written: the
+            requested ones, ``defaults.deny``, ``agents["*"].deny``, then the agent's.
+            Layers add rules, never remove them (a deny anywhere wins).
     """
 
     agent_id: str
@@ -137,6 +143,7 @@ class ResolvedPolicy:
     allowlist: tuple[AllowlistEntry, ...]
     origins: Mapping[str, FieldOrigin] = attrs.field(converter=_frozen_origins, hash=False)
     preset: Preset = Preset.OPENCLAW_2026_4_1
+    deny: tuple[ScopedDenyRule, ...] = ()
 
     def explain(self) -> str:
         """Several lines in words: each knob and where it came from (see :attr:`preset`)."""
@@ -169,6 +176,7 @@ def resolve_policy(
     requested: ExecPolicy | None = None,
     requested_fields: Collection[str] | None = None,
     preset: Preset | str = Preset.OPENCLAW_2026_4_1,
+    deny: Iterable[DenyRule] = (),
 ) -> ResolvedPolicy:
     """
     Resolve the effective policy for *agent_id* from an approvals file and a request.
@@ -187,6 +195,8 @@ def resolve_policy(
         preset: Whose built-in behaviour fills what nobody set (:class:`Preset`; its
             value or bare version also work): ``openclaw-2026.4.1`` (``deny`` /
             ``on-miss``, the default) or ``openclaw-2026.9.6`` (``full`` / ``off``).
+        deny: Deny rules the embedder adds (named ``requested.deny[<n>]``); they join
+            the file's, whatever the layers say.
 
     Returns:
         The host and effective policies, the allowlist and each knob's provenance.
@@ -261,4 +271,32 @@ def resolve_policy(
         allowlist=allowlist,
         origins=origins,
         preset=chosen,
+        deny=_deny_rules(document, agent_key, deny),
     )
+
+
+def _agent_path(agent_id: str) -> str:
+    if re.fullmatch(r"[A-Za-z_*][\w*-]*", agent_id):
+        return f"agents.{agent_id}"
+    return f"agents[{json.dumps(agent_id)}]"
+
+
+def _deny_rules(
+    file: ApprovalsFile, agent_key: str, requested: Iterable[DenyRule]
+) -> tuple[ScopedDenyRule, ...]:
+    """Every rule that applies to *agent_key*, in the order they are checked."""
+    out = [ScopedDenyRule(rule=r, where=f"requested.deny[{i}]") for i, r in enumerate(requested)]
+    out += [
+        ScopedDenyRule(rule=r, where=f"defaults.deny[{i}]")
+        for i, r in enumerate(file.defaults.deny)
+    ]
+    keys = [WILDCARD_AGENT_ID] + ([agent_key] if agent_key != WILDCARD_AGENT_ID else [])
+    for key in keys:
+        agent = file.agents.get(key)
+        if agent is None:
+            continue
+        where = _agent_path(key)
+        out += [
+            ScopedDenyRule(rule=r, where=f"{where}.deny[{i}]") for i, r in enumerate(agent.deny)
+        ]
+    return tuple(out)

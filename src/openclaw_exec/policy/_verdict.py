@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from openclaw_exec.policy._deny import DenyCheck
 from openclaw_exec.policy._enums import Ask, Security
 from openclaw_exec.policy._policy import ExecPolicy
 
@@ -37,6 +38,7 @@ class Verdict(enum.StrEnum):
 class VerdictReason(enum.StrEnum):
     """Machine-readable reasons, stable across releases (OpenClaw's wording where it has one)."""
 
+    DENY_RULE = "deny-rule"  # a deny rule names a program the command reaches
     SECURITY_DENY = "security-deny"  # security=deny: no host exec at all
     SECURITY_FULL = "security-full"  # security=full: no allowlist check
     ALLOWLIST_SATISFIED = "allowlist-satisfied"  # every segment is allowlisted
@@ -62,12 +64,15 @@ class VerdictResult:
         reason: Why, as a stable machine-readable code.
         message: Why, in words, for logs and users.
         triggers: For a forced ASK, the triggers that forced it (e.g. ``strict-inline-eval``).
+        rule: For a ``deny-rule`` DENY, where the rule was written
+            (``agents["*"].deny[0]``).
     """
 
     verdict: Verdict
     reason: VerdictReason
     message: str
     triggers: tuple[str, ...] = ()
+    rule: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -132,6 +137,7 @@ def decide_verdict(
     allowlist_satisfied: bool,
     durable_approval_satisfied: bool = False,
     force_ask: Iterable[str] = (),
+    deny: DenyCheck | None = None,
 ) -> VerdictResult:
     """
     Decide ALLOW / ASK / DENY for one command.
@@ -145,6 +151,10 @@ def decide_verdict(
             (strict inline eval, a heredoc, an obfuscation hit). They never turn a
             DENY into an ASK; they turn an ALLOW into an ASK in every ask mode,
             which is stricter than OpenClaw for ``ask=off`` (a documented difference).
+        deny: What the deny rules say (:func:`~openclaw_exec.policy.check_deny`): a hit
+            is DENY before anything else is looked at (``security=full``, the
+            allowlist and allow-always grants included); a command where a denied
+            program cannot be ruled out gets its reasons as *force_ask* triggers.
 
     Returns:
         The verdict with a stable reason code.
@@ -152,10 +162,19 @@ def decide_verdict(
     _check_policy(policy)
     if isinstance(force_ask, str):  # a bare string would become one trigger per character
         raise TypeError(f"force_ask must be an iterable of trigger names, got {force_ask!r}")
-    triggers = tuple(force_ask)
+    if deny is not None and not isinstance(deny, DenyCheck):
+        raise TypeError(f"deny must be a DenyCheck, got {type(deny).__name__}")
+    triggers = tuple(force_ask) + (deny.triggers if deny is not None else ())
     analysis_ok = _flag("analysis_ok", analysis_ok)
     allowlist_satisfied = _flag("allowlist_satisfied", allowlist_satisfied)
     durable_approval_satisfied = _flag("durable_approval_satisfied", durable_approval_satisfied)
+    if deny is not None and deny.hit is not None:
+        return VerdictResult(
+            verdict=Verdict.DENY,
+            reason=VerdictReason.DENY_RULE,
+            message=f"exec {deny.hit.message()}",
+            rule=deny.hit.rule.where,
+        )
     security = policy.security
     if security is Security.DENY:
         return VerdictResult(
@@ -180,7 +199,12 @@ def decide_verdict(
             )
         else:
             reason, message = VerdictReason.ALLOWLIST_MISS, "a command segment is not allowlisted"
-        return VerdictResult(verdict=Verdict.ASK, reason=reason, message=message)
+        # A command where a denied program cannot be ruled out carries that on every ASK,
+        # so an unanswered one is never run by askFallback.
+        uncertain = deny.triggers if deny is not None else ()
+        return VerdictResult(
+            verdict=Verdict.ASK, reason=reason, message=message, triggers=uncertain
+        )
     if security is Security.ALLOWLIST and not understood and not durable_approval_satisfied:
         reason = VerdictReason.ANALYSIS_FAILED if not analysis_ok else VerdictReason.ALLOWLIST_MISS
         return VerdictResult(
