@@ -62,7 +62,7 @@ def test_explain_json_schema_is_stable(cli: Cli, approvals: Path, bin_dir: Path)
         "evaluation",
     }
     assert doc["schemaVersion"] == 1
-    assert set(doc["verdict"]) == {"verdict", "reason", "message", "triggers"}
+    assert set(doc["verdict"]) == {"verdict", "reason", "message", "triggers", "rule"}
     assert set(doc["policy"]) == {"security", "ask", "askFallback", "autoAllowSkills", "sandbox"}
     assert doc["evaluation"]["schemaVersion"] == 1
 

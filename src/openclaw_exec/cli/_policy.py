@@ -22,7 +22,7 @@ from openclaw_exec.cli._common import (
     _UsageError,
     resolve_from_args,
 )
-from openclaw_exec.policy import ResolvedPolicy
+from openclaw_exec.policy import DenyCheck, ResolvedPolicy, check_deny, decide_verdict
 
 EXPLAIN_SCHEMA_VERSION = 1
 """Bumped only on incompatible changes to ``explain --json`` (documented in docs/cli.md)."""
@@ -93,6 +93,7 @@ def _judge(
             "reason": "approve-command-refused",
             "message": "exec cannot run /approve commands",
             "triggers": [],
+            "rule": None,
         }
         return _Judgement(refused, None, allowed=False)
     # Analysed even under security=deny, so the table shows what the command would do.
@@ -105,14 +106,41 @@ def _judge(
         danger_profiles=danger_profiles,
         allowlist_home=pattern_home(os.environ) or os.path.expanduser("~"),  # noqa: PTH111
     )
-    verdict = evaluation.verdict(effective)
+    verdict = decide_verdict(
+        effective,
+        analysis_ok=evaluation.analysis_ok,
+        allowlist_satisfied=evaluation.allowlist_satisfied,
+        durable_approval_satisfied=evaluation.durable_approval_satisfied,
+        force_ask=evaluation.must_ask,
+        deny=deny_check_for(resolved, evaluation, cwd=cwd, env=env),
+    )
     document = {
         "verdict": str(verdict.verdict),
         "reason": str(verdict.reason),
         "message": verdict.message,
         "triggers": list(verdict.triggers),
+        "rule": verdict.rule,
     }
     return _Judgement(document, evaluation, allowed=document["verdict"] == "allow")
+
+
+def deny_check_for(
+    resolved: ResolvedPolicy, evaluation: Any, *, cwd: str, env: Mapping[str, str]
+) -> DenyCheck | None:
+    """The deny rules' answer for *evaluation*, as the guard computes it (``None``: no rules)."""
+    from openclaw_exec.analysis import OsResolver  # noqa: PLC0415
+    from openclaw_exec.analysis._evaluate import pattern_home  # noqa: PLC0415
+
+    if not resolved.deny:
+        return None
+    return check_deny(
+        resolved.deny,
+        evaluation,
+        cwd=cwd,
+        home=pattern_home(os.environ) or os.path.expanduser("~"),  # noqa: PTH111
+        path_env=env.get("PATH", ""),
+        resolver=OsResolver(),
+    )
 
 
 def _command_from(words: Sequence[str]) -> str:
@@ -183,6 +211,8 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"{verdict['message']}\n")
     if verdict["triggers"]:
         out.write(f"triggers: {', '.join(verdict['triggers'])}\n")
+    if verdict.get("rule"):
+        out.write(f"deny rule: {verdict['rule']}\n")
     if judged.evaluation is not None:
         out.write("\n" + format_evaluation_table(judged.evaluation))
     return code
