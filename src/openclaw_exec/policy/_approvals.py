@@ -17,6 +17,7 @@ import attrs
 
 from openclaw_exec.policy._deny import DenyRule
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
+from openclaw_exec.policy._grants import Grant
 
 __all__ = [
     "DEFAULT_AGENT_ID",
@@ -109,6 +110,10 @@ def _to_deny(value: Iterable[DenyRule]) -> tuple[DenyRule, ...]:
     return tuple(value)
 
 
+def _to_grants(value: Iterable[Grant]) -> tuple[Grant, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class PolicyDefaults:
     """
@@ -152,6 +157,8 @@ class AgentPolicy:
         sandbox: ``agents.<id>.sandbox`` (this library's knob).
         allowlist: The agent's own allowlist entries, in file order.
         deny: The agent's deny rules (``agents["*"].deny`` apply to every agent).
+        grants: Grants with a lifetime or a scope (``agents["*"].grants`` serve every
+            agent); see :class:`~openclaw_exec.policy.Grant`.
         extra: Unknown keys, preserved.
     """
 
@@ -164,6 +171,7 @@ class AgentPolicy:
     sandbox: SandboxMode | None = attrs.field(default=None, converter=_opt_sandbox)
     allowlist: tuple[AllowlistEntry, ...] = attrs.field(default=(), converter=_to_entries)
     deny: tuple[DenyRule, ...] = attrs.field(default=(), converter=_to_deny)
+    grants: tuple[Grant, ...] = attrs.field(default=(), converter=_to_grants)
     extra: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, hash=False, repr=False
     )

@@ -35,6 +35,7 @@ from openclaw_exec.policy._approvals import (
 from openclaw_exec.policy._argpattern import arg_pattern_problem
 from openclaw_exec.policy._deny import DenyRule, deny_rule_problem
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
+from openclaw_exec.policy._grants import Grant
 
 __all__ = [
     "approvals_from_json",
@@ -57,6 +58,15 @@ _RENAMES: Final = {
     "last_used_at": "lastUsedAt",
     "last_used_command": "lastUsedCommand",
     "last_resolved_path": "lastResolvedPath",
+    "created_at_ms": "createdAtMs",
+    "expires_at_ms": "expiresAtMs",
+    "session_key": "sessionKey",
+    "max_uses": "maxUses",
+    "use_count": "useCount",
+    "revoked_at_ms": "revokedAtMs",
+    "revoked_by": "revokedBy",
+    "last_used_at_ms": "lastUsedAtMs",
+    "approval_id": "approvalId",
 }
 
 
@@ -141,6 +151,15 @@ def _deny_hook(conv: cattrs.Converter) -> Callable[[object, object], Any]:
     return structure
 
 
+def _grants_hook(conv: cattrs.Converter) -> Callable[[object, object], Any]:
+    def structure(value: object, _type: object) -> tuple[Grant, ...]:
+        if not isinstance(value, list):
+            raise _FieldError("an array of grants", value)
+        return tuple(conv.structure(value, list[Grant]))
+
+    return structure
+
+
 def _build_converter(*, detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed, omit_if_default=True)
     conv.register_structure_hook(str, _strict_str)
@@ -157,9 +176,12 @@ def _build_converter(*, detailed: bool) -> cattrs.Converter:
     conv.register_structure_hook_func(lambda t: t == allowlist_type, _allowlist_hook(conv))
     deny_type = tuple[DenyRule, ...]
     conv.register_structure_hook_func(lambda t: t == deny_type, _deny_hook(conv))
+    grants_type = tuple[Grant, ...]
+    conv.register_structure_hook_func(lambda t: t == grants_type, _grants_hook(conv))
     for cls in (
         AllowlistEntry,
         DenyRule,
+        Grant,
         PolicyDefaults,
         AgentPolicy,
         SocketConfig,
@@ -211,7 +233,14 @@ _DETAILED: Final = _build_converter(detailed=True)
 _KNOB_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
 #: Keys that at the top level are almost surely a misplaced agent or defaults object
 #: (OpenClaw #43904): rejected rather than preserved, since ignoring them loosens policy.
-_MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {"*", "main", "default", "allowlist", "deny"}
+_MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {
+    "*",
+    "main",
+    "default",
+    "allowlist",
+    "deny",
+    "grants",
+}
 
 _PATH_PIECE: Final = re.compile(r"\[(['\"])(.*?)\1\]|\.([A-Za-z_]\w*)")
 
@@ -288,6 +317,8 @@ def approvals_from_json(document: object, *, source: str | None = None) -> Appro
         )
     for key in sorted(_MISPLACED_TOP_LEVEL.intersection(document)):
         where = "defaults" if key in _KNOB_KEYS or key == "deny" else "agents"
+        if key == "grants":
+            where = 'agents["*"] or agents.<id>'
         raise ApprovalsFileError(
             f"misplaced key {key!r}: it belongs under {where!r}, and at the top level it would"
             " be silently ignored",
@@ -307,7 +338,24 @@ def approvals_from_json(document: object, *, source: str | None = None) -> Appro
         _check_agent_key(key, source)
     parsed = _structure(document, ApprovalsFile, source)
     check_deny_rules(parsed, source=source)
+    _check_grant_ids(parsed, source)
     return merge_legacy_default(parsed)
+
+
+def _check_grant_ids(file: ApprovalsFile, source: str | None) -> None:
+    # A revocation names a grant by id: two grants with one id could leave one active.
+    seen: set[str] = set()
+    for agent_id, agent in file.agents.items():
+        for index, grant in enumerate(agent.grants):
+            if grant.id in seen:
+                raise ApprovalsFileError(
+                    "duplicate grant id",
+                    path=source,
+                    json_path=f"{_agent_path(agent_id)}.grants[{index}].id",
+                    expected="an id no other grant in the file has",
+                    found=_describe(grant.id),
+                )
+            seen.add(grant.id)
 
 
 def check_deny_rules(file: ApprovalsFile, *, source: str | None = None) -> None:
@@ -395,6 +443,7 @@ def merge_legacy_default(file: ApprovalsFile) -> ApprovalsFile:
             sandbox=main.sandbox if main.sandbox is not None else legacy.sandbox,
             allowlist=merged,
             deny=(*main.deny, *legacy.deny),
+            grants=(*main.grants, *legacy.grants),
             extra={**legacy.extra, **main.extra},
         )
     return attrs.evolve(file, agents=agents)

@@ -28,6 +28,7 @@ from openclaw_exec.policy._approvals import (
 from openclaw_exec.policy._deny import DenyRule, ScopedDenyRule
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
 from openclaw_exec.policy._policy import ExecPolicy, Preset, stricter
+from openclaw_exec.policy._grants import ScopedGrant, scoped_grants
 
 __all__ = ["POLICY_FIELDS", "FieldOrigin", "Layer", "ResolvedPolicy", "resolve_policy"]
 
@@ -129,11 +130,14 @@ class ResolvedPolicy:
         host: The host policy from the approvals file (layer B), unset fields inheriting
             the requested values as OpenClaw does.
         effective: ``stricter(requested, host)``: what is enforced.
-        allowlist: The wildcard entries followed by the agent's own.
+        allowlist: The wildcard entries followed by the agent's own, then the entries
+            of the active grants (:attr:`grants`).
         origins: Per knob (keyed by OpenClaw name), how the effective value was decided.
         deny: Every deny rule that applies, each with where it was written: the
             requested ones, ``defaults.deny``, ``agents["*"].deny``, then the agent's.
             Layers add rules, never remove them (a deny anywhere wins).
+        grants: The grants (``agents["*"]`` then the agent's) active at the time and for
+            the session key given, whose entries joined :attr:`allowlist`.
     """
 
     agent_id: str
@@ -144,6 +148,13 @@ class ResolvedPolicy:
     origins: Mapping[str, FieldOrigin] = attrs.field(converter=_frozen_origins, hash=False)
     preset: Preset = Preset.OPENCLAW_2026_4_1
     deny: tuple[ScopedDenyRule, ...] = ()
+    grants: tuple[ScopedGrant, ...] = ()
+
+    def grant_for(self, entry: AllowlistEntry | None) -> ScopedGrant | None:
+        """The active grant an allowlist entry stands for (``None``: a plain entry)."""
+        if entry is None or entry.id is None:
+            return None
+        return next((g for g in self.grants if g.entry.id == entry.id and g.entry == entry), None)
 
     def explain(self) -> str:
         """Several lines in words: each knob and where it came from (see :attr:`preset`)."""
@@ -177,6 +188,8 @@ def resolve_policy(
     requested_fields: Collection[str] | None = None,
     preset: Preset | str = Preset.OPENCLAW_2026_4_1,
     deny: Iterable[DenyRule] = (),
+    now_ms: int | None = None,
+    session_key: str | None = None,
 ) -> ResolvedPolicy:
     """
     Resolve the effective policy for *agent_id* from an approvals file and a request.
@@ -197,6 +210,10 @@ def resolve_policy(
             ``on-miss``, the default) or ``openclaw-2026.9.6`` (``full`` / ``off``).
         deny: Deny rules the embedder adds (named ``requested.deny[<n>]``); they join
             the file's, whatever the layers say.
+        now_ms: The time grants are judged at (milliseconds since the epoch); ``None``:
+            unknown, so grants that can expire are left out. The core reads no clock.
+        session_key: The session (or scheduled job) asking; grants bound to another
+            session key are left out.
 
     Returns:
         The host and effective policies, the allowlist and each knob's provenance.
@@ -263,6 +280,9 @@ def resolve_policy(
     allowlist = tuple(wildcard.allowlist if wildcard is not None else ()) + tuple(
         agent.allowlist if agent is not None else ()
     )
+    keys = [WILDCARD_AGENT_ID] + ([agent_key] if agent_key != WILDCARD_AGENT_ID else [])
+    grants = tuple(g for g in scoped_grants(document, keys) if g.grant.active(now_ms, session_key))
+    allowlist += tuple(g.entry for g in grants)
     return ResolvedPolicy(
         agent_id=agent_key,
         requested=request,
@@ -272,6 +292,7 @@ def resolve_policy(
         origins=origins,
         preset=chosen,
         deny=_deny_rules(document, agent_key, deny),
+        grants=grants,
     )
 
 
