@@ -29,10 +29,19 @@ def judge(
     deny: Iterable[DenyRule] = (),
     env: Mapping[str, str] = ENV,
     resolved: ResolvedPolicy | None = None,
+    now_ms: int | None = None,
+    session_key: str | None = None,
 ) -> VerdictResult:
     """The verdict ExecGuard reaches before anyone is asked."""
     if resolved is None:
-        resolved = resolve_policy(file, agent_id=agent_id, requested=requested, deny=deny)
+        resolved = resolve_policy(
+            file,
+            agent_id=agent_id,
+            requested=requested,
+            deny=deny,
+            now_ms=now_ms,
+            session_key=session_key,
+        )
     evaluation = evaluate_command(
         command,
         cwd=cwd,
