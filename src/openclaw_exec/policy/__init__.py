@@ -85,6 +85,12 @@ from openclaw_exec.policy._review import (
     review_verdict_from_json,
 )
 from openclaw_exec.policy._sandbox import Sandbox
+from openclaw_exec.policy._schema import (
+    APPROVALS_SCHEMA_ID,
+    approvals_schema,
+    dumps_schema,
+    schema_for_classes,
+)
 from openclaw_exec.policy._verdict import (
     Verdict,
     VerdictReason,
@@ -95,6 +101,7 @@ from openclaw_exec.policy._verdict import (
 )
 
 __all__ = [
+    "APPROVALS_SCHEMA_ID",
     "AUTO_REVIEW_TIMEOUT_MS",
     "DAY_MS",
     "DEFAULT_AGENT_ID",
@@ -141,6 +148,7 @@ __all__ = [
     "VerdictResult",
     "add_grant",
     "approvals_from_json",
+    "approvals_schema",
     "approvals_to_json",
     "arg_pattern_problem",
     "check_arg_pattern",
@@ -152,6 +160,7 @@ __all__ = [
     "deny_rule_problem",
     "drop_inactive_grants",
     "dumps_approvals",
+    "dumps_schema",
     "exec_config_from_json",
     "expiry_from_days",
     "fallback_verdict",
@@ -165,6 +174,7 @@ __all__ = [
     "resolve_policy",
     "review_verdict_from_json",
     "revoke_grant",
+    "schema_for_classes",
     "stricter",
     "use_grant",
 ]

@@ -36,6 +36,10 @@ WILDCARD_AGENT_ID: Final = "*"
 
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+#: Field metadata: the JSON Schema limits of a field whose validator refuses a blank string.
+NON_BLANK_FIELD: Final[Mapping[str, Any]] = MappingProxyType(
+    {"schema": {"minLength": 1, "pattern": r"\S"}}
+)
 
 
 def _opt_security(value: object) -> Security | None:
@@ -84,7 +88,7 @@ class AllowlistEntry:
         extra: Keys this library does not know, preserved on round trip.
     """
 
-    pattern: str = attrs.field(validator=_non_empty_pattern)
+    pattern: str = attrs.field(validator=_non_empty_pattern, metadata=NON_BLANK_FIELD)
     id: str | None = None
     source: str | None = None
     arg_pattern: str | None = None

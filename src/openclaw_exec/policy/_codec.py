@@ -50,7 +50,7 @@ __all__ = [
 _T = TypeVar("_T")
 
 #: Python attribute name -> camelCase key on disk, for every class in the model.
-_RENAMES: Final = {
+RENAMES: Final = {
     "ask_fallback": "askFallback",
     "auto_allow_skills": "autoAllowSkills",
     "arg_pattern": "argPattern",
@@ -193,9 +193,9 @@ def _build_converter(*, detailed: bool) -> cattrs.Converter:
 
 def _register_class(conv: cattrs.Converter, cls: type[Any]) -> None:
     fields = [f for f in attrs.fields(cls) if f.name != "extra"]
-    renames = {f.name: override(rename=_RENAMES.get(f.name, f.name)) for f in fields}
+    renames = {f.name: override(rename=RENAMES.get(f.name, f.name)) for f in fields}
     renames["extra"] = override(omit=True)
-    known = {_RENAMES.get(f.name, f.name) for f in fields}
+    known = {RENAMES.get(f.name, f.name) for f in fields}
     structure_known = make_dict_structure_fn(cls, conv, **renames)  # type: ignore[arg-type]
     unstructure_known = make_dict_unstructure_fn(
         cls,
@@ -206,6 +206,8 @@ def _register_class(conv: cattrs.Converter, cls: type[Any]) -> None:
 
     def structure(value: object, _type: object) -> Any:
         if cls is AllowlistEntry or cls is DenyRule:
+            if isinstance(value, str) and not value.strip():
+                raise _FieldError("a non-empty pattern (or an object)", value)
             value = _entry_from_string(value)
         if not isinstance(value, dict):
             raise _FieldError("an object", value)
@@ -233,7 +235,7 @@ _DETAILED: Final = _build_converter(detailed=True)
 _KNOB_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
 #: Keys that at the top level are almost surely a misplaced agent or defaults object
 #: (OpenClaw #43904): rejected rather than preserved, since ignoring them loosens policy.
-_MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {
+MISPLACED_TOP_LEVEL: Final = _KNOB_KEYS | {
     "*",
     "main",
     "default",
@@ -250,7 +252,7 @@ def _json_path(cattrs_path: str) -> str:
 
     def piece(match: re.Match[str]) -> str:
         if match.group(3) is not None:
-            return "." + _RENAMES.get(match.group(3), match.group(3))
+            return "." + RENAMES.get(match.group(3), match.group(3))
         key = match.group(2)
         return f".{key}" if re.fullmatch(r"[A-Za-z_*][\w*-]*", key) else f"[{json.dumps(key)}]"
 
@@ -280,9 +282,12 @@ def _structure(value: object, cls: type[_T], source: str | None) -> _T:
                 "a required key is missing", path=source, json_path=json_path
             ) from None
         else:
-            raise ApprovalsFileError(
-                str(leaf) or type(leaf).__name__, path=source, json_path=json_path
-            ) from None
+            message = str(leaf) or type(leaf).__name__
+            # A field validator says which field ("pattern must be ..."): name it.
+            field = re.match(r"(\w+) must ", message) if isinstance(leaf, ValueError) else None
+            if field is not None:
+                json_path = f"{json_path}.{RENAMES.get(field.group(1), field.group(1))}"
+            raise ApprovalsFileError(message, path=source, json_path=json_path) from None
         raise ApprovalsFileError(
             "invalid value", path=source, json_path=json_path, expected=expected, found=found
         ) from None
@@ -315,7 +320,7 @@ def approvals_from_json(document: object, *, source: str | None = None) -> Appro
             expected="1",
             found=_describe(version) if "version" in document else "nothing",
         )
-    for key in sorted(_MISPLACED_TOP_LEVEL.intersection(document)):
+    for key in sorted(MISPLACED_TOP_LEVEL.intersection(document)):
         where = "defaults" if key in _KNOB_KEYS or key == "deny" else "agents"
         if key == "grants":
             where = 'agents["*"] or agents.<id>'

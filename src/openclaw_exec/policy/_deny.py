@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+# The JSON Schema limit its validator enforces (policy._schema reads it).
+_NON_BLANK: Final = {"schema": {"minLength": 1, "pattern": r"\S"}}
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -94,7 +96,7 @@ class DenyRule:
         extra: Keys this library does not know, preserved on round trip.
     """
 
-    pattern: str = attrs.field(validator=_non_empty)
+    pattern: str = attrs.field(validator=_non_empty, metadata=_NON_BLANK)
     arg_pattern: str | None = None
     id: str | None = None
     reason: str | None = None

@@ -63,6 +63,10 @@ MAX_GRANT_DAYS: Final = 3650
 _ENTRY_PREFIX: Final = "grant:"
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+# The JSON Schema limits the validators enforce (policy._schema reads them).
+_NON_BLANK: Final = {"schema": {"minLength": 1, "pattern": r"\S"}}
+_NATURAL: Final = {"schema": {"minimum": 0}}
+_POSITIVE: Final = {"schema": {"minimum": 1}}
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -123,18 +127,26 @@ class Grant:
         extra: Keys this library does not know, preserved on round trip.
     """
 
-    id: str = attrs.field(validator=_non_empty)
-    pattern: str = attrs.field(validator=_non_empty)
+    id: str = attrs.field(validator=_non_empty, metadata=_NON_BLANK)
+    pattern: str = attrs.field(validator=_non_empty, metadata=_NON_BLANK)
     arg_pattern: str | None = None
     source: str | None = None
-    created_at_ms: int | None = attrs.field(default=None, validator=_non_negative)
-    expires_at_ms: int | None = attrs.field(default=None, validator=_non_negative)
+    created_at_ms: int | None = attrs.field(
+        default=None, validator=_non_negative, metadata=_NATURAL
+    )
+    expires_at_ms: int | None = attrs.field(
+        default=None, validator=_non_negative, metadata=_NATURAL
+    )
     session_key: str | None = None
-    max_uses: int | None = attrs.field(default=None, validator=_positive)
-    use_count: int = attrs.field(default=0, validator=_count)
-    revoked_at_ms: int | None = attrs.field(default=None, validator=_non_negative)
+    max_uses: int | None = attrs.field(default=None, validator=_positive, metadata=_POSITIVE)
+    use_count: int = attrs.field(default=0, validator=_count, metadata=_NATURAL)
+    revoked_at_ms: int | None = attrs.field(
+        default=None, validator=_non_negative, metadata=_NATURAL
+    )
     revoked_by: str | None = None
-    last_used_at_ms: int | None = attrs.field(default=None, validator=_non_negative)
+    last_used_at_ms: int | None = attrs.field(
+        default=None, validator=_non_negative, metadata=_NATURAL
+    )
     label: str | None = None
     approval_id: str | None = None
     extra: Mapping[str, Any] = attrs.field(

@@ -12,7 +12,9 @@ from openclaw_exec.testing._policy_strategies import (
     approvals_documents,
     approvals_files,
     asks,
+    deny_rules,
     exec_policies,
+    grants,
     securities,
 )
 from openclaw_exec.testing._vfs import VirtualResolver
@@ -24,6 +26,8 @@ __all__ = [
     "approvals_documents",
     "approvals_files",
     "asks",
+    "deny_rules",
     "exec_policies",
+    "grants",
     "securities",
 ]

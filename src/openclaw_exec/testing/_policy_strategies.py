@@ -12,12 +12,15 @@ from openclaw_exec.policy import (
     AllowlistEntry,
     ApprovalsFile,
     Ask,
+    DenyRule,
     ExecPolicy,
+    Grant,
     PolicyDefaults,
     SandboxMode,
     Security,
     SocketConfig,
     approvals_to_json,
+    deny_rule_problem,
 )
 
 __all__ = [
@@ -26,7 +29,9 @@ __all__ = [
     "approvals_documents",
     "approvals_files",
     "asks",
+    "deny_rules",
     "exec_policies",
+    "grants",
     "securities",
 ]
 
@@ -93,6 +98,43 @@ def allowlist_entries() -> st.SearchStrategy[AllowlistEntry]:
     )
 
 
+_ARG_PATTERNS = st.sampled_from(["^push\\b", "^-rf", "^(status|log)$", "--force"])
+_MS = st.integers(min_value=0, max_value=2**45)
+
+
+def deny_rules() -> st.SearchStrategy[DenyRule]:
+    """Deny rules that can be enforced (valid pattern and argPattern)."""
+    return st.builds(
+        DenyRule,
+        pattern=_patterns() | st.sampled_from(["rm", "curl", "git"]),
+        arg_pattern=st.none() | _ARG_PATTERNS,
+        id=st.none() | st.text(alphabet=string.ascii_lowercase + "-", min_size=1, max_size=8),
+        reason=st.none() | st.text(max_size=16),
+    ).filter(lambda rule: deny_rule_problem(rule) is None)
+
+
+def grants() -> st.SearchStrategy[Grant]:
+    """Grants with every lifetime and scope field (ids are UUIDs, so unique in a file)."""
+    max_uses = st.none() | st.integers(min_value=1, max_value=5)
+    return st.builds(
+        Grant,
+        id=st.uuids().map(str),
+        pattern=_patterns(),
+        arg_pattern=st.none() | _ARG_PATTERNS,
+        source=st.none() | st.just("allow-always"),
+        created_at_ms=st.none() | _MS,
+        expires_at_ms=st.none() | _MS,
+        session_key=st.none() | st.sampled_from(["cron:nightly", "chat:42"]),
+        max_uses=max_uses,
+        use_count=st.integers(min_value=0, max_value=6),
+        revoked_at_ms=st.none() | _MS,
+        revoked_by=st.none() | st.text(max_size=8),
+        last_used_at_ms=st.none() | _MS,
+        label=st.none() | st.text(max_size=12),
+        approval_id=st.none() | st.uuids().map(str),
+    )
+
+
 def _knobs() -> dict[str, st.SearchStrategy[Any]]:
     return {
         "security": st.none() | securities(),
@@ -103,20 +145,35 @@ def _knobs() -> dict[str, st.SearchStrategy[Any]]:
     }
 
 
-def approvals_files(*, legacy_default: bool = False) -> st.SearchStrategy[ApprovalsFile]:
+def approvals_files(
+    *, legacy_default: bool = False, extensions: bool = False
+) -> st.SearchStrategy[ApprovalsFile]:
     """
     Valid :class:`~openclaw_exec.policy.ApprovalsFile` values.
 
     Args:
         legacy_default: Also generate the legacy ``agents.default`` key (which loading
             merges into ``main``, so such files do not round-trip unchanged).
+        extensions: Also generate this library's keys OpenClaw does not have: deny
+            rules (``defaults.deny``, ``agents.<id>.deny``) and grants with a lifetime.
     """
     ids = agent_ids()
     if not legacy_default:
         ids = ids.filter(lambda a: a != "default")
+    more: dict[str, st.SearchStrategy[Any]] = {}
+    if extensions:
+        more = {
+            "deny": st.lists(deny_rules(), max_size=3),
+            "grants": st.lists(grants(), max_size=3),
+        }
     agents = st.dictionaries(
         ids,
-        st.builds(AgentPolicy, allowlist=st.lists(allowlist_entries(), max_size=4), **_knobs()),
+        st.builds(
+            AgentPolicy,
+            allowlist=st.lists(allowlist_entries(), max_size=4),
+            **_knobs(),
+            **more,
+        ),
         max_size=4,
     )
     sockets = st.none() | st.builds(
@@ -124,14 +181,15 @@ def approvals_files(*, legacy_default: bool = False) -> st.SearchStrategy[Approv
         path=st.none() | _patterns(),
         token=st.none() | st.text(alphabet=string.ascii_letters, min_size=8, max_size=32),
     )
+    defaults_more = {"deny": more["deny"]} if extensions else {}
     return st.builds(
         ApprovalsFile,
         socket=sockets,
-        defaults=st.builds(PolicyDefaults, **_knobs()),
+        defaults=st.builds(PolicyDefaults, **_knobs(), **defaults_more),
         agents=agents,
     )
 
 
-def approvals_documents() -> st.SearchStrategy[dict[str, Any]]:
+def approvals_documents(*, extensions: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     """Valid approvals files as JSON documents (dicts with OpenClaw's camelCase keys)."""
-    return approvals_files().map(approvals_to_json)
+    return approvals_files(extensions=extensions).map(approvals_to_json)
