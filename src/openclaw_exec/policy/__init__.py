@@ -69,6 +69,7 @@ from openclaw_exec.policy._policy import (
     min_security,
     stricter,
 )
+from openclaw_exec.policy._policytest import PolicyCase, PolicyTestFileError, parse_policy_tests
 from openclaw_exec.policy._resolve import (
     POLICY_FIELDS,
     FieldOrigin,
@@ -128,7 +129,9 @@ __all__ = [
     "GrantState",
     "GrantUnavailable",
     "Layer",
+    "PolicyCase",
     "PolicyDefaults",
+    "PolicyTestFileError",
     "Preset",
     "ResolvedPolicy",
     "ReviewDecision",
@@ -170,6 +173,7 @@ __all__ = [
     "max_ask",
     "max_sandbox",
     "min_security",
+    "parse_policy_tests",
     "requires_approval",
     "resolve_policy",
     "review_verdict_from_json",
