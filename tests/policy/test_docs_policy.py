@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,10 +19,18 @@ def examples() -> list[tuple[str, str | None]]:
 
 
 @pytest.mark.parametrize("index", range(len(examples())))
-def test_example_runs_and_prints_what_the_page_says(index: int) -> None:
+def test_example_runs_and_prints_what_the_page_says(index: int, tmp_path: Path) -> None:
     code, printed = examples()[index]
+    # Examples that use the default approvals file write it under this test's folder.
+    env = {**os.environ, "OPENCLAW_STATE_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     if printed is not None:
