@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from _canary import SHELLS, Shape, analyse, assert_real, build, run
 
-from openclaw_exec.analysis import OsResolver
+from openclaw_exec.analysis import OsResolver, check_deny
 from openclaw_exec.policy import (
     Ask,
     DenyRule,
@@ -28,7 +28,6 @@ from openclaw_exec.policy import (
     Verdict,
     VerdictReason,
     VerdictResult,
-    check_deny,
     decide_verdict,
 )
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from openclaw_exec.analysis import OsResolver, evaluate_command
+from openclaw_exec.analysis import OsResolver, check_deny, evaluate_command
 from openclaw_exec.policy import (
     ApprovalsFile,
     DenyRule,
     ExecPolicy,
     ResolvedPolicy,
     VerdictResult,
-    check_deny,
     decide_verdict,
     resolve_policy,
 )

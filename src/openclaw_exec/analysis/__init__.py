@@ -10,6 +10,7 @@ from __future__ import annotations
 from openclaw_exec.analysis._allowlist import arg_pattern_matches
 from openclaw_exec.analysis._danger import DangerHit, DangerRow
 from openclaw_exec.analysis._danger_rows import DANGER_ROWS, find_danger
+from openclaw_exec.analysis._deny import check_deny
 from openclaw_exec.analysis._evaluate import (
     MAX_SHELL_DEPTH,
     AllowAlwaysGrant,
@@ -96,6 +97,7 @@ __all__ = [
     "SegmentEvaluation",
     "SkillBin",
     "arg_pattern_matches",
+    "check_deny",
     "compile_allowlist",
     "compile_pattern",
     "detect_inline_eval",

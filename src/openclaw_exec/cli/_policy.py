@@ -22,7 +22,7 @@ from openclaw_exec.cli._common import (
     _UsageError,
     resolve_from_args,
 )
-from openclaw_exec.policy import DenyCheck, ResolvedPolicy, check_deny, decide_verdict
+from openclaw_exec.policy import DenyCheck, ResolvedPolicy, decide_verdict
 
 EXPLAIN_SCHEMA_VERSION = 1
 """Bumped only on incompatible changes to ``explain --json`` (documented in docs/cli.md)."""
@@ -88,7 +88,7 @@ def _judge(
 
     effective = resolved.effective
     if mentions_approve_command(command):
-        refused = {
+        refused: dict[str, Any] = {
             "verdict": "deny",
             "reason": "approve-command-refused",
             "message": "exec cannot run /approve commands",
@@ -128,7 +128,7 @@ def deny_check_for(
     resolved: ResolvedPolicy, evaluation: Any, *, cwd: str, env: Mapping[str, str]
 ) -> DenyCheck | None:
     """The deny rules' answer for *evaluation*, as the guard computes it (``None``: no rules)."""
-    from openclaw_exec.analysis import OsResolver  # noqa: PLC0415
+    from openclaw_exec.analysis import OsResolver, check_deny  # noqa: PLC0415
     from openclaw_exec.analysis._evaluate import pattern_home  # noqa: PLC0415
 
     if not resolved.deny:

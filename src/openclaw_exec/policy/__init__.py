@@ -40,7 +40,6 @@ from openclaw_exec.policy._deny import (
     DenyHit,
     DenyRule,
     ScopedDenyRule,
-    check_deny,
     deny_rule_problem,
 )
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
@@ -156,7 +155,6 @@ __all__ = [
     "arg_pattern_problem",
     "check_arg_pattern",
     "check_arg_patterns",
-    "check_deny",
     "check_deny_rules",
     "cwd_bound_arg_pattern",
     "decide_verdict",
