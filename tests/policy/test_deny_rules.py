@@ -326,7 +326,7 @@ def test_deny_rules_round_trip_and_accept_bare_strings() -> None:
     [
         ({"defaults": {"deny": "rm"}}, "defaults.deny", "an array of deny rules"),
         ({"defaults": {"deny": [{"argPattern": "x"}]}}, "defaults.deny[0].pattern", "required"),
-        ({"defaults": {"deny": [{"pattern": " "}]}}, "defaults.deny[0]", "non-empty"),
+        ({"defaults": {"deny": [{"pattern": " "}]}}, "defaults.deny[0].pattern", "non-empty"),
         ({"agents": {"main": {"deny": [5]}}}, "agents.main.deny[0]", "an object"),
         (
             {"agents": {"main": {"deny": [{"pattern": "rm", "argPattern": "(?<n>x)"}]}}},

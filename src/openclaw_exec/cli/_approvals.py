@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from openclaw_exec.cli import _grants
 from openclaw_exec.cli._common import (
     EXIT_OK,
     KNOBS,
@@ -253,3 +254,4 @@ def register(commands: Subcommands) -> None:
     remove.add_argument("pattern", metavar="PATTERN_OR_ID")
     _json_option(remove)
     remove.set_defaults(handler=_cmd_allowlist_remove)
+    _grants.register(approvals_cmds)

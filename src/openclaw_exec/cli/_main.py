@@ -17,13 +17,15 @@ from openclaw_exec.cli import (
     _mcp,
     _pairing,
     _policy,
+    _schema,
     _serve,
+    _test,
 )
 from openclaw_exec.cli._common import EXIT_USAGE, Handler, _Parser, _subcommands, _UsageError
 from openclaw_exec.exceptions import OpenClawExecError
 
 # Each subcommand module adds its commands; the order is the order of `--help`.
-_COMMANDS = (_policy, _approvals, _approve, _pairing, _audit, _demo, _serve, _mcp)
+_COMMANDS = (_policy, _test, _approvals, _approve, _pairing, _audit, _schema, _demo, _serve, _mcp)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -185,8 +185,7 @@ class Grant:
             return state.value
         parts: list[str] = []
         if self.expires_at_ms is not None and now_ms is not None:
-            days = max(1, -(-(self.expires_at_ms - now_ms) // DAY_MS))
-            parts.append(f"expires in {days}d")
+            parts.append(f"expires in {_duration(self.expires_at_ms - now_ms)}")
         if self.max_uses is not None:
             parts.append(f"{self.max_uses - self.use_count} use(s) left")
         return ", ".join(parts) or "until revoked"
@@ -201,6 +200,14 @@ class Grant:
             source=self.source,
             id=grant_entry_id(self.id),
         )
+
+
+def _duration(ms: int) -> str:
+    """Time left, rounded up: days as OpenClaw shows them, hours or minutes below a day."""
+    for unit, size in (("d", DAY_MS), ("h", 3_600_000), ("m", 60_000)):
+        if ms >= size or unit == "m":
+            return f"{max(1, -(-ms // size))}{unit}"
+    return "1m"  # pragma: no cover - the loop always returns
 
 
 def grant_entry_id(grant_id: str) -> str:
