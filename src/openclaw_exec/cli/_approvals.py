@@ -54,6 +54,7 @@ def _describe_file(file: ApprovalsFile, out: TextIO) -> None:
     document = _redacted(file)
     defaults = document.get("defaults") or {}
     out.write("defaults: " + (_knob_text(defaults) or "(none set)") + "\n")
+    _describe_deny(defaults, out)
     agents = document.get("agents") or {}
     if not agents:
         out.write("agents: (none)\n")
@@ -65,6 +66,19 @@ def _describe_file(file: ApprovalsFile, out: TextIO) -> None:
             durable = "  [allow-always]" if entry.get("source") == "allow-always" else ""
             arg = f"  args ~ /{entry['argPattern']}/" if entry.get("argPattern") else ""
             out.write(f"  - {entry['pattern']}{arg}{durable}  (id {entry.get('id') or '-'})\n")
+        _describe_deny(body, out)
+        for grant in body.get("grants") or []:
+            arg = f"  args ~ /{grant['argPattern']}/" if grant.get("argPattern") else ""
+            session = f"  session {grant['sessionKey']}" if grant.get("sessionKey") else ""
+            out.write(f"  grant {grant['id']}: {grant['pattern']}{arg}{session}\n")
+
+
+def _describe_deny(body: Mapping[str, Any], out: TextIO) -> None:
+    for rule in body.get("deny") or []:
+        rule = {"pattern": rule} if isinstance(rule, str) else rule
+        arg = f"  args ~ /{rule['argPattern']}/" if rule.get("argPattern") else ""
+        named = f"  (id {rule['id']})" if rule.get("id") else ""
+        out.write(f"  deny {rule['pattern']}{arg}{named}\n")
 
 
 def _knob_text(body: Mapping[str, Any]) -> str:
