@@ -74,8 +74,8 @@ def _describe_file(file: ApprovalsFile, out: TextIO) -> None:
 
 
 def _describe_deny(body: Mapping[str, Any], out: TextIO) -> None:
-    for rule in body.get("deny") or []:
-        rule = {"pattern": rule} if isinstance(rule, str) else rule
+    for item in body.get("deny") or []:
+        rule = {"pattern": item} if isinstance(item, str) else item
         arg = f"  args ~ /{rule['argPattern']}/" if rule.get("argPattern") else ""
         named = f"  (id {rule['id']})" if rule.get("id") else ""
         out.write(f"  deny {rule['pattern']}{arg}{named}\n")
