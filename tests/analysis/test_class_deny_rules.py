@@ -77,6 +77,7 @@ SEEN = (
     Shape("find . -maxdepth 0 -exec touch CANARY ';'", note="find -exec runs it"),
     Shape("python3 -c \"import os; os.system('touch CANARY')\"", note="inline code runs it"),
     Shape("busybox touch CANARY", note="a busybox applet", shells=("bash",)),
+    Shape("busybox sh -c 'touch CANARY'", note="busybox's shell", shells=("bash", "dash")),
 )
 
 #: Routes where the program's name is built at run time: never ALLOW (at least a miss).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import attrs
 import pytest
 from _deny_helpers import judge
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,7 @@ from openclaw_exec.policy import (
     Ask,
     DenyRule,
     ExecPolicy,
+    Grant,
     PolicyDefaults,
     Security,
     Verdict,
@@ -90,24 +92,10 @@ RULES = (
 
 def _file_with_rule(rule: DenyRule, where: str, base: ApprovalsFile) -> ApprovalsFile:
     if where == "defaults":
-        defaults = PolicyDefaults(
-            security=base.defaults.security,
-            ask=base.defaults.ask,
-            ask_fallback=base.defaults.ask_fallback,
-            deny=(*base.defaults.deny, rule),
-        )
-        return ApprovalsFile(defaults=defaults, agents=base.agents)
+        defaults = attrs.evolve(base.defaults, deny=(*base.defaults.deny, rule))
+        return attrs.evolve(base, defaults=defaults)
     agent = base.agents.get(where, AgentPolicy())
-    return base.with_agent(
-        where,
-        AgentPolicy(
-            security=agent.security,
-            ask=agent.ask,
-            ask_fallback=agent.ask_fallback,
-            allowlist=agent.allowlist,
-            deny=(*agent.deny, rule),
-        ),
-    )
+    return base.with_agent(where, attrs.evolve(agent, deny=(*agent.deny, rule)))
 
 
 def _permissive_entries(command: str, cwd: str) -> st.SearchStrategy[list[AllowlistEntry]]:
@@ -135,15 +123,21 @@ _KNOBS = st.none() | st.sampled_from(Security)
 @st.composite
 def _worlds(draw: st.DrawFn) -> tuple[ApprovalsFile, str, ExecPolicy | None, list[DenyRule]]:
     command = draw(st.sampled_from(ROUTES))
+    grants = [
+        Grant(id=f"g{i}", pattern=e.pattern, arg_pattern=e.arg_pattern, source=e.source)
+        for i, e in enumerate(draw(_permissive_entries(command, "/tmp")))
+    ]
     main = AgentPolicy(
         allowlist=draw(_permissive_entries(command, "/tmp")),
         security=draw(_KNOBS),
         ask=draw(st.none() | st.sampled_from(Ask)),
         ask_fallback=draw(_KNOBS),
+        grants=tuple(grants),
     )
     star = AgentPolicy(
         allowlist=draw(_permissive_entries(command, "/tmp")),
         security=draw(_KNOBS),
+        grants=(Grant(id="any", pattern="*", session_key=draw(st.sampled_from([None, "s"]))),),
     )
     base = ApprovalsFile(
         defaults=PolicyDefaults(security=draw(_KNOBS), ask=draw(st.none() | st.sampled_from(Ask))),
@@ -167,7 +161,7 @@ def test_no_layer_grant_or_mode_lets_a_denied_command_run(
     world: tuple[ApprovalsFile, str, ExecPolicy | None, list[DenyRule]],
 ) -> None:
     file, command, requested, extra = world
-    verdict = judge(file, command, requested=requested, deny=extra)
+    verdict = judge(file, command, requested=requested, deny=extra, now_ms=0, session_key="s")
     assert verdict.verdict is Verdict.DENY, (command, verdict)
     assert verdict.reason is VerdictReason.DENY_RULE
     assert verdict.rule is not None
@@ -358,3 +352,14 @@ def test_legacy_default_agent_rules_are_kept() -> None:
     }
     file = approvals_from_json(document)
     assert [r.pattern for r in file.agents["main"].deny] == ["curl", "rm"]
+
+
+def test_a_grant_that_would_allow_the_command_loses_to_a_rule() -> None:
+    # The worlds above hold such grants: without the rule they do allow the command.
+    grant = Grant(id="g", pattern="*", session_key="s")
+    agent = AgentPolicy(security=Security.ALLOWLIST, ask=Ask.OFF, grants=(grant,))
+    file = ApprovalsFile(agents={"main": agent})
+    assert judge(file, "env touch CANARY", now_ms=0, session_key="s").verdict is Verdict.ALLOW
+    denied = attrs.evolve(agent, deny=(DenyRule(pattern="touch"),))
+    verdict = judge(file.with_agent("main", denied), "env touch CANARY", now_ms=0, session_key="s")
+    assert verdict.verdict is Verdict.DENY

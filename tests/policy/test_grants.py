@@ -220,8 +220,12 @@ def test_grants_round_trip_with_camel_case_keys() -> None:
             "agents.main.grants[0].expiresAtMs",
             "an integer",
         ),
-        ({"id": "g", "pattern": "x", "maxUses": 0}, "agents.main.grants[0]", "at least 1"),
-        ({"id": "g", "pattern": "x", "useCount": -1}, "agents.main.grants[0]", "not be negative"),
+        ({"id": "g", "pattern": "x", "maxUses": 0}, "agents.main.grants[0].maxUses", "at least 1"),
+        (
+            {"id": "g", "pattern": "x", "useCount": -1},
+            "agents.main.grants[0].useCount",
+            "not be negative",
+        ),
     ],
 )
 def test_a_malformed_grant_is_an_error_naming_its_path(
