@@ -16,6 +16,7 @@ import anyio
 import attrs
 
 from openclaw_exec._guard_effects import audit_authorization, persist_grants
+from openclaw_exec._guard_grants import allow_always_lifetime
 from openclaw_exec._guard_values import (
     Authorization,
     GuardReason,
@@ -61,6 +62,9 @@ class _Asking:
     host: str
     requester: Principal
     _new_id: Callable[[], str]
+    _clock: Callable[[], int]
+    grant_expiry_days: int | None
+    allow_always_scope: str
 
     async def _resume_asked(
         self,
@@ -264,7 +268,16 @@ class _Asking:
         if record.decision is Decision.ALLOW_ALWAYS:
             assert outcome.evaluation is not None
             evaluation = outcome.evaluation
-            persisted, note = await persist_grants(self.approvals, ask.agent_key, evaluation)
+            lifetime = allow_always_lifetime(
+                now_ms=self._clock(),
+                expiry_days=self.grant_expiry_days,
+                scope=self.allow_always_scope,
+                session_key=ask.session_key,
+                record=record,
+            )
+            persisted, note = await persist_grants(
+                self.approvals, ask.agent_key, evaluation, lifetime=lifetime, new_id=self._new_id
+            )
         by = record.resolved_by or "an approver"
         allowed = attrs.evolve(
             outcome,

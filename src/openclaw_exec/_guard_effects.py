@@ -8,13 +8,14 @@ decision, a failed grant is reported in the message, a failed audit write denies
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 import attrs
 
+from openclaw_exec._guard_grants import Lifetime, persist_as_grants
 from openclaw_exec._guard_values import (
     Authorization,
     GuardReason,
@@ -35,13 +36,29 @@ __all__: list[str] = []
 
 
 async def persist_grants(
-    approvals: ApprovalsStore | None, agent_key: str, evaluation: Evaluation
+    approvals: ApprovalsStore | None,
+    agent_key: str,
+    evaluation: Evaluation,
+    *,
+    lifetime: Lifetime | None = None,
+    new_id: Callable[[], str] | None = None,
 ) -> tuple[tuple[str, ...], str]:
-    """Write an allow-always's grants; ``(patterns persisted, note for the message)``."""
+    """
+    Write an allow-always's grants; ``(patterns persisted, note for the message)``.
+
+    With a *lifetime* (an expiry, a session key) they become grants in
+    ``agents.<id>.grants`` instead of permanent allowlist entries.
+    """
     found = evaluation.allow_always
     grants = tuple(g.pattern for g in found)
     if approvals is None or not grants:
         return (), "; nothing persisted" if approvals is None else "; nothing to persist"
+    if lifetime is not None and new_id is not None:
+        try:
+            await persist_as_grants(approvals, agent_key, found, lifetime, new_id)
+        except (OpenClawExecError, OSError) as exc:
+            return (), f"; allow-always could not be persisted: {exc}"
+        return grants, ""
 
     def write() -> None:
         for grant in found:
@@ -159,6 +176,7 @@ async def audit_authorization(
                 "segments": _segment_summary(auth.evaluation),
                 "envStripped": list(auth.env_stripped),
                 "envBlocked": list(auth.env_blocked),
+                "grants": list(auth.grants),
             },
         )
     except (OSError, ValueError) as exc:

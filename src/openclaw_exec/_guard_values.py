@@ -65,6 +65,7 @@ class GuardReason:
     SANDBOX_UNAVAILABLE = "sandbox-unavailable"  # sandbox=required and no backend works
     REVIEWER_APPROVED = "reviewer-approved"  # mode auto: the embedder's reviewer allowed it once
     REVIEWER_DENIED = "reviewer-denied"  # the embedder's reviewer denied it
+    GRANT_UNAVAILABLE = "grant-unavailable"  # a grant was used up or revoked meanwhile
     # Deferred approvals (ExecGuard.resume): refusals of one resume call. The approval
     # itself is left as it was (pending, decided), except that a replay finds it collected.
     APPROVAL_REPLAYED = "approval-replayed"  # this approval's outcome was already collected
@@ -109,6 +110,8 @@ class Authorization:
         environment: The :class:`~openclaw_exec.analysis.ExecEnvironment` that was
             checked; ``environment.env`` is exactly what the command must run with (the
             approval binding's environment hash covers it).
+        grants: The ids of the grants (``agents.<id>.grants``) that allowed the command;
+            each use was recorded (``useCount``) before the answer.
     """
 
     allowed: bool
@@ -132,6 +135,7 @@ class Authorization:
     env_stripped: tuple[str, ...] = ()
     env_blocked: tuple[str, ...] = ()
     environment: ExecEnvironment | None = attrs.field(default=None, repr=False, eq=False)
+    grants: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         """Truthy only when allowed."""
@@ -418,6 +422,7 @@ class _PolicyCheck:
     resolved: ResolvedPolicy
     evaluation: Evaluation | None
     verdict: VerdictResult
+    now_ms: int = 0  # the guard's clock when grants were judged
 
 
 @attrs.frozen(kw_only=True)
@@ -442,6 +447,7 @@ class _Outcome:
     env_stripped: tuple[str, ...] = ()
     env_blocked: tuple[str, ...] = ()
     environment: ExecEnvironment | None = None
+    grants: tuple[str, ...] = ()
 
     def deny(self, reason: str, message: str) -> _Outcome:
         return attrs.evolve(self, allowed=False, reason=reason, message=message)

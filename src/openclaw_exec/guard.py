@@ -51,6 +51,7 @@ import attrs
 
 from openclaw_exec._guard_asking import _Asking
 from openclaw_exec._guard_effects import record_uses
+from openclaw_exec._guard_grants import ALLOW_ALWAYS_SCOPES, deny_check, spend_grants
 from openclaw_exec._guard_values import (
     Authorization,
     GuardReason,
@@ -59,6 +60,7 @@ from openclaw_exec._guard_values import (
     _host_home,
     _Outcome,
     _PolicyCheck,
+    _wall_ms,
     checked_cwd,
     exec_environment,
 )
@@ -85,6 +87,7 @@ from openclaw_exec.policy import (
     Security,
     Verdict,
     decide_verdict,
+    expiry_from_days,
     resolve_policy,
     stricter,
 )
@@ -156,6 +159,12 @@ class ExecGuard(_Asking):
             *auto_review* (``mode: auto``) it may allow an eligible miss, else only raise.
         auto_review: ``tools.exec.mode`` is ``auto`` (:attr:`ExecConfig.auto_review`).
         reviewer_config: ``tools.exec.reviewer`` (``timeoutMs`` bounds each review).
+        grant_expiry_days: ``tools.exec.grantExpiryDays``: an ``allow-always`` becomes a
+            grant that expires after this many days (1-3650; an approver's
+            ``grantExpiresInDays`` wins) instead of a permanent allowlist entry.
+        allow_always_scope: ``"agent"`` (default): an ``allow-always`` serves the agent in
+            every session; ``"session"``: only the session key it was approved in.
+        clock: Milliseconds since the epoch, for grant lifetimes (default: wall clock).
     """
 
     def __init__(
@@ -179,6 +188,9 @@ class ExecGuard(_Asking):
         reviewer: ExecReviewer | None = None,
         auto_review: bool = False,
         reviewer_config: ReviewerConfig | None = None,
+        grant_expiry_days: int | None = None,
+        allow_always_scope: str = "agent",
+        clock: Callable[[], int] | None = None,
     ) -> None:
         if approvals is not None and approvals_file is not None:
             raise ValueError("pass either approvals (a file on disk) or approvals_file, not both")
@@ -217,6 +229,14 @@ class ExecGuard(_Asking):
         self.reviewer = reviewer
         self.auto_review = auto_review
         self.reviewer_config = reviewer_config
+        if allow_always_scope not in ALLOW_ALWAYS_SCOPES:
+            raise ValueError(
+                f"allow_always_scope must be 'agent' or 'session', got {allow_always_scope!r}"
+            )
+        expiry_from_days(0, grant_expiry_days)  # a bad value is refused now, not at a grant
+        self.grant_expiry_days = grant_expiry_days
+        self.allow_always_scope = allow_always_scope
+        self._clock: Callable[[], int] = clock if clock is not None else _wall_ms
 
     @property
     def sandbox_backends(self) -> tuple[Backend, ...]:
@@ -493,7 +513,13 @@ class ExecGuard(_Asking):
         except ApprovalsFileError as exc:
             return base.deny(GuardReason.APPROVALS_FILE_ERROR, f"approvals file error: {exc}")
         check = await self._check(
-            file, command, cwd=where, env=environ, agent_id=agent_id, policy=policy
+            file,
+            command,
+            cwd=where,
+            env=environ,
+            agent_id=agent_id,
+            policy=policy,
+            session_key=session_key,
         )
         resolved, evaluation, verdict = check.resolved, check.evaluation, check.verdict
         base = attrs.evolve(base, policy=resolved.effective, evaluation=evaluation)
@@ -527,6 +553,13 @@ class ExecGuard(_Asking):
             if step.action is ReviewAction.ASK:
                 verdict = step.escalated(verdict)
         if verdict.verdict is Verdict.ALLOW:
+            used, problem = await spend_grants(
+                self.approvals, resolved, evaluation, session_key=session_key, now_ms=check.now_ms
+            )
+            base = attrs.evolve(base, grants=used)
+            if problem is not None:
+                denied = base.with_verdict(verdict, allowed=False)
+                return denied.deny(GuardReason.GRANT_UNAVAILABLE, problem)
             await record_uses(self.approvals, resolved.agent_id, evaluation, file)
             return base.with_verdict(verdict, allowed=True)
         outcome = base.with_verdict(verdict, allowed=False)
@@ -547,6 +580,7 @@ class ExecGuard(_Asking):
         env: ExecEnvironment,
         agent_id: str | None,
         policy: ExecPolicy | None,
+        session_key: str | None = None,
     ) -> _PolicyCheck:
         """
         The policy's answer for *command*, before any human is asked (no side effects).
@@ -558,11 +592,19 @@ class ExecGuard(_Asking):
         requested = self.policy
         if policy is not None:
             requested = policy if requested is None else stricter(requested, policy)
-        resolved = resolve_policy(file, agent_id=agent_id, requested=requested, preset=self.preset)
+        now = self._clock()
+        resolved = resolve_policy(
+            file,
+            agent_id=agent_id,
+            requested=requested,
+            preset=self.preset,
+            now_ms=now,
+            session_key=session_key,
+        )
         effective = resolved.effective
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
-            return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict)
+            return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict, now_ms=now)
         # "~/" in the host's allowlist is the host's home, as in OpenClaw (os.homedir()):
         # a HOME in the command's environment never re-roots the patterns.
         evaluation = await anyio.to_thread.run_sync(
@@ -584,8 +626,9 @@ class ExecGuard(_Asking):
             allowlist_satisfied=evaluation.allowlist_satisfied,
             durable_approval_satisfied=evaluation.durable_approval_satisfied,
             force_ask=evaluation.must_ask,
+            deny=await deny_check(resolved, evaluation, cwd=cwd, env=env, resolver=self.resolver),
         )
-        return _PolicyCheck(resolved=resolved, evaluation=evaluation, verdict=verdict)
+        return _PolicyCheck(resolved=resolved, evaluation=evaluation, verdict=verdict, now_ms=now)
 
     # ------------------------------------------------------------------ asking
 

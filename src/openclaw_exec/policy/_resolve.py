@@ -27,8 +27,8 @@ from openclaw_exec.policy._approvals import (
 )
 from openclaw_exec.policy._deny import DenyRule, ScopedDenyRule
 from openclaw_exec.policy._enums import Ask, SandboxMode, Security
-from openclaw_exec.policy._policy import ExecPolicy, Preset, stricter
 from openclaw_exec.policy._grants import ScopedGrant, scoped_grants
+from openclaw_exec.policy._policy import ExecPolicy, Preset, stricter
 
 __all__ = ["POLICY_FIELDS", "FieldOrigin", "Layer", "ResolvedPolicy", "resolve_policy"]
 
