@@ -32,7 +32,7 @@ import anyio.abc
 
 from openclaw_exec.adapters.redis._codec import Message, event_for_record, parse_message, record
 from openclaw_exec.adapters.redis._resp import ConnectionLost, RedisConnection
-from openclaw_exec.exceptions import TransportError
+from openclaw_exec.exceptions import LocalProtocolError, TransportError
 from openclaw_exec.protocol import ApprovalRecord, ApprovalState
 
 if TYPE_CHECKING:
@@ -227,8 +227,8 @@ class Listener:
                     if not queue and not subscriber.gap:
                         subscriber.wake = anyio.Event()
                         await subscriber.wake.wait()
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return  # the approver left
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, LocalProtocolError):
+                return  # the approver left, or the store closed under a catch-up
 
     async def _catch_up(
         self,
