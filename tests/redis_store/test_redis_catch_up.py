@@ -186,8 +186,8 @@ async def test_the_listener_yields_between_buffered_messages(
                 all_seen.set()
 
         listener.on_reply = counting  # type: ignore[method-assign]
-        assert store._subscription is not None
-        store._subscription._push = counting
+        assert store._link.subscription is not None
+        store._link.subscription._push = counting
 
         async def tick() -> None:
             nonlocal ticks

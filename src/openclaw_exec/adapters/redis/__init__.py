@@ -8,9 +8,10 @@ replica can be resolved through any other, and a waiter on any replica learns th
   applies the row of :data:`openclaw_exec.protocol.TRANSITIONS` atomically, so the first
   resolve wins across every replica and an ``allow-once`` is consumed exactly once.
 * Each store holds two connections (:mod:`._resp`, a small RESP client on anyio, so the store
-  runs on asyncio and trio): one carries every command of the replica, pipelined (concurrent
-  calls leave in one write, replies come back in order); one is the replica's only
-  subscription (:mod:`._listener`), shared by every waiter and approver channel.
+  runs on asyncio and trio; :mod:`._link` keeps them up): one carries every command of the
+  replica, pipelined (concurrent calls leave in one write, replies come back in order); one is
+  the replica's only subscription (:mod:`._listener`), shared by every waiter and approver
+  channel. Records cross the edge through :mod:`._codec`.
 * Pending approvals are hashes with a Redis expiry; expiry itself follows the store's clock:
   every call treats a pending approval at ``now >= expires_at_ms`` as expired, and each replica
   sweeps due deadlines so approvers hear about it.

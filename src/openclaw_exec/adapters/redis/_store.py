@@ -17,15 +17,10 @@ import anyio.lowlevel
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.memory import wall_clock_ms
 from openclaw_exec.adapters.redis._codec import check_id, dump_request, dumps, fold, result
+from openclaw_exec.adapters.redis._link import Link
 from openclaw_exec.adapters.redis._listener import Listener, Subscriber, Waiter
 from openclaw_exec.adapters.redis._lua import SCRIPT
-from openclaw_exec.adapters.redis._resp import (
-    ConnectionLost,
-    RedisConnection,
-    ReplyError,
-    connect,
-    parse_url,
-)
+from openclaw_exec.adapters.redis._resp import RedisConnection, ReplyError, parse_url
 from openclaw_exec.exceptions import LocalProtocolError, TransportError
 from openclaw_exec.protocol import (
     RESOLVED_GRACE_MS,
@@ -49,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisApprovalStore"]
 
-_RETRYABLE_REPLIES = ("READONLY", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
 _SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
 _PENDING = ApprovalState.PENDING
 
@@ -133,7 +127,6 @@ class RedisApprovalStore(ApprovalStore):
         if type(subscriber_buffer) is not int or subscriber_buffer < 0:
             msg = f"subscriber_buffer must be a non-negative integer, got {subscriber_buffer!r}"
             raise ValueError(msg)
-        self._address = parse_url(url)
         self._tag = "{" + prefix + "}:"
         keys = ("pending", "fold", "deadlines", "epoch", "seq", "evseq")
         self._keys = tuple(self._tag + k for k in keys)
@@ -146,15 +139,20 @@ class RedisApprovalStore(ApprovalStore):
         self._lease_ms = epoch_lease_ms
         self._socket_timeout = float(socket_timeout)
         self._replica = uuid.uuid4().hex
-        self._name = f"openclaw-exec:{self._replica}"
         self._tokens = itertools.count()
         self._listener = Listener(self._tag + "events", self._tag + "approvers")
-        self._conn: RedisConnection | None = None
-        self._subscription: RedisConnection | None = None
-        self._connecting: anyio.Lock | None = None
+        self._link = Link(
+            parse_url(url),
+            name=f"openclaw-exec:{self._replica}",
+            retry_window=self._retry_window,
+            socket_timeout=self._socket_timeout,
+            poll_interval=self._poll,
+            listener=self._listener,
+            spawn=self._spawn,
+            is_closed=lambda: self._closed,
+        )
         self._tg: anyio.abc.TaskGroup | None = None
         self._scopes: set[anyio.CancelScope] = set()
-        self._listening: anyio.Event | None = None
         self._opened = False
         self._closed = False
 
@@ -196,16 +194,14 @@ class RedisApprovalStore(ApprovalStore):
         if self._opened:
             raise LocalProtocolError("a RedisApprovalStore can be entered only once")
         self._opened = True
-        self._listening = anyio.Event()  # created on the loop that runs the store
-        self._connecting = anyio.Lock()
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
         try:
             await self._call("sweep", 100)  # reaches Redis (or raises TransportError)
-            await self._start_listening()
+            await self._link.start_listening()
             self._spawn(self._sweep)
-            self._spawn(self._watch)
+            self._spawn(self._link.watch)
         except BaseException:
             await self._shutdown()
             raise
@@ -246,113 +242,22 @@ class RedisApprovalStore(ApprovalStore):
         if self._tg is None:
             raise LocalProtocolError("the approval store is not open: use `async with store:`")
 
-    async def _connect(self, push: Callable[[Any], None] | None = None) -> RedisConnection:
-        return await connect(
-            self._address,
-            name=self._name,
-            timeout=self._socket_timeout,
-            spawn=self._spawn,
-            push=push,
-        )
-
-    async def _connection(self) -> RedisConnection:
-        """The pipelined command connection, opened again if it broke."""
-        conn = self._conn
-        if conn is not None and conn.broken is None:
-            return conn
-        assert self._connecting is not None
-        async with self._connecting:
-            conn = self._conn
-            if conn is None or conn.broken is not None:
-                conn = self._conn = await self._connect()
-            return conn
-
     async def _call(self, op: str, *args: str | int) -> Any:
         """Run one op of the script (EVALSHA), retrying an unreachable Redis for *retry_window*."""
         self._check_open()
-        give_up = anyio.current_time() + self._retry_window
-        delay = 0.02
-        while True:
+        keys = self._keys
+
+        async def attempt(conn: RedisConnection, _: bool) -> Any:
             argv = (self._clock(), self._grace_ms, self._tag, self._token(), self._lease_ms, op)
-            failure: Exception
-            try:
-                conn = await self._connection()
-                reply = await conn.call("EVALSHA", _SHA, 6, *self._keys, *argv, *args)
-                if isinstance(reply, ReplyError) and reply.message.startswith("NOSCRIPT"):
-                    # A restarted (or flushed) Redis forgot the script: EVAL caches it again.
-                    reply = await conn.call("EVAL", SCRIPT, 6, *self._keys, *argv, *args)
-            except ConnectionLost as exc:
-                failure = exc
-            else:
-                if not isinstance(reply, ReplyError):
-                    return reply
-                if not reply.message.startswith(_RETRYABLE_REPLIES):
-                    msg = f"Redis refused the approval script: {reply.message}"
-                    raise TransportError(msg) from reply
-                failure = reply
-            if self._closed or anyio.current_time() + delay > give_up:
-                msg = f"Redis unreachable for {self._retry_window:g} s: {failure}"
-                raise TransportError(msg) from failure
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 0.25)
+            reply = await conn.call("EVALSHA", _SHA, 6, *keys, *argv, *args)
+            if isinstance(reply, ReplyError) and reply.message.startswith("NOSCRIPT"):
+                # A restarted (or flushed) Redis forgot the script: EVAL caches it again.
+                reply = await conn.call("EVAL", SCRIPT, 6, *keys, *argv, *args)
+            return reply
+
+        return await self._link.run("the approval script", attempt)
 
     # ------------------------------------------------------------------ background tasks
-
-    async def _start_listening(self) -> None:
-        assert self._listening is not None
-        self._spawn(self._listen)
-        with anyio.move_on_after(self._retry_window + self._socket_timeout):
-            await self._listening.wait()
-        if not self._listening.is_set():
-            msg = "Redis refused the pub/sub subscription of the store's listener"
-            raise TransportError(msg)
-
-    async def _listen(self) -> None:
-        """Keep the one subscription alive; after each (re)subscription, wake everyone."""
-        listener = self._listener
-        delay = 0.02
-        while not self._closed:
-            try:
-                conn = await self._connect(push=listener.on_reply)
-            except ConnectionLost:
-                await anyio.sleep(delay)
-                delay = min(delay * 2, 0.5)
-                continue
-            self._subscription = conn
-            try:
-                await listener.attach(conn)
-                with anyio.move_on_after(self._socket_timeout):
-                    await listener.subscribed.wait()
-                if listener.subscribed.is_set():
-                    delay = 0.02
-                    listener.connected()  # anything may have happened while we were away
-                    assert self._listening is not None
-                    self._listening.set()
-                    await conn.closed.wait()
-            except ConnectionLost:
-                pass
-            finally:
-                await conn.aclose()
-            await anyio.sleep(delay)
-
-    async def _watch(self) -> None:
-        """Drop a connection whose reply is overdue; ping the subscription when it is idle."""
-        tick = min(self._socket_timeout / 4, self._poll / 2, 0.5)
-        while not self._closed:
-            await anyio.sleep(tick)
-            now = anyio.current_time()
-            conn = self._conn
-            if conn is not None and conn.overdue(now):
-                await conn.aclose()  # its callers retry on a new connection
-            sub = self._subscription
-            if sub is None or sub.broken is not None:
-                continue
-            idle = now - sub.last_received
-            if idle > self._poll + self._socket_timeout:
-                await sub.aclose()  # silent: the listener reconnects and everyone catches up
-            elif idle > self._poll:
-                with contextlib.suppress(ConnectionLost):
-                    await sub.send("PING")
 
     async def _sweep(self) -> None:
         """Expire due approvals (announcing them) and keep the run's epoch lease alive."""
@@ -521,29 +426,14 @@ class RedisApprovalStore(ApprovalStore):
         keep_ms = max(keep_until_ms - self._clock(), 1000)
         token = self._token()
         self._check_open()
-        give_up = anyio.current_time() + self._retry_window
-        delay, retried = 0.02, False
-        while True:
-            failure: Exception
-            try:
-                conn = await self._connection()
-                reply = await conn.call("SET", key, token, "NX", "PX", keep_ms)
-                if reply is None and retried:  # taken: by another caller, or our lost reply
-                    reply = "OK" if await conn.call("GET", key) == token else None
-            except ConnectionLost as exc:
-                failure = exc
-            else:
-                if not isinstance(reply, ReplyError):
-                    return bool(reply == "OK")
-                if not reply.message.startswith(_RETRYABLE_REPLIES):
-                    raise TransportError(f"Redis refused the claim: {reply.message}") from reply
-                failure = reply
-            retried = True
-            if self._closed or anyio.current_time() + delay > give_up:
-                msg = f"Redis unreachable for {self._retry_window:g} s: {failure}"
-                raise TransportError(msg) from failure
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 0.25)
+
+        async def attempt(conn: RedisConnection, retried: bool) -> Any:
+            reply = await conn.call("SET", key, token, "NX", "PX", keep_ms)
+            if reply is None and retried:  # taken: by another caller, or our lost reply
+                reply = "OK" if await conn.call("GET", key) == token else None
+            return reply
+
+        return bool(await self._link.run("the claim", attempt) == "OK")
 
     async def cancel(self, approval_id: str) -> ApprovalResult:
         """See :meth:`ApprovalStore.cancel`."""
@@ -638,9 +528,7 @@ class RedisApprovalStore(ApprovalStore):
         # the group entered in __aenter__ must still be exited (cancel scopes nest).
         self._close_now()
         try:
-            for conn in (self._conn, self._subscription):
-                if conn is not None:
-                    await conn.aclose()  # shielded
+            await self._link.aclose()
         finally:
             tg, self._tg = self._tg, None
             if tg is not None:
