@@ -1,7 +1,7 @@
 """
 Throughput and latency of ``evaluate_command``, and the ratio to OpenClaw 2026.4.1.
 
-    python benchmarks/analysis.py [--evaluations 6000] [--rounds 3] [--seconds 2]
+    python benchmarks/analysis.py [--evaluations 20000] [--rounds 3] [--seconds 2]
 
 First the shared harness (``HARNESS_MIX``, the 12 commands of the team's
 ``shared/bench/commands.json``; ``--commands FILE`` reads another list): both sides
@@ -36,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _figures import figure
 
 from openclaw_exec.analysis import ResolutionCache, compile_allowlist, evaluate_command
 from openclaw_exec.policy import AllowlistEntry
@@ -218,6 +220,8 @@ def harness(mix: list[str], n: int, rounds: int) -> None:
         bindir = harness_world(Path(tmp).resolve(), mix)
         ratios: list[float] = []
         cpu_ratios: list[float] = []
+        ours_rates: list[float] = []
+        theirs_rates: list[float] = []
         ours_per: list[list[float]] = []
         theirs_per: list[list[float]] = []
         ours_cpu: list[list[float]] = []
@@ -231,6 +235,8 @@ def harness(mix: list[str], n: int, rounds: int) -> None:
             ours_eps = float(ours["per_second"])  # type: ignore[arg-type]
             theirs_eps = float(theirs["per_second"])  # type: ignore[arg-type]
             ratios.append(ours_eps / theirs_eps)
+            ours_rates.append(ours_eps)
+            theirs_rates.append(theirs_eps)
             cpu_ratios.append(
                 float(ours["per_cpu_second"]) / float(theirs["per_cpu_second"])  # type: ignore[arg-type]
             )
@@ -266,6 +272,28 @@ def harness(mix: list[str], n: int, rounds: int) -> None:
             f"{command}"
         )
     print(f"commands slower than OpenClaw's (CPU time): {slower} of {len(mix)}")
+    best = ratios.index(statistics.median(ratios)) if len(ratios) % 2 else 0
+    figure(
+        f"analyser evaluations/s vs OpenClaw 2026.4.1 (shared harness, the median of "
+        f"{rounds} rounds' ratios: {statistics.median(ratios):.2f}x)",
+        ours_rates[best],
+        "evaluations/s",
+        reference="OpenClaw 2026.4.1 evaluateShellAllowlist, same round",
+        reference_value=theirs_rates[best],
+        target=">= 3x",
+    )
+    figure(
+        "analyser per CPU second vs OpenClaw 2026.4.1 (median of the rounds' ratios)",
+        statistics.median(cpu_ratios),
+        "x",
+        target=">= 3x",
+    )
+    figure(
+        "analyser: commands of the mix slower than OpenClaw's (CPU time)",
+        slower,
+        "commands",
+        target=f"0 of {len(mix)}",
+    )
 
 
 def bench_python(path_env: str, patterns: list[str], cwd: str, seconds: float) -> dict[str, float]:
@@ -371,7 +399,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=2, help="alternating runs of each side")
-    parser.add_argument("--evaluations", type=int, default=6000, help="per harness round")
+    parser.add_argument(
+        "--evaluations", type=int, default=20000, help="per harness round (the harness default)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="alternating harness rounds")
     parser.add_argument("--commands", type=Path, help="a JSON list of commands (harness mix)")
     parser.add_argument("--harness-only", action="store_true", help="skip the own-mix figures")

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import anyio
+from _figures import figure
 
 from openclaw_exec.audit import AuditLog
 from openclaw_exec.guard import ExecGuard, exec_environment
@@ -108,6 +109,15 @@ def main() -> None:
                 f"p90 {_pct(samples, 0.9):7.3f} ms"
             )
         print(f"guarded_run / anyio.run_process (p50): {guarded / spawn:.3f} (goal <= 1.10)")
+        mode = "fsynced per record" if fsync else "without fsync"
+        figure(
+            f"guard overhead: guarded_run p50, audit log {mode}",
+            guarded,
+            "ms",
+            reference="anyio.run_process of the same command, p50",
+            reference_value=spawn,
+            target="ratio <= 1.10",
+        )
 
 
 if __name__ == "__main__":
