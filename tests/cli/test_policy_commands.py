@@ -10,7 +10,7 @@ import pytest
 
 from cli._cli_helpers import Cli
 from openclaw_exec.adapters.filestore import read_approvals
-from openclaw_exec.policy import approvals_schema, dumps_schema
+from openclaw_exec.policy import approvals_schema, dumps_schema, exec_config_schema
 
 GIT = shutil.which("git", path="/usr/bin:/bin") or "/usr/bin/git"
 LS = shutil.which("ls", path="/usr/bin:/bin") or "/usr/bin/ls"
@@ -178,3 +178,6 @@ def test_schema_prints_the_shipped_schema(cli: Cli) -> None:
     assert run.out == dumps_schema(approvals_schema())
     assert json.loads(run.out)["$id"].endswith("exec-approvals.schema.json")
     assert cli("schema", "nonsense").code == 2
+    config = cli("schema", "config")
+    assert config.code == 0
+    assert config.out == dumps_schema(exec_config_schema())

@@ -40,6 +40,7 @@ def test_the_schema_is_a_valid_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(approvals_schema())
 
 
+@settings(max_examples=50)
 @given(approvals_documents(extensions=True))
 def test_every_valid_file_validates(document: dict[str, Any]) -> None:
     approvals_from_json(document)  # the loader accepts it

@@ -87,8 +87,10 @@ from openclaw_exec.policy._review import (
 from openclaw_exec.policy._sandbox import Sandbox
 from openclaw_exec.policy._schema import (
     APPROVALS_SCHEMA_ID,
+    EXEC_CONFIG_SCHEMA_ID,
     approvals_schema,
     dumps_schema,
+    exec_config_schema,
     schema_for_classes,
 )
 from openclaw_exec.policy._verdict import (
@@ -105,6 +107,7 @@ __all__ = [
     "AUTO_REVIEW_TIMEOUT_MS",
     "DAY_MS",
     "DEFAULT_AGENT_ID",
+    "EXEC_CONFIG_SCHEMA_ID",
     "MAX_GRANT_DAYS",
     "MOST_PERMISSIVE",
     "POLICY_FIELDS",
@@ -163,6 +166,7 @@ __all__ = [
     "dumps_approvals",
     "dumps_schema",
     "exec_config_from_json",
+    "exec_config_schema",
     "expiry_from_days",
     "fallback_verdict",
     "find_grant",

@@ -42,7 +42,14 @@ from openclaw_exec.policy._codec import MISPLACED_TOP_LEVEL, RENAMES
 from openclaw_exec.policy._deny import DenyRule
 from openclaw_exec.policy._grants import Grant
 
-__all__ = ["APPROVALS_SCHEMA_ID", "approvals_schema", "dumps_schema", "schema_for_classes"]
+__all__ = [
+    "APPROVALS_SCHEMA_ID",
+    "EXEC_CONFIG_SCHEMA_ID",
+    "approvals_schema",
+    "dumps_schema",
+    "exec_config_schema",
+    "schema_for_classes",
+]
 
 APPROVALS_SCHEMA_ID: Final = "https://openclaw-exec.dev/schema/exec-approvals.schema.json"
 """The ``$id`` of the approvals file schema."""
@@ -207,3 +214,132 @@ def approvals_schema() -> dict[str, Any]:
 # Touch the classes so a model class that is no longer reachable from ApprovalsFile is
 # noticed by mypy/ruff rather than silently left out of the schema.
 _MODEL: Final = (AgentPolicy, AllowlistEntry, DenyRule, Grant, PolicyDefaults, SocketConfig)
+
+
+EXEC_CONFIG_SCHEMA_ID: Final = "https://openclaw-exec.dev/schema/openclaw-tools-exec.schema.json"
+"""The ``$id`` of the OpenClaw config schema (its ``tools.exec`` block, as read here)."""
+
+
+def _nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    # The reader treats a null key as an absent one.
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+def exec_config_schema() -> dict[str, Any]:
+    """
+    The JSON Schema of an OpenClaw config's ``tools.exec`` block, as this library reads it.
+
+    Built from the same tables and classes as :func:`~openclaw_exec.policy.loads_exec_config`
+    (the policy keys, the non-policy keys accepted and not applied, the safe-bin profile
+    and reviewer keys, the enums, OpenClaw's ``grantExpiryDays`` bounds, "mode or the
+    legacy security/ask, never both"), so it follows the reader; the rest of an OpenClaw
+    config is left open. Only the reader checks what needs more than a shape: that a safe
+    bin has a profile and neither runs nor interprets programs, that profile names are
+    distinct case-blind, that ``maxPositional`` is not below ``minPositional`` and that a
+    flag sits in one list.
+    """
+    from openclaw_exec.policy._config import (  # noqa: PLC0415 - a cycle through __init__
+        _PROFILE_KEYS,
+        ExecConfig,
+        ExecMode,
+        ReviewerConfig,
+        SafeBinProfileConfig,
+    )
+    from openclaw_exec.policy._config_read import (  # noqa: PLC0415
+        _GRANT_DAYS,
+        _NOT_POLICY,
+        _POLICY_KEYS,
+        _REVIEWER_KEYS,
+        _THINKING,
+    )
+    from openclaw_exec.policy._enums import Ask, Security  # noqa: PLC0415
+
+    strings = {"type": "array", "items": {"type": "string"}}
+    flags = {"type": "array", "items": {"type": "string", "pattern": r"^\s*-"}}
+    profile_words = _descriptions(SafeBinProfileConfig)
+    profile = {
+        "type": "object",
+        "description": (SafeBinProfileConfig.__doc__ or "").strip().splitlines()[0],
+        "properties": {
+            key: {
+                **(
+                    {"description": profile_words[_camel_to_snake(key)]}
+                    if _camel_to_snake(key) in profile_words
+                    else {}
+                ),
+                **_nullable(
+                    {"type": "integer", "minimum": 0} if key.endswith("Positional") else flags
+                ),
+            }
+            for key in _PROFILE_KEYS
+        },
+        "additionalProperties": False,
+    }
+    reviewer_keys = {
+        "model": _nullable({"anyOf": [dict(NON_BLANK), {"type": "object"}]}),
+        "thinking": _nullable({"enum": list(_THINKING)}),
+        "fastMode": _nullable({"type": "boolean"}),
+        "timeoutMs": _nullable({"type": "integer", "minimum": 1}),
+    }
+    reviewer = {
+        "type": "object",
+        "description": (ReviewerConfig.__doc__ or "").strip().splitlines()[0],
+        "properties": reviewer_keys,
+        "additionalProperties": False,
+    }
+    low, high = _GRANT_DAYS
+    words = _descriptions(ExecConfig)
+    policy: dict[str, Any] = {
+        "mode": _nullable({"enum": [m.value for m in ExecMode]}),
+        "security": _nullable({"enum": [m.value for m in Security]}),
+        "ask": _nullable({"enum": [m.value for m in Ask]}),
+        "safeBins": _nullable(strings),
+        "safeBinTrustedDirs": _nullable(
+            {"type": "array", "items": {"type": "string", "pattern": r"^\s*/"}}
+        ),
+        "safeBinProfiles": _nullable(
+            {"type": "object", "propertyNames": {"pattern": r"\S"}, "additionalProperties": profile}
+        ),
+        "strictInlineEval": _nullable({"type": "boolean"}),
+        "grantExpiryDays": _nullable({"type": "integer", "minimum": low, "maximum": high}),
+        "reviewer": _nullable(reviewer),
+    }
+    if set(policy) != set(_POLICY_KEYS) or set(reviewer_keys) != set(_REVIEWER_KEYS):
+        raise AssertionError("the config schema no longer covers the reader's keys")
+    for key, schema in policy.items():
+        word = words.get(_camel_to_snake(key))
+        if word:
+            policy[key] = {"description": word, **schema}
+    for key in sorted(_NOT_POLICY):
+        policy[key] = {"description": "Accepted; does not decide what may run."}
+    block = {
+        "type": "object",
+        "description": (ExecConfig.__doc__ or "").strip().splitlines()[0],
+        "properties": policy,
+        "additionalProperties": False,
+        # "mode" replaces the legacy security/ask: never both in one block.
+        # (The reader names mode, so the schema does too.)
+        "if": {
+            "anyOf": [
+                {"properties": {key: {"not": {"type": "null"}}}, "required": [key]}
+                for key in ("security", "ask")
+            ]
+        },
+        "then": {"properties": {"mode": {"type": "null"}}},
+    }
+    return {
+        "$schema": _DRAFT,
+        "$id": EXEC_CONFIG_SCHEMA_ID,
+        "title": "OpenClaw config: tools.exec (openclaw-exec)",
+        "type": "object",
+        "properties": {
+            "tools": {
+                "type": "object",
+                "properties": {"exec": block},
+            }
+        },
+    }
+
+
+def _camel_to_snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
