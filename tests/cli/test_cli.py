@@ -53,6 +53,7 @@ def test_explain_json_schema_is_stable(cli: Cli, approvals: Path, bin_dir: Path)
         "schemaVersion",
         "command",
         "cwd",
+        "preset",
         "agentId",
         "approvalsFile",
         "policy",

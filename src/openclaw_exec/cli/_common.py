@@ -11,11 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeAlias
 
+import attrs
+
 from openclaw_exec.policy import (
     POLICY_FIELDS,
     ApprovalsFile,
+    ExecConfig,
     ExecPolicy,
+    Preset,
     ResolvedPolicy,
+    loads_exec_config,
     resolve_policy,
 )
 
@@ -89,13 +94,38 @@ def _requested(args: argparse.Namespace) -> tuple[ExecPolicy | None, set[str]]:
     return ExecPolicy(**given), set(given)
 
 
+def exec_config_from_args(args: argparse.Namespace) -> ExecConfig | None:
+    """The ``tools.exec`` block of the OpenClaw config named by ``--config``, if any."""
+    source = getattr(args, "config", None)
+    if source is None:
+        return None
+    return loads_exec_config(_read_document(source), path=source)
+
+
+def preset_from_args(args: argparse.Namespace) -> Preset:
+    """The preset named by ``--preset`` (default: OpenClaw 2026.4.1's)."""
+    return Preset.parse(getattr(args, "preset", None) or Preset.OPENCLAW_2026_4_1)
+
+
 def resolve_from_args(args: argparse.Namespace) -> tuple[Path, ResolvedPolicy]:
-    """Read the approvals file named by the options and resolve the policy they ask for."""
+    """
+    Read the approvals file named by the options and resolve the policy they ask for.
+
+    The requested layer is ``--config``'s ``tools.exec`` (its mode or security/ask), with
+    the knob options on top; knobs nobody set take ``--preset``'s built-ins.
+    """
     path = _approvals_path(args)
     file = _read_file(path, args)
+    preset = preset_from_args(args)
     requested, fields = _requested(args)
+    config = exec_config_from_args(args)
+    if config is not None and config.requested_fields:
+        base = config.requested_policy(preset)
+        if requested is not None:
+            base = attrs.evolve(base, **{name: getattr(requested, name) for name in fields})
+        requested, fields = base, set(config.requested_fields) | fields
     return path, resolve_policy(
-        file, agent_id=args.agent, requested=requested, requested_fields=fields
+        file, agent_id=args.agent, requested=requested, requested_fields=fields, preset=preset
     )
 
 
@@ -205,6 +235,18 @@ def _knob_options(parser: argparse.ArgumentParser, *, verb: str = "requested") -
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
     _file_options(parser)
     _knob_options(parser)
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="whose built-in defaults fill knobs nobody set: openclaw-2026.4.1 (default: "
+        "deny/on-miss, no agent is main) or openclaw-2026.9.6 (full/off, no agent is none)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="an OpenClaw config (openclaw.json): its tools.exec block (mode, safeBins, "
+        "safeBinProfiles, strictInlineEval ...) is the requested layer",
+    )
     _json_option(parser)
 
 

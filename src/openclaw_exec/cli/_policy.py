@@ -20,9 +20,10 @@ from openclaw_exec.cli._common import (
     _plain,
     _policy_dict,
     _UsageError,
+    exec_config_from_args,
     resolve_from_args,
 )
-from openclaw_exec.policy import DenyCheck, ResolvedPolicy, decide_verdict
+from openclaw_exec.policy import DenyCheck, ExecConfig, ResolvedPolicy, decide_verdict
 
 EXPLAIN_SCHEMA_VERSION = 1
 """Bumped only on incompatible changes to ``explain --json`` (documented in docs/cli.md)."""
@@ -45,7 +46,22 @@ def _policy_json(path: Path, resolved: ResolvedPolicy) -> dict[str, Any]:
             for wire, origin in resolved.origins.items()
         },
         "allowlist": [entry.pattern for entry in resolved.allowlist],
+        "preset": resolved.preset.value,
     }
+
+
+def _write_config(out: TextIO, config: ExecConfig | None) -> None:
+    if config is None:
+        return
+    mode = config.effective_mode()
+    note = ": allowlist misses go to the embedder's reviewer first" if config.auto_review else ""
+    out.write(f"config: {config.path} (mode {mode}{note})\n")
+
+
+def _agent_line(args: argparse.Namespace, resolved: ResolvedPolicy) -> str:
+    if not args.agent and resolved.preset.no_agent_key is None:
+        return f'agent: (none: {resolved.preset.version} reads agents["*"] and defaults only)'
+    return f"agent: {resolved.agent_id}"
 
 
 def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
@@ -55,7 +71,8 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     exists = "" if path.exists() else " (not found: no host restrictions)"
     out.write(f"approvals file: {path}{exists}\n")
-    out.write(f"agent: {resolved.agent_id}\n\n")
+    _write_config(out, exec_config_from_args(args))
+    out.write(f"{_agent_line(args, resolved)}\npreset: {resolved.preset}\n\n")
     out.writelines(f"  {origin.explain()}\n" for origin in resolved.origins.values())
     out.write("\nallowlist:\n")
     if not resolved.allowlist:
@@ -80,6 +97,7 @@ def _judge(
     env: Mapping[str, str],
     resolved: ResolvedPolicy,
     danger_profiles: bool = True,
+    analysis_options: Mapping[str, Any] | None = None,
 ) -> _Judgement:
     """The policy's verdict for *command*, as the guard computes it before asking anyone."""
     from openclaw_exec.analysis import evaluate_command  # noqa: PLC0415
@@ -105,6 +123,7 @@ def _judge(
         auto_allow_skills=effective.auto_allow_skills,
         danger_profiles=danger_profiles,
         allowlist_home=pattern_home(os.environ) or os.path.expanduser("~"),  # noqa: PTH111
+        **dict(analysis_options or {}),
     )
     verdict = decide_verdict(
         effective,
@@ -169,6 +188,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
         raise _UsageError("the command is empty")
     cwd = os.path.realpath(_absolute_dir(args.cwd))
     path, resolved = resolve_from_args(args)
+    config = exec_config_from_args(args)
     # What the guard would check with env=None: the host's environment, stripped.
     judged = _judge(
         command,
@@ -176,6 +196,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
         env=sanitize_inherited_env(os.environ)[0],
         resolved=resolved,
         danger_profiles=not args.no_danger_profiles,
+        analysis_options=config.analysis_options() if config is not None else None,
     )
     code = EXIT_OK if judged.allowed else EXIT_DENIED
     if args.json:
@@ -187,6 +208,7 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
                 "cwd": cwd,
                 "agentId": resolved.agent_id,
                 "approvalsFile": str(path),
+                "preset": resolved.preset.value,
                 "policy": _policy_dict(resolved.effective),
                 "verdict": judged.verdict,
                 "allowed": judged.allowed,
@@ -202,7 +224,8 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"command: {command}\n")
     exists = "" if path.exists() else " (not found: no host restrictions)"
     out.write(f"approvals file: {path}{exists}\n")
-    out.write(f"cwd: {cwd}\nagent: {resolved.agent_id}\n")
+    _write_config(out, config)
+    out.write(f"cwd: {cwd}\n{_agent_line(args, resolved)}\npreset: {resolved.preset}\n")
     out.write(
         f"policy: security={policy.security} ask={policy.ask} "
         f"askFallback={policy.ask_fallback}  (openclaw-exec policy: where each came from)\n"
