@@ -35,7 +35,7 @@ def test_policy_shows_the_preset_that_filled_unset_knobs(cli: Cli, tmp_path: Pat
 def test_config_is_the_requested_layer_and_its_safe_bins_apply(cli: Cli, tmp_path: Path) -> None:
     empty = str(_empty(tmp_path))
     config = tmp_path / "openclaw.json"
-    block = {"mode": "allowlist", "safeBins": ["wc"]}
+    block: dict[str, object] = {"mode": "allowlist", "safeBins": ["wc"]}
     config.write_text(json.dumps({"tools": {"exec": block}}), encoding="utf-8")
     doc = cli("policy", "--approvals", empty, "--config", str(config), "--json").json()
     assert (doc["effective"]["security"], doc["effective"]["ask"]) == ("allowlist", "off")
