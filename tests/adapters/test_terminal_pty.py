@@ -230,6 +230,7 @@ def test_the_line_mode_answers_a_guard(home: Path, guard: Guard, backend: str) -
 
 
 def test_the_gateway_kit_in_a_terminal_and_ctrl_c(home: Path) -> None:
+    # The full screen on trio here (the socket session above runs on asyncio).
     pytest.importorskip("websockets")
     from interop._kit import running_kit  # noqa: PLC0415
 
@@ -238,8 +239,8 @@ def test_the_gateway_kit_in_a_terminal_and_ctrl_c(home: Path) -> None:
         token_file.write_text(kit.token)
         token_file.chmod(0o600)
         tty = Tty(
-            ["--gateway", kit.url, "--gateway-token-file", str(token_file), "--identity",
-             str(home / "approver" / "device.json")],
+            ["--backend", "trio", "--gateway", kit.url, "--gateway-token-file", str(token_file),
+             "--identity", str(home / "approver" / "device.json")],
             rows=30, cols=110,
         )  # fmt: skip
         requester = None
