@@ -12,6 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from openclaw_exec.abc import Approver
 from openclaw_exec.adapters.memory import MemoryApprovalStore
 from openclaw_exec.adapters.terminal import (
     ApprovalAnalysis,
@@ -243,6 +244,8 @@ async def test_serve_approver_drives_it_and_it_forgets_what_is_settled_elsewhere
 
 async def test_the_approver_contract_takes_a_library_request() -> None:
     approver = TerminalApprover()
+    contract: Approver = approver  # mypy checks that it keeps the one approver contract
+    assert contract is approver
     now = approver.clock()
     request = ApprovalRequest(id="r", command="pwd", created_at_ms=now, expires_at_ms=now + 9_000)
     results: list[Decision | None] = []
