@@ -182,6 +182,15 @@ def test_expiry_and_resize_while_open(session: tuple[Tty, Path], guard: Guard) -
     assert result["decision"] is None
 
 
+def test_a_named_approvals_file_must_exist(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = home / "missing.json"
+    assert (
+        main(["approve", "--lines", "--gateway", "ws://127.0.0.1:9", "--approvals", str(missing)])
+        == 2
+    )
+    assert "no such approvals file" in capsys.readouterr().err
+
+
 def test_without_a_terminal_it_says_so(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # In-process: pytest's captured stdout is no terminal (and starting Python is slow here).
     approvals = approvals_file(home / "notty")

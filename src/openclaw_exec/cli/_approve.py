@@ -105,6 +105,8 @@ def _cmd_approve(args: argparse.Namespace, out: TextIO) -> int:
     from openclaw_exec.adapters.terminal import HostAnalyzer, run_approve  # noqa: PLC0415
 
     approvals = _approvals_path(args)
+    if args.approvals:
+        _read_file(approvals, args)  # one named explicitly must exist and be well-formed
     sources = _sources(args, approvals)
     tty = _is_tty(sys.stdin) and _is_tty(sys.stdout)
     if not args.lines and not tty:
