@@ -94,6 +94,21 @@ async def test_expiry_answers_none_and_says_so() -> None:
     assert approver.board.message.startswith("expired: a")
 
 
+async def test_withdrawn_at_the_deadline_counts_as_expired() -> None:
+    # The requester's own timer may end the question a moment before ours: still an expiry.
+    approver = TerminalApprover()
+    gone: list[str] = []
+    approver.listeners.append(lambda what, _item: gone.append(what))
+    now = approver.clock()
+    near = PendingRequest(id="n", command="ls", received_at_ms=now, expires_at_ms=now + 300)
+    far = PendingRequest(id="f", command="ls", received_at_ms=now, expires_at_ms=now + 60_000)
+    for item in (near, far):
+        with anyio.move_on_after(0.05):  # the requester withdraws it
+            await approver.ask(item)
+    assert gone == ["expired", "withdrawn"]
+    assert approver.board.expired == 1
+
+
 async def test_duplicates_and_requests_after_close_are_not_shown() -> None:
     approver = TerminalApprover(clock=Clock())
     results: list[Decision | None] = []

@@ -31,6 +31,9 @@ from openclaw_exec.protocol import ApprovalRequest, Decision
 
 __all__ = ["Analyzer", "TerminalApprover", "pending_from_request", "wall_ms"]
 
+_EXPIRY_SLACK_MS = 1_000
+"""A request withdrawn this close to its deadline (or after it) is reported as expired."""
+
 Analyzer = Callable[[PendingRequest], ApprovalAnalysis]
 """Computes the ``explain`` view of a request (runs in a worker thread)."""
 
@@ -133,6 +136,11 @@ class TerminalApprover:
             return waiter.decision
         finally:
             self._waiters.pop(item.id, None)
+            remaining = item.remaining_ms(self.clock())
+            if note == "withdrawn" and remaining is not None and remaining <= _EXPIRY_SLACK_MS:
+                # The requester gave up at the deadline (its timer beat ours): an expiry.
+                note = "expired"
+                self.board.expired += 1
             if item.id in self.board.items:
                 self.board.remove(item.id, note=None if answered else note)
             for listener in self.listeners:
