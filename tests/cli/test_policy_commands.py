@@ -181,3 +181,31 @@ def test_schema_prints_the_shipped_schema(cli: Cli) -> None:
     config = cli("schema", "config")
     assert config.code == 0
     assert config.out == dumps_schema(exec_config_schema())
+
+
+def test_policy_lists_deny_rules_and_the_sessions_grants(cli: Cli) -> None:
+    example = "examples/policy-with-deny.json"
+    run = cli("policy", "--approvals", example, "--agent", "ops", "--json")
+    doc = run.json()
+    assert [d["where"] for d in doc["deny"]] == ["agents.*.deny[0]", "agents.*.deny[1]"]
+    assert doc["grants"] == []  # the grant serves one session key
+    scoped = cli("policy", "--approvals", example, "--agent", "ops", "--session",
+                 "cron:nightly-report", "--json").json()  # fmt: skip
+    assert scoped["grants"] == [{"where": "agents.ops.grants[0]", "id": "nightly-report"}]
+    text = cli(
+        "policy", "--approvals", example, "--agent", "ops", "--session", "cron:nightly-report"
+    )
+    assert "/usr/bin/tar  [grant nightly-report]" in text.out
+    assert "rm  (agents.*.deny[1])" in text.out
+
+
+def test_explain_judges_grants_for_the_session(cli: Cli, approvals: Path) -> None:
+    cat = shutil.which("cat", path="/usr/bin:/bin") or "/usr/bin/cat"
+    add = ("approvals", "grants", "add", cat, "--approvals", str(approvals), "--agent", "main")
+    assert cli(*add, "--session", "cron:x", "--until-revoked").code == 0
+    base = ("explain", "--approvals", str(approvals), "--json")
+    assert cli(*base, "--", "cat /etc/hostname").json()["verdict"]["verdict"] == "ask"
+    granted = cli(*base, "--session", "cron:x", "--", "cat /etc/hostname").json()
+    assert granted["verdict"]["verdict"] == "allow"
+    denied = cli(*base, "--session", "cron:x", "--", "cat /etc/hostname | env rm -rf /srv")
+    assert denied.json()["verdict"]["rule"] == "agents.*.deny[1]"

@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeAlias
@@ -124,8 +125,15 @@ def resolve_from_args(args: argparse.Namespace) -> tuple[Path, ResolvedPolicy]:
         if requested is not None:
             base = attrs.evolve(base, **{name: getattr(requested, name) for name in fields})
         requested, fields = base, set(config.requested_fields) | fields
+    # Grants with a lifetime are judged now, for the session key asked about (if any).
     return path, resolve_policy(
-        file, agent_id=args.agent, requested=requested, requested_fields=fields, preset=preset
+        file,
+        agent_id=args.agent,
+        requested=requested,
+        requested_fields=fields,
+        preset=preset,
+        now_ms=time.time_ns() // 1_000_000,
+        session_key=getattr(args, "session", None),
     )
 
 

@@ -47,6 +47,11 @@ def _policy_json(path: Path, resolved: ResolvedPolicy) -> dict[str, Any]:
         },
         "allowlist": [entry.pattern for entry in resolved.allowlist],
         "preset": resolved.preset.value,
+        "deny": [
+            {"where": s.where, "pattern": s.rule.pattern, "argPattern": s.rule.arg_pattern}
+            for s in resolved.deny
+        ],
+        "grants": [{"where": g.where, "id": g.grant.id} for g in resolved.grants],
     }
 
 
@@ -79,7 +84,14 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
         out.write("  (empty)\n")
     for entry in resolved.allowlist:
         durable = "  [allow-always]" if entry.is_durable else ""
-        out.write(f"  {entry.pattern}{durable}\n")
+        grant = resolved.grant_for(entry)
+        origin = f"  [grant {grant.grant.id}]" if grant is not None else ""
+        out.write(f"  {entry.pattern}{durable}{origin}\n")
+    if resolved.deny:
+        out.write("\ndeny rules (they win over everything):\n")
+    for scoped in resolved.deny:
+        args_text = f" argPattern {scoped.rule.arg_pattern}" if scoped.rule.arg_pattern else ""
+        out.write(f"  {scoped.rule.pattern}{args_text}  ({scoped.where})\n")
     return EXIT_OK
 
 
@@ -247,6 +259,7 @@ def register(commands: Subcommands) -> None:
         "policy", help="print the effective policy and where each knob came from"
     )
     _add_policy_options(policy)
+    policy.add_argument("--session", metavar="KEY", help="judge grants for this session key")
     policy.set_defaults(handler=_cmd_policy)
 
     explain = commands.add_parser(
@@ -257,6 +270,7 @@ def register(commands: Subcommands) -> None:
         "COMMAND on is the command. A command starting with '-' needs -- before it.",
     )
     _add_policy_options(explain)
+    explain.add_argument("--session", metavar="KEY", help="judge grants for this session key")
     explain.add_argument("--cwd", metavar="DIR", help="working directory (default: current)")
     explain.add_argument(
         "--no-danger-profiles",
