@@ -209,3 +209,26 @@ def test_explain_judges_grants_for_the_session(cli: Cli, approvals: Path) -> Non
     assert granted["verdict"]["verdict"] == "allow"
     denied = cli(*base, "--session", "cron:x", "--", "cat /etc/hostname | env rm -rf /srv")
     assert denied.json()["verdict"]["rule"] == "agents.*.deny[1]"
+
+
+def test_deny_add_and_remove(cli: Cli, approvals: Path) -> None:
+    where = ("--approvals", str(approvals))
+    run = cli("approvals", "deny", "add", "curl", "--id", "net", "--reason", "no network", *where)
+    assert run.code == 0, run.err
+    file = read_approvals(approvals)
+    assert file is not None
+    assert file.defaults.deny[-1].reason == "no network"
+    explained = cli("explain", *where, "--json", "--", "env curl x").json()
+    assert explained["verdict"]["rule"] == "defaults.deny[0]"
+    bad = cli("approvals", "deny", "add", "--agent", "ops", "x", "--arg-pattern", "((", *where)
+    assert bad.code == 2
+    assert 'agents["ops"].deny[+]: invalid argPattern' in bad.err
+    assert cli("approvals", "deny", "add", "--agent", "ops", "sudo", *where).code == 0
+    assert cli("approvals", "deny", "remove", "net", *where).code == 0
+    assert cli("approvals", "deny", "remove", "net", *where).code == 2
+    removed = cli("approvals", "deny", "remove", "--agent", "ops", "sudo", *where, "--json")
+    assert removed.json()["removed"] == 1
+    after = read_approvals(approvals)
+    assert after is not None
+    assert after.defaults.deny == ()
+    assert after.agents["ops"].deny == ()

@@ -269,3 +269,4 @@ def register(commands: Subcommands) -> None:
     _json_option(remove)
     remove.set_defaults(handler=_cmd_allowlist_remove)
     _grants.register(approvals_cmds)
+    _grants.register_deny(approvals_cmds)

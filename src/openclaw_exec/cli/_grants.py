@@ -1,4 +1,4 @@
-"""``approvals grants list|add|revoke|prune``: grants with a lifetime, in the approvals file."""
+"""``approvals grants list|add|revoke|prune`` and ``approvals deny add|remove``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import time
 import uuid
 from typing import Any, TextIO
+
+import attrs
 
 from openclaw_exec.cli._common import (
     EXIT_OK,
@@ -19,11 +21,14 @@ from openclaw_exec.cli._common import (
     _UsageError,
 )
 from openclaw_exec.policy import (
+    AgentPolicy,
     ApprovalsFile,
+    DenyRule,
     Grant,
     add_grant,
     approvals_to_json,
     check_arg_pattern,
+    deny_rule_problem,
     drop_inactive_grants,
     expiry_from_days,
     revoke_grant,
@@ -242,3 +247,87 @@ def register(approvals_cmds: Subcommands) -> None:
     prune = cmds.add_parser("prune", help="remove expired, revoked and used-up grants")
     _common(prune)
     prune.set_defaults(handler=_cmd_prune)
+
+
+# ---------------------------------------------------------------------- deny rules
+
+
+def _deny_owner(args: argparse.Namespace) -> str:
+    return "defaults" if args.agent is None else f"agents[{json.dumps(args.agent)}]"
+
+
+def _cmd_deny_add(args: argparse.Namespace, out: TextIO) -> int:
+    pattern = args.pattern.strip()
+    rule = DenyRule(pattern=pattern or " ", arg_pattern=args.arg_pattern, id=args.id,
+                    reason=args.reason)  # fmt: skip
+    store = _store(args)
+    problem = deny_rule_problem(rule) if pattern else "invalid pattern: empty pattern"
+    if problem is not None:
+        raise _UsageError(f"{store.path}: {_deny_owner(args)}.deny[+]: {problem}")
+
+    def change(file: ApprovalsFile) -> ApprovalsFile:
+        if args.agent is None:
+            defaults = attrs.evolve(file.defaults, deny=(*file.defaults.deny, rule))
+            return attrs.evolve(file, defaults=defaults)
+        agent = file.agents.get(args.agent) or AgentPolicy()
+        return file.with_agent(args.agent, attrs.evolve(agent, deny=(*agent.deny, rule)))
+
+    store.update(change)
+    if args.json:
+        _emit(out, {"path": str(store.path), "owner": _deny_owner(args), "pattern": pattern})
+        return EXIT_OK
+    out.write(f"added deny rule {pattern} to {_deny_owner(args)} of {store.path}\n")
+    return EXIT_OK
+
+
+def _cmd_deny_remove(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store(args)
+    removed: list[int] = []
+
+    def keep(rules: tuple[DenyRule, ...]) -> tuple[DenyRule, ...]:
+        kept = tuple(r for r in rules if args.pattern not in (r.pattern, r.id))
+        removed.append(len(rules) - len(kept))
+        return kept
+
+    def change(file: ApprovalsFile) -> ApprovalsFile:
+        if args.agent is None:
+            defaults = attrs.evolve(file.defaults, deny=keep(file.defaults.deny))
+            return attrs.evolve(file, defaults=defaults)
+        agent = file.agents.get(args.agent)
+        if agent is None:
+            removed.append(0)
+            return file
+        return file.with_agent(args.agent, attrs.evolve(agent, deny=keep(agent.deny)))
+
+    store.update(change)
+    if not removed[0]:
+        raise _UsageError(
+            f"no deny rule with pattern or id {args.pattern!r} in {_deny_owner(args)} of "
+            f"{store.path}"
+        )
+    if args.json:
+        _emit(out, {"path": str(store.path), "owner": _deny_owner(args), "removed": removed[0]})
+        return EXIT_OK
+    out.write(f"removed {removed[0]} deny rule(s) {args.pattern} from {_deny_owner(args)}\n")
+    return EXIT_OK
+
+
+def register_deny(approvals_cmds: Subcommands) -> None:
+    """Add ``approvals deny add|remove`` under ``approvals``."""
+    deny = approvals_cmds.add_parser(
+        "deny", help="deny rules: programs that never run, whatever else the policy says"
+    )
+    cmds = _subcommands(deny)
+    add = cmds.add_parser("add", help="add a deny rule to defaults (or to agents.ID)")
+    _common(add)
+    add.add_argument("--agent", metavar="ID", help="agents.ID.deny (default: defaults.deny)")
+    add.add_argument("--arg-pattern", metavar="REGEX", help="only with matching arguments")
+    add.add_argument("--id", metavar="ID", help="a stable id (named in denials)")
+    add.add_argument("--reason", metavar="TEXT", help="why, shown with the denial")
+    add.add_argument("pattern", metavar="PATTERN")
+    add.set_defaults(handler=_cmd_deny_add)
+    remove = cmds.add_parser("remove", help="remove deny rules by pattern or id")
+    _common(remove)
+    remove.add_argument("--agent", metavar="ID", help="agents.ID.deny (default: defaults.deny)")
+    remove.add_argument("pattern", metavar="PATTERN_OR_ID")
+    remove.set_defaults(handler=_cmd_deny_remove)
