@@ -232,3 +232,14 @@ def test_deny_add_and_remove(cli: Cli, approvals: Path) -> None:
     assert after is not None
     assert after.defaults.deny == ()
     assert after.agents["ops"].deny == ()
+
+
+def test_test_resolves_like_explain_with_preset_and_config(cli: Cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"version": 1}')
+    tests = _tests(tmp_path, '{"command": "curl https://x", "expect": "allow"}')
+    assert cli("test", tests, "--approvals", str(empty)).code == 1  # 4.1: deny
+    assert cli("test", tests, "--approvals", str(empty), "--preset", "openclaw-2026.9.6").code == 0
+    config = tmp_path / "openclaw.json"
+    config.write_text('{"tools": {"exec": {"mode": "full"}}}')
+    assert cli("test", tests, "--approvals", str(empty), "--config", str(config)).code == 0

@@ -108,7 +108,9 @@ def preset_from_args(args: argparse.Namespace) -> Preset:
     return Preset.parse(getattr(args, "preset", None) or Preset.OPENCLAW_2026_4_1)
 
 
-def resolve_from_args(args: argparse.Namespace) -> tuple[Path, ResolvedPolicy]:
+def resolve_from_args(
+    args: argparse.Namespace, *, now_ms: int | None = None
+) -> tuple[Path, ResolvedPolicy]:
     """
     Read the approvals file named by the options and resolve the policy they ask for.
 
@@ -132,7 +134,7 @@ def resolve_from_args(args: argparse.Namespace) -> tuple[Path, ResolvedPolicy]:
         requested=requested,
         requested_fields=fields,
         preset=preset,
-        now_ms=time.time_ns() // 1_000_000,
+        now_ms=now_ms if now_ms is not None else time.time_ns() // 1_000_000,
         session_key=getattr(args, "session", None),
     )
 

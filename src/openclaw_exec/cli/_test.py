@@ -25,11 +25,12 @@ from openclaw_exec.cli._common import (
     _emit,
     _read_document,
     _read_file,
-    _requested,
     _UsageError,
+    exec_config_from_args,
+    resolve_from_args,
 )
 from openclaw_exec.cli._policy import _judge
-from openclaw_exec.policy import PolicyCase, parse_policy_tests, resolve_policy
+from openclaw_exec.policy import PolicyCase, parse_policy_tests
 
 TEST_SCHEMA_VERSION = 1
 """Bumped only on incompatible changes to ``test --json``."""
@@ -69,20 +70,21 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         raise _UsageError(f"{name}: not UTF-8 text") from None
     cases = parse_policy_tests(text, source=name)
     path = _approvals_path(args)
-    file = _read_file(path, args)
-    requested, fields = _requested(args)
+    _read_file(path, args)  # a missing --approvals file is an error before any case
+    config = exec_config_from_args(args)
+    options = config.analysis_options() if config is not None else None
     default_cwd = os.path.realpath(os.path.abspath(args.cwd or os.getcwd()))  # noqa: PTH100, PTH109
     env = sanitize_inherited_env(os.environ)[0]
     now = time.time_ns() // 1_000_000
     results = []
     for case in cases:
-        resolved = resolve_policy(
-            file,
-            agent_id=case.agent_id or args.agent,
-            requested=requested,
-            requested_fields=fields,
-            now_ms=case.now_ms if case.now_ms is not None else now,
-            session_key=case.session_key,
+        # Each case is resolved as `explain` resolves (--preset, --config, the knobs), for
+        # its own agent, session key and clock.
+        scoped = argparse.Namespace(
+            **{**vars(args), "agent": case.agent_id or args.agent, "session": case.session_key}
+        )
+        _, resolved = resolve_from_args(
+            scoped, now_ms=case.now_ms if case.now_ms is not None else now
         )
         judged = _judge(
             case.command,
@@ -90,6 +92,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
             env=env,
             resolved=resolved,
             danger_profiles=not args.no_danger_profiles,
+            analysis_options=options,
         )
         results.append(_result(case, judged.verdict))
     failed = sum(not r["passed"] for r in results)
