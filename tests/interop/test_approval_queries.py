@@ -23,6 +23,7 @@ from openclaw_exec.adapters.websocket import (
     GatewayClientOptions,
     GatewayError,
 )
+from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import Decision
 
 from ._gateway import ADMIN, APPROVALS
@@ -199,3 +200,30 @@ async def test_a_client_outside_the_protocol_range_is_told_what_to_do(tmp_path: 
     assert "this gateway speaks protocol 4..4, the client offered 3..3" in refused.value.message
     assert "upgrade the client" in refused.value.message
     assert refused.value.details["code"] == "PROTOCOL_MISMATCH"
+
+
+async def test_grant_lifetime_is_accepted_by_openclaw_2026_9_6(
+    openclaw_gateway: RunningGateway, tmp_path: Path
+) -> None:
+    gateway = openclaw_gateway
+    if is41(gateway):
+        pytest.skip("grantExpiresInDays is 2026.9's")
+    operator = ApprovalOperator(approver(gateway, tmp_path), _hold)
+    async with anyio.create_task_group() as tg:
+        await tg.start(operator.run)
+        async with (
+            ApprovalRequester.connect(requester(gateway, tmp_path)) as client,
+            GatewayApprovals.connect(admin(gateway, tmp_path)) as approvals,
+        ):
+            with anyio.fail_after(60):
+                registration = await client.register("echo lifetime", timeout_ms=60_000)
+                with pytest.raises(LocalProtocolError):  # OpenClaw's bound 1..3650, checked first
+                    await approvals.resolve(
+                        registration.id, Decision.ALLOW_ALWAYS, grant_expires_in_days=0
+                    )
+                await approvals.resolve(
+                    registration.id, Decision.ALLOW_ALWAYS, grant_expires_in_days=7
+                )
+                outcome = await client.wait_decision(registration.id)
+        tg.cancel_scope.cancel()
+    assert outcome.decision is Decision.ALLOW_ALWAYS
