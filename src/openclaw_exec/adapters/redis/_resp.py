@@ -137,7 +137,7 @@ class RedisAddress:
     unix_path: str | None = None
     tls: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)  # never in logs or tracebacks
     db: int = 0
 
 
