@@ -169,6 +169,7 @@ class GatewayKit:
         self.clock = clock
         self._peers: dict[Hashable, _Peer] = {}
         self._wake: anyio.Event | None = None
+        self._timer_at: int | None = None  # the deadline the timer sleeps until (None: none)
         self._store_wake: anyio.Event | None = None
         self.port: int | None = None
 
@@ -244,13 +245,18 @@ class GatewayKit:
     async def _run_timers(self) -> None:
         while True:
             self._wake = anyio.Event()
-            deadline = self.approvals.next_deadline_ms()
+            deadline = self._timer_at = self.approvals.next_deadline_ms()
             delay = 3600.0 if deadline is None else max(0.0, (deadline - self.clock()) / 1000)
             with anyio.move_on_after(delay):
                 await self._wake.wait()
             await self._route(self.approvals.tick(now_ms=self.clock()))
 
     def _poke(self) -> None:
+        # Wake the timer only for a deadline earlier than the one it sleeps until: a wake-up
+        # per request (a task switch and a new cancel scope) cost more than the request.
+        deadline = self.approvals.next_deadline_ms()
+        if deadline is None or (self._timer_at is not None and deadline >= self._timer_at):
+            return
         if self._wake is not None:
             self._wake.set()
 
@@ -683,6 +689,9 @@ class GatewayKit:
 
     async def _send(self, peer: _Peer, text: str) -> None:
         """Send to one peer; a peer that cannot take it in time is dropped, not waited for."""
+        connection = peer.connection
+        if isinstance(connection, WebSocketConnection) and connection.queue_text(text):
+            return  # joins the write in progress: nothing to wait for, no timer needed
         try:
             with anyio.fail_after(self.config.send_timeout):
                 await peer.connection.send_text(text)

@@ -176,6 +176,25 @@ class WebSocketConnection:
         self._protocol.send_text(text.encode("utf-8"))
         await self._flush()
 
+    def queue_text(self, text: str) -> bool:
+        """
+        Queue one text message behind a write in progress, without waiting.
+
+        Returns ``False`` (nothing queued) when no write is in progress, the peer is far
+        behind, or the connection is not open: then call :meth:`send_text`.
+        """
+        if (
+            not self._writing
+            or self._outbox_bytes > _BACKLOG_BYTES
+            or self._protocol.state is not State.OPEN
+        ):
+            return False
+        self._protocol.send_text(text.encode("utf-8"))
+        chunks = self._protocol.data_to_send()
+        self._outbox += chunks
+        self._outbox_bytes += sum(len(c) for c in chunks)
+        return True
+
     def _take_events(self) -> None:
         for event in self._protocol.events_received():
             opcode = getattr(event, "opcode", None)
