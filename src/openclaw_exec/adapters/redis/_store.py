@@ -468,7 +468,10 @@ class RedisApprovalStore(ApprovalStore):
         """
         self._check_open()
         listener = self._listener
-        send, receive = anyio.create_memory_object_stream[ApprovalEvent](0)
+        # A small buffer between the feeder and the approver: events pass in batches, not one
+        # rendezvous (two task switches) each. The lag bound is still subscriber_buffer (the
+        # feeder's queue); past it the channel catches up from the store.
+        send, receive = anyio.create_memory_object_stream[ApprovalEvent](min(self._buffer, 64))
         subscriber = Subscriber(self._buffer)
         scope = anyio.CancelScope()
         done = anyio.Event()
