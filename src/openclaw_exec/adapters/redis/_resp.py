@@ -60,16 +60,23 @@ class _Incomplete(Exception):  # noqa: N818 (internal control flow: wait for mor
 _INCOMPLETE = _Incomplete()
 
 
-def encode_command(args: Sequence[str | int | bytes]) -> bytes:
-    """One command as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
+def encode_command(
+    args: Sequence[str | int | bytes], head: bytes = b"", head_count: int = 0
+) -> bytes:
+    """
+    One command as a RESP array of bulk strings.
+
+    *head* is the encoding of the command's first *head_count* arguments, when the caller
+    keeps it (a script call's ``EVALSHA sha numkeys key...`` is the same every time).
+    """
+    parts = [b"*%d\r\n" % (len(args) + head_count), head]
     for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
+        if type(arg) is str:  # exact type checks: the cheapest dispatch in the hot path
             data = arg.encode("utf-8", "surrogatepass")
+        elif type(arg) is bytes:
+            data = arg
         else:
-            data = b"%d" % arg
+            data = b"%d" % int(arg)
         parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
     return b"".join(parts)
 
@@ -112,11 +119,28 @@ class _Parser:
             count = int(buf[pos + 1 : end])
             if count < 0:
                 return None, end + 2
-            items = []
+            items: list[Any] = []
             pos = end + 2
+            size_of = len(buf)
             for _ in range(count):
-                item, pos = self._parse(pos)
-                items.append(item)
+                # Bulk strings (the usual element) inline: no call per element.
+                if pos < size_of and buf[pos] == 0x24:
+                    end = buf.find(_CRLF, pos)
+                    if end < 0:
+                        raise _INCOMPLETE
+                    size = int(buf[pos + 1 : end])
+                    if size < 0:
+                        items.append(None)
+                        pos = end + 2
+                        continue
+                    stop = end + 2 + size
+                    if size_of < stop + 2:
+                        raise _INCOMPLETE
+                    items.append(buf[end + 2 : stop].decode("utf-8", "surrogateescape"))
+                    pos = stop + 2
+                else:
+                    item, pos = self._parse(pos)
+                    items.append(item)
             return items, pos
         if kind == 0x3A:  # : integer
             return int(buf[pos + 1 : end]), end + 2
@@ -225,11 +249,15 @@ class RedisConnection:
         Raises:
             ConnectionLost: The connection broke, or stayed silent for the timeout.
         """
+        return await self.call_encoded(encode_command(args))
+
+    async def call_encoded(self, command: bytes) -> Any:
+        """:meth:`call` for a command already encoded (:func:`encode_command`)."""
         if self.broken is not None:
             raise ConnectionLost(str(self.broken))
         slot = _Slot()
         self._waiting.append(slot)
-        self._out.append(encode_command(args))
+        self._out.append(command)
         if not self._writing:
             await self._flush()
         await slot.done.wait()

@@ -20,7 +20,12 @@ from openclaw_exec.adapters.redis._codec import check_id, dump_request, dumps, f
 from openclaw_exec.adapters.redis._link import Link
 from openclaw_exec.adapters.redis._listener import Listener, Subscriber, Waiter
 from openclaw_exec.adapters.redis._lua import SCRIPT
-from openclaw_exec.adapters.redis._resp import RedisConnection, ReplyError, parse_url
+from openclaw_exec.adapters.redis._resp import (
+    RedisConnection,
+    ReplyError,
+    encode_command,
+    parse_url,
+)
 from openclaw_exec.exceptions import LocalProtocolError, TransportError
 from openclaw_exec.protocol import (
     RESOLVED_GRACE_MS,
@@ -130,6 +135,9 @@ class RedisApprovalStore(ApprovalStore):
         self._tag = "{" + prefix + "}:"
         keys = ("pending", "fold", "deadlines", "epoch", "seq", "evseq")
         self._keys = tuple(self._tag + k for k in keys)
+        # EVALSHA sha 6 key... is the same for every call: encoded once (9 arguments).
+        self._evalsha_head = encode_command(("EVALSHA", _SHA, 6, *self._keys))
+        self._evalsha_head = self._evalsha_head[self._evalsha_head.index(b"\r\n") + 2 :]
         self._grace_ms = grace_ms
         self._policy: ApproverPolicy = approver_policy or IdentifiedApprovers()
         self._clock = clock
@@ -249,7 +257,8 @@ class RedisApprovalStore(ApprovalStore):
 
         async def attempt(conn: RedisConnection, _: bool) -> Any:
             argv = (self._clock(), self._grace_ms, self._tag, self._token(), self._lease_ms, op)
-            reply = await conn.call("EVALSHA", _SHA, 6, *keys, *argv, *args)
+            command = encode_command((*argv, *args), self._evalsha_head, 9)
+            reply = await conn.call_encoded(command)
             if isinstance(reply, ReplyError) and reply.message.startswith("NOSCRIPT"):
                 # A restarted (or flushed) Redis forgot the script: EVAL caches it again.
                 reply = await conn.call("EVAL", SCRIPT, 6, *keys, *argv, *args)
