@@ -194,6 +194,17 @@ def test_a_named_approvals_file_must_exist(home: Path, capsys: pytest.CaptureFix
     assert "no such approvals file" in capsys.readouterr().err
 
 
+def test_a_token_file_others_can_read_is_refused(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = home / "loose-token"
+    token.write_text(TOKEN)
+    token.chmod(0o644)
+    args = ["approve", "--lines", "--socket", str(home / "x.sock"), "--token-file", str(token)]
+    assert main(args) == 2
+    assert "readable by others (chmod 600" in capsys.readouterr().err
+
+
 def test_without_a_terminal_it_says_so(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # In-process: pytest's captured stdout is no terminal (and starting Python is slow here).
     approvals = approvals_file(home / "notty")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -24,6 +25,13 @@ GATEWAY_TOKEN_ENV = "OPENCLAW_GATEWAY_TOKEN"  # noqa: S105 (a variable name, not
 
 
 def _read_secret(path: str, what: str) -> str:
+    try:
+        mode = os.stat(path).st_mode  # noqa: PTH116
+    except OSError as exc:
+        raise _UsageError(f"{path}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode) and mode & 0o077:
+        # A shared secret others can read is no secret: refuse it rather than use it.
+        raise _UsageError(f"{path}: the {what} file is readable by others (chmod 600 {path})")
     try:
         text = _read_path(path).decode("utf-8").strip()
     except UnicodeDecodeError:
