@@ -203,3 +203,23 @@ async def test_an_in_memory_file_cannot_spend_a_limited_grant() -> None:
         clock=Clock(),
     )
     assert (await unlimited.authorize("ls -la /tmp", cwd="/tmp", env=ENV)).allowed
+
+
+async def test_audit_replay_judges_grants_as_they_stood(tmp_path: Path) -> None:
+    from openclaw_exec.cli import main  # noqa: PLC0415
+
+    now = _wall_now()
+    approvals = _store(tmp_path, _job_grant(expires_at_ms=now + DAY_MS))
+    log = tmp_path / "audit.jsonl"
+    guard = ExecGuard(store=None, approvals=approvals, audit=log, clock=Clock(now))
+    ran = await guard.authorize("ls -la /tmp", cwd="/tmp", env=ENV, session_key=JOB)
+    assert ran.allowed, ran.message
+    # Replayed at the recorded time and session key, the grant allows it again: unchanged.
+    code = main(["audit", "replay", "--approvals", str(approvals.path), "--json", str(log)])
+    assert code == 0
+
+
+def _wall_now() -> int:
+    import time  # noqa: PLC0415
+
+    return time.time_ns() // 1_000_000

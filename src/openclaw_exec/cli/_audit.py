@@ -66,7 +66,14 @@ def _cmd_audit_replay(args: argparse.Namespace, out: TextIO) -> int:
         except OpenClawExecError:
             recorded_policy = ExecPolicy()  # unreadable knobs: the safe defaults
         requested = attrs.evolve(recorded_policy, **override) if override else recorded_policy
-        resolved = resolve_policy(file, agent_id=record.agent_id, requested=requested)
+        # Grants with a lifetime are judged as they stood when the command was decided.
+        resolved = resolve_policy(
+            file,
+            agent_id=record.agent_id,
+            requested=requested,
+            now_ms=record.ts_ms,
+            session_key=record.session_key,
+        )
         cwd = record.cwd if record.cwd and os.path.isabs(record.cwd) else "/"  # noqa: PTH117
         env = {"PATH": record.path_env or os.environ.get("PATH", "/usr/bin:/bin")}
         if "HOME" in os.environ:
