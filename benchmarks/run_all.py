@@ -63,7 +63,7 @@ def _scrape_analysis(lines: list[str]) -> list[Figure]:
                     "target": ">= 3x",
                 }
             )
-        slower = re.search(r"commands slower than OpenClaw's: (\d+) of (\d+)", line)
+        slower = re.search(r"commands slower than OpenClaw's[^:]*: (\d+) of (\d+)", line)
         if slower:
             out.append(
                 {
