@@ -45,6 +45,7 @@ def running_kit(folder: Path, **config: object) -> Iterator[KitGateway]:
     kit = GatewayKit(
         GatewayKitConfig(auth=AuthConfig(mode="token", token=TOKEN), **config),  # type: ignore[arg-type]
         store=FilePairingStore(folder / "pairing"),
+        approvals_file=folder / "exec-approvals.json",  # exec.approvals.get/set
     )
     with anyio.from_thread.start_blocking_portal() as portal:
         future, port = portal.start_task(kit.serve)

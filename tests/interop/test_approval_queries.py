@@ -9,6 +9,7 @@ each gateway.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import TYPE_CHECKING
 
@@ -136,9 +137,8 @@ async def test_methods_missing_on_2026_4_1_fail_before_sending(
 
 
 async def test_approvals_file_writes_are_guarded_by_the_base_hash(
-    openclaw_gateway: RunningGateway, tmp_path: Path
+    gateway: Gateway, tmp_path: Path
 ) -> None:
-    gateway = openclaw_gateway
     async with GatewayApprovals.connect(admin(gateway, tmp_path)) as approvals:
         with anyio.fail_after(60):
             before = await approvals.approvals_file()
@@ -227,3 +227,26 @@ async def test_grant_lifetime_is_accepted_by_openclaw_2026_9_6(
                 outcome = await client.wait_decision(registration.id)
         tg.cancel_scope.cancel()
     assert outcome.decision is Decision.ALLOW_ALWAYS
+
+
+async def test_the_kit_refuses_what_its_approvals_file_cannot_hold(
+    kit_gateway: KitGateway, tmp_path: Path
+) -> None:
+    async with GatewayApprovals.connect(admin(kit_gateway, tmp_path)) as approvals:
+        snapshot = await approvals.approvals_file()
+        bad = {"version": 1, "defaults": {"security": "bogus"}}
+        with pytest.raises(GatewayError) as refused:
+            await approvals.set_approvals_file(bad, base_hash=snapshot.hash)
+        assert (await approvals.approvals_file()).hash == snapshot.hash  # nothing written
+    assert "defaults.security" in refused.value.message
+    assert "token" not in json.dumps(snapshot.file.get("socket") or {})
+    plain = approver(
+        kit_gateway,
+        tmp_path,
+        identity_path=tmp_path / "plain" / "device.json",
+        scopes=(APPROVALS,),
+    )
+    async with GatewayApprovals.connect(plain) as approvals:
+        assert "operator.admin" not in approvals.session.hello.scopes
+        with pytest.raises(GatewayError, match=r"missing scope: operator\.admin"):
+            await approvals.approvals_file()

@@ -38,16 +38,25 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 import attrs
 
+from openclaw_exec.adapters.filestore import ApprovalsStore
+from openclaw_exec.adapters.websocket._approvals_file import (
+    ADMIN_SCOPE,
+    get_approvals_file,
+    set_approvals_file,
+)
 from openclaw_exec.adapters.websocket._connect import _error_frame, parse_connect_params
 from openclaw_exec.adapters.websocket._delivery import (
     APPROVAL_CAPS,
@@ -87,10 +96,13 @@ from openclaw_exec.protocol import (
     Outgoing,
     Principal,
     RequestFrame,
+    ResponseFrame,
     TerminalReason,
     decode_frame,
+    error_response,
 )
 from openclaw_exec.protocol._gateway_queries import QUERY_METHODS
+from openclaw_exec.protocol._queries import METHOD_APPROVALS_FILE_GET, METHOD_APPROVALS_FILE_SET
 from openclaw_exec.protocol._wire import dumps
 
 if TYPE_CHECKING:
@@ -153,8 +165,15 @@ class GatewayKit:
         store: PairingStore | None = None,
         approvals: ApprovalGateway | None = None,
         clock: Callable[[], int] = _now_ms,
+        approvals_file: ApprovalsStore | str | os.PathLike[str] | None = None,
     ) -> None:
         self.config = config
+        # exec.approvals.get/set serve this file (operator.admin only); None: not offered.
+        self.approvals_file = (
+            approvals_file
+            if approvals_file is None or isinstance(approvals_file, ApprovalsStore)
+            else ApprovalsStore(Path(approvals_file).expanduser())
+        )
         self.store = store if store is not None else FilePairingStore(default_pairing_dir())
         self.approvals = (
             approvals
@@ -391,6 +410,11 @@ class GatewayKit:
                     METHOD_WAIT_DECISION,
                     METHOD_RESOLVE,
                     *sorted(QUERY_METHODS),
+                    *(
+                        [METHOD_APPROVALS_FILE_GET, METHOD_APPROVALS_FILE_SET]
+                        if self.approvals_file is not None
+                        else []
+                    ),
                 ],
                 "events": ["connect.challenge", EVENT_REQUESTED, EVENT_RESOLVED],
                 "capabilities": [KIT_DELIVERY_CAPABILITY]
@@ -611,6 +635,11 @@ class GatewayKit:
 
     async def _receive(self, peer: _Peer, frame: RequestFrame) -> None:
         now = self.clock()
+        if frame.method in (METHOD_APPROVALS_FILE_GET, METHOD_APPROVALS_FILE_SET) and (
+            self.approvals_file is not None
+        ):
+            await self._route([Outgoing(peer.key, await self._approvals_file(peer, frame))])
+            return
         if frame.method == METHOD_REQUEST and not self._has_approver(besides=peer):
             # Rare: nobody will be shown it. Which approval it registered is what is pending
             # now and was not before (no event names it: nobody takes events).
@@ -623,6 +652,22 @@ class GatewayKit:
             outgoing = self.approvals.receive(peer.key, frame, now_ms=now)
         await self._route(outgoing)
         self._poke()
+
+    async def _approvals_file(self, peer: _Peer, frame: RequestFrame) -> ResponseFrame:
+        store = self.approvals_file
+        assert store is not None
+        if ADMIN_SCOPE not in peer.scopes:
+            return error_response(frame.id, f"missing scope: {ADMIN_SCOPE}")
+        params = frame.params if isinstance(frame.params, dict) else {}
+        try:
+            if frame.method == METHOD_APPROVALS_FILE_GET:
+                payload = await anyio.to_thread.run_sync(get_approvals_file, store)
+            else:
+                payload = await anyio.to_thread.run_sync(set_approvals_file, store, params)
+        except RemoteProtocolError as exc:
+            reason = exc.details.get("reason")
+            return error_response(frame.id, exc.message, reason=reason or None)
+        return ResponseFrame(id=frame.id, ok=True, payload=payload)
 
     async def _serve_peer(self, peer: _Peer, connection: WebSocketConnection) -> None:
         while True:
