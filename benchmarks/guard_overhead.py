@@ -5,7 +5,8 @@ What ``guarded_run`` adds to spawning the same command: the guard's overhead.
 
 An allowlisted command (``true``, allowlisted by its real path in an approvals file on
 disk, security ``allowlist``, ask ``off``) is run through ``guarded_run`` with the
-approvals file and a fsynced audit log on, and, alternately in the same run, spawned
+approvals file and the audit log on (each ``fsync`` mode of ``AuditLog``: ``batch``, the
+default, then ``always`` and ``never``), and, alternately in the same run, spawned
 directly with ``anyio.run_process`` exactly as ``guarded_run`` starts it
 (``/bin/sh -c true``, the same cwd, environment and ``/dev/null`` stdin). Prints the p50
 and p90 of both, their ratio (the goal is at most 1.10), and the guard's own phases
@@ -33,6 +34,7 @@ from openclaw_exec.guard import ExecGuard, exec_environment
 from openclaw_exec.integrations import guarded_run
 
 SHELL = "/bin/sh"
+FSYNC_MODES_MEASURED = ("batch", "always", "never")
 
 
 def _write_approvals(path: Path, true_path: str) -> None:
@@ -53,7 +55,7 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def _measure(runs: int, command: str, *, fsync: bool) -> dict[str, list[float]]:
+async def _measure(runs: int, command: str, *, fsync: str) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(os.path.realpath(tmp))  # noqa: ASYNC240 - set-up, not measured
         approvals = root / "exec-approvals.json"
@@ -94,14 +96,14 @@ def main() -> None:
     parser.add_argument("--command", default="true")
     args = parser.parse_args()
     print(f"command: {args.command!r}, {args.runs} runs of each, alternating, {args.backend}")
-    for fsync in (True, False):
+    for fsync in FSYNC_MODES_MEASURED:
         figures = anyio.run(
             functools.partial(_measure, args.runs, args.command, fsync=fsync),
             backend=args.backend,
         )
         spawn = statistics.median(figures["spawn"])
         guarded = statistics.median(figures["guarded"])
-        print(f"audit log {'fsynced per record (the default)' if fsync else 'without fsync'}:")
+        print(f"audit log fsync={fsync!r}{' (the default)' if fsync == 'batch' else ''}:")
         for label in ("spawn", "guarded", "authorize"):
             samples = figures[label]
             print(
@@ -109,9 +111,8 @@ def main() -> None:
                 f"p90 {_pct(samples, 0.9):7.3f} ms"
             )
         print(f"guarded_run / anyio.run_process (p50): {guarded / spawn:.3f} (goal <= 1.10)")
-        mode = "fsynced per record" if fsync else "without fsync"
         figure(
-            f"guard overhead: guarded_run p50, audit log {mode}",
+            f"guard overhead: guarded_run p50, audit log fsync={fsync}",
             guarded,
             "ms",
             reference="anyio.run_process of the same command, p50",

@@ -50,14 +50,20 @@ async def deny_check(
     cwd: str,
     env: ExecEnvironment,
     resolver: ExecutableResolver | None,
+    inline: bool = False,
 ) -> DenyCheck | None:
-    """The deny rules' answer (``None`` without rules): they win over everything."""
+    """
+    The deny rules' answer (``None`` without rules): they win over everything.
+
+    *inline*: run on the calling thread (as the guard's analysis did), not a worker thread.
+    """
     if not resolved.deny:
         return None
     path_env = (env.overrides or {}).get("PATH", env.base.get("PATH", ""))
     chosen = resolver if resolver is not None else OsResolver()
-    return await anyio.to_thread.run_sync(
-        lambda: check_deny(
+
+    def check() -> DenyCheck:
+        return check_deny(
             resolved.deny,
             evaluation,
             cwd=cwd,
@@ -65,7 +71,8 @@ async def deny_check(
             path_env=path_env,
             resolver=chosen,
         )
-    )
+
+    return check() if inline else await anyio.to_thread.run_sync(check)
 
 
 def grants_used(resolved: ResolvedPolicy, evaluation: Evaluation) -> list[ScopedGrant]:

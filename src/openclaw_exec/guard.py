@@ -40,12 +40,14 @@ configured (an audit failure denies: nothing runs unrecorded).
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import attrs
 
@@ -68,6 +70,7 @@ from openclaw_exec._open_guard import open_guard
 from openclaw_exec._reviewing import ReviewAction, review_outcome
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.analysis import (
+    Evaluation,
     ExecEnvironment,
     ExecutableResolver,
     ResolutionCache,
@@ -84,6 +87,7 @@ from openclaw_exec.policy import (
     Preset,
     ReviewerConfig,
     Sandbox,
+    SandboxMode,
     Security,
     Verdict,
     decide_verdict,
@@ -118,6 +122,13 @@ _RPC_SLACK_S = 10.0  # OpenClaw waits approval timeout + 10 s before giving up o
 # replicas, a sweeper that runs late): a replay then finds no record and no chance to win.
 _CLAIM_SLACK_MS = 60_000
 _RESUMER = Principal(id="exec-guard-resume", display_name="resume")
+# What the guard does on the calling (event-loop) thread instead of a worker thread, where a
+# hop costs more than the work (0.1-0.2 ms, more on a loaded machine): reading an approvals
+# file up to this size, and analysing a command up to this length with the real resolver
+# (its validated cache makes a hit a few ``stat`` calls). A custom resolver, a longer
+# command or a larger file still go to a worker thread.
+_INLINE_FILE_BYTES = 256 * 1024
+_INLINE_COMMAND_CHARS = 4096
 
 
 class ExecGuard(_Asking):
@@ -264,7 +275,21 @@ class ExecGuard(_Asking):
     async def _load_file(self) -> ApprovalsFile | None:
         if self.approvals is None:
             return self.approvals_file
+        # Read and checked on every decision (the bytes are compared with the last read's:
+        # the parsed value, and so the compiled allowlist, is reused only for equal bytes).
+        # A small regular file is read on the calling thread: a few system calls cost less
+        # than a worker-thread hop; anything else (large, missing, odd) in a worker thread.
+        try:
+            info = self.approvals.path.stat()
+        except OSError:
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= _INLINE_FILE_BYTES:
+            return self.approvals.load()
         return await anyio.to_thread.run_sync(self.approvals.load)
+
+    def _inline_analysis(self, command: str) -> bool:
+        """Whether the analysis may run on the calling thread (see ``_INLINE_COMMAND_CHARS``)."""
+        return self.resolver is None and len(command) <= _INLINE_COMMAND_CHARS
 
     # ------------------------------------------------------------------ public calls
 
@@ -508,6 +533,10 @@ class ExecGuard(_Asking):
         )
         if mentions_approve_command(command):
             return base.deny(GuardReason.APPROVE_COMMAND, "exec cannot run /approve commands")
+        # The file read and analysis may now run on this thread without awaiting: one
+        # checkpoint keeps the call cancellable and lets other tasks run (as the worker
+        # threads' hops did).
+        await anyio.lowlevel.checkpoint()
         try:
             file = await self._load_file()
         except ApprovalsFileError as exc:
@@ -526,9 +555,11 @@ class ExecGuard(_Asking):
         if evaluation is not None and verdict.verdict is not Verdict.DENY:
             # Chosen before anyone is asked: the approval binds the confinement.
             spec = sandbox if sandbox is not None else self.sandbox
-            choice = await anyio.to_thread.run_sync(
-                choose_backend, resolved.effective.sandbox, self.sandbox_backends
-            )
+            mode = resolved.effective.sandbox
+            if mode is SandboxMode.OFF:  # nothing is probed: no worker thread
+                choice = choose_backend(mode, ())
+            else:
+                choice = await anyio.to_thread.run_sync(choose_backend, mode, self.sandbox_backends)
             base = attrs.evolve(
                 base,
                 sandbox=choice.backend.name if choice.backend is not None else None,
@@ -605,10 +636,11 @@ class ExecGuard(_Asking):
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
             return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict, now_ms=now)
+
         # "~/" in the host's allowlist is the host's home, as in OpenClaw (os.homedir()):
         # a HOME in the command's environment never re-roots the patterns.
-        evaluation = await anyio.to_thread.run_sync(
-            lambda: evaluate_command(
+        def evaluate() -> Evaluation:
+            return evaluate_command(
                 command,
                 cwd=cwd,
                 env=env.base,
@@ -619,14 +651,18 @@ class ExecGuard(_Asking):
                 cache=self.resolution_cache,
                 **{"allowlist_home": _host_home(), **self.analysis_options},
             )
-        )
+
+        inline = self._inline_analysis(command)
+        evaluation = evaluate() if inline else await anyio.to_thread.run_sync(evaluate)
         verdict = decide_verdict(
             effective,
             analysis_ok=evaluation.analysis_ok,
             allowlist_satisfied=evaluation.allowlist_satisfied,
             durable_approval_satisfied=evaluation.durable_approval_satisfied,
             force_ask=evaluation.must_ask,
-            deny=await deny_check(resolved, evaluation, cwd=cwd, env=env, resolver=self.resolver),
+            deny=await deny_check(
+                resolved, evaluation, cwd=cwd, env=env, resolver=self.resolver, inline=inline
+            ),
         )
         return _PolicyCheck(resolved=resolved, evaluation=evaluation, verdict=verdict, now_ms=now)
 

@@ -27,12 +27,15 @@ are capped, and readers refuse a line longer than :data:`MAX_RECORD_BYTES`.
 The record and chain logic is pure (:func:`chain_record`, :func:`verify_lines`);
 :class:`AuditLog` and :func:`verify_audit_log` do the file I/O: appends take an exclusive
 ``flock``, re-read the tail only when another writer grew the file, write with ``O_APPEND``
-and ``fsync``; the file is created 0600 and a symlink is refused.
+before they return, and ``fsync`` as :data:`FSYNC_MODES` says (default ``"batch"``: a
+background group commit started at once, so a power loss can lose the last milliseconds of
+records, a cut tail only ``expect_last_hash`` shows); the file is created 0600 and a
+symlink is refused.
 """
 
 from __future__ import annotations
 
-from openclaw_exec.audit._log import AuditLog
+from openclaw_exec.audit._log import FSYNC_MODES, AuditLog, FsyncMode
 from openclaw_exec.audit._record import (
     GENESIS_HASH,
     MAX_COMMAND_CHARS,
@@ -50,6 +53,7 @@ from openclaw_exec.audit._verify import (
 )
 
 __all__ = [
+    "FSYNC_MODES",
     "GENESIS_HASH",
     "MAX_COMMAND_CHARS",
     "MAX_RECORD_BYTES",
@@ -57,6 +61,7 @@ __all__ = [
     "AuditLog",
     "AuditRecord",
     "AuditVerification",
+    "FsyncMode",
     "chain_record",
     "load_audit_key",
     "read_audit_log",
