@@ -10,13 +10,13 @@ One entry point, the same options everywhere (``--approvals FILE``, ``--agent ID
 * ``2``: usage or input error (bad options, unreadable or malformed files).
 
 Errors go to stderr as one readable line, never a traceback; ``--json`` prints a
-machine-readable document on stdout. Commands: ``policy``, ``explain``,
-``approvals get|set|allowlist add|remove``, ``pairing explain``, ``audit verify|replay``
-and ``demo``.
+machine-readable document on stdout. Commands: ``policy``, ``explain``, ``test``,
+``approvals get|set|allowlist|deny|grants``, ``approve`` (the terminal approval surface),
+``pairing explain``, ``audit verify|replay``, ``schema``, ``demo``, ``serve`` (the gateway
+kit, ``--web`` for the approval page) and ``mcp`` (a guarded shell tool over MCP stdio).
 
-Each subcommand lives in its own module (``_policy``, ``_approvals``, ``_pairing``,
-``_audit``, ``_demo``) with a ``register(commands)`` function; ``_main`` builds the parser
-from them. To add a command, add a module and one line to ``_main._COMMANDS``.
+Each command group lives in its own module (``_policy``, ``_approvals``, ``_approve``,
+...) with a ``register(commands)`` function; ``_main`` builds the parser from them. To add a command, add a module and one line to ``_main._COMMANDS``.
 """
 
 from __future__ import annotations
