@@ -16,7 +16,8 @@ machine-readable document on stdout. Commands: ``policy``, ``explain``, ``test``
 kit, ``--web`` for the approval page) and ``mcp`` (a guarded shell tool over MCP stdio).
 
 Each command group lives in its own module (``_policy``, ``_approvals``, ``_approve``,
-...) with a ``register(commands)`` function; ``_main`` builds the parser from them. To add a command, add a module and one line to ``_main._COMMANDS``.
+...) with a ``register(commands)`` function; ``_main`` builds the parser from them. To
+add a command, add a module and one line to ``_main._COMMANDS``.
 """
 
 from __future__ import annotations
