@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _oracle import Oracle
 from openclaw_exec.analysis import evaluate_command
 from openclaw_exec.policy import (
     Ask,
@@ -238,28 +237,3 @@ def test_valid_blocks_round_trip(block: dict[str, Any]) -> None:
     config = cfg(block)
     again = cfg(config.to_json())
     assert again == config
-
-
-@pytest.mark.oracle
-def test_mode_table_is_openclaws(oracle96: Oracle) -> None:
-    """Both directions against OpenClaw 2026.9.6's own functions."""
-    modes = [{"id": f"m-{m}", "op": "execMode", "mode": m} for m in OPENCLAW_MODES]
-    pairs = [
-        {"id": f"p-{s}-{a}", "op": "exactMode", "security": s.value, "ask": a.value}
-        for s in Security
-        for a in Ask
-    ]
-    answers = oracle96.run(modes + pairs)
-    for case, answer in zip(modes + pairs, answers, strict=True):
-        assert answer["ok"], answer
-        result = answer["result"]
-        if case["op"] == "execMode":
-            mode = ExecMode(case["mode"])
-            assert (mode.security.value, mode.ask.value, mode.auto_review) == (
-                result["security"],
-                result["ask"],
-                result["autoReview"],
-            )
-        else:
-            ours = ExecMode.from_policy(Security(case["security"]), Ask(case["ask"]))
-            assert (ours.value if ours is not None else None) == result["mode"], case
