@@ -322,12 +322,12 @@ def chain_record(
     prev = GENESIS_HASH if previous is None else previous.hash
     bounded = _bound_fields(fields)
     draft = AuditRecord(seq=seq, prev=prev, **bounded)
-    body = draft.body()
-    if len(_canonical(body)) > _RECORD_BUDGET:  # many capped pieces still add up: compact
+    canonical = _canonical(draft.body())  # serialised once for the size, hash and MAC
+    if len(canonical) > _RECORD_BUDGET:  # many capped pieces still add up: compact
         draft = AuditRecord(seq=seq, prev=prev, **_compact(bounded))
-        body = draft.body()
+        canonical = _canonical(draft.body())
     return attrs.evolve(
         draft,
-        hash=_digest(body),
-        mac=None if secret is None else _mac(secret, body),
+        hash=hashlib.sha256(canonical).hexdigest(),
+        mac=None if secret is None else hmac.new(secret, canonical, hashlib.sha256).hexdigest(),
     )
