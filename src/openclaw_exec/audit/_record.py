@@ -244,6 +244,9 @@ def _cap_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
 
 def _bounded(value: Any, depth: int = 0) -> Any:
     """A JSON value with every string, list and object capped (nesting too)."""
+    kind = type(value)
+    if kind is bool or kind is int or kind is float or value is None:
+        return value  # the common leaves first: the ABC checks below cost more
     if isinstance(value, str):
         return _cap_text(value)
     if depth >= _MAX_DEPTH:
