@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,10 @@ import anyio
 import pytest
 
 from openclaw_exec.audit import FSYNC_MODES, AuditLog, verify_audit_log
+
+
+def _open_fds() -> int:
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
 
 
 def _fields(n: int) -> dict[str, Any]:
@@ -114,3 +119,27 @@ async def test_a_held_lock_is_waited_for_in_a_worker_thread(tmp_path: Path) -> N
         os.close(holder)
     assert done == [first.seq + 1]
     assert verify_audit_log(path).ok
+
+
+@pytest.mark.anyio
+async def test_a_burst_holds_one_descriptor_per_file_while_an_fsync_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        release.wait(10)  # a disk that takes its time: records pile up meanwhile
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    log = AuditLog(tmp_path / "audit.jsonl")
+    before = _open_fds()
+    for n in range(200):
+        await log.append(**_fields(n))
+    held = _open_fds() - before
+    release.set()
+    await log.sync()
+    assert held <= 2  # the fsync in flight and the next one queued, never one per record
+    assert _open_fds() <= before
+    assert verify_audit_log(tmp_path / "audit.jsonl").ok

@@ -77,22 +77,26 @@ class _GroupSync:
     """
     One background thread that ``fsync`` s what was written (group commit).
 
-    Each append hands over a duplicate of its descriptor; the thread takes everything
-    queued, ``fsync`` s one descriptor per file, closes them all, and marks the tickets
-    done. An ``fsync`` error is kept: every later append raises it (fail closed).
+    Each append hands over a duplicate of its descriptor, unless one for the same file is
+    already queued (an ``fsync`` covers everything written to the file before it starts,
+    whichever descriptor wrote it, so a burst holds one descriptor per file, never one per
+    record); the thread takes everything queued, ``fsync`` s each, closes them, and marks
+    the tickets done. An ``fsync`` error is kept: every later append raises it (fail closed).
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._pending: list[int] = []
+        self._pending: dict[tuple[int, int], int] = {}
         self._queued = 0
         self._done = 0
         self._thread: threading.Thread | None = None
         self.error: OSError | None = None
 
-    def submit(self, fd: int) -> int:
+    def submit(self, fd: int, file_key: tuple[int, int]) -> int:
+        """Queue an ``fsync`` of what *fd* (file *file_key*: device, inode) has written."""
         with self._cond:
-            self._pending.append(fd)
+            if file_key not in self._pending:
+                self._pending[file_key] = os.dup(fd)
             self._queued += 1
             ticket = self._queued
             if self._thread is None:
@@ -111,7 +115,7 @@ class _GroupSync:
                     if not self._cond.wait(timeout=_SYNC_IDLE_S) and not self._pending:
                         self._thread = None
                         return
-                batch, self._pending = self._pending, []
+                batch, self._pending = list(self._pending.values()), {}
                 upto = self._queued
             error = _fsync_all(batch)
             with self._cond:
@@ -131,16 +135,11 @@ class _GroupSync:
 
 
 def _fsync_all(fds: list[int]) -> OSError | None:
-    """Run ``fsync`` on one descriptor per file among *fds* (the newest); close them all."""
+    """Run ``fsync`` on each of *fds* (one per file), then close them all."""
     error: OSError | None = None
-    seen: set[tuple[int, int]] = set()
-    for fd in reversed(fds):
+    for fd in fds:
         try:
-            info = os.fstat(fd)
-            key = (info.st_dev, info.st_ino)
-            if key not in seen:
-                seen.add(key)
-                os.fsync(fd)
+            os.fsync(fd)
         except OSError as exc:
             error = error or exc
     for fd in fds:
@@ -236,7 +235,7 @@ class AuditLog:
             if self.fsync_mode == "always":
                 os.fsync(fd)
             elif self.fsync_mode == "batch":
-                self._group.submit(os.dup(fd))
+                self._group.submit(fd, (info.st_dev, info.st_ino))
             self._last = record
             self._size = size + len(line)
             return record
