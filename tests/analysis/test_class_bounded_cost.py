@@ -25,7 +25,7 @@ from openclaw_exec.analysis import (
     parse_shell_command,
 )
 from openclaw_exec.analysis import _allowlist as evaluate_module
-from openclaw_exec.analysis import _shell as shell_module
+from openclaw_exec.analysis import _shell_words as shell_module
 from openclaw_exec.policy import AllowlistEntry
 from openclaw_exec.testing import VirtualResolver
 
