@@ -9,7 +9,9 @@ Pure core: no I/O, no clock (time is passed in as ``now_ms``), no tasks, no anyi
 * :class:`ApprovalGateway` serves OpenClaw's approval methods over it: frames in, frames out.
 * :class:`ApprovalClient` is the other end (requester or approver): the frames one sends are
   the frames the other receives.
-* :mod:`._wire` maps OpenClaw's frames to these classes and back (one cattrs converter).
+* :mod:`._frames` holds OpenClaw's frame and payload types, :mod:`._codec` the one cattrs
+  converter between them and JSON, :mod:`._wire` the frame, socket and event readers and
+  writers built on it.
 """
 
 from __future__ import annotations
