@@ -40,7 +40,6 @@ configured (an audit failure denies: nothing runs unrecorded).
 from __future__ import annotations
 
 import os
-import stat
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -52,16 +51,15 @@ import anyio.to_thread
 import attrs
 
 from openclaw_exec._guard_asking import _Asking
+from openclaw_exec._guard_checking import _Checking
 from openclaw_exec._guard_effects import record_uses
-from openclaw_exec._guard_grants import ALLOW_ALWAYS_SCOPES, deny_check, spend_grants
+from openclaw_exec._guard_grants import ALLOW_ALWAYS_SCOPES, spend_grants
 from openclaw_exec._guard_values import (
     Authorization,
     GuardReason,
     PendingApproval,
     _Ask,
-    _host_home,
     _Outcome,
-    _PolicyCheck,
     _wall_ms,
     checked_cwd,
     exec_environment,
@@ -70,11 +68,9 @@ from openclaw_exec._open_guard import open_guard
 from openclaw_exec._reviewing import ReviewAction, review_outcome
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.analysis import (
-    Evaluation,
     ExecEnvironment,
     ExecutableResolver,
     ResolutionCache,
-    evaluate_command,
 )
 from openclaw_exec.audit import AuditLog
 from openclaw_exec.exceptions import (
@@ -88,12 +84,8 @@ from openclaw_exec.policy import (
     ReviewerConfig,
     Sandbox,
     SandboxMode,
-    Security,
     Verdict,
-    decide_verdict,
     expiry_from_days,
-    resolve_policy,
-    stricter,
 )
 from openclaw_exec.protocol import (
     DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -117,21 +109,8 @@ __all__ = [
     "open_guard",
 ]
 
-_RPC_SLACK_S = 10.0  # OpenClaw waits approval timeout + 10 s before giving up on the gateway
-# A claim is kept this long after the record itself may be forgotten (clock skew between
-# replicas, a sweeper that runs late): a replay then finds no record and no chance to win.
-_CLAIM_SLACK_MS = 60_000
-_RESUMER = Principal(id="exec-guard-resume", display_name="resume")
-# What the guard does on the calling (event-loop) thread instead of a worker thread, where a
-# hop costs more than the work (0.1-0.2 ms, more on a loaded machine): reading an approvals
-# file up to this size, and analysing a command up to this length with the real resolver
-# (its validated cache makes a hit a few ``stat`` calls). A custom resolver, a longer
-# command or a larger file still go to a worker thread.
-_INLINE_FILE_BYTES = 256 * 1024
-_INLINE_COMMAND_CHARS = 4096
 
-
-class ExecGuard(_Asking):
+class ExecGuard(_Checking, _Asking):
     """
     Decides whether commands may run, asking humans through an approval store.
 
@@ -271,25 +250,6 @@ class ExecGuard(_Asking):
         if self.audit is not None:
             found.append(str(self.audit.path))
         return tuple(os.path.abspath(p) for p in found)  # noqa: PTH100
-
-    async def _load_file(self) -> ApprovalsFile | None:
-        if self.approvals is None:
-            return self.approvals_file
-        # Read and checked on every decision (the bytes are compared with the last read's:
-        # the parsed value, and so the compiled allowlist, is reused only for equal bytes).
-        # A small regular file is read on the calling thread: a few system calls cost less
-        # than a worker-thread hop; anything else (large, missing, odd) in a worker thread.
-        try:
-            info = self.approvals.path.stat()
-        except OSError:
-            info = None
-        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= _INLINE_FILE_BYTES:
-            return self.approvals.load()
-        return await anyio.to_thread.run_sync(self.approvals.load)
-
-    def _inline_analysis(self, command: str) -> bool:
-        """Whether the analysis may run on the calling thread (see ``_INLINE_COMMAND_CHARS``)."""
-        return self.resolver is None and len(command) <= _INLINE_COMMAND_CHARS
 
     # ------------------------------------------------------------------ public calls
 
@@ -601,70 +561,6 @@ class ExecGuard(_Asking):
             env=environ.env,
             binding=self._binding(outcome, session_key, environ.env),
         )
-
-    async def _check(
-        self,
-        file: ApprovalsFile | None,
-        command: str,
-        *,
-        cwd: str,
-        env: ExecEnvironment,
-        agent_id: str | None,
-        policy: ExecPolicy | None,
-        session_key: str | None = None,
-    ) -> _PolicyCheck:
-        """
-        The policy's answer for *command*, before any human is asked (no side effects).
-
-        The one place that resolves the policy and evaluates the command: :meth:`authorize`
-        and :func:`openclaw_exec.integrations.authorize_assessed` (its preview) both use it,
-        so the two cannot drift apart. With ``security=deny`` nothing is analysed.
-        """
-        requested = self.policy
-        if policy is not None:
-            requested = policy if requested is None else stricter(requested, policy)
-        now = self._clock()
-        resolved = resolve_policy(
-            file,
-            agent_id=agent_id,
-            requested=requested,
-            preset=self.preset,
-            now_ms=now,
-            session_key=session_key,
-        )
-        effective = resolved.effective
-        if effective.security is Security.DENY:
-            verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
-            return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict, now_ms=now)
-
-        # "~/" in the host's allowlist is the host's home, as in OpenClaw (os.homedir()):
-        # a HOME in the command's environment never re-roots the patterns.
-        def evaluate() -> Evaluation:
-            return evaluate_command(
-                command,
-                cwd=cwd,
-                env=env.base,
-                env_overrides=env.overrides,
-                allowlist=resolved.allowlist,
-                auto_allow_skills=effective.auto_allow_skills,
-                resolver=self.resolver,
-                cache=self.resolution_cache,
-                **{"allowlist_home": _host_home(), **self.analysis_options},
-            )
-
-        inline = self._inline_analysis(command)
-        evaluation = evaluate() if inline else await anyio.to_thread.run_sync(evaluate)
-        verdict = decide_verdict(
-            effective,
-            analysis_ok=evaluation.analysis_ok,
-            allowlist_satisfied=evaluation.allowlist_satisfied,
-            durable_approval_satisfied=evaluation.durable_approval_satisfied,
-            force_ask=evaluation.must_ask,
-            deny=await deny_check(
-                resolved, evaluation, cwd=cwd, env=env, resolver=self.resolver, inline=inline
-            ),
-        )
-        return _PolicyCheck(resolved=resolved, evaluation=evaluation, verdict=verdict, now_ms=now)
 
     # ------------------------------------------------------------------ asking
 
