@@ -29,12 +29,12 @@ from pathlib import Path
 import anyio
 from _figures import figure
 
-from openclaw_exec.audit import AuditLog
+from openclaw_exec.audit import AuditLog, FsyncMode
 from openclaw_exec.guard import ExecGuard, exec_environment
 from openclaw_exec.integrations import guarded_run
 
 SHELL = "/bin/sh"
-FSYNC_MODES_MEASURED = ("batch", "always", "never")
+FSYNC_MODES_MEASURED: tuple[FsyncMode, ...] = ("batch", "always", "never")
 
 
 def _write_approvals(path: Path, true_path: str) -> None:
@@ -55,7 +55,7 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def _measure(runs: int, command: str, *, fsync: str) -> dict[str, list[float]]:
+async def _measure(runs: int, command: str, *, fsync: FsyncMode) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(os.path.realpath(tmp))  # noqa: ASYNC240 - set-up, not measured
         approvals = root / "exec-approvals.json"

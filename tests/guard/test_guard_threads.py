@@ -19,6 +19,7 @@ import anyio
 import anyio.to_thread
 import pytest
 
+from openclaw_exec import _guard_checking as checking_module
 from openclaw_exec import guard as guard_module
 from openclaw_exec.analysis import OsResolver
 from openclaw_exec.guard import ExecGuard
@@ -84,11 +85,11 @@ async def test_the_rest_goes_to_a_worker_thread_with_the_same_answer(
     path = tmp_path / "exec-approvals.json"
     _write(path, padding=9000 if shape == "large file" else 0)
     if shape == "large file":
-        assert path.stat().st_size > guard_module._INLINE_FILE_BYTES
+        assert path.stat().st_size > checking_module._INLINE_FILE_BYTES
     resolver = OsResolver() if shape == "custom resolver" else None
     guard = ExecGuard(approvals=path, resolver=resolver, audit=tmp_path / "audit.jsonl")
     command = (
-        "true " + "x" * guard_module._INLINE_COMMAND_CHARS if shape == "long command" else "true"
+        "true " + "x" * checking_module._INLINE_COMMAND_CHARS if shape == "long command" else "true"
     )
     assert (await guard.authorize(command, cwd=str(tmp_path), env=ENV)).allowed
     hops = _Hops(monkeypatch)
