@@ -155,13 +155,27 @@ class ApprovalStore(ABC):
 
     @abstractmethod
     async def resolve(
-        self, approval_id: str, decision: Decision, *, approver: Principal | None
+        self,
+        approval_id: str,
+        decision: Decision,
+        *,
+        approver: Principal | None,
+        grant_expires_in_days: int | None = None,
     ) -> ApprovalResult:
         """
         Record *decision* for a pending approval; the first decision wins.
 
         *approval_id* may be a unique case-insensitive prefix of a pending approval's id
         (the chat slug); an exact id always wins over prefixes.
+
+        *grant_expires_in_days* (OpenClaw 2026.9.6 ``grantExpiresInDays``, an integer from 1
+        to 3650) is the approver's lifetime for an ``allow-always`` grant: the decided
+        record carries it as ``grant_expires_in_days`` and the guard persists the grant to
+        expire that many days later. It is validated with any decision but kept only with
+        ``allow-always`` (OpenClaw's gateway ignores it otherwise); a bad value raises
+        :class:`~openclaw_exec.exceptions.LocalProtocolError` (reason ``INVALID_PARAMS``)
+        and changes nothing. Callers pass it only when set, so a store written before it
+        existed keeps working for every other resolve.
 
         Returns:
             ``RESOLVED``, ``RESOLVED_AGAIN`` (same decision repeated), ``ALREADY_RESOLVED``

@@ -16,7 +16,9 @@ import pytest
 
 from openclaw_exec.adapters.filestore import ApprovalsStore
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
+from openclaw_exec.approvers import ApproverAnswer, serve_approver
 from openclaw_exec.audit import read_audit_log
+from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.guard import ExecGuard, GuardReason
 from openclaw_exec.policy import (
     DAY_MS,
@@ -223,3 +225,49 @@ def _wall_now() -> int:
     import time  # noqa: PLC0415
 
     return time.time_ns() // 1_000_000
+
+
+async def _answer_allow_always_for(days: int) -> ApproverAnswer:
+    return ApproverAnswer(Decision.ALLOW_ALWAYS, grant_expires_in_days=days)
+
+
+@pytest.mark.parametrize(("guard_days", "days"), [(None, 1), (None, 9), (2, 5), (30, 3)])
+async def test_an_approvers_grant_lifetime_reaches_the_grant(
+    tmp_path: Path, guard_days: int | None, days: int
+) -> None:
+    # The approver's grantExpiresInDays wins over the guard's grantExpiryDays, both ways.
+    approvals = _store(tmp_path)
+    clock = Clock()
+    decided_at = NOW + 1234
+    clock.now = decided_at
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        await tg.start(serve_approver, store, lambda _r: _answer_allow_always_for(days))
+        guard = ExecGuard(
+            store=store, approvals=approvals, grant_expiry_days=guard_days, clock=clock
+        )
+        with anyio.fail_after(10):
+            first = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+        tg.cancel_scope.cancel()
+    assert first.allowed, first.message
+    file = approvals.load()
+    assert file is not None
+    assert file.agents["main"].allowlist == ()  # never a permanent entry
+    (grant,) = file.agents["main"].grants
+    assert grant.expires_at_ms == decided_at + days * DAY_MS
+    assert grant.approval_id == first.approval_id
+    # Nobody to ask from here on: the grant alone decides (askFallback deny otherwise).
+    unattended = ExecGuard(store=None, approvals=approvals, clock=clock)
+    end = decided_at + days * DAY_MS
+    for at, runs in [(end - DAY_MS, True), (end - 1, True), (end, False), (end + 1, False)]:
+        clock.now = at
+        auth = await unattended.authorize("ls /etc", cwd="/tmp", env=ENV)
+        assert auth.allowed is runs, (at - end, auth.message)
+
+
+async def test_a_grant_lifetime_without_allow_always_is_refused_by_the_answer() -> None:
+    with pytest.raises(LocalProtocolError, match="only applies to allow-always"):
+        ApproverAnswer(Decision.ALLOW_ONCE, grant_expires_in_days=7)
+    for bad in (0, 3651, 1.5, "7", True):
+        with pytest.raises(LocalProtocolError, match="1 to 3650"):
+            ApproverAnswer(Decision.ALLOW_ALWAYS, grant_expires_in_days=bad)  # type: ignore[arg-type]
+    assert ApproverAnswer(Decision.ALLOW_ALWAYS, grant_expires_in_days=3650).grant_expires_in_days

@@ -10,6 +10,7 @@ each gateway.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -163,7 +164,7 @@ async def test_approvals_file_writes_are_guarded_by_the_base_hash(
     assert "base hash required" in missing.value.message
 
 
-async def test_grant_lifetimes_are_refused_by_the_kit_not_dropped(
+async def test_grant_lifetimes_reach_the_kits_approval_record(
     kit_gateway: KitGateway, tmp_path: Path
 ) -> None:
     gateway = kit_gateway
@@ -175,12 +176,16 @@ async def test_grant_lifetimes_are_refused_by_the_kit_not_dropped(
             GatewayApprovals.connect(admin(gateway, tmp_path)) as approvals,
         ):
             with anyio.fail_after(30):
+                for days, call in ((7, approvals.resolve), (3650, approvals.resolve_any)):
+                    registration = await client.register("echo grant", timeout_ms=60_000)
+                    await call(registration.id, Decision.ALLOW_ALWAYS, grant_expires_in_days=days)
+                    assert (await approvals.get(registration.id)).status == "allowed"
+                    record = gateway.kit.approvals.broker.get(
+                        registration.id, now_ms=int(time.time() * 1000)
+                    )
+                    assert record is not None
+                    assert record.grant_expires_in_days == days
                 registration = await client.register("echo grant", timeout_ms=60_000)
-                for call in (approvals.resolve, approvals.resolve_any):
-                    with pytest.raises(GatewayError) as refused:
-                        await call(registration.id, Decision.ALLOW_ALWAYS, grant_expires_in_days=7)
-                    assert refused.value.details.get("reason") == "GRANT_EXPIRY_UNSUPPORTED"
-                assert (await approvals.get(registration.id)).status == "pending"
                 # A kind the kit does not serve is a deny, as OpenClaw records it.
                 wrong = await approvals.resolve_any(
                     registration.id, Decision.ALLOW_ONCE, kind="plugin"

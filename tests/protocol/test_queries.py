@@ -264,14 +264,43 @@ def test_kit_list_get_resolve_history_in_order() -> None:
     assert (lapsed.status, lapsed.reason, lapsed.decision) == ("expired", "timeout", None)
 
 
+def _resolve_params(method: str, decision: str, days: object) -> dict[str, Any]:
+    params: dict[str, Any] = {"id": "appr-9", "decision": decision, "grantExpiresInDays": days}
+    if method == "approval.resolve":
+        params["kind"] = "exec"
+    return params
+
+
 @pytest.mark.parametrize("method", ["exec.approval.resolve", "approval.resolve"])
-def test_kit_refuses_grant_lifetimes_it_cannot_honour(method: str) -> None:
+def test_kit_carries_grant_lifetime_to_the_record(method: str) -> None:
     gateway, _ = _gateway()
     _register(gateway, "appr-9", 1000)
-    params = {"id": "appr-9", "kind": "exec", "decision": "allow-always", "grantExpiresInDays": 7}
-    if method == "exec.approval.resolve":
-        del params["kind"]
-    with pytest.raises(RemoteProtocolError) as refused:
-        _call(gateway, "op", method, params, 1001)
-    assert refused.value.details["reason"] == "GRANT_EXPIRY_UNSUPPORTED"
+    _call(gateway, "op", method, _resolve_params(method, "allow-always", 7), 1001)
+    record = gateway.broker.get("appr-9", now_ms=1001)
+    assert record is not None
+    assert record.decision is Decision.ALLOW_ALWAYS
+    assert record.grant_expires_in_days == 7
+
+
+@pytest.mark.parametrize("method", ["exec.approval.resolve", "approval.resolve"])
+@pytest.mark.parametrize("decision", ["allow-once", "deny"])
+def test_kit_keeps_no_grant_lifetime_without_allow_always(method: str, decision: str) -> None:
+    # OpenClaw 2026.9.6 validates it with any decision but stamps only an allow-always.
+    gateway, _ = _gateway()
+    _register(gateway, "appr-9", 1000)
+    _call(gateway, "op", method, _resolve_params(method, decision, 7), 1001)
+    record = gateway.broker.get("appr-9", now_ms=1001)
+    assert record is not None
+    assert record.decision is Decision(decision)
+    assert record.grant_expires_in_days is None
+
+
+@pytest.mark.parametrize("method", ["exec.approval.resolve", "approval.resolve"])
+@pytest.mark.parametrize("days", [0, 3651, -1, 1.5, 7.0, "7", True, [7]])
+def test_kit_refuses_a_bad_grant_lifetime(method: str, days: object) -> None:
+    gateway, _ = _gateway()
+    _register(gateway, "appr-9", 1000)
+    with pytest.raises(RemoteProtocolError, match="grantExpiresInDays") as refused:
+        _call(gateway, "op", method, _resolve_params(method, "allow-always", days), 1001)
+    assert refused.value.details["reason"] == "INVALID_PARAMS"
     assert gateway.broker.get("appr-9", now_ms=1001).state.value == "pending"  # type: ignore[union-attr]

@@ -8,10 +8,13 @@ from pathlib import Path
 import anyio
 import pytest
 
+from openclaw_exec.adapters.filestore import ApprovalsStore
 from openclaw_exec.adapters.memory import AutoApprover
 from openclaw_exec.adapters.redis import RedisApprovalStore
+from openclaw_exec.approvers import ApproverAnswer, serve_approver
 from openclaw_exec.guard import ExecGuard
 from openclaw_exec.policy import (
+    DAY_MS,
     AgentPolicy,
     AllowlistEntry,
     ApprovalsFile,
@@ -100,3 +103,45 @@ async def test_redis_outage_applies_ask_fallback_allowlist(
             assert auth.allowed is allowed
             assert auth.no_route
             assert "approval store unavailable" in auth.message
+
+
+async def test_an_approvers_grant_lifetime_crosses_replicas_to_the_grant(
+    redis_server: RedisServer, prefix: str, tmp_path: Path
+) -> None:
+    days = 4
+    now = [1_800_000_000_000]
+    approvals = ApprovalsStore(tmp_path / "exec-approvals.json")
+    approvals.update(lambda _f: ApprovalsFile(agents={"main": AgentPolicy()}))
+
+    async def answer(_request: object) -> ApproverAnswer:
+        return ApproverAnswer(Decision.ALLOW_ALWAYS, grant_expires_in_days=days)
+
+    url = redis_server.url
+    async with (
+        RedisApprovalStore(url, prefix=prefix) as guard_side,
+        RedisApprovalStore(url, prefix=prefix) as approver_side,
+        anyio.create_task_group() as tg,
+    ):
+        await tg.start(serve_approver, approver_side, answer)
+        guard = ExecGuard(
+            store=guard_side, approvals=approvals, policy=ALLOWLIST, clock=lambda: now[0]
+        )
+        with anyio.fail_after(10):
+            auth = await guard.authorize("ls /etc", cwd="/tmp", env=ENV)
+        assert auth.allowed, auth.message
+        assert auth.approval_id is not None
+        record = await guard_side.get(auth.approval_id)
+        assert record is not None
+        assert record.grant_expires_in_days == days
+        tg.cancel_scope.cancel()
+    file = approvals.load()
+    assert file is not None
+    assert file.agents["main"].allowlist == ()
+    (grant,) = file.agents["main"].grants
+    end = 1_800_000_000_000 + days * DAY_MS
+    assert grant.expires_at_ms == end
+    unattended = ExecGuard(store=None, approvals=approvals, policy=ALLOWLIST, clock=lambda: now[0])
+    for at, runs in [(end - 1, True), (end, False), (end + DAY_MS, False)]:
+        now[0] = at
+        decided = await unattended.authorize("ls /etc", cwd="/tmp", env=ENV)
+        assert decided.allowed is runs, (at - end, decided.message)

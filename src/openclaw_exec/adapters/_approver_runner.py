@@ -22,7 +22,7 @@ import anyio.to_thread
 import attrs
 
 from openclaw_exec.abc import Approver
-from openclaw_exec.exceptions import OpenClawExecError
+from openclaw_exec.exceptions import LocalProtocolError, OpenClawExecError
 from openclaw_exec.protocol import (
     ApprovalCancelled,
     ApprovalExpired,
@@ -33,6 +33,7 @@ from openclaw_exec.protocol import (
     ApprovalResult,
     Decision,
     Principal,
+    check_grant_days,
 )
 
 if TYPE_CHECKING:
@@ -55,12 +56,26 @@ class ApproverAnswer:
         decision: The decision.
         approver: Who answered (recorded as ``resolvedBy``; the store's approver policy
             checks it). ``None``: the runner's principal.
+        grant_expires_in_days: How many whole days (1-3650) the ``allow-always`` grant lives
+            (OpenClaw 2026.9.6 ``grantExpiresInDays``); ``None``: the guard's
+            ``grant_expiry_days``. Only with ``allow-always`` (as OpenClaw's CLI: "only
+            applies to allow-always"); anything else is refused here, at construction.
     """
 
     decision: Decision = attrs.field(validator=attrs.validators.instance_of(Decision))
     approver: Principal | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Principal))
     )
+    grant_expires_in_days: int | None = attrs.field(default=None, kw_only=True)
+
+    @grant_expires_in_days.validator
+    def _check_days(self, _attr: attrs.Attribute[int | None], value: int | None) -> None:
+        check_grant_days(value)
+        if value is not None and self.decision is not Decision.ALLOW_ALWAYS:
+            raise LocalProtocolError(
+                "grant_expires_in_days only applies to allow-always",
+                details={"reason": "INVALID_PARAMS"},
+            )
 
 
 Answer: TypeAlias = Decision | ApproverAnswer | None
@@ -273,12 +288,16 @@ async def _serve(
                 got = await answer(record)
             if got is None or scope.cancel_called:
                 return
+            days: dict[str, int] = {}
             if isinstance(got, ApproverAnswer):
                 decision, who = got.decision, got.approver
+                if got.grant_expires_in_days is not None:
+                    # Passed only when set: a store older than the keyword still works.
+                    days["grant_expires_in_days"] = got.grant_expires_in_days
             else:
                 decision, who = got, None
             try:
-                result = await store.resolve(record.id, decision, approver=who or principal)
+                result = await store.resolve(record.id, decision, approver=who or principal, **days)
             except (OpenClawExecError, OSError) as exc:
                 message = "approval %s: the answer could not be recorded: %s"
                 logger.error(message, record.id, exc)  # noqa: TRY400 (an outage, not a bug)

@@ -167,12 +167,23 @@ class MemoryApprovalStore(ApprovalStore):
         return result
 
     async def resolve(
-        self, approval_id: str, decision: Decision, *, approver: Principal | None
+        self,
+        approval_id: str,
+        decision: Decision,
+        *,
+        approver: Principal | None,
+        grant_expires_in_days: int | None = None,
     ) -> ApprovalResult:
         """See :meth:`ApprovalStore.resolve`."""
         self._check_open()
         now = self._clock()
-        result = self._broker.resolve(approval_id, decision, approver=approver, now_ms=now)
+        result = self._broker.resolve(
+            approval_id,
+            decision,
+            approver=approver,
+            now_ms=now,
+            grant_expires_in_days=grant_expires_in_days,
+        )
         self._pump(now)
         return result
 

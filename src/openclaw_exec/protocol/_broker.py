@@ -37,6 +37,7 @@ from openclaw_exec.protocol._models import (
     IdentifiedApprovers,
     Principal,
     TerminalReason,
+    check_grant_days,
 )
 from openclaw_exec.protocol._state import (
     TRANSITIONS,
@@ -77,6 +78,7 @@ class _Entry:
 
     __slots__ = (
         "decision",
+        "grant_days",
         "reason",
         "request",
         "requester",
@@ -92,6 +94,7 @@ class _Entry:
         self.requester = requester
         self.state = ApprovalState.PENDING
         self.decision: Decision | None = None
+        self.grant_days: int | None = None
         self.resolved_by: str | None = None
         self.settled_at_ms: int | None = None
         self.reason: TerminalReason | None = None
@@ -109,6 +112,7 @@ class _Entry:
                 settled_at_ms=self.settled_at_ms,
                 reason=self.reason,
                 requester=self.requester,
+                grant_expires_in_days=self.grant_days,
             )
             if self.state is not ApprovalState.PENDING:  # pending ones are many: no cache
                 self.snapshot = snap
@@ -341,6 +345,7 @@ class ApprovalBroker:
         *,
         approver: Principal | None,
         now_ms: int,
+        grant_expires_in_days: int | None = None,
     ) -> ApprovalResult:
         """
         Record an approver's decision; the first decision wins.
@@ -350,6 +355,11 @@ class ApprovalBroker:
             decision: The decision (a wire string is parsed strictly).
             approver: Who decides; checked by the approver policy before anything changes.
             now_ms: The current time.
+            grant_expires_in_days: The ``allow-always`` grant's lifetime in whole days (1 to
+                3650, OpenClaw 2026.9.6 ``grantExpiresInDays``), kept on the record. Like
+                OpenClaw's gateway, it is validated with any decision but only kept with
+                ``allow-always`` (no grant is minted otherwise); a repeated resolve never
+                changes the first one's lifetime.
 
         Returns:
             ``RESOLVED``; ``RESOLVED_AGAIN`` (same decision repeated); ``ALREADY_RESOLVED``
@@ -357,10 +367,12 @@ class ApprovalBroker:
             ambiguous); ``APPROVER_REFUSED`` (reason ``APPROVER_NOT_ALLOWED``, still pending).
 
         Raises:
-            LocalProtocolError: For an empty id or a decision outside the three values; the
-                broker is unchanged.
+            LocalProtocolError: For an empty id, a decision outside the three values or a
+                bad *grant_expires_in_days* (reason ``INVALID_PARAMS``); the broker is
+                unchanged.
         """
         parsed = decision if isinstance(decision, Decision) else Decision.parse(decision)
+        days = check_grant_days(grant_expires_in_days)
         found = self._find(id_or_prefix, now_ms)
         if isinstance(found, ApprovalResult):
             return found
@@ -373,6 +385,7 @@ class ApprovalBroker:
         tr = self._step(entry, resolve_input(parsed))
         if tr.outcome is ApprovalOutcome.RESOLVED:
             label = approver.label if approver is not None else None
+            entry.grant_days = days if parsed is Decision.ALLOW_ALWAYS else None
             self._settle(
                 entry,
                 state=tr.next_state,

@@ -42,7 +42,7 @@ from openclaw_exec.protocol._events import (
     ApprovalResult,
     WaitFinished,
 )
-from openclaw_exec.protocol._gateway_queries import QUERY_METHODS, grant_expiry_refusal, query
+from openclaw_exec.protocol._gateway_queries import QUERY_METHODS, grant_days, query
 from openclaw_exec.protocol._models import (
     DEFAULT_APPROVAL_TIMEOUT_MS,
     ApprovalRecord,
@@ -467,7 +467,7 @@ class ApprovalGateway:
         out: list[Outgoing],
     ) -> None:
         params: ResolveParams = self._params(frame, ResolveParams)
-        grant_expiry_refusal(frame.params, METHOD_RESOLVE)
+        days = grant_days(frame.params)
         found = self.broker.lookup(params.id, now_ms=now_ms) if params.id.strip() else None
         if (
             found is not None
@@ -480,7 +480,11 @@ class ApprovalGateway:
                 details={"reason": "SELF_APPROVAL_NOT_ALLOWED"},
             )
         result = self.broker.resolve(
-            params.id, params.decision, approver=conn.principal, now_ms=now_ms
+            params.id,
+            params.decision,
+            approver=conn.principal,
+            now_ms=now_ms,
+            grant_expires_in_days=days,
         )
         if not result.ok:
             raise RemoteProtocolError(result.message, details={"reason": result.reason})

@@ -36,7 +36,7 @@ from openclaw_exec.protocol._state import ApprovalOutcome, ApprovalState
 if TYPE_CHECKING:
     from openclaw_exec.protocol._models import Principal
 
-__all__ = ["QUERY_METHODS", "grant_expiry_refusal", "query"]
+__all__ = ["QUERY_METHODS", "grant_days", "query"]
 
 QUERY_METHODS: Final = frozenset(
     {
@@ -158,22 +158,16 @@ def _id(method: str, params: Mapping[str, Any]) -> str:
     return value
 
 
-def grant_expiry_refusal(params: Mapping[str, Any], method: str) -> None:
+def grant_days(params: Mapping[str, Any]) -> int | None:
     """
-    Refuse ``grantExpiresInDays``: this gateway mints no grants, so it cannot honour one.
+    ``grantExpiresInDays`` of a resolve: an integer from 1 to 3650, or absent.
 
-    An ``allow-always`` grant is written by the exec host that asked (its
-    ``tools.exec.grantExpiryDays`` sets the lifetime); silently dropping a lifetime the
-    approver chose would make the grant outlive what they approved.
+    Validated whatever the decision (OpenClaw's params schema does so); the broker keeps it
+    only with ``allow-always``, as OpenClaw's gateway only stamps a lifetime on those. The
+    guard that asked persists it as its grant's lifetime; a bad value is refused
+    (``INVALID_PARAMS``), never dropped.
     """
-    if params.get("grantExpiresInDays") is None:
-        return
-    check_grant_expires_in_days(params.get("grantExpiresInDays"))
-    raise RemoteProtocolError(
-        f"{method}: grantExpiresInDays is not supported by this gateway (it mints no grants; "
-        "the exec host's tools.exec.grantExpiryDays sets allow-always lifetimes)",
-        details={"reason": "GRANT_EXPIRY_UNSUPPORTED"},
-    )
+    return check_grant_expires_in_days(params.get("grantExpiresInDays"))
 
 
 def query(
@@ -273,7 +267,7 @@ def _resolve(
     kind, raw = params.get("kind"), params.get("decision")
     if kind not in APPROVAL_KINDS:
         raise _bad_params(method, f"kind must be one of {', '.join(APPROVAL_KINDS)}")
-    grant_expiry_refusal(params, method)
+    days = grant_days(params)
     record = gateway.find_record(approval_id, now_ms=now_ms)
     if record is None:
         raise RemoteProtocolError("approval not found", details=_NOT_FOUND)
@@ -289,7 +283,9 @@ def _resolve(
     if kind == "exec" and isinstance(raw, str):
         offered = {d.value: d for d in _allowed_decisions(record)}
         decision = offered.get(raw, Decision.DENY)
-    result = gateway.broker.resolve(record.id, decision, approver=principal, now_ms=now_ms)
+    result = gateway.broker.resolve(
+        record.id, decision, approver=principal, now_ms=now_ms, grant_expires_in_days=days
+    )
     settled = gateway.find_record(record.id, now_ms=now_ms) or result.record
     if settled is None:
         raise RemoteProtocolError("approval not found", details=_NOT_FOUND)

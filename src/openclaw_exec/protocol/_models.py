@@ -40,6 +40,7 @@ __all__ = [
     "ScopedApprovers",
     "SystemRunPlan",
     "TerminalReason",
+    "check_grant_days",
     "env_hash",
     "mentions_approve_command",
     "parse_approve_command",
@@ -56,7 +57,36 @@ APPROVAL_SLUG_LENGTH = 8
 """The id prefix shown in chat (``/approve <slug> allow-once``)."""
 
 _MAX_ID_LENGTH = 256
+#: OpenClaw 2026.9.6's bounds for ``grantExpiresInDays`` (``Integer({minimum: 1, maximum: 3650})``).
+GRANT_DAYS_MIN = 1
+GRANT_DAYS_MAX = 3650
 _UNSAFE_ID_CHAR = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def check_grant_days(value: object, *, what: str = "grant_expires_in_days") -> int | None:
+    """
+    Validate an approver's grant lifetime in whole days (OpenClaw: an integer, 1 to 3650).
+
+    Returns:
+        The value, or ``None`` for ``None`` (no lifetime of the approver's own).
+
+    Raises:
+        LocalProtocolError: Anything else (booleans, fractions, strings, zero, out of range),
+            with reason ``INVALID_PARAMS``: a bad lifetime is refused, never dropped (a
+            dropped one would leave the guard's default, possibly "until revoked").
+    """
+    if value is None:
+        return None
+    if type(value) is not int or not GRANT_DAYS_MIN <= value <= GRANT_DAYS_MAX:
+        raise LocalProtocolError(
+            f"{what} must be an integer from {GRANT_DAYS_MIN} to {GRANT_DAYS_MAX}, got {value!r}",
+            details={"reason": "INVALID_PARAMS"},
+        )
+    return value
+
+
+def _grant_days(_inst: object, attr: attrs.Attribute[int | None], value: int | None) -> None:
+    check_grant_days(value, what=attr.name)
 
 
 class Decision(enum.StrEnum):
@@ -419,6 +449,10 @@ class ApprovalRecord:
         settled_at_ms: When it left the pending state, or ``None``.
         reason: Why it left the pending state, or ``None`` while pending.
         requester: Who registered it, if known.
+        grant_expires_in_days: The lifetime in whole days (1-3650) the approver gave an
+            ``allow-always`` (OpenClaw 2026.9.6 ``grantExpiresInDays``): the guard persists
+            it as a grant expiring that many days after it learns the decision. ``None``
+            for every other decision, and when the approver gave none.
     """
 
     request: ApprovalRequest
@@ -428,6 +462,7 @@ class ApprovalRecord:
     settled_at_ms: int | None = None
     reason: TerminalReason | None = None
     requester: Principal | None = None
+    grant_expires_in_days: int | None = attrs.field(default=None, validator=_grant_days)
 
     @property
     def id(self) -> str:

@@ -21,8 +21,8 @@ from typing import Any, Final, Self
 
 import attrs
 
-from openclaw_exec.exceptions import RemoteProtocolError
-from openclaw_exec.protocol._models import Decision
+from openclaw_exec.exceptions import LocalProtocolError, RemoteProtocolError
+from openclaw_exec.protocol._models import Decision, check_grant_days
 
 __all__ = [
     "APPROVAL_KINDS",
@@ -56,10 +56,6 @@ APPROVAL_KINDS: Final = ("exec", "plugin", "system-agent")
 #: An approval's status in ``approval.*`` snapshots; every status but ``pending`` is final.
 APPROVAL_STATUSES: Final = ("pending", "allowed", "denied", "expired", "cancelled")
 
-#: OpenClaw's bounds for ``grantExpiresInDays`` and ``tools.exec.grantExpiryDays``.
-_GRANT_DAYS_MIN: Final = 1
-_GRANT_DAYS_MAX: Final = 3650
-
 
 def check_grant_expires_in_days(value: object, *, what: str = "grantExpiresInDays") -> int | None:
     """
@@ -71,14 +67,10 @@ def check_grant_expires_in_days(value: object, *, what: str = "grantExpiresInDay
     Raises:
         RemoteProtocolError: Anything else (booleans, fractions, zero, out of range).
     """
-    if value is None:
-        return None
-    if type(value) is not int or not _GRANT_DAYS_MIN <= value <= _GRANT_DAYS_MAX:
-        raise RemoteProtocolError(
-            f"{what} must be an integer from {_GRANT_DAYS_MIN} to {_GRANT_DAYS_MAX}, got {value!r}",
-            details={"reason": "INVALID_PARAMS"},
-        )
-    return value
+    try:
+        return check_grant_days(value, what=what)
+    except LocalProtocolError as exc:
+        raise RemoteProtocolError(exc.message, details={"reason": "INVALID_PARAMS"}) from None
 
 
 # ---------------------------------------------------------------- reading helpers

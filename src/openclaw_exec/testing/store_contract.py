@@ -23,6 +23,7 @@ import anyio
 import pytest
 
 from openclaw_exec.abc import ApprovalStore
+from openclaw_exec.exceptions import LocalProtocolError
 from openclaw_exec.protocol import (
     ApprovalExpired,
     ApprovalOutcome,
@@ -323,6 +324,78 @@ class ApprovalStoreContract:
                 assert (
                     await store.consume(request.id, request.binding)
                 ).outcome is ApprovalOutcome.CONSUMED
+
+    # -- grant lifetimes (OpenClaw 2026.9.6 grantExpiresInDays) ---------------------------
+
+    async def test_allow_always_carries_its_grant_lifetime(self) -> None:
+        async with self.make_store(grace_ms=15_000) as store:
+            request = make_request(store)
+            await store.register(request, has_route=True)
+            async with store.subscribe() as events:
+                result = await store.resolve(
+                    request.id, Decision.ALLOW_ALWAYS, approver=ALICE, grant_expires_in_days=7
+                )
+                assert result.outcome is ApprovalOutcome.RESOLVED
+                assert result.record is not None
+                assert result.record.grant_expires_in_days == 7
+                with anyio.fail_after(SLACK):
+                    announced = await anext(events)
+                    while not isinstance(announced, ApprovalResolved):  # a catch-up first
+                        announced = await anext(events)
+            assert announced.record.grant_expires_in_days == 7
+            record = await store.get(request.id)
+            assert record is not None
+            assert record.grant_expires_in_days == 7
+            with anyio.fail_after(SLACK):
+                waited = await store.wait_decision(request.id)
+            assert waited is not None
+            assert waited.grant_expires_in_days == 7
+            # The first answer's lifetime stands: a repeat cannot stretch or drop it.
+            again = await store.resolve(
+                request.id, Decision.ALLOW_ALWAYS, approver=BOB, grant_expires_in_days=3650
+            )
+            assert again.outcome is ApprovalOutcome.RESOLVED_AGAIN
+            record = await store.get(request.id)
+            assert record is not None
+            assert record.grant_expires_in_days == 7
+
+    async def test_allow_always_without_a_lifetime_carries_none(self) -> None:
+        async with self.make_store(grace_ms=15_000) as store:
+            request = make_request(store)
+            await store.register(request, has_route=True)
+            await store.resolve(request.id, Decision.ALLOW_ALWAYS, approver=ALICE)
+            record = await store.get(request.id)
+            assert record is not None
+            assert record.grant_expires_in_days is None
+
+    @pytest.mark.parametrize("decision", [Decision.ALLOW_ONCE, Decision.DENY])
+    async def test_grant_lifetime_is_kept_only_with_allow_always(self, decision: Decision) -> None:
+        # OpenClaw's gateway validates it with any decision but stamps only an allow-always.
+        async with self.make_store(grace_ms=15_000) as store:
+            request = make_request(store)
+            await store.register(request, has_route=True)
+            result = await store.resolve(
+                request.id, decision, approver=ALICE, grant_expires_in_days=7
+            )
+            assert result.outcome is ApprovalOutcome.RESOLVED
+            record = await store.get(request.id)
+            assert record is not None
+            assert record.decision is decision
+            assert record.grant_expires_in_days is None
+
+    @pytest.mark.parametrize("days", [0, -1, 3651, 1.5, 7.0, "7", True])
+    async def test_bad_grant_lifetime_is_refused_and_changes_nothing(self, days: Any) -> None:
+        async with self.make_store(grace_ms=15_000) as store:
+            request = make_request(store)
+            await store.register(request, has_route=True)
+            with pytest.raises(LocalProtocolError, match="grant_expires_in_days") as refused:
+                await store.resolve(
+                    request.id, Decision.ALLOW_ALWAYS, approver=ALICE, grant_expires_in_days=days
+                )
+            assert refused.value.details["reason"] == "INVALID_PARAMS"
+            record = await store.get(request.id)
+            assert record is not None
+            assert record.state is ApprovalState.PENDING
 
     async def test_decision_is_bound_to_the_plan(self) -> None:
         async with self.make_store(grace_ms=15_000) as store:

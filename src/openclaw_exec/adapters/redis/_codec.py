@@ -1,7 +1,7 @@
 r"""
 The Redis store's edge: JSON in and out of Redis (cattrs), script replies, published events.
 
-Published messages are ``kind\nid\nevseq\nseq\n[req, st, dec, by, set, rsn, rq]`` (see
+Published messages are ``kind\nid\nevseq\nseq\n[req, st, dec, by, set, rsn, rq, gd]`` (see
 :mod:`._lua`). The listener splits the header without parsing JSON; the record is decoded only
 when a waiter or a subscriber needs it, and anything unreadable is skipped, never guessed.
 """
@@ -117,8 +117,13 @@ def _principal_from_json(text: str) -> Principal:
 
 
 def record(row: Sequence[Any]) -> ApprovalRecord | None:
-    """Build a record from ``[req, st, dec, by, set, rsn, rq]`` (``req`` None: no record)."""
-    req, state, decision, by, settled, reason, requester = row
+    """
+    Build a record from ``[req, st, dec, by, set, rsn, rq, gd]`` (``req`` None: no record).
+
+    A seven-value row (a replica from before ``gd``) reads as no grant lifetime.
+    """
+    req, state, decision, by, settled, reason, requester, *rest = row
+    days = rest[0] if rest else None
     if req is None:
         return None
     try:
@@ -130,11 +135,25 @@ def record(row: Sequence[Any]) -> ApprovalRecord | None:
             settled_at_ms=None if settled is None else int(settled),
             reason=None if reason is None else TerminalReason(reason),
             requester=None if requester is None else _principal_from_json(requester),
+            grant_expires_in_days=None if days is None else _days(days),
         )
-    except (ValueError, TypeError, KeyError, BaseValidationError) as exc:
+    except (ValueError, TypeError, KeyError, BaseValidationError, LocalProtocolError) as exc:
         # Fail closed: a record we cannot read is never reported as a decision.
         msg = f"unreadable approval record in Redis: {exc}"
         raise TransportError(msg) from exc
+
+
+def _days(value: object) -> int:
+    # Redis hands back the decimal text the store wrote; anything else is unreadable.
+    if (
+        not isinstance(value, str | int)
+        or isinstance(value, bool)
+        or not str(value).isascii()
+        or not str(value).isdigit()
+    ):
+        msg = f"bad grant lifetime {value!r}"
+        raise ValueError(msg)
+    return int(value)
 
 
 def result(reply: Sequence[Any]) -> ApprovalResult:
@@ -185,7 +204,7 @@ class Message:
             return None
         try:
             values = json.loads(self.row)
-            if not isinstance(values, list) or len(values) != 7:
+            if not isinstance(values, list) or len(values) not in (7, 8):
                 return None
             rec = record([None if v is False else v for v in values])
         except (ValueError, TransportError):

@@ -11,7 +11,8 @@ shares the tag so the script touches one hash slot):
 
 ``P a:<id>``
     hash, one approval: ``req`` (canonical request JSON), ``st`` (state), ``dec``, ``by``,
-    ``set`` (settled at, ms), ``rsn`` (terminal reason), ``rq`` (requester JSON), ``exp``
+    ``set`` (settled at, ms), ``rsn`` (terminal reason), ``rq`` (requester JSON), ``gd`` (the
+    approver's ``grantExpiresInDays`` on an ``allow-always``), ``exp``
     (expires at, ms), ``bind`` (binding JSON), ``fold`` (case-folded id), ``seq``, ``ep``
     (run epoch), ``tok`` / ``ctok`` (tokens of the call that made the last transition / the
     consumption, so a retried call after a lost reply answers what the first one did).
@@ -27,7 +28,7 @@ shares the tag so the script touches one hash slot):
                that catches up from a snapshot (``catchup``, which returns the counter read in
                the same atomic step) skips exactly the events the snapshot already reflects.
 ``P events``   pub/sub channel: ``kind\nid\nevseq\nseq\n`` then
-               ``[req, st, dec, by, set, rsn, rq]`` as JSON (ids never contain control
+               ``[req, st, dec, by, set, rsn, rq, gd]`` as JSON (ids never contain control
                characters, so listeners split without parsing; ``seq`` is the approval's
                registration number, which a fast ``resolve`` names to prove it saw this very
                registration).
@@ -59,7 +60,7 @@ local ROUTES = P .. 'approvers'
 local MARGIN = 2000
 local NOT_FOUND = 'unknown or expired approval id'
 local FIELDS = {'req', 'st', 'dec', 'by', 'set', 'rsn', 'rq', 'exp', 'bind', 'fold', 'seq',
-                'ep', 'tok', 'ctok'}
+                'ep', 'tok', 'ctok', 'gd'}
 
 local function rkey(id) return P .. 'a:' .. id end
 
@@ -74,16 +75,16 @@ local function load(id)
 end
 
 local function out(r)
-  if r == nil then return {false, false, false, false, false, false, false} end
+  if r == nil then return {false, false, false, false, false, false, false, false} end
   return {r.req, r.st, r.dec or false, r.by or false, r.set or false, r.rsn or false,
-          r.rq or false}
+          r.rq or false, r.gd or false}
 end
 
 local function publish(kind, r)
   local n = redis.call('INCR', K_EVSEQ)
   redis.call('PUBLISH', CHANNEL, kind .. '\n' .. r.id .. '\n' .. n .. '\n' .. (r.seq or '') ..
     '\n' .. cjson.encode({r.req, r.st, r.dec or false, r.by or false, r.set or false,
-    r.rsn or false, r.rq or false}))
+    r.rsn or false, r.rq or false, r.gd or false}))
 end
 
 local function unlist(r)
@@ -147,7 +148,8 @@ epoch = current_epoch()
 
 local function result(outcome, message, reason, r)
   local o = out(r)
-  return {outcome, message or '', reason or false, o[1], o[2], o[3], o[4], o[5], o[6], o[7]}
+  return {outcome, message or '', reason or false, o[1], o[2], o[3], o[4], o[5], o[6], o[7],
+          o[8]}
 end
 
 local function find(key, folded)
@@ -238,6 +240,7 @@ end
 
 if op == 'resolve' then
   local id, decision, by, tok, expect = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[12]
+  local days = ARGV[13]
   local r = live(load(id))
   -- A one-step resolve names the registration it checked the approver policy on; anything
   -- else (gone, re-registered) goes back to the two-step path (find, policy, resolve).
@@ -247,6 +250,11 @@ if op == 'resolve' then
   if r.st == 'pending' then
     local label = nil
     if ARGV[11] == '1' then label = by end
+    -- The approver's grant lifetime (validated by the caller) rides an allow-always only.
+    if decision == 'allow-always' and days ~= nil and days ~= '' then
+      r.gd = days
+      redis.call('HSET', r.key, 'gd', days)
+    end
     settle(r, STATE_OF[decision], 'user', 'resolved', decision, label, tok)
     return result('resolved', '', nil, r)
   end

@@ -40,6 +40,7 @@ from openclaw_exec.protocol import (
     ExecBinding,
     IdentifiedApprovers,
     Principal,
+    check_grant_days,
 )
 
 if TYPE_CHECKING:
@@ -313,7 +314,12 @@ class RedisApprovalStore(ApprovalStore):
         return result(reply)
 
     async def resolve(
-        self, approval_id: str, decision: Decision | str, *, approver: Principal | None
+        self,
+        approval_id: str,
+        decision: Decision | str,
+        *,
+        approver: Principal | None,
+        grant_expires_in_days: int | None = None,
     ) -> ApprovalResult:
         """
         See :meth:`ApprovalStore.resolve`.
@@ -326,9 +332,12 @@ class RedisApprovalStore(ApprovalStore):
         changes nothing.
 
         Raises:
-            LocalProtocolError: For an empty id or a decision outside the three values.
+            LocalProtocolError: For an empty id, a decision outside the three values or a
+                bad *grant_expires_in_days* (reason ``INVALID_PARAMS``).
         """
         parsed = decision if isinstance(decision, Decision) else Decision.parse(decision)
+        checked = check_grant_days(grant_expires_in_days)
+        days = "" if checked is None else str(checked)
         key = check_id(approval_id)
         label = "" if approver is None else approver.label
         identified = "0" if approver is None else "1"
@@ -336,7 +345,7 @@ class RedisApprovalStore(ApprovalStore):
         event = None if seen is None else seen.event()
         if seen is not None and event is not None and self._policy(approver, event.record) is None:
             reply = await self._call(
-                "resolve", key, parsed.value, label, self._token(), identified, seen.seq
+                "resolve", key, parsed.value, label, self._token(), identified, seen.seq, days
             )
             if reply[0] != "stale":
                 return result(reply)
@@ -352,7 +361,7 @@ class RedisApprovalStore(ApprovalStore):
                 reason="APPROVER_NOT_ALLOWED",
             )
         reply = await self._call(
-            "resolve", found.record.id, parsed.value, label, self._token(), identified, ""
+            "resolve", found.record.id, parsed.value, label, self._token(), identified, "", days
         )
         return result(reply)
 
