@@ -37,10 +37,8 @@ from openclaw_exec.adapters._redact import redact_text
 from openclaw_exec.adapters.webhook import (
     CallbackBook,
     CallbackResult,
-    lifespan,
     plan_digest,
-    read_body,
-    respond,
+    serve_callback,
 )
 from openclaw_exec.approvers import ApproverAnswer
 from openclaw_exec.protocol import ApprovalRequest, Decision, Principal
@@ -309,20 +307,9 @@ class SlackApprover:
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An ASGI app for the interactivity URL: POST only, bodies up to 64 KiB."""
-        if await lifespan(scope, receive, send) or scope["type"] != "http":
-            return
-        if scope.get("method") != "POST":
-            await respond(send, CallbackResult(405, "method-not-allowed"))
-            return
-        body = await read_body(receive)
-        if body is None:
-            await respond(send, CallbackResult(413, "too-large"))
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        result = self.handle_interaction(body, headers)
-        if not result.ok:
-            _LOG.warning("slack: interaction refused (%s)", result.reason)
-        await respond(send, result)
+        await serve_callback(
+            scope, receive, send, self.handle_interaction, what="slack: interaction"
+        )
 
 
 def _parse_click(body: bytes) -> tuple[str, str, Decision, str, str | None, str] | None:

@@ -70,6 +70,7 @@ __all__ = [
     "read_body",
     "request_payload",
     "respond",
+    "serve_callback",
     "sign",
     "verify_signature",
 ]
@@ -282,6 +283,36 @@ async def respond(send: Send, result: CallbackResult) -> None:
     await send({"type": "http.response.body", "body": result.json()})
 
 
+async def serve_callback(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    handle: Callable[[bytes, Mapping[str, str]], CallbackResult],
+    *,
+    what: str,
+) -> None:
+    """
+    One signed-callback endpoint as ASGI: POST only, bodies up to 64 KiB, JSON answers.
+
+    *handle* checks and applies the callback (signature, freshness, binding); a refusal
+    is logged with its reason (never the body: it may carry a secret) as ``what``.
+    """
+    if await lifespan(scope, receive, send) or scope["type"] != "http":
+        return
+    if scope.get("method") != "POST":
+        await respond(send, CallbackResult(405, "method-not-allowed"))
+        return
+    body = await read_body(receive)
+    if body is None:
+        await respond(send, CallbackResult(413, "too-large"))
+        return
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    result = handle(body, headers)
+    if not result.ok:
+        _LOG.warning("%s refused (%s)", what, result.reason)
+    await respond(send, result)
+
+
 def request_payload(
     request: ApprovalRequest, *, callback_url: str | None, redact: bool = True
 ) -> dict[str, Any]:
@@ -464,17 +495,4 @@ class WebhookApprover:
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An ASGI app for the callback URL: POST only, bodies up to 64 KiB."""
-        if await lifespan(scope, receive, send) or scope["type"] != "http":
-            return
-        if scope.get("method") != "POST":
-            await respond(send, CallbackResult(405, "method-not-allowed"))
-            return
-        body = await read_body(receive)
-        if body is None:
-            await respond(send, CallbackResult(413, "too-large"))
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        result = self.handle_callback(body, headers)
-        if not result.ok:
-            _LOG.warning("webhook: callback refused (%s)", result.reason)
-        await respond(send, result)
+        await serve_callback(scope, receive, send, self.handle_callback, what="webhook: callback")
