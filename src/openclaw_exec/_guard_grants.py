@@ -148,7 +148,9 @@ def allow_always_lifetime(
     How long an allow-always lasts: ``None`` for a permanent allowlist entry.
 
     An approver's ``grantExpiresInDays`` (when the store's record carries one) wins over
-    the guard's *expiry_days* (``tools.exec.grantExpiryDays``); a bad one falls back to it.
+    the guard's *expiry_days* (``tools.exec.grantExpiryDays``). A value that is not a valid
+    number of days gives a grant that has already expired: the approved command runs once,
+    and nobody's unreadable lifetime becomes a permanent grant.
     """
     asked = getattr(record, "grant_expires_in_days", None)
     days = asked if asked is not None else expiry_days
@@ -158,7 +160,7 @@ def allow_always_lifetime(
     try:
         expires = expiry_from_days(now_ms, days)
     except OpenClawExecError:
-        expires = expiry_from_days(now_ms, expiry_days)
+        expires = now_ms  # fail closed: expired at once (see the docstring)
     return Lifetime(
         now_ms=now_ms,
         expires_at_ms=expires,

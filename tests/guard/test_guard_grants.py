@@ -271,3 +271,20 @@ async def test_a_grant_lifetime_without_allow_always_is_refused_by_the_answer() 
         with pytest.raises(LocalProtocolError, match="1 to 3650"):
             ApproverAnswer(Decision.ALLOW_ALWAYS, grant_expires_in_days=bad)  # type: ignore[arg-type]
     assert ApproverAnswer(Decision.ALLOW_ALWAYS, grant_expires_in_days=3650).grant_expires_in_days
+
+
+@pytest.mark.parametrize("bad", [0, -3, 3651, "7", True, "x"])
+@pytest.mark.parametrize("guard_days", [None, 30])
+def test_an_unreadable_lifetime_never_becomes_a_standing_grant(
+    bad: object, guard_days: int | None
+) -> None:
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from openclaw_exec._guard_grants import allow_always_lifetime  # noqa: PLC0415
+
+    record = SimpleNamespace(grant_expires_in_days=bad, id="a1")
+    lifetime = allow_always_lifetime(
+        now_ms=1_000, expiry_days=guard_days, scope="agent", session_key=None, record=record
+    )
+    assert lifetime is not None
+    assert lifetime.expires_at_ms == 1_000  # expired at once: the command ran, nothing stands
