@@ -97,15 +97,31 @@ def _summary(latencies: Sequence[int], elapsed: float) -> tuple[float, str]:
 # ---------------------------------------------------------------- one process (memory, timeline)
 
 
+def _by_host(request: ApprovalRequest) -> str | None:
+    """The benchmark's audience: the replica an approval is addressed to."""
+    return request.host
+
+
 async def _approve_events(
     store: ApprovalStore,
     host: str,
     seen: dict[str, int],
     *,
+    audience: bool = False,
     task_status: anyio.abc.TaskStatus[None],
 ) -> None:
-    """An approver: resolve allow-once every request addressed to *host* (each in its task)."""
-    async with store.subscribe() as events, anyio.create_task_group() as tg:
+    """
+    An approver: resolve allow-once every request addressed to *host* (each in its task).
+
+    With *audience* (a Redis store built with ``audience=_by_host``) it subscribes to the
+    requests of *host* only; otherwise it hears every request and skips the others.
+    """
+    subscription = (
+        store.subscribe(audience=host)
+        if audience and isinstance(store, RedisApprovalStore)
+        else store.subscribe()
+    )
+    async with subscription as events, anyio.create_task_group() as tg:
         task_status.started()
         async for event in events:
             if isinstance(event, ApprovalRequested) and event.record.request.host == host:
@@ -257,7 +273,13 @@ async def _timeline(url: str, port: int, approvals: int) -> tuple[float, str]:
 
 
 async def _worker(  # noqa: PLR0917 (argv of the worker process, in order)
-    url: str, prefix: str, index: int, replicas: int, approvals: int, in_flight: int
+    url: str,
+    prefix: str,
+    index: int,
+    replicas: int,
+    approvals: int,
+    in_flight: int,
+    broadcast: bool,
 ) -> None:
     """
     One replica process: approve what is addressed to it, request approvals from the next one.
@@ -266,8 +288,13 @@ async def _worker(  # noqa: PLR0917 (argv of the worker process, in order)
     keeps approving until ``stop``.
     """
     seen: dict[str, int] = {}
-    async with RedisApprovalStore(url, prefix=prefix) as store, anyio.create_task_group() as tg:
-        await tg.start(_approve_events, store, f"replica-{index}", seen)
+    audience = None if broadcast else _by_host
+    async with (
+        RedisApprovalStore(url, prefix=prefix, audience=audience) as store,
+        anyio.create_task_group() as tg,
+    ):
+        approve = functools.partial(_approve_events, audience=not broadcast)
+        await tg.start(approve, store, f"replica-{index}", seen)
         print("ready", flush=True)
         await anyio.to_thread.run_sync(sys.stdin.readline)
         target = f"replica-{(index + 1) % replicas}"
@@ -281,10 +308,12 @@ async def _worker(  # noqa: PLR0917 (argv of the worker process, in order)
         tg.cancel_scope.cancel()
 
 
-def _processes(url: str, replicas: int, approvals: int, in_flight: int) -> tuple[float, str]:
+def _processes(
+    url: str, replicas: int, approvals: int, in_flight: int, *, broadcast: bool
+) -> tuple[float, str]:
     """*replicas* processes, *approvals* each, *in_flight* at a time in each."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    args = [url, prefix, str(replicas), str(approvals), str(in_flight)]
+    args = [url, prefix, str(replicas), str(approvals), str(in_flight), str(int(broadcast))]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     workers = [
         subprocess.Popen(
@@ -369,7 +398,9 @@ def _calibration() -> str:
     return f"calibration: sha256(4 bytes) {per:.2f} us"
 
 
-async def _main(replica_counts: list[int], approvals: int, in_flight: int, *, aof: bool) -> None:
+async def _main(
+    replica_counts: list[int], approvals: int, in_flight: int, *, aof: bool, broadcast: bool
+) -> None:
     print(_calibration())
     memory_rate, memory_p50, text = await _memory(approvals, in_flight)
     print(text)
@@ -392,9 +423,8 @@ async def _main(replica_counts: list[int], approvals: int, in_flight: int, *, ao
             rates: dict[int, float] = {}
             for replicas in replica_counts:
                 share = max(approvals // replicas, in_flight)
-                rate, line = await anyio.to_thread.run_sync(
-                    _processes, url, replicas, share, in_flight
-                )
+                run = functools.partial(_processes, broadcast=broadcast)
+                rate, line = await anyio.to_thread.run_sync(run, url, replicas, share, in_flight)
                 rates[replicas] = rate
                 label = f"redis, {replicas:2d} replica processes x {in_flight} in flight"
                 print(f"{label:<40} {line}", flush=True)
@@ -423,10 +453,10 @@ async def _main(replica_counts: list[int], approvals: int, in_flight: int, *, ao
 
 def main() -> None:
     """Parse arguments and run."""
-    if len(sys.argv) == 8 and sys.argv[1] == "--worker":
-        url, prefix, index, replicas, approvals, in_flight = sys.argv[2:]
+    if len(sys.argv) == 9 and sys.argv[1] == "--worker":
+        url, prefix, index, replicas, approvals, in_flight, broadcast = sys.argv[2:]
         worker = functools.partial(_worker, url, prefix, int(index), int(replicas))
-        anyio.run(worker, int(approvals), int(in_flight))
+        anyio.run(worker, int(approvals), int(in_flight), broadcast == "1")
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     parser.add_argument(
@@ -435,6 +465,11 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=32, help="approvals in flight per replica")
     parser.add_argument("--approvals", type=int, default=3_000, help="approvals per line")
     parser.add_argument("--aof", action="store_true", help="appendonly yes, appendfsync always")
+    parser.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="every approver hears every request (plain subscribe()), no audience channels",
+    )
     args = parser.parse_args()
     try:
         counts = [int(n) for n in args.replicas.split(",") if n.strip()]
@@ -442,7 +477,10 @@ def main() -> None:
         parser.error(f"--replicas: expected numbers like 1,3,6,12, got {args.replicas!r}")
     if not counts or min(counts) < 1 or args.in_flight < 1 or args.approvals < 1:
         parser.error("--replicas, --in-flight and --approvals must be positive")
-    anyio.run(functools.partial(_main, counts, args.approvals, args.in_flight, aof=args.aof))
+    run = functools.partial(
+        _main, counts, args.approvals, args.in_flight, aof=args.aof, broadcast=args.broadcast
+    )
+    anyio.run(run)
 
 
 if __name__ == "__main__":

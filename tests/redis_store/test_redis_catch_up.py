@@ -198,8 +198,10 @@ async def test_the_listener_yields_between_buffered_messages(
         async with anyio.create_task_group() as tg, admin(redis_server.url) as call:
             tg.start_soon(tick)
             script = "for i = 1, tonumber(ARGV[2]) do redis.call('PUBLISH', KEYS[1], ARGV[1]) end"
-            # Well-formed header, unknown kind: every message is parsed and skipped.
-            await call("EVAL", script, 1, f"{{{prefix}}}:events", "noise\nx\n1\n1\n[]", burst)
+            # Well-formed header, unknown kind: every message is parsed and skipped. On the
+            # replica's own channel: the one a store with no approver is subscribed to.
+            channel = f"{{{prefix}}}:rep:{store.replica_id}"
+            await call("EVAL", script, 1, channel, "noise\nx\n1\n1\n[]", burst)
             with anyio.fail_after(10):
                 await all_seen.wait()
             tg.cancel_scope.cancel()

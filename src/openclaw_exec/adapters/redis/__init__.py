@@ -15,7 +15,10 @@ replica can be resolved through any other, and a waiter on any replica learns th
 * Pending approvals are hashes with a Redis expiry; expiry itself follows the store's clock:
   every call treats a pending approval at ``now >= expires_at_ms`` as expired, and each replica
   sweeps due deadlines so approvers hear about it.
-* The script publishes each change after writing it, numbered. A waiter gets the settled
+* The script publishes each change after writing it, numbered, only on the channels of those
+  who need it (approvers of every request or of the request's *audience*, the replica that
+  registered it, replicas whose waiters watch it): a replica never receives, let alone
+  decodes, the traffic of the others. A waiter gets the settled
   record with its wake-up; it re-reads the state after a reconnect and at least every
   *poll_interval*, so a lost message costs latency, never a decision. An approver channel that
   misses messages (it fell behind, or the subscription reconnected) catches up from the store

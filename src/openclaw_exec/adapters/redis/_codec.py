@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +38,10 @@ from openclaw_exec.protocol import (
 
 __all__ = [
     "Message",
+    "check_audience",
     "check_id",
+    "check_prefix",
+    "check_seconds",
     "dump_request",
     "dumps",
     "event_for_record",
@@ -239,3 +243,30 @@ def event_for_record(rec: ApprovalRecord) -> ApprovalEvent:
     if state is ApprovalState.CANCELLED:
         return ApprovalCancelled(rec)
     return ApprovalResolved(rec)
+
+
+def check_prefix(prefix: object) -> None:
+    if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{}\0\n"):
+        msg = f"prefix must be a non-empty string without braces, got {prefix!r}"
+        raise ValueError(msg)
+
+
+def check_audience(audience: object) -> None:
+    if (
+        not isinstance(audience, str)
+        or not audience
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in audience)
+    ):
+        msg = f"an audience must be a non-empty string without control characters: {audience!r}"
+        raise LocalProtocolError(msg)
+
+
+def check_seconds(name: str, value: object) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        msg = f"{name} must be a positive number of seconds, got {value!r}"
+        raise ValueError(msg)

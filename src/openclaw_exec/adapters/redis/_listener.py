@@ -2,12 +2,17 @@
 One subscription per store, shared by every waiter and every approver channel of the process.
 
 The listener holds the only pub/sub connection of a :class:`RedisApprovalStore`: it is
-subscribed to the events channel always, and to the approvers channel (the route count) while
-at least one local :meth:`~RedisApprovalStore.subscribe` context is open. Each message is split
-once (header only) and handed on:
+subscribed to its replica's channel always (the settlements its waiters need), and to an
+approver channel (every request, or one audience's; its subscriber count is the route count)
+while at least one local :meth:`~RedisApprovalStore.subscribe` context of it is open. So a
+replica receives only what its own waiters and approvers need, never the traffic of the
+others. Each message is split once (header only) and handed on:
 
-* **waiters** of that id get the settled record with their wake-up (no re-read needed);
-* each **subscriber** gets the message in its own bounded queue, which its feeder task turns
+* **waiters** of that id get the settled record with their wake-up (no re-read needed); an id
+  this replica registered is *expected* from before its register call, so its waiter needs
+  no first read when nothing can have been missed (see :meth:`Listener.expect`);
+* each **subscriber** of the channel the message came on gets it in its own bounded queue,
+  which its feeder task turns
   into events for the approver. A subscriber that falls behind (its queue overflows) or a
   listener that reconnects (messages published in between are gone) marks the subscriber as
   having a *gap*; its feeder then **catches up from the store**: one atomic script call
@@ -43,6 +48,23 @@ if TYPE_CHECKING:
 __all__ = ["Listener", "Subscriber", "Waiter"]
 
 _SEEN_LIMIT = 8192  # requested messages remembered for one-step resolves
+_EXPECTED_LIMIT = 8192  # registrations whose waiter may skip its first read
+
+
+class Expected:
+    """
+    An approval this replica is registering: its settling message, if one came since.
+
+    *generation* is the listener's subscription count when the register call was sent: a
+    waiter may trust "nothing came" only if the subscription never changed in between.
+    """
+
+    __slots__ = ("generation", "message", "record")
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.message: Message | None = None
+        self.record: ApprovalRecord | None = None
 
 
 class Waiter:
@@ -58,9 +80,10 @@ class Waiter:
 class Subscriber:
     """One approver channel: a bounded queue of raw messages, and a flag for missed ones."""
 
-    __slots__ = ("gap", "limit", "queue", "wake")
+    __slots__ = ("audience", "gap", "limit", "queue", "wake")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, audience: str | None = None) -> None:
+        self.audience = audience  # None: every request
         self.queue: deque[Message] = deque()
         self.limit = max(limit, 1)
         self.gap = False
@@ -85,21 +108,34 @@ class Subscriber:
 CatchUp = Callable[[list[str]], Awaitable[tuple[int, list[Any], list[Any]]]]
 
 
+_WAITERS_ONLY = "\0waiters"  # the replica channel's key in Listener.channels (no subscriber)
+
+
 class Listener:
     """The store's pub/sub connection and what it feeds (see the module docs)."""
 
-    def __init__(self, events_channel: str, routes_channel: str) -> None:
+    def __init__(self, replica_channel: str, events_channel: str, audience_prefix: str) -> None:
+        self.replica_channel = replica_channel
         self.events_channel = events_channel
-        self.routes_channel = routes_channel
+        self.audience_prefix = audience_prefix
         self.waiters: dict[str, set[Waiter]] = {}
         self.subscribers: set[Subscriber] = set()
         self.seen: OrderedDict[str, Message] = OrderedDict()
+        self.expected: OrderedDict[str, Expected] = OrderedDict()
         self.connection: RedisConnection | None = None
         self.subscribed = anyio.Event()
-        self.route_ready = anyio.Event()
-        self.routes_wanted = 0
+        # Approver channels wanted (local subscribe() contexts per channel) and confirmed.
+        self.wanted: dict[str, int] = {}
+        self.ready: dict[str, anyio.Event] = {}
+        # channel -> whose it is: None (every request), an audience, or _WAITERS_ONLY.
+        self.channels: dict[str, str | None] = {replica_channel: _WAITERS_ONLY}
+        self._last: tuple[object, Message | None] = (None, None)
         self.reconnects = 0
         self.catch_ups = 0
+
+    def channel_of(self, audience: str | None) -> str:
+        """The approver channel of *audience* (``None``: every request)."""
+        return self.events_channel if audience is None else self.audience_prefix + audience
 
     # ---------------------------------------------------------------- messages
 
@@ -109,15 +145,27 @@ class Listener:
             return
         kind = reply[0]
         if kind == "message":
-            message = parse_message(reply[2])
+            channel = reply[1]
+            if channel not in self.channels:
+                return  # a channel we just left
+            payload = reply[2]
+            # One change published on several of our channels arrives back to back: split once.
+            last_payload, message = self._last
+            if payload != last_payload:
+                message = parse_message(payload)
+                self._last = (payload, message)
             if message is not None:
-                self.dispatch(message)
-        elif kind == "subscribe" and reply[1] == self.routes_channel:
-            self.route_ready.set()
-        elif kind == "subscribe" and reply[1] == self.events_channel:
-            self.subscribed.set()
+                self.dispatch(message, self.channels[channel])
+        elif kind == "subscribe":
+            if reply[1] == self.replica_channel:
+                self.subscribed.set()
+            else:
+                ready = self.ready.get(reply[1])
+                if ready is not None:
+                    ready.set()
 
-    def dispatch(self, message: Message) -> None:
+    def dispatch(self, message: Message, audience: str | None = None) -> None:
+        """Hand *message* to waiters, and to the subscribers of *audience* (see on_reply)."""
         if message.kind == "requested":
             seen = self.seen
             seen[message.id] = message
@@ -125,11 +173,49 @@ class Listener:
                 seen.popitem(last=False)
         else:
             self.seen.pop(message.id, None)
+            expected = self.expected.get(message.id)
+            if expected is not None:
+                expected.message = message
             for waiter in self.waiters.get(message.id, ()):
                 waiter.message = message
                 waiter.event.set()
+        if audience is _WAITERS_ONLY:
+            return
         for subscriber in self.subscribers:
-            subscriber.offer(message)
+            if subscriber.audience == audience:
+                subscriber.offer(message)
+
+    def expect(self, approval_id: str) -> Expected:
+        """
+        Remember that this replica is about to register *approval_id* (before the call).
+
+        Its settlement is published on this replica's channel; from now on it is kept here, so
+        the waiter can start from the register reply instead of reading the state again.
+        """
+        expected = Expected(self.reconnects)
+        self.expected[approval_id] = expected
+        self.expected.move_to_end(approval_id)
+        if len(self.expected) > _EXPECTED_LIMIT:
+            self.expected.popitem(last=False)
+        return expected
+
+    def take_expected(self, approval_id: str) -> ApprovalRecord | None:
+        """
+        The state the waiter of *approval_id* may start from without reading, or ``None``.
+
+        Only for an id this replica registered (reply in hand) while its subscription stayed
+        the same: every settlement since then was published on this replica's channel and
+        has been received (in order) or is still to come, when it wakes the waiter.
+        """
+        expected = self.expected.pop(approval_id, None)
+        if (
+            expected is None
+            or expected.message is not None  # settled already: read (it may be forgotten)
+            or expected.generation != self.reconnects
+            or not self.subscribed.is_set()
+        ):
+            return None
+        return expected.record
 
     def wake_waiters(self) -> None:
         """Every waiter re-reads its approval (or sees that the store closed)."""
@@ -149,43 +235,58 @@ class Listener:
         """Subscribe a new connection (after a reconnect: events in between are gone)."""
         self.connection = connection
         self.subscribed = anyio.Event()
-        self.route_ready = anyio.Event()
-        channels = [self.events_channel]
-        if self.routes_wanted:
-            channels.append(self.routes_channel)
+        channels = [self.replica_channel]
+        for channel in self.wanted:
+            self.ready[channel] = anyio.Event()
+            channels.append(channel)
+        self._last = (None, None)
         await connection.send("SUBSCRIBE", *channels)
 
     def connected(self) -> None:
-        """The events channel is confirmed: wake everyone who may have missed something."""
+        """The replica channel is confirmed: wake everyone who may have missed something."""
         self.reconnects += 1
         self.seen.clear()
         self.wake_all()
 
-    async def want_route(self) -> None:
-        """Count one more local approver channel (subscribe to the routes channel if first)."""
-        self.routes_wanted += 1
-        if self.routes_wanted == 1 and self.connection is not None:
-            self.route_ready = anyio.Event()
-            with contextlib.suppress(ConnectionLost):  # else the reconnect subscribes it
-                await self.connection.send("SUBSCRIBE", self.routes_channel)
+    async def want_route(self, audience: str | None = None) -> None:
+        """Count one more local approver of *audience* (subscribe to its channel if first)."""
+        channel = self.channel_of(audience)
+        count = self.wanted.get(channel, 0) + 1
+        self.wanted[channel] = count
+        if count == 1:
+            self.channels[channel] = audience
+            self.ready[channel] = anyio.Event()
+            if self.connection is not None:
+                with contextlib.suppress(ConnectionLost):  # else the reconnect subscribes it
+                    await self.connection.send("SUBSCRIBE", channel)
 
-    async def wait_route(self, seconds: float) -> bool:
-        """Wait until Redis confirmed the routes channel (across reconnects); False on timeout."""
+    async def wait_route(self, seconds: float, audience: str | None = None) -> bool:
+        """Wait until Redis confirmed *audience*'s channel (across reconnects); False on timeout."""
+        channel = self.channel_of(audience)
         give_up = anyio.current_time() + seconds
-        while not self.route_ready.is_set():
+        while not (ready := self.ready.get(channel)) or not ready.is_set():
             left = give_up - anyio.current_time()
             if left <= 0:
                 return False
             with anyio.move_on_after(min(left, 0.05)):
-                await self.route_ready.wait()  # replaced by a reconnect: look again shortly
+                if ready is not None:
+                    await ready.wait()  # replaced by a reconnect: look again shortly
+                else:
+                    await anyio.sleep(left)
         return True
 
-    async def drop_route(self) -> None:
-        self.routes_wanted -= 1
-        if self.routes_wanted == 0 and self.connection is not None:
-            self.route_ready = anyio.Event()
+    async def drop_route(self, audience: str | None = None) -> None:
+        channel = self.channel_of(audience)
+        count = self.wanted[channel] - 1
+        if count:
+            self.wanted[channel] = count
+            return
+        del self.wanted[channel]
+        self.ready.pop(channel, None)
+        self.channels.pop(channel, None)
+        if self.connection is not None:
             with contextlib.suppress(ConnectionLost):  # a new connection does not subscribe it
-                await self.connection.send("UNSUBSCRIBE", self.routes_channel)
+                await self.connection.send("UNSUBSCRIBE", channel)
 
     # ---------------------------------------------------------------- approver channels
 

@@ -15,7 +15,8 @@ shares the tag so the script touches one hash slot):
     approver's ``grantExpiresInDays`` on an ``allow-always``), ``exp``
     (expires at, ms), ``bind`` (binding JSON), ``fold`` (case-folded id), ``seq``, ``ep``
     (run epoch), ``tok`` / ``ctok`` (tokens of the call that made the last transition / the
-    consumption, so a retried call after a lost reply answers what the first one did).
+    consumption, so a retried call after a lost reply answers what the first one did),
+    ``rep`` (the registering replica's id), ``aud`` (the request's audience, if any).
     Absent fields are ``None``. ``PEXPIRE`` collects it a little after its grace window.
 ``P pending``  zset id -> registration sequence (list order).
 ``P fold``     zset ``<folded id>\0<id>`` (score 0) for case-insensitive prefix lookup.
@@ -27,12 +28,20 @@ shares the tag so the script touches one hash slot):
 ``P evseq``    event counter: every published event carries the next number, so a listener
                that catches up from a snapshot (``catchup``, which returns the counter read in
                the same atomic step) skips exactly the events the snapshot already reflects.
-``P events``   pub/sub channel: ``kind\nid\nevseq\nseq\n`` then
-               ``[req, st, dec, by, set, rsn, rq, gd]`` as JSON (ids never contain control
-               characters, so listeners split without parsing; ``seq`` is the approval's
-               registration number, which a fast ``resolve`` names to prove it saw this very
-               registration).
-``P approvers`` pub/sub channel nobody publishes on: its subscriber count is the route count.
+``P w:<id>``   set of replica ids waiting for ``<id>`` that did not register it (``watch``).
+
+Every change is published as ``kind\nid\nevseq\nseq\n`` then
+``[req, st, dec, by, set, rsn, rq, gd]`` as JSON (ids never contain control characters, so
+listeners split without parsing; ``seq`` is the approval's registration number, which a fast
+``resolve`` names to prove it saw this very registration), on the channels of those who need
+it, so that no replica receives (and decodes) messages meant for others:
+
+``P events``   approvers of every request (requests and settlements); its subscriber count is
+               the route count of requests without an audience.
+``P aud:<A>``  approvers of audience ``A`` (requests whose ``aud`` is ``A``, and their
+               settlements); its count plus that of ``P events`` is the route count of those.
+``P rep:<r>``  replica ``r``: the settlement of every approval it registered or watches (its
+               waiters). Each replica is subscribed to its own, always.
 
 The clock is the caller's (``now`` argument): the core rules never read Redis's clock, and
 ``PEXPIRE`` (relative, with a margin) is only garbage collection.
@@ -56,11 +65,10 @@ local K_EPOCH = KEYS[4]
 local K_SEQ = KEYS[5]
 local K_EVSEQ = KEYS[6]
 local CHANNEL = P .. 'events'
-local ROUTES = P .. 'approvers'
 local MARGIN = 2000
 local NOT_FOUND = 'unknown or expired approval id'
 local FIELDS = {'req', 'st', 'dec', 'by', 'set', 'rsn', 'rq', 'exp', 'bind', 'fold', 'seq',
-                'ep', 'tok', 'ctok', 'gd'}
+                'ep', 'tok', 'ctok', 'gd', 'rep', 'aud'}
 
 local function rkey(id) return P .. 'a:' .. id end
 
@@ -82,9 +90,19 @@ end
 
 local function publish(kind, r)
   local n = redis.call('INCR', K_EVSEQ)
-  redis.call('PUBLISH', CHANNEL, kind .. '\n' .. r.id .. '\n' .. n .. '\n' .. (r.seq or '') ..
-    '\n' .. cjson.encode({r.req, r.st, r.dec or false, r.by or false, r.set or false,
-    r.rsn or false, r.rq or false, r.gd or false}))
+  local message = kind .. '\n' .. r.id .. '\n' .. n .. '\n' .. (r.seq or '') .. '\n' ..
+    cjson.encode({r.req, r.st, r.dec or false, r.by or false, r.set or false,
+    r.rsn or false, r.rq or false, r.gd or false})
+  redis.call('PUBLISH', CHANNEL, message)
+  if r.aud then redis.call('PUBLISH', P .. 'aud:' .. r.aud, message) end
+  if kind == 'requested' then return end
+  -- A settlement also goes to the waiters: the registering replica and any watcher.
+  if r.rep then redis.call('PUBLISH', P .. 'rep:' .. r.rep, message) end
+  local watchers = P .. 'w:' .. r.id
+  for _, rep in ipairs(redis.call('SMEMBERS', watchers)) do
+    if rep ~= r.rep then redis.call('PUBLISH', P .. 'rep:' .. rep, message) end
+  end
+  redis.call('DEL', watchers)
 end
 
 local function unlist(r)
@@ -193,19 +211,28 @@ local NOT_CONSUMABLE = {
 if op == 'register' then
   local id, req, exp, fold, rq, route, tok, bind =
     ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+  local rep, aud = ARGV[15], ARGV[16]
   local r = live(load(id))
   if r == nil then
     if route == '' then
-      route = redis.call('PUBSUB', 'NUMSUB', ROUTES)[2] > 0 and '1' or '0'
+      -- Approvers of every request, plus those of this request's audience.
+      local counts = redis.call('PUBSUB', 'NUMSUB', CHANNEL, P .. 'aud:' .. aud)
+      local routes = counts[2]
+      if aud ~= '' then routes = routes + counts[4] end
+      route = routes > 0 and '1' or '0'
     end
     local seq = redis.call('INCR', K_SEQ)
     r = {id = id, key = rkey(id), req = req, st = 'pending', exp = tostring(exp), fold = fold,
-         seq = tostring(seq), ep = epoch, tok = tok, bind = bind}
+         seq = tostring(seq), ep = epoch, tok = tok, bind = bind, rep = rep}
     redis.call('HSET', r.key, 'req', req, 'st', 'pending', 'exp', r.exp, 'fold', fold,
-               'seq', r.seq, 'ep', epoch, 'tok', tok, 'bind', bind)
+               'seq', r.seq, 'ep', epoch, 'tok', tok, 'bind', bind, 'rep', rep)
     if rq ~= '' then
       r.rq = rq
       redis.call('HSET', r.key, 'rq', rq)
+    end
+    if aud ~= '' then
+      r.aud = aud
+      redis.call('HSET', r.key, 'aud', aud)
     end
     redis.call('PEXPIRE', r.key, math.max(exp - now, 0) + grace + MARGIN)
     redis.call('ZADD', K_PENDING, seq, id)
@@ -270,6 +297,19 @@ if op == 'get' then
   return result('ignored', '', nil, r)
 end
 
+if op == 'watch' then
+  -- A waiter's read: its replica (ARGV[8]) hears the settlement of a pending approval even
+  -- if another replica registered it. The set lives no longer than the approval.
+  local r = live(load(ARGV[7]))
+  if r == nil then return result('not-found') end
+  if r.st == 'pending' and r.rep ~= ARGV[8] then
+    local watchers = P .. 'w:' .. r.id
+    redis.call('SADD', watchers, ARGV[8])
+    redis.call('PEXPIRE', watchers, math.max(tonumber(r.exp) - now, 0) + grace + MARGIN)
+  end
+  return result('ignored', '', nil, r)
+end
+
 if op == 'consume' then
   local id, bind, tok = ARGV[7], ARGV[8], ARGV[9]
   local r = live(load(id))
@@ -316,22 +356,25 @@ if op == 'pending' then
 end
 
 if op == 'catchup' then
-  -- A listener that missed events: every pending approval (if ARGV[7] is '1'), the current
-  -- state of the ids it announced as requested (ARGV[8..]), and the event counter, all from
-  -- one atomic step. A new subscriber asks for the counter alone.
+  -- A listener that missed events: every pending approval of its audience (if ARGV[7] is
+  -- '1'; ARGV[8] is '*' for every audience, '=A' for audience A), the current state of the
+  -- ids it announced as requested (ARGV[9..]), and the event counter, all from one atomic
+  -- step. A new subscriber asks for the counter alone.
   local pending = {}
   local listed = {}
+  local only = nil
+  if ARGV[8] ~= '*' then only = string.sub(ARGV[8], 2) end
   if ARGV[7] == '1' then listed = redis.call('ZRANGE', K_PENDING, 0, -1) end
   for _, id in ipairs(listed) do
     local r = live(load(id))
     if r == nil then
       redis.call('ZREM', K_PENDING, id)
-    elseif r.st == 'pending' then
+    elseif r.st == 'pending' and (only == nil or r.aud == only) then
       table.insert(pending, result('ignored', '', nil, r))
     end
   end
   local tracked = {}
-  for i = 8, #ARGV do
+  for i = 9, #ARGV do
     local r = live(load(ARGV[i]))
     if r == nil then
       table.insert(tracked, result('not-found', '', nil, nil))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
-import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self
@@ -16,7 +16,16 @@ import anyio.lowlevel
 
 from openclaw_exec.abc import ApprovalStore
 from openclaw_exec.adapters.memory import wall_clock_ms
-from openclaw_exec.adapters.redis._codec import check_id, dump_request, dumps, fold, result
+from openclaw_exec.adapters.redis._codec import (
+    check_audience,
+    check_id,
+    check_prefix,
+    check_seconds,
+    dump_request,
+    dumps,
+    fold,
+    result,
+)
 from openclaw_exec.adapters.redis._link import Link
 from openclaw_exec.adapters.redis._listener import Listener, Subscriber, Waiter
 from openclaw_exec.adapters.redis._lua import SCRIPT
@@ -54,23 +63,6 @@ _SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
 _PENDING = ApprovalState.PENDING
 
 
-def _check_prefix(prefix: object) -> None:
-    if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{}\0\n"):
-        msg = f"prefix must be a non-empty string without braces, got {prefix!r}"
-        raise ValueError(msg)
-
-
-def _check_seconds(name: str, value: object) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        msg = f"{name} must be a positive number of seconds, got {value!r}"
-        raise ValueError(msg)
-
-
 class RedisApprovalStore(ApprovalStore):
     """
     The Redis approval store: one per replica, all replicas on the same Redis and *prefix*.
@@ -95,6 +87,11 @@ class RedisApprovalStore(ApprovalStore):
         max_connections: Accepted for compatibility and checked (>= 4), otherwise unused: the
             store opens exactly two connections, one pipelined for every command and one
             subscription shared by every waiter and approver channel.
+        audience: ``request -> str | None``, the same on every replica: a request's
+            *audience* (for example its ``host``, or the chat it came from). ``subscribe
+            (audience=A)`` then hears only the requests of audience ``A`` (and their
+            settlements), so approvers spread over many replicas do not each receive every
+            request. ``subscribe()`` still hears every request. Default: no audiences.
 
     Use ``async with RedisApprovalStore(url) as store:``; it connects, subscribes and starts
     its sweeper on entry. Runs on asyncio and trio.
@@ -116,14 +113,15 @@ class RedisApprovalStore(ApprovalStore):
         epoch_lease_ms: int = 30_000,
         socket_timeout: float = 5.0,
         max_connections: int = 64,
+        audience: Callable[[ApprovalRequest], str | None] | None = None,
     ) -> None:
         if type(grace_ms) is not int or grace_ms < 0:
             msg = f"grace_ms must be a non-negative integer, got {grace_ms!r}"
             raise ValueError(msg)
-        _check_prefix(prefix)
-        _check_seconds("retry_window", retry_window)
-        _check_seconds("poll_interval", poll_interval)
-        _check_seconds("socket_timeout", socket_timeout)
+        check_prefix(prefix)
+        check_seconds("retry_window", retry_window)
+        check_seconds("poll_interval", poll_interval)
+        check_seconds("socket_timeout", socket_timeout)
         if type(epoch_lease_ms) is not int or epoch_lease_ms < 1000:
             msg = f"epoch_lease_ms must be an integer >= 1000, got {epoch_lease_ms!r}"
             raise ValueError(msg)
@@ -149,7 +147,10 @@ class RedisApprovalStore(ApprovalStore):
         self._socket_timeout = float(socket_timeout)
         self._replica = uuid.uuid4().hex
         self._tokens = itertools.count()
-        self._listener = Listener(self._tag + "events", self._tag + "approvers")
+        self._audience = audience
+        self._listener = Listener(
+            self._tag + "rep:" + self._replica, self._tag + "events", self._tag + "aud:"
+        )
         self._link = Link(
             parse_url(url),
             name=f"openclaw-exec:{self._replica}",
@@ -300,6 +301,12 @@ class RedisApprovalStore(ApprovalStore):
         if not isinstance(request, ApprovalRequest):
             raise LocalProtocolError("register() needs an ApprovalRequest")
         route = "" if has_route is None else ("1" if has_route else "0")
+        audience = None if self._audience is None else self._audience(request)
+        if audience is not None:
+            check_audience(audience)
+        self._check_open()
+        # Expected before the call: the settlement may arrive before the register reply.
+        expected = self._listener.expect(request.id)
         reply = await self._call(
             "register",
             request.id,
@@ -310,8 +317,13 @@ class RedisApprovalStore(ApprovalStore):
             route,
             self._token(),
             dumps(request.binding),
+            self._replica,
+            audience or "",
         )
-        return result(reply)
+        registered = result(reply)
+        if registered.outcome is ApprovalOutcome.REGISTERED:
+            expected.record = registered.record
+        return registered
 
     async def resolve(
         self,
@@ -386,6 +398,12 @@ class RedisApprovalStore(ApprovalStore):
         wake-up: a listener reconnect, the approval's expiry, or *poll_interval* at most.
         Closing the store returns ``None``.
 
+        The settlement is published on the channel of the replica that registered the
+        approval; a waiter on another replica adds its replica to the approval's watchers
+        with its read. The waiter of an approval this replica has just registered skips the
+        first read: the register reply is the state, and any settlement since is on this
+        replica's channel (unless the subscription reconnected meanwhile: then it reads).
+
         Raises:
             TransportError: Redis stayed unreachable for *retry_window* while waiting.
         """
@@ -396,7 +414,10 @@ class RedisApprovalStore(ApprovalStore):
         waiters = self._listener.waiters
         waiters.setdefault(key, set()).add(waiter)
         try:
-            record = await self.get(key)  # registered before the read: no wake-up slips by
+            # Both after the waiter is registered: no wake-up slips by.
+            record = self._listener.take_expected(key)
+            if record is None:
+                record = await self._watch(key)
             while True:
                 if record is None or record.state is not _PENDING:
                     return record
@@ -417,13 +438,17 @@ class RedisApprovalStore(ApprovalStore):
                     event = message.event()
                     if event is not None and event.record.state is not _PENDING:
                         return event.record
-                record = await self.get(key)
+                record = await self._watch(key)
         finally:
             mine = waiters.get(key)
             if mine is not None:
                 mine.discard(waiter)
                 if not mine:
                     del waiters[key]
+
+    async def _watch(self, key: str) -> ApprovalRecord | None:
+        """Read the approval, and have its settlement published to this replica too."""
+        return result(await self._call("watch", key, self._replica)).record
 
     async def consume(self, approval_id: str, binding: ExecBinding | None) -> ApprovalResult:
         """See :meth:`ApprovalStore.consume`; consumption is persisted with the decision."""
@@ -464,15 +489,21 @@ class RedisApprovalStore(ApprovalStore):
         return [r for r in (result(row).record for row in rows) if r is not None]
 
     async def _catch_up(
-        self, ids: list[str], *, with_pending: bool = True
+        self, ids: list[str], *, with_pending: bool = True, audience: str | None = None
     ) -> tuple[int, list[Any], list[Any]]:
-        evseq, pending, rows = await self._call("catchup", "1" if with_pending else "0", *ids)
+        only = "*" if audience is None else "=" + audience
+        evseq, pending, rows = await self._call("catchup", "1" if with_pending else "0", only, *ids)
         return int(evseq), pending, rows
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[MemoryObjectReceiveStream[ApprovalEvent]]:
+    async def subscribe(
+        self, audience: str | None = None
+    ) -> AsyncIterator[MemoryObjectReceiveStream[ApprovalEvent]]:
         """
         See :meth:`ApprovalStore.subscribe`: events from every replica.
+
+        With *audience*, only the events of requests of that audience (see the store's
+        ``audience`` argument); the channel is then a route for those requests only.
 
         Before the context is entered, the store's subscription counts this channel as an
         approver route for every replica (confirmed by Redis). Nothing is lost: after a
@@ -484,24 +515,28 @@ class RedisApprovalStore(ApprovalStore):
         Raises:
             TransportError: Redis stayed unreachable for *retry_window*.
         """
+        if audience is not None:
+            check_audience(audience)
         self._check_open()
         listener = self._listener
         # A small buffer between the feeder and the approver: events pass in batches, not one
         # rendezvous (two task switches) each. The lag bound is still subscriber_buffer (the
         # feeder's queue); past it the channel catches up from the store.
         send, receive = anyio.create_memory_object_stream[ApprovalEvent](min(self._buffer, 64))
-        subscriber = Subscriber(self._buffer)
+        subscriber = Subscriber(self._buffer, audience)
         scope = anyio.CancelScope()
         done = anyio.Event()
         listener.subscribers.add(subscriber)
+        catch_up = functools.partial(self._catch_up, audience=audience)
         try:
-            await listener.want_route()
+            await listener.want_route(audience)
             try:
-                if not await listener.wait_route(self._retry_window + self._socket_timeout):
+                seconds = self._retry_window + self._socket_timeout
+                if not await listener.wait_route(seconds, audience):
                     msg = f"Redis unreachable for {self._retry_window:g} s (subscription)"
                     raise TransportError(msg)
-                after, _, _ = await self._catch_up([], with_pending=False)
-                self._spawn(self._feed, subscriber, send, after, done, scope=scope)
+                after, _, _ = await catch_up([], with_pending=False)
+                self._spawn(self._feed, subscriber, send, catch_up, after, done, scope=scope)
                 async with receive:
                     yield receive
             finally:
@@ -509,7 +544,7 @@ class RedisApprovalStore(ApprovalStore):
                 if self._tg is not None and scope in self._scopes:
                     with anyio.CancelScope(shield=True):
                         await done.wait()
-                await listener.drop_route()
+                await listener.drop_route(audience)
         finally:
             listener.subscribers.discard(subscriber)
             send.close()
@@ -518,11 +553,12 @@ class RedisApprovalStore(ApprovalStore):
         self,
         subscriber: Subscriber,
         send: MemoryObjectSendStream[ApprovalEvent],
+        catch_up: Callable[[list[str]], Awaitable[tuple[int, list[Any], list[Any]]]],
         after: int,
         done: anyio.Event,
     ) -> None:
         try:
-            await self._listener.feed(subscriber, send, self._catch_up, after)
+            await self._listener.feed(subscriber, send, catch_up, after)
         finally:
             done.set()
 
