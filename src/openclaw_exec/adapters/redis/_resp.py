@@ -313,6 +313,7 @@ class RedisConnection:
                 data = await self._stream.receive(65536)
                 self.last_received = anyio.current_time()
                 parser.feed(data)
+                pushed = False
                 while True:
                     try:
                         reply = parser.next()
@@ -320,10 +321,13 @@ class RedisConnection:
                         break
                     push = self._push
                     if push is not None:
+                        if pushed:
+                            # Yield between messages: a burst of thousands of buffered messages
+                            # must not hold the event loop (waiters and callers run in between).
+                            # Not after the last one: the next receive yields anyway.
+                            await anyio.lowlevel.checkpoint()
                         push(reply)
-                        # Yield between messages: a burst of thousands of buffered messages
-                        # must not hold the event loop (waiters and callers run in between).
-                        await anyio.lowlevel.checkpoint()
+                        pushed = True
                     else:
                         slot = waiting.popleft()
                         slot.value = reply
