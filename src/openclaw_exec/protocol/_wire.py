@@ -128,6 +128,12 @@ def decode_frame(raw: str | bytes | bytearray | Mapping[str, Any]) -> Frame:
             details={"reason": "INVALID_FRAME"},
         )
     kind = data.get("type")
+    if kind == "req":
+        # What the converter would build, without it (every frame a gateway receives is a
+        # well-formed request); anything else takes the converter's path and its errors.
+        frame_id, method = data.get("id"), data.get("method")
+        if isinstance(frame_id, str) and isinstance(method, str):
+            return RequestFrame(id=frame_id, method=method, params=data.get("params"))
     cls = _FRAME_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise RemoteProtocolError(
@@ -165,16 +171,23 @@ def error_response(frame_id: str, message: str, *, reason: str | None = None) ->
     )
 
 
+_OMITTED_IF_NONE = frozenset({"command_argv", "env_keys", "system_run_plan", "command_preview"})
+# (field, wire key, left out when None), worked out once: two events per approval carry it.
+_REQUEST_KEYS = tuple((name, _camel(name), name in _OMITTED_IF_NONE) for name in _REQUEST_FIELDS)
+_AS_IS = (str, int, bool)  # values the converter returns unchanged
+
+
 def _request_payload(request: ApprovalRequest) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in _REQUEST_FIELDS:
+    for name, key, omitted_if_none in _REQUEST_KEYS:
         value = getattr(request, name)
-        if (
-            name in {"command_argv", "env_keys", "system_run_plan", "command_preview"}
-            and value is None
-        ):
-            continue
-        out[_camel(name)] = _CONVERTER.unstructure(value)
+        if value is None:
+            if not omitted_if_none:
+                out[key] = None
+        elif type(value) in _AS_IS:
+            out[key] = value
+        else:
+            out[key] = _CONVERTER.unstructure(value)
     if request.binding is not None:
         out["systemRunBinding"] = _CONVERTER.unstructure(request.binding)
     return out
