@@ -26,6 +26,7 @@ from openclaw_exec.adapters.websocket._approvals_file import (
 )
 from openclaw_exec.adapters.websocket._kit_config import GatewayKitConfig
 from openclaw_exec.adapters.websocket._transport import (
+    TextMessage,
     WebSocketClosedError,
     WebSocketConnection,
 )
@@ -42,8 +43,8 @@ from openclaw_exec.protocol import (
     decode_frame,
     error_response,
 )
+from openclaw_exec.protocol._codec import dumps_frame
 from openclaw_exec.protocol._queries import METHOD_APPROVALS_FILE_GET, METHOD_APPROVALS_FILE_SET
-from openclaw_exec.protocol._wire import dumps
 
 if TYPE_CHECKING:
     from openclaw_exec.adapters.filestore import ApprovalsStore
@@ -171,8 +172,9 @@ class _KitDispatch:
         return peer.approval_client or not self.config.events_to_approval_clients_only
 
     async def _route(self, outgoing: list[Outgoing]) -> None:
-        # One event goes to every approver as the same frame object: encode it once.
-        encoded: dict[int, str] = {}
+        # One event goes to every approver as the same frame object: encode it (and, for
+        # WebSocket peers, frame it) once.
+        messages: dict[int, TextMessage] = {}
         for item in outgoing:
             peer = self._peers.get(item.connection)
             if peer is None:
@@ -180,19 +182,22 @@ class _KitDispatch:
             frame = item.frame
             if isinstance(frame, EventFrame) and not self._takes_events(peer):
                 continue
-            text = encoded.get(id(frame))
-            if text is None:
-                text = encoded[id(frame)] = dumps(frame)
-            await self._send(peer, text)
+            message = messages.get(id(frame))
+            if message is None:
+                message = messages[id(frame)] = TextMessage(dumps_frame(frame))
+            await self._send(peer, message)
 
-    async def _send(self, peer: _Peer, text: str) -> None:
+    async def _send(self, peer: _Peer, message: TextMessage) -> None:
         """Send to one peer; a peer that cannot take it in time is dropped, not waited for."""
         connection = peer.connection
-        if isinstance(connection, WebSocketConnection) and connection.queue_text(text):
-            return  # joins the write in progress: nothing to wait for, no timer needed
         try:
-            with anyio.fail_after(self.config.send_timeout):
-                await peer.connection.send_text(text)
+            if isinstance(connection, WebSocketConnection):
+                if connection.offer(message):
+                    return  # handed to the socket, or behind a write in progress: no wait
+                with anyio.fail_after(self.config.send_timeout):
+                    await connection.drain()
+            else:
+                await connection.send_text(message.text)
         except (TimeoutError, WebSocketClosedError):
             with contextlib.suppress(Exception):
-                await peer.connection.abort()
+                await connection.abort()

@@ -10,16 +10,18 @@ code and reason.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidURI
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from anyio.abc import ByteStream
 
 __all__ = [
+    "TextMessage",
     "WebSocketClosedError",
     "WebSocketConnection",
     "accept_websocket",
@@ -68,6 +71,82 @@ def _no_delay(stream: ByteStream) -> None:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+class TextMessage:
+    """
+    One text message for one or many peers: UTF-8 encoded once, and framed once for servers.
+
+    A server's frames are unmasked and (without extensions, the only way this module runs)
+    the same bytes for every peer, so an event fanned out to N connections is framed once,
+    not N times.
+    """
+
+    __slots__ = ("_data", "_frame", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._data: bytes | None = None
+        self._frame: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The UTF-8 payload."""
+        if self._data is None:
+            self._data = self.text.encode("utf-8")
+        return self._data
+
+    @property
+    def server_frame(self) -> bytes:
+        """The complete unmasked, unfragmented text frame (what a server sends)."""
+        if self._frame is None:
+            self._frame = Frame(Opcode.TEXT, self.data).serialize(mask=False)
+        return self._frame
+
+
+# A write that hands bytes over without a task switch: returns what it could not hand over
+# (b"" for "handed over, but wait for the buffer to drain"), None when all went.
+_DirectWrite = Callable[[bytes], "bytes | None"]
+
+
+def _direct_writer(stream: ByteStream) -> _DirectWrite | None:
+    """
+    A non-yielding write for the plain TCP streams of anyio's two backends, else ``None``.
+
+    ``ByteStream.send`` yields to the event loop on every call (a checkpoint), which cost a
+    task switch per frame: the kit sends 13 frames per approval. asyncio's transport buffers
+    whatever the kernel does not take (so order is kept whoever writes next); a trio socket
+    has no buffer in between, so bytes it did not take are returned to be sent (awaited)
+    before anything else. Anything else (TLS, a memory stream, another anyio) is ``None``:
+    every write is awaited as before.
+    """
+    module = type(stream).__module__
+    if module == "anyio._backends._asyncio":
+        transport = getattr(stream, "_transport", None)
+        if not isinstance(transport, asyncio.WriteTransport):
+            return None
+
+        def write_transport(data: bytes) -> bytes | None:
+            if transport.is_closing():
+                raise ConnectionResetError("transport closing")
+            transport.write(data)
+            return None if transport.get_write_buffer_size() <= _BACKLOG_BYTES else b""
+
+        return write_transport
+    if module == "anyio._backends._trio":
+        raw = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610
+        if not isinstance(raw, socket.socket) or raw.type != socket.SOCK_STREAM:
+            return None
+
+        def write_socket(data: bytes) -> bytes | None:
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            return None if sent == len(data) else data[sent:]
+
+        return write_socket
+    return None
+
+
 class WebSocketConnection:
     """
     One open WebSocket: send and receive text messages.
@@ -90,6 +169,10 @@ class WebSocketConnection:
         self._outbox_bytes = 0
         self._writing = False
         self._drained: anyio.Event | None = None
+        self._direct = _direct_writer(stream)
+        self._must_drain = False  # asyncio's transport holds more than the backlog
+        # A server without extensions sends every peer the same bytes for one message.
+        self._prebuilt = isinstance(protocol, ServerProtocol) and not protocol.extensions
         self._messages: deque[str] = deque()
         self._fragments: list[bytes] = []
         self._fragment_size = 0
@@ -119,8 +202,10 @@ class WebSocketConnection:
         if chunks:
             self._outbox += chunks
             self._outbox_bytes += sum(len(c) for c in chunks)
-        if not self._outbox:
+        if not self._outbox and not self._must_drain:
             return  # the common case after a receive: nothing to write, no lock, no wait
+        if not self._writing and self._write_now():
+            return  # handed over without a task switch
         if self._writing:
             # Our bytes leave with the writer's next batch; wait only if the peer is far behind
             # (the caller's own timeout bounds that wait: the kit drops such a peer).
@@ -131,7 +216,11 @@ class WebSocketConnection:
             return
         self._writing = True
         try:
-            while self._outbox:
+            while self._outbox or self._must_drain:
+                if self._must_drain:  # asyncio's buffer is past the backlog: let it drain
+                    self._must_drain = False
+                    await self._stream.send(b"")
+                    continue
                 batch, self._outbox, self._outbox_bytes = self._outbox, [], 0
                 data = bytearray()
                 for chunk in batch:
@@ -153,6 +242,31 @@ class WebSocketConnection:
             drained, self._drained = self._drained, None
             if drained is not None:
                 drained.set()
+
+    def _write_now(self) -> bool:
+        """
+        Hand the outbox to the socket without yielding; ``True`` when nothing is left to await.
+
+        What the socket did not take goes back to the head of the outbox, for the awaited
+        write that follows (nothing else is written before it: order is kept).
+        """
+        direct = self._direct
+        if direct is None or self._must_drain or b"" in self._outbox:  # b"": end of stream
+            return False
+        data = b"".join(self._outbox)
+        self._outbox, self._outbox_bytes = [], 0
+        try:
+            rest = direct(data)
+        except OSError as exc:
+            self._eof = True
+            raise WebSocketClosedError(1006, f"connection lost: {exc}") from None
+        if rest is None:
+            return True
+        if rest:
+            self._outbox, self._outbox_bytes = [rest], len(rest)
+        else:
+            self._must_drain = True
+        return False
 
     def _write_in_progress(self) -> bool:
         return self._writing
@@ -176,24 +290,44 @@ class WebSocketConnection:
         self._protocol.send_text(text.encode("utf-8"))
         await self._flush()
 
-    def queue_text(self, text: str) -> bool:
+    def offer(self, message: TextMessage) -> bool:
         """
-        Queue one text message behind a write in progress, without waiting.
+        Send *message* without waiting, if that can be done now.
 
-        Returns ``False`` (nothing queued) when no write is in progress, the peer is far
-        behind, or the connection is not open: then call :meth:`send_text`.
+        Returns ``True`` when it is handed over (or queued behind a write in progress); then
+        nothing is left to do. ``False``: it is queued, but the socket or the peer is behind:
+        ``await`` :meth:`drain` (under a timeout: a peer that does not read is dropped).
+
+        Raises:
+            WebSocketClosedError: The connection is not open (nothing was queued).
         """
-        if (
-            not self._writing
-            or self._outbox_bytes > _BACKLOG_BYTES
-            or self._protocol.state is not State.OPEN
-        ):
-            return False
-        self._protocol.send_text(text.encode("utf-8"))
-        chunks = self._protocol.data_to_send()
-        self._outbox += chunks
-        self._outbox_bytes += sum(len(c) for c in chunks)
-        return True
+        if self._protocol.state is not State.OPEN:
+            raise self._closed_error()
+        if self._prebuilt:
+            pending = self._protocol.data_to_send()  # a pong first: order is kept
+            if pending:
+                self._outbox += pending
+                self._outbox_bytes += sum(len(c) for c in pending)
+            frame = message.server_frame
+            self._outbox.append(frame)
+            self._outbox_bytes += len(frame)
+        else:
+            self._protocol.send_text(message.data)
+            chunks = self._protocol.data_to_send()
+            self._outbox += chunks
+            self._outbox_bytes += sum(len(c) for c in chunks)
+        if self._writing:
+            return self._outbox_bytes <= _BACKLOG_BYTES
+        return self._write_now()
+
+    async def drain(self) -> None:
+        """
+        Wait until what :meth:`offer` queued is written (or the backlog is small again).
+
+        Raises:
+            WebSocketClosedError: The connection broke while writing.
+        """
+        await self._flush()
 
     def _take_events(self) -> None:
         for event in self._protocol.events_received():
