@@ -294,7 +294,17 @@ class ApprovalOperator:
     async def _serve(self, session: GatewaySession, handlers: anyio.abc.TaskGroup) -> None:
         # Callbacks run in *handlers*, which outlives this connection: a human who answers
         # while we reconnect is not lost; the decision is sent on the next connection.
-        async for event in session.events:
+        events = session.events
+        while True:
+            try:  # what is already buffered, without a checkpoint per event
+                event = events.receive_nowait()
+            except anyio.WouldBlock:
+                try:
+                    event = await events.receive()
+                except anyio.EndOfStream:
+                    return
+            except anyio.EndOfStream:
+                return
             if event.name == "exec.approval.requested":
                 try:
                     prompt = ApprovalPrompt.from_payload(event.payload)

@@ -28,6 +28,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -59,9 +60,41 @@ __all__ = ["GatewaySession", "connect_gateway", "open_gateway_session"]
 
 
 class _Pending:
+    """
+    The answers to one request, as the reader hands them over (at most two: ``twoPhase``).
+
+    A deque and an event rather than a memory stream: a stream's receive is a checkpoint (a
+    trip round the event loop) per answer, and a stream per request cost more than the
+    request's own work under load.
+    """
+
     def __init__(self, expect_final: bool) -> None:
         self.expect_final = expect_final
-        self.send, self.receive = anyio.create_memory_object_stream[dict[str, Any]](4)
+        self.answers: deque[dict[str, Any]] = deque()
+        self.closed = False
+        self._arrived: anyio.Event | None = None
+
+    def put(self, frame: dict[str, Any]) -> None:
+        if self.closed or len(self.answers) >= 4:  # a peer repeating answers: drop extras
+            return
+        self.answers.append(frame)
+        if self._arrived is not None:
+            self._arrived.set()
+
+    def close(self) -> None:
+        self.closed = True
+        if self._arrived is not None:
+            self._arrived.set()
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next answer, or ``None`` once closed with none left."""
+        while not self.answers:
+            if self.closed:
+                return None
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+            self._arrived = None
+        return self.answers.popleft()
 
 
 class GatewaySession:
@@ -121,8 +154,7 @@ class GatewaySession:
                     )
                     if not (accepted and pending.expect_final):
                         self._pending.pop(frame["id"], None)
-                    with contextlib.suppress(anyio.WouldBlock, anyio.BrokenResourceError):
-                        pending.send.send_nowait(frame)
+                    pending.put(frame)
                 elif kind == "event" and isinstance(frame.get("event"), str):
                     seq = frame.get("seq")
                     event = GatewayEvent(
@@ -131,15 +163,20 @@ class GatewaySession:
                         seq=seq if isinstance(seq, int) else None,
                     )
                     if self._deliver_events:
+                        # Without the send's checkpoint when there is room: a burst of
+                        # events read in one chunk is handed over in one go.
                         with contextlib.suppress(anyio.BrokenResourceError):
-                            await self._events_send.send(event)
+                            try:
+                                self._events_send.send_nowait(event)
+                            except anyio.WouldBlock:
+                                await self._events_send.send(event)
         except WebSocketClosedError as exc:
             self._closed = exc
         finally:
             if self._closed is None:
                 self._closed = WebSocketClosedError(1006, "session ended")
             for pending in self._pending.values():
-                pending.send.close()
+                pending.close()
             self._pending.clear()
             self._events_send.close()
             self.closed.set()
@@ -179,7 +216,7 @@ class GatewaySession:
             await self._connection.send_text(json.dumps(frame))
             limit = self.options.request_timeout if timeout_s is None else timeout_s
             with anyio.fail_after(limit):
-                async for answer in pending.receive:
+                while (answer := await pending.next()) is not None:
                     payload = answer.get("payload")
                     if answer.get("ok") is not True:
                         raise _error_from(method, answer.get("error"))
@@ -197,8 +234,7 @@ class GatewaySession:
             raise TransportError(f"{method}: no answer within {limit} s") from None
         finally:
             self._pending.pop(request_id, None)
-            pending.send.close()
-            pending.receive.close()
+            pending.close()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection."""
