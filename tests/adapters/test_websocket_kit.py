@@ -532,13 +532,18 @@ async def test_operator_run_raises_pairing_refusals_plainly(tmp_path: Path) -> N
 
 
 LOAD = Path(__file__).resolve().parents[2] / "benchmarks" / "websocket_load.py"
+QUICK = ("--no-profile", "--client-processes", "1")
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.parametrize(
     ("args", "budget"),
     [
-        pytest.param(("--seconds", "2", "--requesters", "20", "--approvers", "2"), 60, id="short"),
+        pytest.param(
+            ("--seconds", "2", "--requesters", "20", "--approvers", "2", *QUICK),
+            60,
+            id="short",
+        ),
         pytest.param(("--seconds", "60"), 240, id="200x5-60s", marks=pytest.mark.slow),
     ],
 )
