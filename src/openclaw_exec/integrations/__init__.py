@@ -3,8 +3,8 @@ Integration helpers: run exactly what was authorised, guard tool functions, add 
 
 Three things agent frameworks ask for, built on :class:`~openclaw_exec.ExecGuard`:
 
-* :func:`guarded_run` authorises a command and then runs *exactly* that plan with
-  :func:`anyio.run_process`: the ``("sh", "-c", text)`` argv the approval is bound to
+* :func:`guarded_run` authorises a command and then runs *exactly* that plan as
+  :func:`anyio.run_process` would: the ``("sh", "-c", text)`` argv the approval is bound to
   (``sh`` started by absolute path, never looked up in the request's ``PATH``), the cwd
   resolved once and checked, the environment the guard checked (the host's stripped of
   dangerous variables, plus the agent's accepted overrides), nothing else.

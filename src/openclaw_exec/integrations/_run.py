@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
-import anyio
 import anyio.to_thread
 import attrs
 
@@ -23,6 +20,7 @@ from openclaw_exec.analysis import ExecEnvironment
 from openclaw_exec.exceptions import AnalysisError, ExecDeniedError
 from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_environment
 from openclaw_exec.integrations._assess import RiskAssessor, authorize_assessed
+from openclaw_exec.integrations._spawn import spawn
 from openclaw_exec.policy import ExecPolicy, Sandbox
 
 __all__ = ["DEFAULT_SHELL", "GuardedRun", "command_text", "guarded_run", "run_authorized"]
@@ -105,7 +103,7 @@ async def guarded_run(
     shell: str = DEFAULT_SHELL,
 ) -> GuardedRun:
     """
-    Authorise *command*, then run exactly the authorised plan with :func:`anyio.run_process`.
+    Authorise *command*, then run exactly the authorised plan (as :func:`anyio.run_process`).
 
     The plan is ``("sh", "-c", text)``, the argv the guard binds its approval to; ``sh``
     is started as *shell*, an absolute path, so no ``PATH`` (the request's or the
@@ -229,24 +227,16 @@ async def run_authorized(
         return await _run_confined(
             guard, auth=auth, argv=argv, shell=shell, where=where, environ=run_env, stdin=input
         )
-    done = await anyio.run_process(
-        [shell, *argv[1:]], cwd=where, env=run_env, check=False, **_stdin(input)
-    )
+    done = await spawn((shell, *argv[1:]), cwd=where, env=run_env, input=input)
     return GuardedRun(
         authorization=auth,
         argv=argv,
         cwd=where,
         executable=shell,
         returncode=done.returncode,
-        stdout=done.stdout or b"",
-        stderr=done.stderr or b"",
+        stdout=done.stdout,
+        stderr=done.stderr,
     )
-
-
-def _stdin(data: bytes | None) -> dict[str, Any]:
-    # Never the guard's own standard input: bash reads ~/.bashrc for `bash -c` when its
-    # stdin is a socket, and a command could read what the embedding process was sent.
-    return {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
 
 
 async def _run_confined(
@@ -272,13 +262,7 @@ async def _run_confined(
         )
     )
     try:
-        done = await anyio.run_process(
-            list(confinement.argv),
-            cwd=confinement.cwd,
-            env=dict(confinement.env),
-            check=False,
-            **_stdin(stdin),
-        )
+        done = await spawn(confinement.argv, cwd=confinement.cwd, env=confinement.env, input=stdin)
     finally:
         await anyio.to_thread.run_sync(confinement.cleanup)
     return GuardedRun(
@@ -287,6 +271,6 @@ async def _run_confined(
         cwd=where,
         executable=shell,
         returncode=done.returncode,
-        stdout=done.stdout or b"",
-        stderr=done.stderr or b"",
+        stdout=done.stdout,
+        stderr=done.stderr,
     )

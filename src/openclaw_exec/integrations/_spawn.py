@@ -1,0 +1,173 @@
+"""
+Start a checked command and collect it: :func:`anyio.run_process` with less machinery.
+
+On asyncio (Python 3.11) :func:`anyio.run_process` builds a subprocess transport and
+three pipe protocols and starts a child-watcher thread per child; on trio it starts the
+child from a worker thread. Together that is about 0.3-0.5 ms per command, a quarter of
+spawning ``sh -c true``, and more than the guard's whole decision is allowed to cost.
+:func:`spawn` starts the child with :class:`subprocess.Popen` on the calling thread (as
+asyncio's own ``subprocess_exec`` does: ``vfork`` then ``exec``), reads its pipes as
+they become readable and learns of its exit from a pidfd (Linux 5.3+), all through
+anyio's ``wait_readable``/``wait_writable``, so it behaves the same on asyncio and trio.
+
+What the child gets is exactly what :func:`anyio.run_process` gives it: the argv, cwd and
+environment passed, standard input from *input* (or ``/dev/null``), standard output and
+error captured, descriptors closed (``close_fds``), signals restored. What the caller
+sees is the same too: the exit status (negative for a signal), both outputs whole, an
+``OSError`` when the program cannot be started, and on cancellation the child killed
+(``SIGKILL``) and reaped before the cancellation goes on. One difference: a child that
+exits without reading all of *input* ends the write quietly (as
+:meth:`subprocess.Popen.communicate`), where anyio may raise.
+
+Where a pidfd cannot be opened (not Linux, an old kernel, a seccomp filter) it is
+:func:`anyio.run_process` itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import IO
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import attrs
+
+__all__ = ["Completed", "spawn"]
+
+_CHUNK = 65536
+
+
+@attrs.frozen
+class Completed:
+    """A finished child: its exit status and everything it wrote."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+@cache
+def _pidfd_works() -> bool:
+    """Whether this kernel (and any seccomp filter) lets us open a pidfd; probed once."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return False
+    try:
+        fd = opener(os.getpid())
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+async def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    input: bytes | None = None,  # noqa: A002 - the name anyio.run_process uses
+) -> Completed:
+    """
+    Run *argv* in *cwd* with exactly *env*, collect it (see the module docstring).
+
+    Raises:
+        OSError: The program could not be started (as :func:`anyio.run_process`).
+    """
+    if not _pidfd_works():
+        done = await anyio.run_process(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            check=False,
+            **({"input": input} if input else {"stdin": subprocess.DEVNULL}),
+        )
+        return Completed(done.returncode, done.stdout or b"", done.stderr or b"")
+    await anyio.lowlevel.checkpoint()  # cancellable before anything starts, as anyio
+    # Started on this thread, as asyncio's subprocess_exec does: vfork+exec is brief.
+    child = subprocess.Popen(  # noqa: S603, ASYNC220 - the checked plan, no shell string
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.PIPE if input else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        exited = os.pidfd_open(child.pid)
+    except OSError:
+        exited = -1  # reaped already by someone else's waitpid(-1): only wait() can tell
+    try:
+        return await _collect(child, exited, input)
+    finally:
+        if exited >= 0:
+            os.close(exited)
+
+
+async def _collect(child: subprocess.Popen[bytes], exited: int, data: bytes | None) -> Completed:
+    assert child.stdout is not None
+    assert child.stderr is not None
+    out = bytearray()
+    err = bytearray()
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_drain, child.stdout.fileno(), out)
+            group.start_soon(_drain, child.stderr.fileno(), err)
+            if child.stdin is not None:
+                group.start_soon(_feed, child.stdin, data or b"")
+        if exited >= 0:
+            await anyio.wait_readable(exited)
+            returncode = child.wait()
+        else:
+            returncode = await anyio.to_thread.run_sync(child.wait)
+    except BaseException:
+        # Cancelled (or failed) while the child runs: never leave it running or unreaped.
+        with anyio.CancelScope(shield=True):
+            with contextlib.suppress(OSError):
+                child.kill()
+            if exited >= 0:
+                await anyio.wait_readable(exited)
+                child.wait()
+            else:
+                await anyio.to_thread.run_sync(child.wait)
+        raise
+    finally:
+        for pipe in (child.stdin, child.stdout, child.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+    return Completed(returncode, bytes(out), bytes(err))
+
+
+async def _drain(fd: int, into: bytearray) -> None:
+    os.set_blocking(fd, False)
+    while True:
+        try:
+            chunk = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            await anyio.wait_readable(fd)
+            continue
+        if not chunk:
+            return
+        into += chunk
+
+
+async def _feed(pipe: IO[bytes], data: bytes) -> None:
+    fd = pipe.fileno()
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    try:
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                await anyio.wait_writable(fd)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the child stopped reading: what it got is what it wanted
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()  # end of input; closed through its owner, so never twice
