@@ -31,7 +31,12 @@ from typing import Any, Final, Literal
 import anyio
 import anyio.to_thread
 
-from openclaw_exec.audit._record import MAX_RECORD_BYTES, AuditRecord, _check_key, chain_record
+from openclaw_exec.audit._record import (
+    MAX_RECORD_BYTES,
+    AuditRecord,
+    _check_key,
+    chain_record_line,
+)
 
 __all__ = ["FSYNC_MODES", "AuditLog", "FsyncMode"]
 
@@ -210,24 +215,28 @@ class AuditLog:
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
         fd = os.open(self.path, flags | os.O_NONBLOCK | os.O_NOCTTY, 0o600)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise ValueError(f"{self.path}: not a regular file; refusing to append")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX if wait_lock else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
             except BlockingIOError:
+                locked = False
+            info = os.fstat(fd)  # one call: the kind, and (locked) the size
+            if not stat.S_ISREG(info.st_mode):  # refused, locked or not
+                raise ValueError(f"{self.path}: not a regular file; refusing to append")
+            if not locked:
                 return None  # another writer holds it: the caller waits in a worker thread
-            size = os.fstat(fd).st_size
-            if size != self._size:  # first use, or another writer appended
+            size = info.st_size
+            ours = size == self._size  # the file ends with our last line, newline included
+            if not ours:  # first use, or another writer appended
                 try:
                     tail = _last_line(fd, size) if size else b""
                     self._last = AuditRecord.from_json(json.loads(tail)) if tail else None
                 except ValueError as exc:
                     msg = f"{self.path}: last record is unreadable ({exc}); refusing to append"
                     raise ValueError(msg) from exc
-            record = chain_record(self._last, key=self._key, **fields)
-            line = (record.to_json() + "\n").encode("utf-8", "surrogatepass")
-            if size and os.pread(fd, 1, size - 1) != b"\n":
+            record, text = chain_record_line(self._last, key=self._key, **fields)
+            line = (text + "\n").encode("utf-8", "surrogatepass")
+            if size and not ours and os.pread(fd, 1, size - 1) != b"\n":
                 line = b"\n" + line  # never glue onto a torn line; verify will flag it
             written = os.write(fd, line)
             if written != len(line):  # a full disk: the record is torn, never returned

@@ -21,6 +21,7 @@ __all__ = [
     "MIN_KEY_BYTES",
     "AuditRecord",
     "chain_record",
+    "chain_record_line",
 ]
 
 GENESIS_HASH: Final = "0" * 64
@@ -48,6 +49,8 @@ _MAX_DEPTH: Final = 8  # deeper than any record the guard writes
 _RECORD_BUDGET: Final = 256 * 1024
 _POLICY_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
 
+_MAX_KEY_CHARS: Final = 256  # of one environment variable name in env_keys
+
 _STR_FIELDS = ("kind", "command", "reason", "prev", "hash")
 _OPT_STR_FIELDS = (
     "cwd",
@@ -59,6 +62,9 @@ _OPT_STR_FIELDS = (
     "host",
     "path_env",
 )
+
+
+_CAPPED_FIELDS = (*_OPT_STR_FIELDS, "kind", "reason")
 
 
 def _opt_str(value: object) -> str | None:
@@ -242,6 +248,18 @@ def _cap_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
     return value if len(value) <= limit else value[:limit] + _TRUNCATED
 
 
+def _kept_leaf(value: Any) -> bool:
+    """Whether :func:`_bounded` returns *value* itself at any depth (a short text, a scalar)."""
+    kind = type(value)
+    return (
+        value is None
+        or kind is bool
+        or kind is int
+        or kind is float
+        or (kind is str and len(value) <= MAX_TEXT_CHARS)
+    )
+
+
 def _bounded(value: Any, depth: int = 0) -> Any:
     """A JSON value with every string, list and object capped (nesting too)."""
     kind = type(value)
@@ -251,6 +269,17 @@ def _bounded(value: Any, depth: int = 0) -> Any:
         return _cap_text(value)
     if depth >= _MAX_DEPTH:
         return _TRUNCATED
+    if kind is dict and len(value) <= MAX_ITEMS:
+        # The shape the guard writes (a small dict of str keys): the Mapping branch below
+        # without its list copy and ABC check; the same result (tests/audit differential).
+        return {
+            (k if type(k) is str and len(k) <= MAX_TEXT_CHARS else str(k)[:MAX_TEXT_CHARS]): (
+                v if _kept_leaf(v) else _bounded(v, depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if (kind is list or kind is tuple) and len(value) <= MAX_ITEMS:
+        return [v if _kept_leaf(v) else _bounded(v, depth + 1) for v in value]
     if isinstance(value, Mapping):
         items = list(value.items())
         out = {str(k)[:MAX_TEXT_CHARS]: _bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
@@ -273,12 +302,16 @@ def _bound_fields(fields: dict[str, Any]) -> dict[str, Any]:
         out["command_sha256"] = hashlib.sha256(command.encode("utf-8", "surrogatepass")).hexdigest()
         out["command_length"] = len(command)
         out["command"] = command[:MAX_COMMAND_CHARS]
-    for name in (*_OPT_STR_FIELDS, "kind", "reason"):
-        if isinstance(out.get(name), str):
-            out[name] = _cap_text(out[name])
+    for name in _CAPPED_FIELDS:
+        text = out.get(name)
+        if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+            out[name] = text[:MAX_TEXT_CHARS] + _TRUNCATED
     if "env_keys" in out:
         keys = tuple(out["env_keys"])
-        out["env_keys"] = tuple(_cap_text(k, 256) for k in keys[:MAX_ITEMS])
+        out["env_keys"] = tuple(
+            k if len(k) <= _MAX_KEY_CHARS else k[:_MAX_KEY_CHARS] + _TRUNCATED
+            for k in keys[:MAX_ITEMS]
+        )
     for name in ("policy", "details"):
         if name in out:
             out[name] = _bounded(dict(out[name]))
@@ -320,17 +353,59 @@ def chain_record(
         **fields: The :class:`AuditRecord` fields except ``seq``, ``prev``, ``hash``,
             ``mac``, ``command_sha256`` and ``command_length``.
     """
+    return chain_record_line(previous, key=key, **fields)[0]
+
+
+def chain_record_line(
+    previous: AuditRecord | None, *, key: bytes | None = None, **fields: Any
+) -> tuple[AuditRecord, str]:
+    """
+    :func:`chain_record`, and the record's JSON line (``to_json()``, no newline) with it.
+
+    The body is serialised once: the canonical JSON (hashed and signed) and the line
+    (the same keys plus ``hash`` and ``mac``, sorted) are spliced from the same three
+    pieces instead of encoding the record twice.
+    """
     secret = _check_key(key)
     seq = 1 if previous is None else previous.seq + 1
     prev = GENESIS_HASH if previous is None else previous.hash
     bounded = _bound_fields(fields)
     draft = AuditRecord(seq=seq, prev=prev, **bounded)
-    canonical = _canonical(draft.body())  # serialised once for the size, hash and MAC
+    pieces = _pieces(draft.body())  # serialised once for the size, hash, MAC and line
+    canonical = _joined(pieces).encode("utf-8", "surrogatepass")
     if len(canonical) > _RECORD_BUDGET:  # many capped pieces still add up: compact
         draft = AuditRecord(seq=seq, prev=prev, **_compact(bounded))
-        canonical = _canonical(draft.body())
-    return attrs.evolve(
-        draft,
-        hash=hashlib.sha256(canonical).hexdigest(),
-        mac=None if secret is None else hmac.new(secret, canonical, hashlib.sha256).hexdigest(),
-    )
+        pieces = _pieces(draft.body())
+        canonical = _joined(pieces).encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(canonical).hexdigest()
+    mac = None if secret is None else hmac.new(secret, canonical, hashlib.sha256).hexdigest()
+    record = attrs.evolve(draft, hash=digest, mac=mac)
+    return record, _joined(pieces, digest, mac)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _pieces(body: Mapping[str, Any]) -> tuple[str, str, str]:
+    """
+    The body's sorted members as three JSON texts, each without its braces.
+
+    Before ``hash``, between ``hash`` and ``mac``, after ``mac``: every record has members
+    in all three (``agent_id``..., ``host``/``kind``, ``path_env``...).
+    """
+    head = {k: v for k, v in body.items() if k < "hash"}
+    middle = {k: v for k, v in body.items() if "hash" < k < "mac"}
+    tail = {k: v for k, v in body.items() if k > "mac"}
+    if not (head and middle and tail) or len(head) + len(middle) + len(tail) != len(body):
+        raise ValueError("an audit record body without its fixed members")  # never: a bug
+    return _dumps(head)[1:-1], _dumps(middle)[1:-1], _dumps(tail)[1:-1]
+
+
+def _joined(pieces: tuple[str, str, str], digest: str | None = None, mac: str | None = None) -> str:
+    """The canonical JSON (no *digest*) or the line: ``json.dumps`` with sorted keys, exactly."""
+    head, middle, tail = pieces
+    if digest is None:
+        return "{" + head + "," + middle + "," + tail + "}"
+    signed = "" if mac is None else ',"mac":"' + mac + '"'
+    return "{" + head + ',"hash":"' + digest + '",' + middle + signed + "," + tail + "}"
