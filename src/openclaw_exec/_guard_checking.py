@@ -33,6 +33,7 @@ from openclaw_exec.policy import (
     ApprovalsFile,
     ExecPolicy,
     Preset,
+    ResolvedPolicy,
     Security,
     decide_verdict,
     resolve_policy,
@@ -64,6 +65,15 @@ class _Checking:
     resolution_cache: ResolutionCache | None
     analysis_options: dict[str, Any]
     _clock: Callable[[], int]
+    # The last resolution, for the file object it was made from (see _resolve).
+    _resolved_memo: (
+        tuple[
+            ApprovalsFile,
+            tuple[str | None, ExecPolicy | None, str | None, Preset],
+            ResolvedPolicy,
+        ]
+        | None
+    ) = None
 
     async def _load_file(self) -> ApprovalsFile | None:
         if self.approvals is None:
@@ -79,6 +89,44 @@ class _Checking:
         if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= _INLINE_FILE_BYTES:
             return self.approvals.load()
         return await anyio.to_thread.run_sync(self.approvals.load)
+
+    def _resolve(
+        self,
+        file: ApprovalsFile | None,
+        agent_id: str | None,
+        requested: ExecPolicy | None,
+        now: int,
+        session_key: str | None,
+    ) -> ResolvedPolicy:
+        """
+        :func:`resolve_policy` for this guard, reused for the same parsed file.
+
+        The approvals store hands back the very same parsed value only while the file's
+        bytes are equal (it reads them on every decision), so that value's identity stands
+        for the content: the last resolution is reused for the same file object and the
+        same agent, request, session and preset. Never for a file with grants (their activity
+        depends on the clock) and never for ``approvals_file=`` (a value the embedder
+        holds and could change in place).
+        """
+        key = (agent_id, requested, session_key, self.preset)
+        memo = self._resolved_memo
+        if memo is not None and memo[0] is file and memo[1] == key:
+            return memo[2]
+        resolved = resolve_policy(
+            file,
+            agent_id=agent_id,
+            requested=requested,
+            preset=self.preset,
+            now_ms=now,
+            session_key=session_key,
+        )
+        if (
+            file is not None
+            and self.approvals is not None
+            and not any(agent.grants for agent in file.agents.values())
+        ):
+            self._resolved_memo = (file, key, resolved)  # one tuple: atomic for threads
+        return resolved
 
     def _inline_analysis(self, command: str) -> bool:
         """Whether the analysis may run on the calling thread (see ``_INLINE_COMMAND_CHARS``)."""
@@ -106,14 +154,7 @@ class _Checking:
         if policy is not None:
             requested = policy if requested is None else stricter(requested, policy)
         now = self._clock()
-        resolved = resolve_policy(
-            file,
-            agent_id=agent_id,
-            requested=requested,
-            preset=self.preset,
-            now_ms=now,
-            session_key=session_key,
-        )
+        resolved = self._resolve(file, agent_id, requested, now, session_key)
         effective = resolved.effective
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)

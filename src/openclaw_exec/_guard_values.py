@@ -335,11 +335,39 @@ def exec_environment(
         raise AnalysisError(f"env_overrides must be a mapping, got {type(env_overrides).__name__}")
     try:
         if env is None:
-            base, stripped = sanitize_inherited_env(os.environ)
+            base, stripped = _inherited_env()
             return plan_exec_env(base, env_overrides, stripped=stripped)
         return plan_exec_env(env, env_overrides)
     except TypeError as exc:
         raise AnalysisError(str(exc)) from None
+
+
+class _HostEnvMemo:
+    """The last scrub of ``os.environ``, with the exact bytes it was made from."""
+
+    entry: tuple[dict[bytes, bytes], dict[str, str], tuple[str, ...]] | None = None
+
+
+def _inherited_env() -> tuple[dict[str, str], tuple[str, ...]]:
+    """
+    :func:`sanitize_inherited_env` of ``os.environ``, scrubbed again only when it changed.
+
+    Scrubbing decodes and checks every variable (40-80 µs); ``os.environ`` keeps its
+    variables as bytes in a dict, which compares whole in about a microsecond. The memo is
+    used only for an equal dict (any set, unset or changed value is a new scrub), is kept
+    only when the environment did not change during the scrub, and hands out a copy.
+    """
+    data = getattr(os.environ, "_data", None)
+    if type(data) is not dict:  # not CPython's os.environ: no memo
+        return sanitize_inherited_env(os.environ)
+    memo = _HostEnvMemo.entry
+    if memo is not None and memo[0] == data:
+        return dict(memo[1]), memo[2]
+    before = dict(data)
+    kept, stripped = sanitize_inherited_env(os.environ)
+    if before == data:
+        _HostEnvMemo.entry = (before, dict(kept), stripped)
+    return kept, stripped
 
 
 def checked_cwd(cwd: str | os.PathLike[str] | None = None) -> str:

@@ -142,3 +142,38 @@ async def test_a_repeated_use_is_stamped_again_only_after_the_interval(
     now[0] = later + _guard_effects.USE_STAMP_INTERVAL_MS
     assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
     assert entry()[0] != later
+
+
+def _guard_and_file(tmp_path: Path) -> tuple[ExecGuard, Path]:
+    path = tmp_path / "exec-approvals.json"
+    path.write_bytes(_document(TRUE))
+    path.chmod(0o600)
+    return ExecGuard(approvals=path, audit=tmp_path / "audit.jsonl"), path
+
+
+@pytest.mark.anyio
+async def test_a_file_replaced_by_rename_is_seen_at_once(tmp_path: Path) -> None:
+    guard, path = _guard_and_file(tmp_path)
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed  # memo used
+    before = path.stat()
+    other = tmp_path / "new.json"
+    other.write_bytes(_document(_same_length_other_pattern(TRUE)))
+    other.chmod(0o600)
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    other.replace(path)  # atomically: a new inode with the old name
+    denied = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
+    assert not denied.allowed
+
+
+@pytest.mark.anyio
+async def test_a_chmod_that_makes_the_file_unsafe_denies_at_once(tmp_path: Path) -> None:
+    guard, path = _guard_and_file(tmp_path)
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed  # memo used
+    path.chmod(0o620)  # group-writable: the bytes are unchanged, the file is refused
+    denied = await guard.authorize("true", cwd=str(tmp_path), env=ENV)
+    assert not denied.allowed
+    assert "writable by group" in denied.message
+    path.chmod(0o600)
+    assert (await guard.authorize("true", cwd=str(tmp_path), env=ENV)).allowed
