@@ -151,6 +151,27 @@ class OsResolver(ExecutableResolver):
         return previous != _stamp_of(st)
 
 
+def _stamps_changed(resolver: ExecutableResolver, stamps: tuple[tuple[str, Hashable], ...]) -> bool:
+    """Whether any of *stamps* changed: ``resolver.stamp_changed`` over each, in order."""
+    if type(resolver) is not OsResolver:  # a subclass may answer otherwise: ask it
+        return any(resolver.stamp_changed(p, s) for p, s in stamps)
+    # OsResolver.stamp_changed inlined: a hit checks every PATH candidate searched (a
+    # dozen on a long PATH), and the method calls cost as much as the system calls.
+    access, exists, stat_of = os.access, os.F_OK, os.stat
+    for path, previous in stamps:
+        try:
+            if previous is None:  # was missing: changed only if it now stats
+                if access(path, exists):
+                    stat_of(path)
+                    return True
+            elif previous != _stamp_of(stat_of(path)):
+                return True
+        except (OSError, ValueError):
+            if previous is not None:
+                return True  # was present, now unreadable or gone
+    return False
+
+
 def _stamp_of(st: os.stat_result) -> Hashable:
     """:meth:`OsResolver.stamp`'s token: what changes when a file is replaced or chmod-ed."""
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
@@ -246,9 +267,7 @@ class ResolutionCache:
         found = self._entries.get(key)
         if found is not None:
             owner, value, stamps = found
-            if owner is resolver and (
-                not self._validate or not any(resolver.stamp_changed(p, s) for p, s in stamps)
-            ):
+            if owner is resolver and (not self._validate or not _stamps_changed(resolver, stamps)):
                 # One C call, atomic under the GIL; the key may be gone (evicted or
                 # cleared by another thread since the lookup), which is fine.
                 try:  # noqa: SIM105 - contextlib.suppress costs more on this hot path
