@@ -323,7 +323,7 @@ class _Asking:
         self, outcome: _Outcome, session_key: str | None, env: Mapping[str, str]
     ) -> Authorization:
         return await audit_authorization(
-            self.audit, outcome.build(), session_key=session_key, host=self.host, env=env
+            self.audit, outcome, session_key=session_key, host=self.host, env=env
         )
 
 

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import attrs
 
 from openclaw_exec._guard_grants import Lifetime, persist_as_grants
 from openclaw_exec._guard_values import (
     Authorization,
     GuardReason,
     _all_segments,
+    _Outcome,
     _policy_dict,
     _segment_summary,
     _wall_ms,
@@ -141,15 +141,15 @@ def _recently_stamped(
 
 async def audit_authorization(
     audit: AuditLog | None,
-    auth: Authorization,
+    auth: _Outcome,
     *,
     session_key: str | None,
     host: str,
     env: Mapping[str, str],
 ) -> Authorization:
-    """Append *auth* to the audit log; a failed write turns it into a denial."""
+    """Append *auth* to the audit log and build the answer; a failed write denies."""
     if audit is None:
-        return auth
+        return auth.build()
     try:
         record = await audit.append(
             ts_ms=_wall_ms(),
@@ -180,10 +180,9 @@ async def audit_authorization(
             },
         )
     except (OSError, ValueError) as exc:
-        return attrs.evolve(
-            auth,
+        return auth.replace(
             allowed=False,
             reason=GuardReason.AUDIT_FAILED,
             message=f"{auth.message}; denied because the audit log failed: {exc}",
-        )
-    return attrs.evolve(auth, audit=record)
+        ).build()
+    return auth.build(audit=record)

@@ -477,20 +477,37 @@ class _Outcome:
     environment: ExecEnvironment | None = None
     grants: tuple[str, ...] = ()
 
-    def deny(self, reason: str, message: str) -> _Outcome:
-        return attrs.evolve(self, allowed=False, reason=reason, message=message)
+    def replace(self, **changes: Any) -> _Outcome:
+        """``attrs.evolve`` without its per-call field introspection (the hot path's copy)."""
+        for name in _OUTCOME_FIELDS:
+            if name not in changes:
+                changes[name] = getattr(self, name)
+        return _Outcome(**changes)
 
-    def with_verdict(self, verdict: VerdictResult, *, allowed: bool) -> _Outcome:
-        return attrs.evolve(
-            self,
+    def deny(self, reason: str, message: str) -> _Outcome:
+        return self.replace(allowed=False, reason=reason, message=message)
+
+    def with_verdict(self, verdict: VerdictResult, *, allowed: bool, **more: Any) -> _Outcome:
+        return self.replace(
             verdict=verdict,
             allowed=allowed,
             reason=verdict.reason.value,
             message=verdict.message,
+            **more,
         )
 
-    def build(self) -> Authorization:
-        return Authorization(**attrs.asdict(self, recurse=False))
+    def build(self, audit: AuditRecord | None = None) -> Authorization:
+        """The answer: every field as it is here, and the audit record written for it."""
+        return Authorization(**{name: getattr(self, name) for name in _OUTCOME_FIELDS}, audit=audit)
+
+
+# Every _Outcome field is an init argument of its own name (checked here, once), so
+# _Outcome.replace and build can copy them by name; Authorization has each of them too.
+_OUTCOME_FIELDS = tuple(a.name for a in attrs.fields(_Outcome))
+if any(a.alias != a.name or not a.init for a in attrs.fields(_Outcome)) or not set(
+    _OUTCOME_FIELDS
+) <= {a.name for a in attrs.fields(Authorization)}:
+    raise RuntimeError("_Outcome's fields no longer map one to one")  # pragma: no cover
 
 
 @attrs.frozen(kw_only=True)

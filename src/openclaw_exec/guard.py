@@ -511,7 +511,6 @@ class ExecGuard(_Checking, _Asking):
             session_key=session_key,
         )
         resolved, evaluation, verdict = check.resolved, check.evaluation, check.verdict
-        base = attrs.evolve(base, policy=resolved.effective, evaluation=evaluation)
         if evaluation is not None and verdict.verdict is not Verdict.DENY:
             # Chosen before anyone is asked: the approval binds the confinement.
             spec = sandbox if sandbox is not None else self.sandbox
@@ -520,8 +519,9 @@ class ExecGuard(_Checking, _Asking):
                 choice = choose_backend(mode, ())
             else:
                 choice = await anyio.to_thread.run_sync(choose_backend, mode, self.sandbox_backends)
-            base = attrs.evolve(
-                base,
+            base = base.replace(
+                policy=resolved.effective,
+                evaluation=evaluation,
                 sandbox=choice.backend.name if choice.backend is not None else None,
                 sandbox_spec=spec if choice.backend is not None else None,
                 sandbox_detail=choice.detail,
@@ -529,6 +529,8 @@ class ExecGuard(_Checking, _Asking):
             if choice.refused:
                 message = f"sandbox=required: {choice.detail}"
                 return base.deny(GuardReason.SANDBOX_UNAVAILABLE, message)
+        else:
+            base = base.replace(policy=resolved.effective, evaluation=evaluation)
         if evaluation is None or verdict.verdict is Verdict.DENY:
             return base.with_verdict(verdict, allowed=False)
         if self.reviewer is not None:
@@ -547,12 +549,11 @@ class ExecGuard(_Checking, _Asking):
             used, problem = await spend_grants(
                 self.approvals, resolved, evaluation, session_key=session_key, now_ms=check.now_ms
             )
-            base = attrs.evolve(base, grants=used)
             if problem is not None:
-                denied = base.with_verdict(verdict, allowed=False)
+                denied = base.with_verdict(verdict, allowed=False, grants=used)
                 return denied.deny(GuardReason.GRANT_UNAVAILABLE, problem)
             await record_uses(self.approvals, resolved.agent_id, evaluation, file)
-            return base.with_verdict(verdict, allowed=True)
+            return base.with_verdict(verdict, allowed=True, grants=used)
         outcome = base.with_verdict(verdict, allowed=False)
         return _Ask(
             outcome=outcome,

@@ -106,3 +106,43 @@ def test_the_host_env_memo_hands_out_copies() -> None:
     second = exec_environment(None)
     assert "LD_PRELOAD" not in second.env
     assert "LD_PRELOAD" not in second.base
+
+
+_outcome_changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "allowed": st.booleans(),
+        "reason": st.text(max_size=5),
+        "message": st.text(max_size=5),
+        "cwd": st.none() | st.text(max_size=5),
+        "approval_id": st.none() | st.text(max_size=5),
+        "no_route": st.booleans(),
+        "persisted": st.lists(st.text(max_size=3), max_size=2).map(tuple),
+        "sandbox": st.none() | st.text(max_size=5),
+        "sandbox_detail": st.text(max_size=5),
+        "env_stripped": st.lists(st.text(max_size=3), max_size=2).map(tuple),
+        "grants": st.lists(st.text(max_size=3), max_size=2).map(tuple),
+    },
+)
+
+
+@given(_outcome_changes, _outcome_changes)
+def test_outcome_replace_and_build_are_evolve_and_asdict(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    import attrs  # noqa: PLC0415
+
+    from openclaw_exec._guard_values import _Outcome  # noqa: PLC0415
+    from openclaw_exec.audit import chain_record  # noqa: PLC0415
+    from openclaw_exec.guard import Authorization  # noqa: PLC0415
+
+    base = _Outcome(command="true", cwd="/", agent_id=None)
+    fast = base.replace(**first).replace(**second)
+    slow = attrs.evolve(attrs.evolve(base, **first), **second)
+    assert fast == slow
+    assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
+    record = chain_record(None, ts_ms=1, command="true", allowed=True, reason="r")
+    built = fast.build(audit=record)
+    assert built == Authorization(**attrs.asdict(slow, recurse=False))
+    assert built.audit is record
+    assert fast.build().audit is None
