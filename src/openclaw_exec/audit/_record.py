@@ -374,17 +374,20 @@ def chain_record_line(
     pieces = _pieces(draft.body())  # serialised once for the size, hash, MAC and line
     canonical = _joined(pieces).encode("utf-8", "surrogatepass")
     if len(canonical) > _RECORD_BUDGET:  # many capped pieces still add up: compact
-        draft = AuditRecord(seq=seq, prev=prev, **_compact(bounded))
+        bounded = _compact(bounded)
+        draft = AuditRecord(seq=seq, prev=prev, **bounded)
         pieces = _pieces(draft.body())
         canonical = _joined(pieces).encode("utf-8", "surrogatepass")
     digest = hashlib.sha256(canonical).hexdigest()
     mac = None if secret is None else hmac.new(secret, canonical, hashlib.sha256).hexdigest()
-    record = attrs.evolve(draft, hash=digest, mac=mac)
+    record = AuditRecord(seq=seq, prev=prev, hash=digest, mac=mac, **bounded)
     return record, _joined(pieces, digest, mac)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds this
+# encoder on every call; the same one, made once, gives the same text.
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_dumps = _ENCODER.encode
 
 
 def _pieces(body: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -394,10 +397,12 @@ def _pieces(body: Mapping[str, Any]) -> tuple[str, str, str]:
     Before ``hash``, between ``hash`` and ``mac``, after ``mac``: every record has members
     in all three (``agent_id``..., ``host``/``kind``, ``path_env``...).
     """
-    head = {k: v for k, v in body.items() if k < "hash"}
-    middle = {k: v for k, v in body.items() if "hash" < k < "mac"}
-    tail = {k: v for k, v in body.items() if k > "mac"}
-    if not (head and middle and tail) or len(head) + len(middle) + len(tail) != len(body):
+    head: dict[str, Any] = {}
+    middle: dict[str, Any] = {}
+    tail: dict[str, Any] = {}
+    for k, v in body.items():
+        (head if k < "hash" else middle if k < "mac" else tail)[k] = v
+    if not (head and middle and tail) or "hash" in middle or "mac" in tail:
         raise ValueError("an audit record body without its fixed members")  # never: a bug
     return _dumps(head)[1:-1], _dumps(middle)[1:-1], _dumps(tail)[1:-1]
 
