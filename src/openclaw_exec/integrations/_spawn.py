@@ -115,13 +115,18 @@ async def _collect(child: subprocess.Popen[bytes], exited: int, data: bytes | No
     err = bytearray()
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(_drain, child.stdout.fileno(), out)
+            # Both pipes are read at once (a child blocked writing one while we wait on
+            # the other would never finish): stderr in a task, stdout here.
             group.start_soon(_drain, child.stderr.fileno(), err)
             if child.stdin is not None:
                 group.start_soon(_feed, child.stdin, data or b"")
+            await _drain(child.stdout.fileno(), out)
         if exited >= 0:
-            await anyio.wait_readable(exited)
-            returncode = child.wait()
+            # Both pipes at EOF: the child has usually exited already (no wait needed).
+            returncode = child.poll()
+            if returncode is None:
+                await anyio.wait_readable(exited)
+                returncode = child.wait()
         else:
             returncode = await anyio.to_thread.run_sync(child.wait)
     except BaseException:
