@@ -44,9 +44,10 @@ from openclaw_exec.guard import ExecGuard, exec_environment
 from openclaw_exec.integrations import guarded_run
 
 try:  # guarded_run's own start (this tree); older trees start with anyio.run_process
-    from openclaw_exec.integrations._spawn import spawn
+    from openclaw_exec.integrations._spawn import spawn as _own_spawn
 except ImportError:  # pragma: no cover - an older tree
-    spawn = None
+    _own_spawn = None  # type: ignore[assignment]
+spawn: Any = _own_spawn
 
 SHELL = "/bin/sh"
 FSYNC_MODES_MEASURED: tuple[FsyncMode, ...] = ("batch", "always", "never")
@@ -126,9 +127,9 @@ _PHASES = (
 
 
 def _target(path: str) -> Any:
-    module, _, rest = path.partition(".")
-    found: Any = importlib.import_module(module)
+    """The module or class *path* names (``package.module.Class``)."""
     parts = path.split(".")
+    found: Any = importlib.import_module(parts[0])
     for i in range(1, len(parts)):
         name = ".".join(parts[: i + 1])
         try:

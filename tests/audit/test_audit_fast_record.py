@@ -186,7 +186,7 @@ def test_bounded_is_the_generic_walk(value: Any) -> None:
 
 
 def test_an_oversized_record_is_compacted_the_same_way() -> None:
-    fields = {
+    fields: dict[str, Any] = {
         "ts_ms": 1,
         "command": "x",
         "allowed": False,

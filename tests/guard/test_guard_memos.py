@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -128,7 +129,7 @@ _outcome_changes = st.fixed_dictionaries(
 
 @given(_outcome_changes, _outcome_changes)
 def test_outcome_replace_and_build_are_evolve_and_asdict(
-    first: dict[str, object], second: dict[str, object]
+    first: dict[str, Any], second: dict[str, Any]
 ) -> None:
     import attrs  # noqa: PLC0415
 
