@@ -28,6 +28,8 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from openclaw_exec.analysis._builtins import check_builtin
+from openclaw_exec.analysis._shell_plain import plain_parts
+from openclaw_exec.analysis._shell_prescan import substitution_refusal
 from openclaw_exec.analysis._shell_words import (
     _UNQUOTED_SPECIAL,
     _decode_double,
@@ -281,6 +283,16 @@ def parse_raw(text: str) -> tuple[RawParts, ParsedCommand | None]:
     if not src.strip(b" \t"):
         return [], _failure(None, "empty command", 0, is_byte=False)
     ascii_only = len(src) == len(text)
+    if "$(" in text:
+        # The commonest refusal, reached exactly without a parse (see _shell_prescan).
+        at = substitution_refusal(text)
+        if at >= 0:
+            return [], _failure(None, "command substitution", at, is_byte=False)
+    elif ascii_only:
+        # Plain words, quotes and operators: the walk's answer without tree-sitter.
+        plain = plain_parts(text)
+        if plain is not None:
+            return plain, None
     # tree-sitter-bash is slow on an unterminated pipeline of three or more commands at
     # the end of the input (a | b | c: 80 us, 10x the same text with a newline; it grows
     # with every stage). The text cannot contain a newline (refused above), so a text

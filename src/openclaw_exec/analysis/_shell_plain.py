@@ -1,0 +1,163 @@
+r"""
+Plain command lines split without tree-sitter: the same parts the full walk returns.
+
+Most commands an agent runs are plain words, quotes without expansions and the four
+chain operators (``git log --oneline -n 5 && git diff --stat``). For those the
+tree-sitter parse and the walk over its nodes (10-30 us in Python) can only ever give
+one answer, which :func:`plain_parts` computes directly from the text:
+
+* ASCII only; tokens separated by spaces or tabs: operators ``&&``, ``||``, ``|``, ``;``
+  and words, each a run of plain characters (letters, digits, ``_ . / , @ % + : = -``),
+  a single-quoted string or a double-quoted string without ``\ $ ` "``; a word ends at
+  a blank, an operator or the end (no concatenation such as ``a'b'``);
+* every segment is optional ``NAME=value`` assignments (the value plain or quoted, not
+  empty) then a command word, quoted or of letters, digits and ``_ . / + -`` only;
+  operators sit between segments only;
+* no unquoted word is a shell keyword (tree-sitter-bash's or bash's reserved words),
+  which could parse as another construct;
+* no pipeline of three or more commands is followed by ``&&`` or ``||`` (tree-sitter-bash
+  nests the list inside the pipeline there, and the walk refuses it).
+
+Plain characters decode to themselves (no expansion, glob, tilde, brace, comment,
+escape or redirection is possible), so the words are the argv the walk would build. A
+segment whose builtin fails analysis (``eval``, ``printf -v`` ...) is not answered here:
+the full walk names that failure. Anything else returns ``None`` and takes the full path,
+so this never refuses and never names a failure. ``tests/analysis/test_plain_parse.py``
+compares both paths on generated texts, the corpus and the harness mix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from openclaw_exec.analysis._builtins import check_builtin
+
+if TYPE_CHECKING:
+    from openclaw_exec.analysis._shell import RawParts, RawSegment
+
+__all__ = ["plain_parts"]
+
+# tree-sitter-bash's keyword tokens and bash's reserved words: fall back to the walk.
+_RESERVED = frozenset(
+    {
+        "case",
+        "coproc",
+        "declare",
+        "do",
+        "done",
+        "elif",
+        "else",
+        "end",
+        "esac",
+        "export",
+        "fi",
+        "for",
+        "function",
+        "if",
+        "in",
+        "local",
+        "readonly",
+        "select",
+        "then",
+        "time",
+        "typeset",
+        "unset",
+        "unsetenv",
+        "until",
+        "while",
+    }
+)
+
+_QUOTED = r"""'[^']*'|"[^"\\$`]*\""""
+# A token: an operator (group 1), a word (group 2), or an assignment whose value is
+# quoted (group 3, ``NAME='...'``: one token only before the command word).
+_TOKEN = re.compile(
+    r"[ \t]*(?:(&&|\|\||[|;])"
+    rf"|([A-Za-z0-9_./,@%+:=-]+|{_QUOTED})(?=[ \t;|&]|\Z)"
+    rf"|([A-Za-z_][A-Za-z0-9_]*=(?:{_QUOTED}))(?=[ \t;|&]|\Z))"
+)
+_WHOLE = re.compile(
+    r"(?:[ \t]*(?:&&|\|\||[|;]"
+    rf"|(?:[A-Za-z0-9_./,@%+:=-]+|{_QUOTED}|[A-Za-z_][A-Za-z0-9_]*=(?:{_QUOTED}))"
+    r"(?=[ \t;|&]|\Z)))+[ \t]*\Z"
+)
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.+)\Z")
+# An unquoted command word: fewer characters than an argument (tree-sitter-bash reads
+# ``ls@x`` and ``ls%x`` in command position as a syntax error, bash as a name).
+_COMMAND_WORD = re.compile(r"[A-Za-z0-9_./+-]+\Z")
+
+
+def plain_parts(text: str) -> RawParts | None:
+    """
+    The walk's parts for a plain ASCII command line, or ``None`` (take the full path).
+
+    Only for texts that passed ``parse_raw``'s own pre-checks (caps, forbidden
+    characters, not blank).
+    """
+    if not text.isascii() or _WHOLE.match(text) is None:
+        return None
+    parts: RawParts = []
+    pipeline: list[RawSegment] = []
+    argv: list[str] = []
+    assignments: list[tuple[str, str]] = []
+    first = -1
+    end = 0
+    for token in _TOKEN.finditer(text):
+        op, word, quoted_assignment = token.groups()
+        if op is not None:
+            if not argv:
+                return None  # an operator with no command before it
+            segment = _segment(argv, assignments, text, first, end)
+            if segment is None:
+                return None
+            pipeline.append(segment)
+            if op != "|":
+                if len(pipeline) > 2 and op != ";":
+                    # tree-sitter-bash reads `a | b | c && d` at the start of a statement
+                    # as a pipeline holding a list, which the walk refuses.
+                    return None
+                parts.append((pipeline, op))
+                pipeline = []
+            argv, assignments, first = [], [], -1
+            continue
+        if first < 0:
+            first = token.start(2) if word is not None else token.start(3)
+        if word is None:  # NAME='...' or NAME="...": only before the command word
+            if argv:
+                return None
+            name, _, value = quoted_assignment.partition("=")
+            assignments.append((name, value[1:-1]))
+            end = token.end(3)
+            continue
+        end = token.end(2)
+        if word[0] in "'\"":
+            argv.append(word[1:-1])
+            continue
+        if word in _RESERVED:
+            return None
+        if not argv and _COMMAND_WORD.match(word) is None:
+            assignment = _ASSIGNMENT.match(word)
+            if assignment is None:
+                return None  # NAME+=value, =x, NAME=, ls@x ...: the walk decides
+            assignments.append((assignment.group(1), assignment.group(2)))
+            continue
+        argv.append(word)
+    if not argv:
+        return None  # empty, a trailing operator, or assignments without a command
+    segment = _segment(argv, assignments, text, first, end)
+    if segment is None:
+        return None
+    pipeline.append(segment)
+    parts.append((pipeline, None))
+    return parts
+
+
+def _segment(
+    argv: list[str], assignments: list[tuple[str, str]], text: str, first: int, end: int
+) -> RawSegment | None:
+    words = tuple(argv)
+    builtin = check_builtin(words)
+    if builtin is not None and builtin.fails_analysis:
+        return None  # the walk names the failure
+    return (words, tuple(assignments), text[first:end], first)
