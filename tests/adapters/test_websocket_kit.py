@@ -295,6 +295,34 @@ async def test_decision_made_during_a_reconnect_is_not_lost(tmp_path: Path) -> N
     assert operator.resolved == {outcome.id: Decision.ALLOW_ONCE}
 
 
+async def test_an_operator_back_from_a_drop_asks_about_what_it_missed(tmp_path: Path) -> None:
+    """A request shown while the approver was disconnected is asked about after the reconnect."""
+    kit = GatewayKit(kit_config(), store=MemoryPairingStore())
+    shown: list[str] = []
+
+    async def approve(prompt: ApprovalPrompt) -> Decision:
+        shown.append(prompt.command)
+        return Decision.ALLOW_ONCE
+
+    slow_back = ReconnectPolicy(max_attempts=4, initial_delay=0.5, max_delay=0.5)
+    async with (
+        serving(kit) as (url, tg),
+        open_gateway_session(options(url, tmp_path, "silent"), events=False),  # a route only
+    ):
+        operator = ApprovalOperator(options(url, tmp_path, "op", reconnect=slow_back), approve)
+        hello = await tg.start(operator.run)
+        await kit._peers[hello.conn_id].connection.abort()  # the kit dropped the approver
+        with anyio.fail_after(5):
+            while operator.session is not None:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        async with ApprovalRequester.connect(options(url, tmp_path, "rq", caps=())) as client:
+            with anyio.fail_after(10):  # not the 30 s timeout
+                outcome = await client.request_decision("echo missed", timeout_ms=30_000)
+    assert outcome.decision is Decision.ALLOW_ONCE
+    assert operator.connections == 2
+    assert shown == ["echo missed"]
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [(Decision.ALLOW_ALWAYS, Decision.ALLOW_ALWAYS), ("raise", Decision.DENY)],

@@ -271,6 +271,8 @@ class ApprovalOperator:
                         task_status.started(session.hello)
                     for approval_id, decision in list(self._unsent.items()):
                         handlers.start_soon(self._send_decision, session, approval_id, decision)
+                    if self.connections > 1:
+                        handlers.start_soon(self._catch_up, session, handlers)
                     await self._serve(session, handlers)
             except (GatewayError, TransportError) as exc:
                 self.session = None
@@ -306,23 +308,43 @@ class ApprovalOperator:
             except anyio.EndOfStream:
                 return
             if event.name == "exec.approval.requested":
-                try:
-                    prompt = ApprovalPrompt.from_payload(event.payload)
-                except GatewayError:
-                    continue
-                if (
-                    prompt.id in self._handlers
-                    or prompt.id in self.resolved
-                    or prompt.id in self._unsent
-                ):
-                    continue
-                self._handlers[prompt.id] = anyio.CancelScope()
-                handlers.start_soon(self._handle, prompt)
+                self._offer(event.payload, handlers)
             elif event.name == "exec.approval.resolved" and isinstance(event.payload, dict):
                 resolved_id = _opt_str(event.payload.get("id"))
                 scope = self._handlers.pop(resolved_id, None) if resolved_id else None
                 if scope is not None:
                     scope.cancel()  # someone else decided: stop asking our human
+
+    def _offer(self, payload: object, handlers: anyio.abc.TaskGroup) -> None:
+        """Ask about a requested approval, unless it is being or was already answered."""
+        try:
+            prompt = ApprovalPrompt.from_payload(payload)
+        except GatewayError:
+            return
+        if prompt.id in self._handlers or prompt.id in self.resolved or prompt.id in self._unsent:
+            return
+        self._handlers[prompt.id] = anyio.CancelScope()
+        handlers.start_soon(self._handle, prompt)
+
+    async def _catch_up(self, session: GatewaySession, handlers: anyio.abc.TaskGroup) -> None:
+        """
+        After a reconnect, ask about what is pending: its requested events went to nobody.
+
+        The gateway kit drops a connection that cannot keep up, and a network blip drops any;
+        without this, a request shown while we were away waited for its timeout (askFallback)
+        though we were back. Gateways without ``exec.approval.list`` (OpenClaw before
+        2026.9) are left as they are; a request someone else settles meanwhile is answered
+        "not found" and dropped.
+        """
+        methods = session.hello.methods
+        if methods and "exec.approval.list" not in methods:
+            return
+        try:
+            pending = await session.request("exec.approval.list", {})
+        except (GatewayError, TransportError):
+            return
+        for item in pending if isinstance(pending, list) else ():
+            self._offer(item, handlers)
 
     async def _handle(self, prompt: ApprovalPrompt) -> None:
         scope = self._handlers.get(prompt.id) or anyio.CancelScope()
