@@ -71,7 +71,9 @@ class Tally:
         self.done.append((now, now - began))
         self.answers[got] = self.answers.get(got, 0) + 1
         if not allowed or got != expected:
-            self.failures.append(f"{got}: expected allow-once for {expected}")
+            self.failures.append(
+                f"{got}: expected allow-once for {expected}, after {now - began:.1f} s"
+            )
 
     def merge(self, other: Tally) -> None:
         self.sent += other.sent
@@ -164,7 +166,10 @@ async def _kit_requester(
             outcome = await client.request_decision(
                 f"echo {approval_id}", approval_id=approval_id, timeout_ms=120_000
             )
-            tally.record(approval_id, outcome.id, outcome.decision is Decision.ALLOW_ONCE, began)
+            allowed = outcome.decision is Decision.ALLOW_ONCE
+            tally.record(approval_id, outcome.id, allowed, began)
+            if not allowed:  # None: nobody answered in time, or no approver was connected
+                tally.failures[-1] += f" (decision {outcome.decision})"
 
 
 # ---------------------------------------------------------------- bare-stream clients
