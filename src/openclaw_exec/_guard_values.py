@@ -335,6 +335,8 @@ def exec_environment(
         raise AnalysisError(f"env_overrides must be a mapping, got {type(env_overrides).__name__}")
     try:
         if env is None:
+            if env_overrides is None:
+                return _host_environment()
             base, stripped = _inherited_env()
             return plan_exec_env(base, env_overrides, stripped=stripped)
         return plan_exec_env(env, env_overrides)
@@ -346,6 +348,13 @@ class _HostEnvMemo:
     """The last scrub of ``os.environ``, with the exact bytes it was made from."""
 
     entry: tuple[dict[bytes, bytes], dict[str, str], tuple[str, ...]] | None = None
+    # exec_environment(None) for those same bytes (handed out as copies).
+    planned: tuple[dict[bytes, bytes], ExecEnvironment] | None = None
+
+
+def _environ_bytes() -> dict[bytes, bytes] | None:
+    data = getattr(os.environ, "_data", None)
+    return data if type(data) is dict else None  # not CPython's os.environ: no memo
 
 
 def _inherited_env() -> tuple[dict[str, str], tuple[str, ...]]:
@@ -357,8 +366,8 @@ def _inherited_env() -> tuple[dict[str, str], tuple[str, ...]]:
     used only for an equal dict (any set, unset or changed value is a new scrub), is kept
     only when the environment did not change during the scrub, and hands out a copy.
     """
-    data = getattr(os.environ, "_data", None)
-    if type(data) is not dict:  # not CPython's os.environ: no memo
+    data = _environ_bytes()
+    if data is None:
         return sanitize_inherited_env(os.environ)
     memo = _HostEnvMemo.entry
     if memo is not None and memo[0] == data:
@@ -368,6 +377,32 @@ def _inherited_env() -> tuple[dict[str, str], tuple[str, ...]]:
     if before == data:
         _HostEnvMemo.entry = (before, dict(kept), stripped)
     return kept, stripped
+
+
+def _host_environment() -> ExecEnvironment:
+    """``exec_environment(None)``: the host's, planned again only when it changed."""
+    data = _environ_bytes()
+    memo = _HostEnvMemo.planned
+    if data is not None and memo is not None and memo[0] == data:
+        done = memo[1]
+    else:
+        before = dict(data) if data is not None else None
+        base, stripped = _inherited_env()
+        done = plan_exec_env(base, None, stripped=stripped)
+        if before is not None and before == data:
+            _HostEnvMemo.planned = (before, _copied(done))
+    return _copied(done)
+
+
+def _copied(environment: ExecEnvironment) -> ExecEnvironment:
+    """The same environment in new dicts: a caller may change what it was handed."""
+    return ExecEnvironment(
+        env=dict(environment.env),
+        base=dict(environment.base),
+        overrides=dict(environment.overrides),
+        stripped=environment.stripped,
+        blocked=environment.blocked,
+    )
 
 
 def checked_cwd(cwd: str | os.PathLike[str] | None = None) -> str:
