@@ -88,9 +88,12 @@ def _scrape_guard(lines: list[str]) -> list[Figure]:
         if line.startswith("audit log"):
             mode = line.removeprefix("audit log").strip(" :")
             p50 = {}
-        found = re.match(r"\s*(spawn|guarded): p50\s+([0-9.]+) ms", line)
+        found = re.match(
+            r"\s*(spawn|guarded|anyio\.run_process|guarded_run): p50\s+([0-9.]+) ms", line
+        )
         if found:
-            p50[found.group(1)] = float(found.group(2))
+            label = {"anyio.run_process": "spawn", "guarded_run": "guarded"}.get(found.group(1))
+            p50[label or found.group(1)] = float(found.group(2))
         if line.startswith("guarded_run / anyio.run_process") and {"spawn", "guarded"} <= set(p50):
             out.append(
                 {

@@ -248,16 +248,9 @@ def _cap_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
     return value if len(value) <= limit else value[:limit] + _TRUNCATED
 
 
-def _kept_leaf(value: Any) -> bool:
-    """Whether :func:`_bounded` returns *value* itself at any depth (a short text, a scalar)."""
-    kind = type(value)
-    return (
-        value is None
-        or kind is bool
-        or kind is int
-        or kind is float
-        or (kind is str and len(value) <= MAX_TEXT_CHARS)
-    )
+# Values _bounded returns as they are, at any depth: scalars (and short texts, checked
+# inline beside this set where it is used).
+_SCALARS: Final = frozenset({bool, int, float, type(None)})
 
 
 def _bounded(value: Any, depth: int = 0) -> Any:
@@ -274,12 +267,19 @@ def _bounded(value: Any, depth: int = 0) -> Any:
         # without its list copy and ABC check; the same result (tests/audit differential).
         return {
             (k if type(k) is str and len(k) <= MAX_TEXT_CHARS else str(k)[:MAX_TEXT_CHARS]): (
-                v if _kept_leaf(v) else _bounded(v, depth + 1)
+                v
+                if type(v) in _SCALARS or (type(v) is str and len(v) <= MAX_TEXT_CHARS)
+                else _bounded(v, depth + 1)
             )
             for k, v in value.items()
         }
     if (kind is list or kind is tuple) and len(value) <= MAX_ITEMS:
-        return [v if _kept_leaf(v) else _bounded(v, depth + 1) for v in value]
+        return [
+            v
+            if type(v) in _SCALARS or (type(v) is str and len(v) <= MAX_TEXT_CHARS)
+            else _bounded(v, depth + 1)
+            for v in value
+        ]
     if isinstance(value, Mapping):
         items = list(value.items())
         out = {str(k)[:MAX_TEXT_CHARS]: _bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
@@ -307,11 +307,12 @@ def _bound_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
             out[name] = text[:MAX_TEXT_CHARS] + _TRUNCATED
     if "env_keys" in out:
-        keys = tuple(out["env_keys"])
-        out["env_keys"] = tuple(
-            k if len(k) <= _MAX_KEY_CHARS else k[:_MAX_KEY_CHARS] + _TRUNCATED
-            for k in keys[:MAX_ITEMS]
-        )
+        keys = tuple(out["env_keys"])[:MAX_ITEMS]
+        if not keys or max(map(len, keys)) > _MAX_KEY_CHARS:  # else: every name kept whole
+            keys = tuple(
+                k if len(k) <= _MAX_KEY_CHARS else k[:_MAX_KEY_CHARS] + _TRUNCATED for k in keys
+            )
+        out["env_keys"] = keys
     for name in ("policy", "details"):
         if name in out:
             out[name] = _bounded(dict(out[name]))
