@@ -108,3 +108,13 @@ async def test_cancelled_the_child_is_killed_and_reaped(path_taken: str, tmp_pat
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # gone, and no zombie left behind
         os.kill(pid, 0)
+
+
+async def test_a_cancelled_caller_starts_nothing(path_taken: str, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await spawn((SH, "-c", f"touch {marker}"), cwd=str(tmp_path), env=ENV)
+    assert scope.cancelled_caught
+    await anyio.sleep(0.05)
+    assert not marker.exists()
