@@ -206,3 +206,42 @@ async def test_the_listener_yields_between_buffered_messages(
                 await all_seen.wait()
             tg.cancel_scope.cancel()
     assert at_message[-1] - at_message[0] >= burst // 2  # the ticker ran between messages
+
+
+async def test_events_handed_on_directly_or_queued_keep_order_and_count(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """
+    An idle channel gets each message straight into the approver's stream; a busy or full
+    one queues it for its feeder. Mixed (an approver that reads in bursts, with pauses that
+    fill its stream), every approval is still told once requested, then once settled.
+    """
+    url = redis_server.url
+    count = 150
+    async with (
+        RedisApprovalStore(url, prefix=prefix) as approver_side,
+        RedisApprovalStore(url, prefix=prefix) as requester_side,
+        approver_side.subscribe() as events,
+    ):
+        requests = [make_request(requester_side, command=f"echo {i}") for i in range(count)]
+
+        async def one(i: int, request: ApprovalRequest) -> None:
+            await anyio.sleep(0.002 * (i % 10))  # some alone (idle channel), some in bursts
+            await requester_side.register(request, has_route=True)
+            await requester_side.resolve(request.id, Decision.DENY, approver=ALICE)
+
+        seen: list[ApprovalEvent] = []
+        async with anyio.create_task_group() as tg:
+            for i, request in enumerate(requests):
+                tg.start_soon(one, i, request)
+            with anyio.fail_after(10):
+                while len(seen) < 2 * count:
+                    seen.append(await events.receive())
+                    if len(seen) % 40 == 0:
+                        await anyio.sleep(0.05)  # the stream (64) fills: messages queue
+        seen += await _drain(events, 0.3)
+        assert Counter(e.record.id for e in seen) == Counter(
+            r.id for r in requests for _ in range(2)
+        )
+        _check_order(seen)
+        assert approver_side.stats["catch_ups"] == 0  # nothing missed: no store re-read

@@ -78,9 +78,26 @@ class Waiter:
 
 
 class Subscriber:
-    """One approver channel: a bounded queue of raw messages, and a flag for missed ones."""
+    """
+    One approver channel: a bounded queue of raw messages, and a flag for missed ones.
 
-    __slots__ = ("audience", "gap", "limit", "queue", "wake")
+    Its feeder task (:meth:`Listener.feed`) turns messages into events. While the feeder is
+    parked with nothing queued and no gap, a message is handed to the approver's stream
+    directly (if it has room): one task switch less per event, the same order, the same
+    bookkeeping (*after*, *announced*), which the feeder and this path share.
+    """
+
+    __slots__ = (
+        "after",
+        "announced",
+        "audience",
+        "gap",
+        "limit",
+        "parked",
+        "queue",
+        "send",
+        "wake",
+    )
 
     def __init__(self, limit: int, audience: str | None = None) -> None:
         self.audience = audience  # None: every request
@@ -88,10 +105,42 @@ class Subscriber:
         self.limit = max(limit, 1)
         self.gap = False
         self.wake = anyio.Event()
+        self.parked = False  # the feeder waits on wake with nothing queued
+        self.send: MemoryObjectSendStream[ApprovalEvent] | None = None
+        self.after = 0  # the last event number the approver was told (or a snapshot reflected)
+        self.announced: set[str] = set()  # requested and not yet settled, as the approver knows
+
+    def deliver(self, message: Message) -> None:
+        """Tell the approver *message* (in order, after everything before it); see feed."""
+        if message.evseq <= self.after:
+            return  # the snapshot already reflected it
+        event = message.event()
+        if event is None:
+            return  # unreadable: skipped, and it moves no counter
+        self.after = message.evseq
+        if message.kind == "requested":
+            self.announced.add(message.id)
+        else:
+            self.announced.discard(message.id)
 
     def offer(self, message: Message) -> None:
         if self.gap:
             return  # a catch-up is due anyway: it reads the store
+        send = self.send
+        if self.parked and not self.queue and send is not None:
+            event = None if message.evseq <= self.after else message.event()
+            if event is None:
+                self.deliver(message)  # nothing to send: only the bookkeeping (none)
+                return
+            try:
+                send.send_nowait(event)
+            except anyio.WouldBlock:
+                pass  # the approver's stream is full: the feeder sends it when there is room
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the approver left: the feeder finds out and ends
+            else:
+                self.deliver(message)
+                return
         if len(self.queue) >= self.limit:
             self.gap = True  # too slow: drop the backlog, catch up from the store instead
             self.queue.clear()
@@ -304,30 +353,30 @@ class Listener:
         *catch_up* is the store's ``catchup`` call: ``(evseq, pending rows, rows of the given
         ids)``. Runs until the receiving side is closed.
         """
-        announced: set[str] = set()  # requested and not yet settled, as this approver knows
+        subscriber.after = after
+        subscriber.send = send
         with send:
             try:
                 while True:
                     if subscriber.gap:
-                        after = await self._catch_up(subscriber, send, catch_up, announced, after)
+                        subscriber.after = await self._catch_up(
+                            subscriber, send, catch_up, subscriber.announced, subscriber.after
+                        )
                         continue
                     queue = subscriber.queue
                     while queue and not subscriber.gap:
                         message = queue.popleft()
-                        if message.evseq <= after:
-                            continue  # the snapshot already reflected it
-                        event = message.event()
-                        if event is None:
-                            continue  # unreadable: skipped, and it moves no counter
-                        after = message.evseq
-                        if message.kind == "requested":
-                            announced.add(message.id)
-                        else:
-                            announced.discard(message.id)
-                        await send.send(event)
+                        event = None if message.evseq <= subscriber.after else message.event()
+                        subscriber.deliver(message)
+                        if event is not None:
+                            await send.send(event)
                     if not queue and not subscriber.gap:
                         subscriber.wake = anyio.Event()
-                        await subscriber.wake.wait()
+                        subscriber.parked = True
+                        try:
+                            await subscriber.wake.wait()
+                        finally:
+                            subscriber.parked = False
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, LocalProtocolError):
                 return  # the approver left, or the store closed under a catch-up
 
