@@ -171,6 +171,17 @@ class WebSocketConnection:
         self._drained: anyio.Event | None = None
         self._direct = _direct_writer(stream)
         self._must_drain = False  # asyncio's transport holds more than the backlog
+        # asyncio: what offer() queues is written once the tasks that are ready now have run
+        # (one callback per connection per loop iteration), so the frames a busy server
+        # sends one peer within an iteration (events of many approvals) leave in one send
+        # and reach the peer in one read. trio's equivalent (run_sync_soon) costs a
+        # wake-up syscall per call, so there each frame is written at once.
+        self._soon = (
+            asyncio.get_running_loop().call_soon
+            if self._direct is not None and type(stream).__module__ == "anyio._backends._asyncio"
+            else None
+        )
+        self._flush_pending = False
         # A server without extensions sends every peer the same bytes for one message.
         self._prebuilt = isinstance(protocol, ServerProtocol) and not protocol.extensions
         self._messages: deque[str] = deque()
@@ -318,7 +329,20 @@ class WebSocketConnection:
             self._outbox_bytes += sum(len(c) for c in chunks)
         if self._writing:
             return self._outbox_bytes <= _BACKLOG_BYTES
+        if self._soon is not None and not self._must_drain:
+            if not self._flush_pending:
+                self._flush_pending = True
+                self._soon(self._write_soon)
+            return self._outbox_bytes <= _BACKLOG_BYTES or self._write_now()
         return self._write_now()
+
+    def _write_soon(self) -> None:
+        """The loop's callback for what :meth:`offer` queued (asyncio)."""
+        self._flush_pending = False
+        if self._writing or not self._outbox:
+            return  # a writer in progress, or an awaited flush, took it
+        with contextlib.suppress(WebSocketClosedError):  # lost: the next send or read says so
+            self._write_now()  # asyncio's transport takes it all (and flags a full buffer)
 
     async def drain(self) -> None:
         """
