@@ -14,7 +14,8 @@ alternate ``--rounds`` times in one run; the figure is the median of the round r
 Node's CPU time includes its JIT and GC threads). A second pass of each round runs blocks
 of 50 evaluations of one command, cycling through the mix, and gives the wall and CPU
 time of every command on both sides (the median over the rounds). ``--fastwalk`` plugs in
-the compiled-walker prototype (``prototypes/fastwalk``).
+the compiled-walker prototype (``prototypes/fastwalk``); ``--mypyc`` runs the analysis core
+compiled by mypyc (``prototypes/mypyc``).
 
 Then the project's own 20-command mix against a 50-entry allowlist: evaluations per
 second with cold caches (no ResolutionCache: every PATH lookup
@@ -37,12 +38,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from _figures import figure
-
-from openclaw_exec.analysis import ResolutionCache, compile_allowlist, evaluate_command
-from openclaw_exec.policy import AllowlistEntry
-
 REPO = Path(__file__).resolve().parent.parent
+MYPYC_BUILD = REPO / "prototypes" / "mypyc" / "build" / "src"
+if "--mypyc" in sys.argv[1:]:
+    # The compiled prototype replaces the package, so it goes first on the path before
+    # anything imports openclaw_exec (built by prototypes/mypyc/build.sh).
+    if not any(MYPYC_BUILD.glob("openclaw_exec/analysis/_segment.*.so")):
+        sys.exit(f"--mypyc: no compiled build in {MYPYC_BUILD}; run prototypes/mypyc/build.sh")
+    sys.path.insert(0, str(MYPYC_BUILD))
+
+from _figures import figure  # noqa: E402 - after the optional path change above
+
+from openclaw_exec.analysis import (  # noqa: E402
+    ResolutionCache,
+    compile_allowlist,
+    evaluate_command,
+)
+from openclaw_exec.policy import AllowlistEntry  # noqa: E402
+
 CACHE = REPO / ".cache" / "openclaw"
 
 ROUNDS = 5
@@ -410,7 +423,15 @@ def main() -> None:
         action="store_true",
         help="plug in the compiled-walker prototype (prototypes/fastwalk, built by its build.sh)",
     )
+    parser.add_argument(
+        "--mypyc",
+        action="store_true",
+        help="use the mypyc-compiled analysis core (prototypes/mypyc, built by its build.sh)",
+    )
     args = parser.parse_args()
+    if args.mypyc:
+        segment = importlib.import_module("openclaw_exec.analysis._segment")
+        print(f"mypyc prototype: on ({Path(segment.__file__ or '').name})")
     if args.fastwalk:
         sys.path.insert(0, str(REPO / "prototypes" / "fastwalk"))
         fastpath = importlib.import_module("fastpath")  # only when asked for

@@ -100,7 +100,8 @@ class _Scan:
         self.cwd = cwd
         self.path_env = path_env
         self.resolver = resolver
-        self._real: dict[str, str | None] = {}
+        # Not "_real": mypyc (prototypes/mypyc) names it "__real" in C, a GCC keyword.
+        self._realpaths: dict[str, str | None] = {}
         self._lookup: dict[str, tuple[str | None, str | None]] = {}
         self.path_rules_need_lookup = any(
             r.kind == "path" and r.name_glob is None for r in self.rules
@@ -109,9 +110,9 @@ class _Scan:
     def real(self, path: str) -> str | None:
         if self.resolver is None:
             return None
-        if path not in self._real:
-            self._real[path] = self.resolver.realpath(path)
-        return self._real[path]
+        if path not in self._realpaths:
+            self._realpaths[path] = self.resolver.realpath(path)
+        return self._realpaths[path]
 
     def lookup(self, word: str) -> tuple[str | None, str | None]:
         """Where a bare word leads through PATH: (path, real path)."""

@@ -49,7 +49,8 @@ JS_WHITESPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_SURROGATES = re.compile("[\ud800-\udfff]")
+# Built with chr(): mypyc (prototypes/mypyc) rejects surrogates in string literals.
+_SURROGATES = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")
 
 
 class SatisfiedBy(enum.StrEnum):
