@@ -88,6 +88,13 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.+)\Z")
 _COMMAND_WORD = re.compile(r"[A-Za-z0-9_./+-]+\Z")
 
 
+# A segment of unquoted words only, no assignment (its first word has no '='), and the
+# operator after it ('' at the end): the commonest shape, split without the token loop.
+_BARE_SEGMENT = re.compile(
+    r"[ \t]*([A-Za-z0-9_./+-]+(?:[ \t]+[A-Za-z0-9_./,@%+:=-]+)*)[ \t]*(&&|\|\||[|;]|\Z)"
+)
+
+
 def plain_parts(text: str) -> RawParts | None:
     """
     The walk's parts for a plain ASCII command line, or ``None`` (take the full path).
@@ -95,7 +102,51 @@ def plain_parts(text: str) -> RawParts | None:
     Only for texts that passed ``parse_raw``'s own pre-checks (caps, forbidden
     characters, not blank).
     """
-    if not text.isascii() or _WHOLE.match(text) is None:
+    if not text.isascii():
+        return None
+    if "'" not in text and '"' not in text:
+        bare = _bare_parts(text)
+        if bare is not None:
+            return bare
+    return _token_parts(text)
+
+
+def _bare_parts(text: str) -> RawParts | None:
+    """:func:`plain_parts` for unquoted words without assignments (``None``: not that)."""
+    parts: RawParts = []
+    pipeline: list[RawSegment] = []
+    pos = 0
+    end = len(text)
+    match = _BARE_SEGMENT.match
+    while True:
+        found = match(text, pos)
+        if found is None:
+            return None
+        words = found.group(1).split()
+        if not _RESERVED.isdisjoint(words):
+            return None
+        segment = _segment(words, [], text, found.start(1), found.end(1))
+        if segment is None:
+            return None
+        pipeline.append(segment)
+        op = found.group(2)
+        pos = found.end()
+        if op == "|":
+            continue
+        if not op:  # the end of the text
+            if pos != end:
+                return None
+            parts.append((pipeline, None))
+            return parts
+        if len(pipeline) > 2 and op != ";":
+            return None  # as in _token_parts: the walk refuses `a | b | c && d`
+        parts.append((pipeline, op))
+        pipeline = []
+
+
+def _token_parts(text: str) -> RawParts | None:
+    """:func:`plain_parts` token by token: quotes and leading assignments too."""
+    if _WHOLE.match(text) is None:
         return None
     parts: RawParts = []
     pipeline: list[RawSegment] = []
