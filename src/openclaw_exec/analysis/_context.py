@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from openclaw_exec.analysis._allowlist import CompiledAllowlist
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
+    OsResolver,
     ResolutionCache,
     ResolvedExecutable,
     resolve_executable,
+    symlink_free,
 )
 from openclaw_exec.analysis._safe_bins import SafeBinProfile
 from openclaw_exec.analysis._shell import AnalysisFailure
@@ -118,7 +120,7 @@ class Context:
         if path is None:
             return None
         link = self.links.get(path)
-        if link is None:
+        if link is None and not self._symlink_free(path):
             link = self.links[path] = self.resolver.is_symlink(path)
         if not link:
             return path
@@ -130,10 +132,32 @@ class Context:
             return resolved.through_symlinked_folder
         folder = posixpath.dirname(resolved.path)
         found = self.symlinked.get(folder)
+        if found is None and self._symlink_free(resolved.path):
+            return False
         if found is None:
             found = self.resolver.has_symlink(folder)
             self.symlinked[folder] = found
         return found
+
+    def _symlink_free(self, path: str) -> bool:
+        """
+        Whether no component of the executable's *path* is a symlink, in one system call.
+
+        Both questions asked of a matched executable (is its folder symlinked, is the file
+        itself a link) are answered ``False`` by one ``openat2`` of the whole path when it
+        meets no symlink; the answers are kept for this evaluation only. Only for the
+        default :class:`OsResolver` itself (a subclass or another resolver may answer
+        otherwise); ``False`` means "ask each question the usual way".
+        """
+        if type(self.resolver) is not OsResolver:
+            return False
+        if path in self.links:
+            return not self.links[path]
+        if symlink_free(path) is not True:
+            return False
+        self.links[path] = False
+        self.symlinked[posixpath.dirname(path)] = False
+        return True
 
 
 class Abort(Exception):  # noqa: N818 - internal control flow
