@@ -36,6 +36,10 @@ CASES = [
     # More than a pipe buffer on both outputs at once: no deadlock, nothing lost.
     ("head -c 200000 /dev/zero; head -c 150000 /dev/zero >&2", None),
     ("wc -c", b"y" * 400_000),
+    # The other order (stderr fills while stdout waits), and input fed while the output
+    # it makes fills a pipe: every ready pipe is served, so neither side blocks for good.
+    ("head -c 150000 /dev/zero >&2; head -c 200000 /dev/zero", None),
+    ("cat; echo done >&2", b"z" * 400_000),
     ("pwd; readlink /proc/self/fd/0", None),
 ]
 
