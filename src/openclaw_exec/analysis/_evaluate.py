@@ -141,33 +141,6 @@ def evaluate_command(
     path_env = (env_overrides or {}).get("PATH", env.get("PATH", ""))
     if not isinstance(path_env, str):
         raise AnalysisError("env['PATH'] must be a string")
-    extra_dirs = tuple(safe_bin_trusted_dirs)
-    ctx = Context(
-        cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
-        path_env,
-        compiled,
-        DEFAULT_SAFE_BINS
-        if safe_bins is None
-        else frozenset(b.strip().lower() for b in safe_bins if b.strip()),
-        DEFAULT_SAFE_BIN_PROFILES
-        if not safe_bin_profiles
-        else {
-            **DEFAULT_SAFE_BIN_PROFILES,
-            **{k.strip().lower(): v for k, v in safe_bin_profiles.items()},
-        },
-        _DEFAULT_TRUSTED_DIRS
-        if not extra_dirs
-        else frozenset(
-            posixpath.normpath(d.strip())
-            for d in (*DEFAULT_SAFE_BIN_TRUSTED_DIRS, *extra_dirs)
-            if d.strip().startswith("/")
-        ),
-        _skill_index(skill_bins) if auto_allow_skills else None,
-        resolver if resolver is not None else _DEFAULT_RESOLVER,
-        cache,
-    )
-    if danger_profiles:
-        ctx.danger_env = env
     raw_segments: list[RawSegment]
     ops: list[str | None]
     part_sizes: list[int]
@@ -207,7 +180,27 @@ def evaluate_command(
         failure = env_failure
         raw_segments = []
     segments: tuple[SegmentEvaluation, ...] = ()
+    ctx: Context | None = None
     if failure is None:
+        # Built only for a command that parsed: a refused one answers without it.
+        ctx = Context(
+            cwd if ("/." not in cwd and "//" not in cwd) else posixpath.normpath(cwd),
+            path_env,
+            compiled,
+            _safe_bin_names(safe_bins),
+            DEFAULT_SAFE_BIN_PROFILES
+            if not safe_bin_profiles
+            else {
+                **DEFAULT_SAFE_BIN_PROFILES,
+                **{k.strip().lower(): v for k, v in safe_bin_profiles.items()},
+            },
+            _trusted_dirs(tuple(safe_bin_trusted_dirs)),
+            _skill_index(skill_bins) if auto_allow_skills else None,
+            resolver if resolver is not None else _DEFAULT_RESOLVER,
+            cache,
+        )
+        if danger_profiles:
+            ctx.danger_env = env
         try:
             segments = tuple(
                 [evaluate_segment(seg, ctx, 0, strict_inline_eval) for seg in raw_segments]
@@ -236,6 +229,8 @@ def evaluate_command(
     # OpenClaw derives allow-always patterns from the chain parts up to and including
     # the first part that misses; persisting more would allow more than it does.
     def grants() -> tuple[AllowAlwaysGrant, ...]:
+        if ctx is None:  # the analysis failed: nothing may be persisted
+            return ()
         aa_segments: list[SegmentEvaluation] = []
         if analysis_ok:
             start = 0
@@ -317,6 +312,36 @@ def _compiled_for(
             _COMPILED.clear()
         _COMPILED[key] = found
     return found
+
+
+_SAFE_BIN_NAMES: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _safe_bin_names(safe_bins: Iterable[str] | None) -> frozenset[str]:
+    """The safe-bin names, trimmed and lower-cased (one set per distinct list, kept)."""
+    if safe_bins is None:
+        return DEFAULT_SAFE_BINS
+    key = tuple(safe_bins)
+    try:
+        found = _SAFE_BIN_NAMES.get(key)
+    except TypeError:
+        raise AnalysisError("safe_bins must be strings") from None
+    if found is None:
+        found = frozenset(b.strip().lower() for b in key if b.strip())
+        if len(_SAFE_BIN_NAMES) >= _COMPILED_MAX:
+            _SAFE_BIN_NAMES.clear()
+        _SAFE_BIN_NAMES[key] = found
+    return found
+
+
+def _trusted_dirs(extra_dirs: tuple[str, ...]) -> frozenset[str]:
+    if not extra_dirs:
+        return _DEFAULT_TRUSTED_DIRS
+    return frozenset(
+        posixpath.normpath(d.strip())
+        for d in (*DEFAULT_SAFE_BIN_TRUSTED_DIRS, *extra_dirs)
+        if d.strip().startswith("/")
+    )
 
 
 def _inline_hits(segments: Sequence[SegmentEvaluation]) -> tuple[InlineEvalHit, ...]:

@@ -27,6 +27,7 @@ import attrs
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from openclaw_exec._values import positional_maker
 from openclaw_exec.analysis._builtins import check_builtin
 from openclaw_exec.analysis._shell_plain import plain_parts
 from openclaw_exec.analysis._shell_prescan import substitution_refusal
@@ -210,12 +211,12 @@ def _parser() -> Parser:
 def _failure(src: bytes | None, construct: str, pos: int, *, is_byte: bool) -> ParsedCommand:
     char_pos = len(src[:pos].decode("utf-8", "replace")) if (is_byte and src is not None) else pos
     message = f"{construct} at position {char_pos}"
-    heredoc = construct == "heredoc"
-    return ParsedCommand(
-        parts=(),
-        failure=AnalysisFailure(construct=construct, position=char_pos, message=message),
-        heredoc=heredoc,
-    )
+    # Every refused command ends here: the makers skip the frozen __init__ (no validators).
+    return _make_parsed((), _make_failure(construct, char_pos, message), construct == "heredoc")
+
+
+_make_failure = positional_maker(AnalysisFailure)
+_make_parsed = positional_maker(ParsedCommand)
 
 
 def parse_shell_command(text: str) -> ParsedCommand:
