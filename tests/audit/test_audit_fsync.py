@@ -4,7 +4,9 @@ The audit log's fsync modes: every record is in the file before ``append`` retur
 ``batch`` (the default) fsyncs in a background group commit; ``sync()`` waits for it; a
 failed background fsync makes every later append fail (the guard then denies). An append
 whose ``flock`` is held by another process waits for it in a worker thread instead of
-being done on the caller's thread (asyncio + trio).
+being done on the caller's thread (asyncio + trio). Within ``held_group_sync`` (what
+``guarded_run`` uses) a ``batch`` record is written as always, and its fsync thread is
+woken at the release, or when the block is left.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import anyio
 import pytest
 
 from openclaw_exec.audit import FSYNC_MODES, AuditLog, verify_audit_log
+from openclaw_exec.audit._log import held_group_sync
 
 
 def _open_fds() -> int:
@@ -143,3 +146,90 @@ async def test_a_burst_holds_one_descriptor_per_file_while_an_fsync_runs(
     assert held <= 2  # the fsync in flight and the next one queued, never one per record
     assert _open_fds() <= before
     assert verify_audit_log(tmp_path / "audit.jsonl").ok
+
+
+def _recording_fsync(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the size of the file each background fsync covered."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    return synced
+
+
+async def _synced_to_the_end(synced: list[int], path: Path) -> None:
+    """Wait (without waking anything) until a background fsync covered the whole file."""
+    with anyio.fail_after(5):
+        while not synced or synced[-1] != path.stat().st_size:  # noqa: ASYNC110, ASYNC240
+            await anyio.sleep(0.001)
+
+
+@pytest.mark.anyio
+async def test_a_held_batch_append_is_written_at_once_and_synced_at_the_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _recording_fsync(monkeypatch)
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    with held_group_sync() as release:
+        record = await log.append(**_fields(0))
+        assert record.hash in path.read_text()  # in the file before append returns, as always
+        await anyio.sleep(0.05)
+        assert synced == []  # the fsync thread was not woken (nor started) for it
+        release()
+        await _synced_to_the_end(synced, path)  # released: synced without anyone waiting
+        assert len(synced) == 1
+        # A thread still awake takes what is queued when its fsync ends; else the end of
+        # the block wakes it (the next test leaves a block with the thread never started).
+        await log.append(**_fields(1))
+    await _synced_to_the_end(synced, path)
+    await log.append(**_fields(2))  # outside any block: woken at once
+    await _synced_to_the_end(synced, path)
+
+
+@pytest.mark.anyio
+async def test_sync_inside_a_held_block_never_waits_for_an_unwoken_thread(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    with held_group_sync():
+        record = await log.append(**_fields(0))
+        with anyio.fail_after(5):
+            await log.sync()
+    assert verify_audit_log(tmp_path / "audit.jsonl", expect_last_hash=record.hash).ok
+
+
+@pytest.mark.anyio
+async def test_a_held_block_left_by_an_exception_still_releases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _recording_fsync(monkeypatch)
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+
+    async def fail_after_the_record() -> None:
+        with held_group_sync():
+            await log.append(**_fields(0))
+            await anyio.sleep(0.05)
+            assert synced == []
+            raise RuntimeError("the caller failed after the record was written")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_the_record()
+    await _synced_to_the_end(synced, path)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["always", "never"])
+async def test_holding_changes_nothing_in_the_other_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    synced = _recording_fsync(monkeypatch)
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, fsync=mode)  # type: ignore[arg-type]
+    with held_group_sync():
+        await log.append(**_fields(0))
+        # always: synced before append returned, on the caller's path; never: not at all.
+        assert synced == ([path.stat().st_size] if mode == "always" else [])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -21,6 +24,7 @@ from openclaw_exec import (
     guarded_tool,
 )
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
+from openclaw_exec.audit import AuditLog
 from openclaw_exec.integrations import (
     RISK_DENIED,
     Assessment,
@@ -105,6 +109,51 @@ async def test_denied_command_does_not_run(bin_dir: Path, tmp_path: Path) -> Non
     with pytest.raises(ExecDeniedError) as info:
         run.raise_for_denial()
     assert info.value.authorization is run.authorization
+
+
+async def test_the_record_is_written_before_the_start_and_synced_after_it(
+    bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default audit mode (batch): the record of the answer is in the file when the
+    # command runs (the command itself counts the lines), and its fsync, woken only once
+    # the command has started, still happens with nobody calling sync().
+    lines = bin_dir / "lines"
+    lines.write_text('#!/bin/sh\nwc -l < "$1"\n', encoding="utf-8")
+    lines.chmod(stat.S_IRWXU)
+    file = ApprovalsFile(
+        defaults=PolicyDefaults(security=Security.ALLOWLIST, ask=Ask.OFF),
+        agents={"*": AgentPolicy(allowlist=(AllowlistEntry(pattern=str(lines)),))},
+    )
+    audit = tmp_path / "audit.jsonl"
+    guard = ExecGuard(approvals_file=file, audit=AuditLog(audit))
+    events: list[str] = []
+    real_fsync, real_popen = os.fsync, subprocess.Popen
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync {os.fstat(fd).st_size}")
+        real_fsync(fd)
+
+    def popen(*args: Any, **kwargs: Any) -> Any:
+        child = real_popen(*args, **kwargs)
+        events.append("started")
+        return child
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    run = await guarded_run(guard, f"lines {audit}", cwd=tmp_path, env=_env(bin_dir))
+    assert run.ok
+    assert run.stdout.strip() == b"1"  # its own record, before it started
+    with anyio.fail_after(5):
+        while f"fsync {audit.stat().st_size}" not in events:  # noqa: ASYNC110
+            await anyio.sleep(0.001)
+    assert events.index("started") < events.index(f"fsync {audit.stat().st_size}")
+    # A denial: nothing starts, and the record is synced all the same.
+    denied = await guarded_run(guard, "other", cwd=tmp_path, env=_env(bin_dir))
+    assert not denied.ran
+    with anyio.fail_after(5):
+        while f"fsync {audit.stat().st_size}" not in events:  # noqa: ASYNC110
+            await anyio.sleep(0.001)
+    assert events.count("started") == 1
 
 
 async def test_nonzero_exit_is_reported_not_raised(bin_dir: Path, tmp_path: Path) -> None:

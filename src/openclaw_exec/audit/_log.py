@@ -25,6 +25,8 @@ import json
 import os
 import stat
 import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -45,6 +47,37 @@ FsyncMode = Literal["always", "batch", "never"]
 FSYNC_MODES: Final = ("always", "batch", "never")
 # The group-commit thread exits after this long without work (started again on demand).
 _SYNC_IDLE_S = 2.0
+
+# The group commits whose wake-up the current task holds back (see held_group_sync).
+_HELD: ContextVar[list[_GroupSync] | None] = ContextVar("openclaw_exec_audit_held", default=None)
+
+
+@contextlib.contextmanager
+def held_group_sync() -> Iterator[Callable[[], None]]:
+    """
+    Hold back the ``fsync`` thread's wake-up of ``batch`` appends made in this block.
+
+    Within the block, a ``batch`` append on this task wakes its ``fsync`` thread only at
+    the returned release (called again on leaving the block, whatever happens). For
+    :func:`~openclaw_exec.integrations.guarded_run`: the record is written before the
+    answer, as always, and its ``fsync`` starts right after the command is started instead
+    of right before. A thread woken while the event loop's thread is busy competes with it
+    for the GIL at every system call of the decision and the start (60-150 µs per
+    command); woken after the start, it runs while the loop waits for the child. Only for
+    a block that releases within moments: the held records are not being synced.
+    """
+    held: list[_GroupSync] = []
+    token = _HELD.set(held)
+
+    def release() -> None:
+        while held:
+            held.pop().wake()
+
+    try:
+        yield release
+    finally:
+        _HELD.reset(token)
+        release()
 
 
 def _last_line(fd: int, size: int) -> bytes:
@@ -97,21 +130,36 @@ class _GroupSync:
         self._thread: threading.Thread | None = None
         self.error: OSError | None = None
 
-    def submit(self, fd: int, file_key: tuple[int, int]) -> int:
-        """Queue an ``fsync`` of what *fd* (file *file_key*: device, inode) has written."""
+    def submit(self, fd: int, file_key: tuple[int, int], *, wake: bool = True) -> int:
+        """
+        Queue an ``fsync`` of what *fd* (file *file_key*: device, inode) has written.
+
+        With *wake* false the thread is not woken (nor started) for it: :meth:`wake` must
+        follow (a busy thread takes it anyway when its current ``fsync`` ends).
+        """
         with self._cond:
             if file_key not in self._pending:
                 self._pending[file_key] = os.dup(fd)
             self._queued += 1
             ticket = self._queued
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="openclaw-exec-audit-fsync", daemon=True
-                )
-                self._thread.start()
-            else:
-                self._cond.notify_all()
+            if wake:
+                self._wake_locked()
             return ticket
+
+    def wake(self) -> None:
+        """Start (or wake) the thread for whatever is queued."""
+        with self._cond:
+            if self._pending:
+                self._wake_locked()
+
+    def _wake_locked(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="openclaw-exec-audit-fsync", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -209,8 +257,15 @@ class AuditLog:
         """Whether records carry a MAC."""
         return self._key is not None
 
-    def _append_sync(self, fields: dict[str, Any], *, wait_lock: bool = True) -> AuditRecord | None:
-        """Append one record; ``None`` when *wait_lock* is false and the flock is taken."""
+    def _append_sync(
+        self, fields: dict[str, Any], *, wait_lock: bool = True, wake: bool = True
+    ) -> AuditRecord | None:
+        """
+        Append one record; ``None`` when *wait_lock* is false and the flock is taken.
+
+        *wake* false: a ``batch`` fsync is queued without waking its thread (the caller
+        holds it, see :func:`held_group_sync`).
+        """
         self._raise_sync_error()  # fail closed: nothing more is recorded as if it were kept
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
         fd = os.open(self.path, flags | os.O_NONBLOCK | os.O_NOCTTY, 0o600)
@@ -244,7 +299,7 @@ class AuditLog:
             if self.fsync_mode == "always":
                 os.fsync(fd)
             elif self.fsync_mode == "batch":
-                self._group.submit(fd, (info.st_dev, info.st_ino))
+                self._group.submit(fd, (info.st_dev, info.st_ino), wake=wake)
             self._last = record
             self._size = size + len(line)
             return record
@@ -268,7 +323,10 @@ class AuditLog:
         """
         if self.fsync_mode != "always" and not self._lock.locked():
             # No await between the check and the write: no other task can interleave.
-            record = self._append_sync(fields, wait_lock=False)
+            held = _HELD.get() if self.fsync_mode == "batch" else None
+            if held is not None and self._group not in held:
+                held.append(self._group)  # woken at the holder's release
+            record = self._append_sync(fields, wait_lock=False, wake=held is None)
             if record is not None:
                 return record
         async with self._lock:
@@ -287,6 +345,7 @@ class AuditLog:
                 one did.
         """
         ticket = self._group.ticket()
+        self._group.wake()  # anything a held block queued (never waited for unwoken)
         await anyio.to_thread.run_sync(self._group.wait, ticket)
         self._raise_sync_error()
         await anyio.to_thread.run_sync(self._fsync_now)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import anyio.to_thread
 import attrs
 
 from openclaw_exec.analysis import ExecEnvironment
+from openclaw_exec.audit._log import held_group_sync
 from openclaw_exec.exceptions import AnalysisError, ExecDeniedError
 from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_environment
 from openclaw_exec.integrations._assess import RiskAssessor, authorize_assessed
@@ -152,31 +153,36 @@ async def guarded_run(
     text = command_text(command)
     where = checked_cwd(cwd)
     environ = exec_environment(env, env_overrides)
-    if assessors:
-        auth = await authorize_assessed(
-            guard,
-            text,
-            assessors=assessors,
-            cwd=where,
-            env=environ,
-            agent_id=agent_id,
-            session_key=session_key,
-            policy=policy,
-            sandbox=sandbox,
+    # The audit record of the answer is written before the answer, as always; its batch
+    # fsync is started once the command has started (see held_group_sync), not during it.
+    with held_group_sync() as started:
+        if assessors:
+            auth = await authorize_assessed(
+                guard,
+                text,
+                assessors=assessors,
+                cwd=where,
+                env=environ,
+                agent_id=agent_id,
+                session_key=session_key,
+                policy=policy,
+                sandbox=sandbox,
+            )
+        else:
+            auth = await guard.authorize(
+                text,
+                cwd=where,
+                env=environ,
+                agent_id=agent_id,
+                session_key=session_key,
+                policy=policy,
+                sandbox=sandbox,
+            )
+        if auth.cwd is None:
+            auth = attrs.evolve(auth, cwd=where)
+        return await _run_plan(
+            guard, auth, input=input, shell=shell, environment=environ, started=started
         )
-    else:
-        auth = await guard.authorize(
-            text,
-            cwd=where,
-            env=environ,
-            agent_id=agent_id,
-            session_key=session_key,
-            policy=policy,
-            sandbox=sandbox,
-        )
-    if auth.cwd is None:
-        auth = attrs.evolve(auth, cwd=where)
-    return await run_authorized(guard, auth, input=input, shell=shell, environment=environ)
 
 
 async def run_authorized(
@@ -211,6 +217,19 @@ async def run_authorized(
         AnalysisError: *shell* is not absolute, or an allowed authorization carries no
             cwd or environment (nothing can be run exactly as checked).
     """
+    return await _run_plan(guard, authorization, input=input, shell=shell, environment=environment)
+
+
+async def _run_plan(
+    guard: ExecGuard,
+    authorization: Authorization,
+    *,
+    input: bytes | None,  # noqa: A002 - the name anyio.run_process uses
+    shell: str,
+    environment: ExecEnvironment | None,
+    started: Callable[[], None] | None = None,
+) -> GuardedRun:
+    """:func:`run_authorized`; *started* is called once the process has started (or will not)."""
     shell_in: object = shell
     if not isinstance(shell_in, str) or not shell.startswith("/"):
         raise AnalysisError(f"shell must be an absolute path, got {shell!r}")
@@ -224,10 +243,12 @@ async def run_authorized(
         raise AnalysisError("an allowed authorization without its cwd and environment cannot run")
     run_env = dict(checked.env)  # exactly the environment that was checked and bound
     if auth.sandbox is not None:
+        if started is not None:
+            started()  # the confinement is prepared in worker threads: nothing held there
         return await _run_confined(
             guard, auth=auth, argv=argv, shell=shell, where=where, environ=run_env, stdin=input
         )
-    done = await spawn((shell, *argv[1:]), cwd=where, env=run_env, input=input)
+    done = await spawn((shell, *argv[1:]), cwd=where, env=run_env, input=input, started=started)
     return GuardedRun(
         authorization=auth,
         argv=argv,

@@ -30,7 +30,7 @@ import contextlib
 import os
 import select
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import IO
 
@@ -73,14 +73,20 @@ async def spawn(
     cwd: str,
     env: Mapping[str, str],
     input: bytes | None = None,  # noqa: A002 - the name anyio.run_process uses
+    started: Callable[[], None] | None = None,
 ) -> Completed:
     """
     Run *argv* in *cwd* with exactly *env*, collect it (see the module docstring).
+
+    *started* is called once the child has started (before anything is awaited for it),
+    or before :func:`anyio.run_process` on the fallback path.
 
     Raises:
         OSError: The program could not be started (as :func:`anyio.run_process`).
     """
     if not _pidfd_works():
+        if started is not None:
+            started()
         done = await anyio.run_process(
             list(argv),
             cwd=cwd,
@@ -102,6 +108,8 @@ async def spawn(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    if started is not None:
+        started()
     try:
         exited = os.pidfd_open(child.pid)
     except OSError:
