@@ -22,7 +22,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from openclaw_exec.analysis import Evaluation, _shell, evaluate_command
-from openclaw_exec.analysis._shell_plain import _bare_parts, _token_parts, plain_parts
+from openclaw_exec.analysis._shell_plain import _bare_parts, _quoted_parts, plain_parts
 from openclaw_exec.policy import AllowlistEntry
 
 _PLAIN_WORDS = (
@@ -173,7 +173,7 @@ def _check(text: str) -> None:
     # The quote-free splitter and the token loop agree wherever the former answers.
     bare = _bare_parts(text) if text.isascii() else None
     if bare is not None:
-        assert bare == _token_parts(text), text
+        assert bare == _quoted_parts(text), text
     fast_parse = _shell.parse_raw(text)
     fast_eval = evaluate_command(text, cwd="/tmp", env=_ENV, allowlist=_ALLOW)
     with _full_path():

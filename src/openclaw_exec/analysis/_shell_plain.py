@@ -70,18 +70,14 @@ _RESERVED = frozenset(
 )
 
 _QUOTED = r"""'[^']*'|"[^"\\$`]*\""""
-# A token: an operator (group 1), a word (group 2), or an assignment whose value is
-# quoted (group 3, ``NAME='...'``: one token only before the command word).
-_TOKEN = re.compile(
-    r"[ \t]*(?:(&&|\|\||[|;])"
-    rf"|([A-Za-z0-9_./,@%+:=-]+|{_QUOTED})(?=[ \t;|&]|\Z)"
-    rf"|([A-Za-z_][A-Za-z0-9_]*=(?:{_QUOTED}))(?=[ \t;|&]|\Z))"
-)
-_WHOLE = re.compile(
-    r"(?:[ \t]*(?:&&|\|\||[|;]"
-    rf"|(?:[A-Za-z0-9_./,@%+:=-]+|{_QUOTED}|[A-Za-z_][A-Za-z0-9_]*=(?:{_QUOTED}))"
-    r"(?=[ \t;|&]|\Z)))+[ \t]*\Z"
-)
+_END = r"(?=[ \t;|&]|\Z)"  # a word ends at a blank, an operator or the end: no a'b'
+# A word (plain characters or one quoted string) or an assignment whose value is quoted
+# (``NAME='...'``: one word, valid only before the command word).
+_WORD = rf"(?:[A-Za-z0-9_./,@%+:=-]+|{_QUOTED}){_END}|[A-Za-z_][A-Za-z0-9_]*=(?:{_QUOTED}){_END}"
+# A segment of such words and the operator after it ('' at the end of the text).
+_SEGMENT = re.compile(rf"[ \t]*((?:{_WORD})(?:[ \t]+(?:{_WORD}))*)[ \t]*(&&|\|\||[|;]|\Z)")
+# The words of a matched segment, in order (the quoted assignment first: it is one word).
+_WORDS = re.compile(rf"[A-Za-z_][A-Za-z0-9_]*=(?:{_QUOTED})|[A-Za-z0-9_./,@%+:=-]+|{_QUOTED}")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.+)\Z")
 # An unquoted command word: fewer characters than an argument (tree-sitter-bash reads
 # ``ls@x`` and ``ls%x`` in command position as a syntax error, bash as a name).
@@ -108,7 +104,7 @@ def plain_parts(text: str) -> RawParts | None:
         bare = _bare_parts(text)
         if bare is not None:
             return bare
-    return _token_parts(text)
+    return _quoted_parts(text)
 
 
 def _bare_parts(text: str) -> RawParts | None:
@@ -139,69 +135,63 @@ def _bare_parts(text: str) -> RawParts | None:
             parts.append((pipeline, None))
             return parts
         if len(pipeline) > 2 and op != ";":
-            return None  # as in _token_parts: the walk refuses `a | b | c && d`
+            return None  # as in _quoted_parts: the walk refuses `a | b | c && d`
         parts.append((pipeline, op))
         pipeline = []
 
 
-def _token_parts(text: str) -> RawParts | None:
-    """:func:`plain_parts` token by token: quotes and leading assignments too."""
-    if _WHOLE.match(text) is None:
-        return None
+def _quoted_parts(text: str) -> RawParts | None:
+    """:func:`plain_parts` segment by segment: quotes and leading assignments too."""
     parts: RawParts = []
     pipeline: list[RawSegment] = []
-    argv: list[str] = []
-    assignments: list[tuple[str, str]] = []
-    first = -1
-    end = 0
-    for token in _TOKEN.finditer(text):
-        op, word, quoted_assignment = token.groups()
-        if op is not None:
-            if not argv:
-                return None  # an operator with no command before it
-            segment = _segment(argv, assignments, text, first, end)
-            if segment is None:
-                return None
-            pipeline.append(segment)
-            if op != "|":
-                if len(pipeline) > 2 and op != ";":
-                    # tree-sitter-bash reads `a | b | c && d` at the start of a statement
-                    # as a pipeline holding a list, which the walk refuses.
-                    return None
-                parts.append((pipeline, op))
-                pipeline = []
-            argv, assignments, first = [], [], -1
-            continue
-        if first < 0:
-            first = token.start(2) if word is not None else token.start(3)
-        if word is None:  # NAME='...' or NAME="...": only before the command word
-            if argv:
-                return None
-            name, _, value = quoted_assignment.partition("=")
-            assignments.append((name, value[1:-1]))
-            end = token.end(3)
-            continue
-        end = token.end(2)
-        if word[0] in "'\"":
-            argv.append(word[1:-1])
-            continue
-        if word in _RESERVED:
+    pos = 0
+    end = len(text)
+    match = _SEGMENT.match
+    while True:
+        found = match(text, pos)
+        if found is None:
             return None
-        if not argv and _COMMAND_WORD.match(word) is None:
-            assignment = _ASSIGNMENT.match(word)
-            if assignment is None:
-                return None  # NAME+=value, =x, NAME=, ls@x ...: the walk decides
-            assignments.append((assignment.group(1), assignment.group(2)))
+        argv: list[str] = []
+        assignments: list[tuple[str, str]] = []
+        for word in _WORDS.findall(found.group(1)):
+            first = word[0]
+            if first in "'\"":
+                argv.append(word[1:-1])
+            elif word[-1] in "'\"":  # NAME='...': plain characters never hold a quote
+                if argv:
+                    return None  # only before the command word
+                name, _, value = word.partition("=")
+                assignments.append((name, value[1:-1]))
+            elif word in _RESERVED:
+                return None
+            elif argv or _COMMAND_WORD.match(word) is not None:
+                argv.append(word)
+            else:
+                assignment = _ASSIGNMENT.match(word)
+                if assignment is None:
+                    return None  # NAME+=value, =x, NAME=, ls@x ...: the walk decides
+                assignments.append((assignment.group(1), assignment.group(2)))
+        if not argv:
+            return None  # assignments without a command
+        segment = _segment(argv, assignments, text, found.start(1), found.end(1))
+        if segment is None:
+            return None
+        pipeline.append(segment)
+        op = found.group(2)
+        pos = found.end()
+        if op == "|":
             continue
-        argv.append(word)
-    if not argv:
-        return None  # empty, a trailing operator, or assignments without a command
-    segment = _segment(argv, assignments, text, first, end)
-    if segment is None:
-        return None
-    pipeline.append(segment)
-    parts.append((pipeline, None))
-    return parts
+        if not op:  # the end of the text
+            if pos != end:
+                return None
+            parts.append((pipeline, None))
+            return parts
+        if len(pipeline) > 2 and op != ";":
+            # tree-sitter-bash reads `a | b | c && d` at the start of a statement as a
+            # pipeline holding a list, which the walk refuses.
+            return None
+        parts.append((pipeline, op))
+        pipeline = []
 
 
 def _segment(
