@@ -174,3 +174,23 @@ def test_the_system_call_number_is_openat2() -> None:
     # A wrong number would call another system call: prove it opens what it is asked to.
     assert symlink_free("/") is True
     assert symlink_free("/proc/self") is False
+
+
+def test_a_known_link_name_never_answers_the_folder_question(tmp_path: Path) -> None:
+    """
+    ``find -exec`` asks only whether the file is a link; a later ``find`` of the same path
+    must still find its folder symlinked (the two answers are kept apart).
+    """
+    root = tmp_path.resolve()
+    (root / "real").mkdir()
+    find = root / "real" / "find"
+    find.write_text("#!/bin/sh\n")
+    find.chmod(0o755)
+    (root / "link").symlink_to(root / "real")
+    only_link = compile_allowlist([AllowlistEntry(pattern=str(root / "link" / "find"))])
+    env = {"PATH": f"{root}/link"}
+    for command in ("find . -exec ls '{}' + ; find .", "find . ; find . -exec ls '{}' +", "find ."):
+        found = evaluate_command(command, cwd=str(root), env=env, allowlist=only_link)
+        assert not found.allowlist_satisfied, command
+        last = found.segments[-1] if command.endswith("find .") else found.segments[0]
+        assert "symlinked folder" in (last.miss_reason or ""), command

@@ -34,6 +34,7 @@ class Context:
     __slots__ = (
         "allowlist",
         "cache",
+        "clean",
         "cwd",
         "danger_env",
         "links",
@@ -75,6 +76,7 @@ class Context:
         self.resolved: dict[str, ResolvedExecutable | None] = {}
         self.symlinked: dict[str, bool] = {}
         self.links: dict[str, bool] = {}
+        self.clean: dict[str, bool] = {}
         # The environment for danger profiles, None when they are off.
         self.danger_env: Mapping[str, str] | None = None
         self.trusted_real: frozenset[str] | None = None
@@ -120,8 +122,9 @@ class Context:
         if path is None:
             return None
         link = self.links.get(path)
-        if link is None and not self._symlink_free(path):
-            link = self.links[path] = self.resolver.is_symlink(path)
+        if link is None:
+            link = False if self._symlink_free(path) else self.resolver.is_symlink(path)
+            self.links[path] = link
         if not link:
             return path
         return resolved.real_path
@@ -130,10 +133,10 @@ class Context:
         if self.cache is not None or resolved.path is None:
             # A cached value keeps its own answer (revalidated with the value's stamps).
             return resolved.through_symlinked_folder
+        if self._symlink_free(resolved.path):
+            return False
         folder = posixpath.dirname(resolved.path)
         found = self.symlinked.get(folder)
-        if found is None and self._symlink_free(resolved.path):
-            return False
         if found is None:
             found = self.resolver.has_symlink(folder)
             self.symlinked[folder] = found
@@ -145,19 +148,17 @@ class Context:
 
         Both questions asked of a matched executable (is its folder symlinked, is the file
         itself a link) are answered ``False`` by one ``openat2`` of the whole path when it
-        meets no symlink; the answers are kept for this evaluation only. Only for the
-        default :class:`OsResolver` itself (a subclass or another resolver may answer
-        otherwise); ``False`` means "ask each question the usual way".
+        meets no symlink. Its answer is kept apart from theirs, for this evaluation only:
+        "the file is no link" says nothing of its folder. Only for the default
+        :class:`OsResolver` itself (a subclass or another resolver may answer otherwise);
+        ``False`` means "ask each question the usual way".
         """
         if type(self.resolver) is not OsResolver:
             return False
-        if path in self.links:
-            return not self.links[path]
-        if symlink_free(path) is not True:
-            return False
-        self.links[path] = False
-        self.symlinked[posixpath.dirname(path)] = False
-        return True
+        clean = self.clean.get(path)
+        if clean is None:
+            clean = self.clean[path] = symlink_free(path) is True
+        return clean
 
 
 class Abort(Exception):  # noqa: N818 - internal control flow
