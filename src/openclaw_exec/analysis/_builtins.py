@@ -53,6 +53,7 @@ __all__ = [
     "BuiltinFinding",
     "BuiltinKind",
     "BuiltinSpec",
+    "builtin_spec",
     "check_builtin",
 ]
 
@@ -402,6 +403,11 @@ def _lookup(word: str) -> BuiltinSpec | None:
         # comptags, comptry, compvalues, comparguments (zsh), compgen/complete (bash).
         return _ZSH_COMP_SPEC
     return spec
+
+
+def builtin_spec(word: str) -> BuiltinSpec | None:
+    """The builtin *word* names as a command word, or ``None``."""
+    return _lookup(word)
 
 
 def check_builtin(argv: Sequence[str]) -> BuiltinFinding | None:

@@ -46,6 +46,7 @@ __all__ = [
     "InlineEvalHit",
     "detect_carried_inline_eval",
     "detect_inline_eval",
+    "inline_eval_spec_names",
     "interpreter_name_variants",
     "is_interpreter_like",
 ]
@@ -111,6 +112,11 @@ for _spec in FLAG_SPECS:
     for _name in _spec.names:
         _FLAG_BY_NAME.setdefault(_name, _spec)
 _POSITIONAL_BY_NAME = {name: pspec for pspec in POSITIONAL_SPECS for name in pspec.names}
+
+
+def inline_eval_spec_names(normalized: str) -> bool:
+    """Whether any name variant of *normalized* has an inline-eval spec (flag or positional)."""
+    return _find_flag_spec(normalized) is not None or _find_positional_spec(normalized) is not None
 
 
 def _find_flag_spec(normalized: str) -> FlagSpec | None:

@@ -12,16 +12,17 @@ wrapper's ``-c`` payload is parsed and evaluated recursively, up to
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypedDict
 
 from openclaw_exec.analysis._allowlist import arg_pattern_matches
-from openclaw_exec.analysis._builtins import check_builtin
+from openclaw_exec.analysis._builtins import builtin_spec, check_builtin
 from openclaw_exec.analysis._context import Abort, Context
 from openclaw_exec.analysis._danger import DangerHit
 from openclaw_exec.analysis._danger_rows import find_danger
-from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval
+from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval, inline_eval_spec_names
 from openclaw_exec.analysis._resolver import ResolvedExecutable
 from openclaw_exec.analysis._results import SatisfiedBy, SegmentEvaluation, make_segment
 from openclaw_exec.analysis._rules import InlineEvalHit, detect_inline_eval
@@ -31,8 +32,12 @@ from openclaw_exec.analysis._safe_bins import (
     validate_safe_bin_argv,
 )
 from openclaw_exec.analysis._shell import AnalysisFailure, RawSegment, parse_raw
+from openclaw_exec.analysis._shells import shell_family
+from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS
 from openclaw_exec.analysis._wrappers import (
     WrapperPlan,
+    make_plain_plan,
+    normalize_executable_token,
     payload_segment_refusal,
     shell_script_candidate,
     wrapper_plan,
@@ -51,24 +56,31 @@ _COMMAND_RUNNERS = frozenset({"find", "xargs"})
 
 def evaluate_segment(seg: RawSegment, ctx: Context, depth: int, strict: bool) -> SegmentEvaluation:
     argv, assignments, raw, position = seg
-    plan = wrapper_plan(argv)
-    execution = ctx.resolve(plan.argv[0]) if plan.argv else None
-    policy = (
-        execution
-        if plan.policy_argv == plan.argv
-        else (ctx.resolve(plan.policy_argv[0]) if plan.policy_argv else None)
-    )
-    # The effective argv, or behind a blocked wrapper (2026.9.6 looks through carriers).
-    inline = detect_inline_eval(plan.argv)
-    if inline is None and plan.blocked:
-        inline = detect_carried_inline_eval(plan.argv)
     inner: tuple[SegmentEvaluation, ...] = ()
-    if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
-        inner = _evaluate_payload(plan.shell_inline_command, position, ctx, depth, strict)
-
-    # A builtin shape that is not proven harmless is never the allowlisted file of its
-    # name (text shapes that run code already failed parsing; an argv lands here).
-    builtin = check_builtin(argv)
+    if argv and _ordinary(argv[0]):
+        # No wrapper, shell, interpreter or builtin by that name: what the three steps
+        # below answer for any argv starting with it (tests/analysis/test_ordinary.py).
+        plan = make_plain_plan(argv)
+        execution = policy = ctx.resolve(argv[0])
+        inline = None
+        builtin = None
+    else:
+        plan = wrapper_plan(argv)
+        execution = ctx.resolve(plan.argv[0]) if plan.argv else None
+        policy = (
+            execution
+            if plan.policy_argv == plan.argv
+            else (ctx.resolve(plan.policy_argv[0]) if plan.policy_argv else None)
+        )
+        # The effective argv, or behind a blocked wrapper (2026.9.6 looks through carriers).
+        inline = detect_inline_eval(plan.argv)
+        if inline is None and plan.blocked:
+            inline = detect_carried_inline_eval(plan.argv)
+        if plan.shell_wrapper and plan.shell_inline_command is not None and not plan.blocked:
+            inner = _evaluate_payload(plan.shell_inline_command, position, ctx, depth, strict)
+        # A builtin shape that is not proven harmless is never the allowlisted file of its
+        # name (text shapes that run code already failed parsing; an argv lands here).
+        builtin = check_builtin(argv)
     floor = payload_segment_refusal(argv, plan) if depth else None
     decision: _Decision = (
         (None, None, builtin.reason)
@@ -108,6 +120,31 @@ def evaluate_segment(seg: RawSegment, ctx: Context, depth: int, strict: bool) ->
         inline,
         inner,
         danger,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _ordinary(word: str) -> bool:
+    """
+    Whether a segment whose first word is *word* needs no wrapper, inline-eval or builtin step.
+
+    True only when *word* is written without surrounding blanks, is not ``time`` (the
+    builtin prefix), names no dispatch wrapper, multiplexer or shell (after
+    normalisation: ``/usr/bin/Bash5.2.exe`` is bash), no inline-eval interpreter in any
+    of its name variants (``python3.11-dbg``), and no shell builtin. Then
+    ``wrapper_plan`` returns the argv unchanged, ``detect_inline_eval`` and
+    ``check_builtin`` return ``None``, whatever the other words: the tables are static,
+    so the answer depends on the word alone and is kept.
+    """
+    if not word or word != word.strip() or word == "time":
+        return False
+    name = normalize_executable_token(word)
+    return (
+        name not in DISPATCH
+        and name not in MULTIPLEXERS
+        and not shell_family(name)[0]
+        and not inline_eval_spec_names(name)
+        and builtin_spec(word) is None
     )
 
 

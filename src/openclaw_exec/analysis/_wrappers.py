@@ -26,6 +26,7 @@ __all__ = [
     "WrapperPlan",
     "extract_shell_inline_command",
     "is_shell_wrapper",
+    "make_plain_plan",
     "normalize_executable_token",
     "payload_segment_refusal",
     "shell_script_candidate",
@@ -131,6 +132,11 @@ def _shell_plan(
     if call.refusal is not None:
         return _make_plan(argv, policy_argv, wrappers, name, True, None, call.refusal)  # noqa: FBT003
     return _make_plan(argv, policy_argv, wrappers, None, True, call.payload, None)  # noqa: FBT003
+
+
+def make_plain_plan(argv: tuple[str, ...]) -> WrapperPlan:
+    """The plan of an argv with no wrapper and no shell: itself, unchanged."""
+    return _make_plan(argv, argv, (), None, False, None, None)  # noqa: FBT003
 
 
 def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> WrapperPlan:
