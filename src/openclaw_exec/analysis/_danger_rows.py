@@ -336,11 +336,10 @@ def find_danger(
     """
     if not argv:
         return None
-    profiles = dict.fromkeys(
-        p for p in (profile_name(argv[0]), *(profile_name(n) for n in names)) if p is not None
-    )
-    if not profiles:
-        return None
+    first = profile_name(argv[0])
+    if first is None and all(profile_name(n) is None for n in names):
+        return None  # the commonest answer: no profile by any name (ls, cat, rg)
+    profiles = dict.fromkeys(p for p in (first, *(profile_name(n) for n in names)) if p is not None)
     ctx = PathContext(cwd, env, resolver)
     for profile in profiles:
         # A matcher reads argv[0] for the program's own name (npx, pnpm, chgrp); reached
