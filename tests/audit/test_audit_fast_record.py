@@ -1,8 +1,9 @@
 """
 The audit record's fast build against the generic one it replaced (a differential test).
 
-``chain_record_line`` splices the canonical JSON and the line from three encoded pieces,
-and ``_bounded`` takes exact-type shortcuts for small dicts, lists and short texts. The
+``chain_record_line`` splices the canonical JSON and the line from three encoded pieces
+(made straight from the fields, without a draft record, for the usual fields), and
+``_bounded`` takes exact-type shortcuts for small dicts, lists and short texts. The
 reference below is the previous code, kept verbatim: a bounded walk through the ABCs, the
 record built, its body encoded, then ``to_json`` encoding it again. Both must give the same
 record and the same bytes for any fields, inside and past every bound, keyed or not.
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -177,6 +179,46 @@ def test_the_fast_record_is_the_generic_one(
     assert chain_record(previous, key=key, **fields) == expected
     lines = ([previous.to_json() + "\n"] if previous is not None else []) + [line + "\n"]
     assert verify_lines(lines, key=key).ok
+
+
+_OPTIONAL = (
+    "cwd",
+    "agent_id",
+    "session_key",
+    "host",
+    "env_keys",
+    "path_env",
+    "policy",
+    "decision",
+    "approval_id",
+    "approver",
+    "details",
+)
+
+
+@given(_fields(), st.sets(st.sampled_from(_OPTIONAL)), st.sampled_from([None, KEY]))
+def test_fields_left_to_their_defaults_give_the_generic_record(
+    fields: dict[str, Any], left_out: set[str], key: bytes | None
+) -> None:
+    # The record's own defaults (kind, empty policy, no cwd...) fill what is not passed,
+    # and a kind passed explicitly is kept: both as the draft record's body() had them.
+    given_fields = {k: v for k, v in fields.items() if k not in left_out}
+    if "host" in left_out:
+        given_fields["kind"] = "exec.other"
+    expected = _ref_chain(None, key, **given_fields)
+    record, line = chain_record_line(None, key=key, **given_fields)
+    assert record == expected
+    assert line == expected.to_json()
+
+
+def test_fields_the_record_does_not_take_raise_as_before() -> None:
+    base: dict[str, Any] = {"ts_ms": 1, "command": "x", "allowed": True, "reason": "r"}
+    for extra in ({"bogus": 1}, {"hash": "h"}, {"seq": 3}):
+        with pytest.raises(TypeError):
+            chain_record_line(None, **base, **extra)
+    for missing in ("ts_ms", "command", "allowed", "reason"):
+        with pytest.raises(TypeError):
+            chain_record_line(None, **{k: v for k, v in base.items() if k != missing})
 
 
 @given(st.one_of(_json, _wide, _deep))

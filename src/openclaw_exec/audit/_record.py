@@ -50,6 +50,7 @@ _RECORD_BUDGET: Final = 256 * 1024
 _POLICY_KEYS: Final = frozenset({"security", "ask", "askFallback", "autoAllowSkills", "sandbox"})
 
 _MAX_KEY_CHARS: Final = 256  # of one environment variable name in env_keys
+_FACTORY_MADE: Final = ("policy", "details")  # AuditRecord's fields with a factory default
 
 _STR_FIELDS = ("kind", "command", "reason", "prev", "hash")
 _OPT_STR_FIELDS = (
@@ -365,14 +366,21 @@ def chain_record_line(
 
     The body is serialised once: the canonical JSON (hashed and signed) and the line
     (the same keys plus ``hash`` and ``mac``, sorted) are spliced from the same three
-    pieces instead of encoding the record twice.
+    pieces instead of encoding the record twice. For the usual fields (every name a field
+    of :class:`AuditRecord` the caller may pass, the required ones present) the pieces are
+    made straight from them, without a draft record and its ``body()``; anything else
+    takes the generic way (which raises as the record's constructor does).
     """
     secret = _check_key(key)
     seq = 1 if previous is None else previous.seq + 1
     prev = GENESIS_HASH if previous is None else previous.hash
     bounded = _bound_fields(fields)
-    draft = AuditRecord(seq=seq, prev=prev, **bounded)
-    pieces = _pieces(draft.body())  # serialised once for the size, hash, MAC and line
+    pieces = None
+    if _REQUIRED_FIELDS <= bounded.keys() <= _PASSED_FIELDS:
+        pieces = _direct_pieces(seq, prev, bounded)
+    if pieces is None:
+        draft = AuditRecord(seq=seq, prev=prev, **bounded)
+        pieces = _pieces(draft.body())  # serialised once for the size, hash, MAC and line
     canonical = _joined(pieces).encode("utf-8", "surrogatepass")
     if len(canonical) > _RECORD_BUDGET:  # many capped pieces still add up: compact
         bounded = _compact(bounded)
@@ -385,10 +393,75 @@ def chain_record_line(
     return record, _joined(pieces, digest, mac)
 
 
+_RECORD_FIELDS: Final[tuple[attrs.Attribute[Any], ...]] = tuple(attrs.fields(AuditRecord))
+#: What a caller may pass (chain_record_line sets the rest), and what it must.
+_PASSED_FIELDS: Final = frozenset(a.name for a in _RECORD_FIELDS) - {"seq", "prev", "hash", "mac"}
+_REQUIRED_FIELDS: Final = frozenset(a.name for a in _RECORD_FIELDS if a.default is attrs.NOTHING)
+# The members of body() with a plain default, by the piece they sort into (before "hash",
+# between "hash" and "mac", after "mac"); policy and details (made by factories) apart.
+_PLAIN = [
+    a for a in _RECORD_FIELDS if a.default is not attrs.NOTHING and a.name not in _FACTORY_MADE
+]
+_HEAD_DEFAULTS: Final[dict[str, Any]] = {a.name: a.default for a in _PLAIN if a.name < "hash"}
+_TAIL_DEFAULTS: Final[dict[str, Any]] = {a.name: a.default for a in _PLAIN if a.name > "mac"}
+_MIDDLE_NAMES: Final = tuple(sorted(a.name for a in _RECORD_FIELDS if "hash" < a.name < "mac"))
+if _MIDDLE_NAMES != ("host", "kind") or any(hasattr(a.default, "factory") for a in _PLAIN):
+    msg = "AuditRecord's fields no longer sort as _direct_pieces assumes"
+    raise RuntimeError(msg)  # pragma: no cover
+
+
+def _direct_pieces(seq: int, prev: str, bounded: dict[str, Any]) -> tuple[str, str, str] | None:
+    """
+    ``_pieces(AuditRecord(seq=seq, prev=prev, **bounded).body())`` without the record.
+
+    ``None`` for a field value ``body()`` would treat differently from a plain copy (the
+    caller then takes the generic way).
+    """
+    head = dict(_HEAD_DEFAULTS)
+    tail = dict(_TAIL_DEFAULTS)
+    tail["policy"] = {}
+    head["details"] = {}
+    host: Any = None
+    kind: Any = "exec.authorize"
+    for name, value in bounded.items():
+        if name < "hash":
+            head[name] = value
+        elif name > "mac":
+            tail[name] = value
+        elif name == "host":
+            host = value
+        else:
+            kind = value
+    tail["seq"] = seq
+    tail["prev"] = prev
+    # As body(): the optional hash and length left out when None, env_keys as a list,
+    # policy and details as plain dicts.
+    if head.get("command_sha256", 0) is None:
+        del head["command_sha256"]
+    if head.get("command_length", 0) is None:
+        del head["command_length"]
+    head["env_keys"] = list(head["env_keys"])
+    if type(tail["policy"]) is not dict or type(head["details"]) is not dict:
+        return None
+    middle = '"host":' + _member(host) + ',"kind":' + _member(kind)
+    return _dumps(head)[1:-1], middle, _dumps(tail)[1:-1]
+
+
+def _member(value: Any) -> str:
+    """One JSON value as ``_dumps`` writes it (a text or null without the encoder's set-up)."""
+    if type(value) is str:
+        return _encode_text(value)
+    if value is None:
+        return "null"
+    return _dumps(value)
+
+
 # json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds this
 # encoder on every call; the same one, made once, gives the same text.
 _ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _dumps = _ENCODER.encode
+# What the encoder itself writes for a str with ensure_ascii=False (its own fast path).
+_encode_text: Final = json.encoder.encode_basestring
 
 
 def _pieces(body: Mapping[str, Any]) -> tuple[str, str, str]:
