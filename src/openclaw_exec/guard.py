@@ -298,11 +298,34 @@ class ExecGuard(_Checking, _Asking):
         Raises:
             AnalysisError: Misuse, such as a relative *cwd*.
         """
+        where = checked_cwd(cwd)
+        environ = exec_environment(env, env_overrides)
+        return await self._authorize(
+            command,
+            where=where,
+            environ=environ,
+            agent_id=agent_id,
+            session_key=session_key,
+            policy=policy,
+            sandbox=sandbox,
+        )
+
+    async def _authorize(
+        self,
+        command: str,
+        *,
+        where: str,
+        environ: ExecEnvironment,
+        agent_id: str | None,
+        session_key: str | None,
+        policy: ExecPolicy | None,
+        sandbox: Sandbox | None,
+    ) -> Authorization:
+        """:meth:`authorize` for a cwd already resolved and an environment already built."""
         first, ask = await self._check_and_open(
             command,
-            cwd=cwd,
-            env=env,
-            env_overrides=env_overrides,
+            where=where,
+            environ=environ,
             agent_id=agent_id,
             session_key=session_key,
             policy=policy,
@@ -359,11 +382,12 @@ class ExecGuard(_Checking, _Asking):
         Raises:
             AnalysisError: Misuse, such as a relative *cwd*.
         """
+        where = checked_cwd(cwd)
+        environ = exec_environment(env, env_overrides)
         first, _ = await self._check_and_open(
             command,
-            cwd=cwd,
-            env=env,
-            env_overrides=env_overrides,
+            where=where,
+            environ=environ,
             agent_id=agent_id,
             session_key=session_key,
             policy=policy,
@@ -447,17 +471,14 @@ class ExecGuard(_Checking, _Asking):
         self,
         command: str,
         *,
-        cwd: str | os.PathLike[str] | None,
-        env: Mapping[str, str] | ExecEnvironment | None,
-        env_overrides: Mapping[str, str] | None,
+        where: str,
+        environ: ExecEnvironment,
         agent_id: str | None,
         session_key: str | None,
         policy: ExecPolicy | None,
         sandbox: Sandbox | None,
         has_route: bool | None,
     ) -> tuple[Authorization | PendingApproval, _Ask | None]:
-        where = checked_cwd(cwd)
-        environ = exec_environment(env, env_overrides)
         plan = await self._plan(
             command,
             where=where,

@@ -23,13 +23,16 @@ from openclaw_exec import (
     guarded_run,
     guarded_tool,
 )
+from openclaw_exec import guard as guard_module
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.audit import AuditLog
+from openclaw_exec.guard import checked_cwd
 from openclaw_exec.integrations import (
     RISK_DENIED,
     Assessment,
     Requirement,
     RiskContext,
+    _run,
     authorize_assessed,
     combine_requirements,
     command_text,
@@ -154,6 +157,29 @@ async def test_the_record_is_written_before_the_start_and_synced_after_it(
         while f"fsync {audit.stat().st_size}" not in events:  # noqa: ASYNC110
             await anyio.sleep(0.001)
     assert events.count("started") == 1
+
+
+async def test_the_cwd_is_resolved_once_and_that_folder_is_checked_and_run_in(
+    bin_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    calls: list[object] = []
+
+    def counting(cwd: object = None) -> str:
+        calls.append(cwd)
+        return checked_cwd(cwd)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_run, "checked_cwd", counting)
+    monkeypatch.setattr(guard_module, "checked_cwd", counting)
+    guard = ExecGuard(approvals_file=_file(bin_dir))
+    run = await guarded_run(guard, "tool", cwd=tmp_path / "link", env=_env(bin_dir))
+    assert run.ok
+    assert calls == [tmp_path / "link"]  # guarded_run's resolution, not the guard's again
+    assert run.cwd == run.authorization.cwd == str(real)
+    await guard.authorize("tool", cwd=tmp_path / "link", env=_env(bin_dir))
+    assert len(calls) == 2  # authorize itself still resolves what it is given
 
 
 async def test_nonzero_exit_is_reported_not_raised(bin_dir: Path, tmp_path: Path) -> None:

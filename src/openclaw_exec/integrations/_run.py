@@ -169,10 +169,12 @@ async def guarded_run(
                 sandbox=sandbox,
             )
         else:
-            auth = await guard.authorize(
+            # The cwd resolved and the environment built above are the ones checked (not
+            # resolved again: a symlink swapped meanwhile changes nothing checked or run).
+            auth = await guard._authorize(  # noqa: SLF001 - authorize without re-resolving
                 text,
-                cwd=where,
-                env=environ,
+                where=where,
+                environ=environ,
                 agent_id=agent_id,
                 session_key=session_key,
                 policy=policy,
