@@ -23,10 +23,7 @@ from __future__ import annotations
 from openclaw_exec.adapters.websocket._approvals import (
     ApprovalCallback,
     ApprovalOperator,
-    ApprovalOutcome,
     ApprovalPrompt,
-    ApprovalRegistration,
-    ApprovalRequester,
     prompt_callback,
 )
 from openclaw_exec.adapters.websocket._client import (
@@ -46,6 +43,11 @@ from openclaw_exec.adapters.websocket._identity import (
     save_identity,
 )
 from openclaw_exec.adapters.websocket._queries import GatewayApprovals
+from openclaw_exec.adapters.websocket._requester import (
+    ApprovalOutcome,
+    ApprovalRegistration,
+    ApprovalRequester,
+)
 from openclaw_exec.adapters.websocket._server import GatewayKit, GatewayKitConfig
 from openclaw_exec.adapters.websocket._store import (
     FilePairingStore,
