@@ -9,7 +9,6 @@ Nothing here is public.
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -81,13 +80,11 @@ class _Checking:
         # Read and checked on every decision (the bytes are compared with the last read's:
         # the parsed value, and so the compiled allowlist, is reused only for equal bytes).
         # A small regular file is read on the calling thread: a few system calls cost less
-        # than a worker-thread hop; anything else (large, missing, odd) in a worker thread.
-        try:
-            info = self.approvals.path.stat()
-        except OSError:
-            info = None
-        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size <= _INLINE_FILE_BYTES:
-            return self.approvals.load()
+        # than a worker-thread hop; a larger one in a worker thread. Opened without
+        # blocking and checked with fstat first, so a FIFO or a missing file answers here.
+        small, file = self.approvals.load_small(_INLINE_FILE_BYTES)
+        if small:
+            return file
         return await anyio.to_thread.run_sync(self.approvals.load)
 
     def _resolve(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import stat
 import time
 from pathlib import Path
@@ -12,13 +13,21 @@ from typing import Any
 import pytest
 
 from openclaw_exec import ApprovalsFileError
+from openclaw_exec.adapters import filestore
 from openclaw_exec.adapters.filestore import (
     ApprovalsStore,
     default_approvals_path,
     read_approvals,
     write_approvals,
 )
-from openclaw_exec.policy import AllowlistEntry, ApprovalsFile, Ask, Security, loads_approvals
+from openclaw_exec.policy import (
+    AllowlistEntry,
+    ApprovalsFile,
+    Ask,
+    PolicyDefaults,
+    Security,
+    loads_approvals,
+)
 
 PROCESSES = 8
 # 8 writers x 60 entries still interleave hundreds of locked read-modify-writes while a
@@ -204,3 +213,43 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_a_torn_file(
     assert set(patterns) == expected
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_load_small_is_load_below_the_limit_and_reads_nothing_above(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the guard reads on the event loop's thread: one open and fstat decide whether
+    # the file is small; the answer, the errors and the reuse of equal bytes are load()'s.
+    path = tmp_path / "exec-approvals.json"
+    store = ApprovalsStore(path)
+    assert store.load_small(1024) == (True, None)  # missing: no restriction, as load()
+    write_approvals(path, ApprovalsFile(defaults=PolicyDefaults(security=Security.DENY)))
+    size = path.stat().st_size
+    small, file = store.load_small(size)
+    assert small
+    assert file is store.load()  # equal bytes: the same parsed value
+    assert store.load_small(size) == (True, file)
+
+    def no_read(fd: int, limit: int) -> bytes:
+        raise AssertionError("a file over the limit must not be read here")
+
+    monkeypatch.setattr(filestore, "read_at_most", no_read)
+    assert store.load_small(size - 1) == (False, None)
+    monkeypatch.undo()
+    # An edit keeping size and mtime is seen (the bytes are read and compared every time).
+    before = path.stat()
+    edited = path.read_bytes().replace(b'"deny"', b'"full"')
+    assert len(edited) == before.st_size
+    path.write_bytes(edited)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    changed = store.load_small(size)[1]
+    assert changed is not None
+    assert changed is not file
+    assert changed == store.load()
+    path.chmod(0o620)  # group-writable: refused as load() refuses it
+    with pytest.raises(ApprovalsFileError, match="writable by group"):
+        store.load_small(size)
+    path.unlink()
+    os.mkfifo(path)  # a FIFO: refused at once, never waited on
+    with pytest.raises(ApprovalsFileError, match="not a regular file"):
+        store.load_small(size)

@@ -104,7 +104,20 @@ def read_approvals_bytes(path: str | os.PathLike[str]) -> bytes | None:
     Raises:
         ApprovalsFileError: As :func:`read_approvals`, before any parsing.
     """
-    target = Path(path)
+    data = _read_checked(Path(path), None)
+    assert not isinstance(data, _Larger)  # no limit: never larger
+    return data
+
+
+class _Larger:
+    """A regular file larger than the caller's limit: nothing was read (see load_small)."""
+
+
+_LARGER: Final = _Larger()
+
+
+def _read_checked(target: Path, limit: int | None) -> bytes | _Larger | None:
+    """:func:`read_approvals_bytes`, or :data:`_LARGER` for a regular file over *limit*."""
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except FileNotFoundError:
@@ -137,6 +150,8 @@ def read_approvals_bytes(path: str | os.PathLike[str]) -> bytes | None:
                 f"the file is {info.st_size} bytes, larger than the {MAX_FILE_BYTES} accepted",
                 path=str(target),
             )
+        if limit is not None and info.st_size > limit:
+            return _LARGER
         os.set_blocking(fd, True)
         data = read_at_most(fd, MAX_FILE_BYTES)
     except OSError as exc:
@@ -292,7 +307,22 @@ class ApprovalsStore:
         The file is read and checked on every call; the document is parsed again only
         when its bytes differ from the last read's (then the same value is returned).
         """
-        data = read_approvals_bytes(self.path)
+        return self._parsed(read_approvals_bytes(self.path))
+
+    def load_small(self, max_bytes: int) -> tuple[bool, ApprovalsFile | None]:
+        """
+        :meth:`load` for a file of at most *max_bytes*: ``(True, value)``.
+
+        ``(False, None)`` for a regular file larger than that, nothing read (the caller
+        reads it elsewhere, a worker thread); every refusal raises as :meth:`load`'s. One
+        ``open`` and ``fstat`` decide, so nothing is looked up twice.
+        """
+        data = _read_checked(self.path, max_bytes)
+        if isinstance(data, _Larger):
+            return False, None
+        return True, self._parsed(data)
+
+    def _parsed(self, data: bytes | None) -> ApprovalsFile | None:
         if data is None:
             return None
         last = self._last
