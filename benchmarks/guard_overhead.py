@@ -2,6 +2,7 @@
 What ``guarded_run`` adds to spawning the same command: the guard's overhead.
 
     python benchmarks/guard_overhead.py [--runs 300] [--backend asyncio|trio]
+        [--fsync batch,always,never] [--breakdown-runs 100]
 
 An allowlisted command (``true``, allowlisted by its real path in an approvals file on
 disk, security ``allowlist``, ask ``off``) is run through ``guarded_run`` with the
@@ -113,7 +114,8 @@ async def _measure(runs: int, command: str, *, fsync: FsyncMode) -> dict[str, li
 # The phases of guarded_run timed in the breakdown pass: (module, attribute, label). Each is
 # looked up where guarded_run's code calls it; a name a tree does not have is skipped.
 _PHASES = (
-    ("openclaw_exec.integrations._run", "checked_cwd", "cwd resolved (x2: guarded_run, guard)"),
+    ("openclaw_exec.integrations._run", "checked_cwd", "cwd resolved (guarded_run)"),
+    ("openclaw_exec.guard", "checked_cwd", "cwd resolved (the guard)"),
     ("openclaw_exec.integrations._run", "exec_environment", "host environment scrubbed"),
     ("openclaw_exec._guard_checking._Checking", "_load_file", "approvals file read"),
     ("openclaw_exec._guard_checking._Checking", "_resolve", "policy resolved"),
@@ -214,9 +216,18 @@ def main() -> None:
     parser.add_argument(
         "--breakdown-runs", type=int, default=100, help="runs of the timed pass (0: none)"
     )
+    parser.add_argument(
+        "--fsync",
+        default=",".join(FSYNC_MODES_MEASURED),
+        help="the audit log's fsync modes measured, comma-separated (default: all three)",
+    )
     args = parser.parse_args()
+    asked = {m for m in args.fsync.split(",") if m}
+    modes: list[FsyncMode] = [m for m in FSYNC_MODES_MEASURED if m in asked]
+    if not asked or len(modes) != len(asked):
+        parser.error(f"--fsync: a comma-separated subset of {','.join(FSYNC_MODES_MEASURED)}")
     print(f"command: {args.command!r}, {args.runs} runs of each, alternating, {args.backend}")
-    for fsync in FSYNC_MODES_MEASURED:
+    for fsync in modes:
         figures = anyio.run(
             functools.partial(_measure, args.runs, args.command, fsync=fsync),
             backend=args.backend,
