@@ -34,9 +34,11 @@ from openclaw_exec.protocol import (
     ApprovalRequest,
     ApprovalState,
     Decision,
+    ExecBinding,
     Principal,
     TerminalReason,
 )
+from openclaw_exec.sandbox import binding_argv
 
 if TYPE_CHECKING:
     from openclaw_exec.abc import ApprovalStore
@@ -65,6 +67,18 @@ class _Asking:
     _clock: Callable[[], int]
     grant_expiry_days: int | None
     allow_always_scope: str
+
+    def _binding(
+        self, outcome: _Outcome, session_key: str | None, env: Mapping[str, str]
+    ) -> ExecBinding:
+        """The plan an approval of *outcome* is bound to (what runs, where, with what)."""
+        return ExecBinding.of(
+            binding_argv(("sh", "-c", outcome.command), outcome.sandbox, outcome.sandbox_spec),
+            cwd=outcome.cwd,
+            agent_id=outcome.agent_id,
+            session_key=session_key,
+            env=env,
+        )
 
     async def _resume_asked(
         self,

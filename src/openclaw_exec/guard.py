@@ -90,11 +90,10 @@ from openclaw_exec.policy import (
 from openclaw_exec.protocol import (
     DEFAULT_APPROVAL_TIMEOUT_MS,
     Decision,
-    ExecBinding,
     Principal,
     mentions_approve_command,
 )
-from openclaw_exec.sandbox import Backend, binding_argv, choose_backend, default_backends
+from openclaw_exec.sandbox import Backend, choose_backend, default_backends
 
 if TYPE_CHECKING:
     from openclaw_exec.adapters.filestore import ApprovalsStore
@@ -320,8 +319,15 @@ class ExecGuard(_Checking, _Asking):
         session_key: str | None,
         policy: ExecPolicy | None,
         sandbox: Sandbox | None,
+        yield_now: bool = True,
     ) -> Authorization:
-        """:meth:`authorize` for a cwd already resolved and an environment already built."""
+        """
+        :meth:`authorize` for a cwd already resolved and an environment already built.
+
+        *yield_now* false: no scheduler round trip before the decision (a cancelled
+        caller is still refused), for a caller that waits for something right after it
+        (``guarded_run``, for its command), so other tasks get their turn there.
+        """
         first, ask = await self._check_and_open(
             command,
             where=where,
@@ -331,6 +337,7 @@ class ExecGuard(_Checking, _Asking):
             policy=policy,
             sandbox=sandbox,
             has_route=None,
+            yield_now=yield_now,
         )
         if isinstance(first, Authorization):
             return first
@@ -478,6 +485,7 @@ class ExecGuard(_Checking, _Asking):
         policy: ExecPolicy | None,
         sandbox: Sandbox | None,
         has_route: bool | None,
+        yield_now: bool = True,
     ) -> tuple[Authorization | PendingApproval, _Ask | None]:
         plan = await self._plan(
             command,
@@ -487,6 +495,7 @@ class ExecGuard(_Checking, _Asking):
             session_key=session_key,
             policy=policy,
             sandbox=sandbox,
+            yield_now=yield_now,
         )
         if isinstance(plan, _Outcome):
             return await self._finish(plan, session_key, environ.env), None
@@ -502,6 +511,7 @@ class ExecGuard(_Checking, _Asking):
         session_key: str | None,
         policy: ExecPolicy | None,
         sandbox: Sandbox | None,
+        yield_now: bool = True,
     ) -> _Outcome | _Ask:
         """The final answer when the policy decides alone, else what to ask a human."""
         base = _Outcome(
@@ -516,8 +526,11 @@ class ExecGuard(_Checking, _Asking):
             return base.deny(GuardReason.APPROVE_COMMAND, "exec cannot run /approve commands")
         # The file read and analysis may now run on this thread without awaiting: one
         # checkpoint keeps the call cancellable and lets other tasks run (as the worker
-        # threads' hops did).
-        await anyio.lowlevel.checkpoint()
+        # threads' hops did); see _authorize for yield_now.
+        if yield_now:
+            await anyio.lowlevel.checkpoint()
+        else:
+            await anyio.lowlevel.checkpoint_if_cancelled()
         try:
             file = await self._load_file()
         except ApprovalsFileError as exc:
@@ -582,17 +595,4 @@ class ExecGuard(_Checking, _Asking):
             session_key=session_key,
             env=environ.env,
             binding=self._binding(outcome, session_key, environ.env),
-        )
-
-    # ------------------------------------------------------------------ asking
-
-    def _binding(
-        self, outcome: _Outcome, session_key: str | None, env: Mapping[str, str]
-    ) -> ExecBinding:
-        return ExecBinding.of(
-            binding_argv(("sh", "-c", outcome.command), outcome.sandbox, outcome.sandbox_spec),
-            cwd=outcome.cwd,
-            agent_id=outcome.agent_id,
-            session_key=session_key,
-            env=env,
         )

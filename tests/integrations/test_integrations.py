@@ -182,6 +182,24 @@ async def test_the_cwd_is_resolved_once_and_that_folder_is_checked_and_run_in(
     assert len(calls) == 2  # authorize itself still resolves what it is given
 
 
+async def test_a_cancelled_guarded_run_decides_nothing_and_runs_nothing(
+    bin_dir: Path, tmp_path: Path
+) -> None:
+    # guarded_run does not yield to the scheduler before its decision (its command's run
+    # does), but a cancelled caller is still refused before anything is decided or run.
+    audit = tmp_path / "audit.jsonl"
+    guard = ExecGuard(approvals_file=_file(bin_dir), audit=AuditLog(audit))
+    marker = tmp_path / "ran"
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await guarded_run(guard, f"tool > {marker}", cwd=tmp_path, env=_env(bin_dir))
+    assert scope.cancelled_caught
+    assert not audit.exists()  # nothing decided
+    assert not marker.exists()
+    run = await guarded_run(guard, "tool x", cwd=tmp_path, env=_env(bin_dir))
+    assert run.ok  # and the next call runs
+
+
 async def test_nonzero_exit_is_reported_not_raised(bin_dir: Path, tmp_path: Path) -> None:
     guard = ExecGuard(approvals_file=_file(bin_dir, ask=Ask.OFF, fallback=Security.DENY))
     # security=full for this call is not possible (only tightening): use the allowlisted tool

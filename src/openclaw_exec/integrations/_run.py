@@ -179,6 +179,7 @@ async def guarded_run(
                 session_key=session_key,
                 policy=policy,
                 sandbox=sandbox,
+                yield_now=False,  # the run below waits for the command: others go then
             )
         if auth.cwd is None:
             auth = attrs.evolve(auth, cwd=where)
