@@ -122,3 +122,23 @@ async def test_a_cancelled_caller_starts_nothing(path_taken: str, tmp_path: Path
     assert scope.cancelled_caught
     await anyio.sleep(0.05)
     assert not marker.exists()
+
+
+async def test_no_descriptor_is_left_open(path_taken: str, tmp_path: Path) -> None:
+    # spawn makes the pipes itself: every end is closed whatever happened (ran, fed its
+    # input, could not start, cancelled mid-run, stopped reading its input).
+    def open_fds() -> int:
+        return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+    await spawn((SH, "-c", "true"), cwd=str(tmp_path), env=ENV)  # anything made once, first
+    before = open_fds()
+    for _ in range(3):
+        await spawn((SH, "-c", "echo x; echo y >&2"), cwd=str(tmp_path), env=ENV)
+        await spawn((SH, "-c", "cat"), cwd=str(tmp_path), env=ENV, input=b"z" * 100_000)
+        if path_taken == "pidfd":  # anyio (the fallback) raises here: see the test above
+            await spawn((SH, "-c", "head -c 1"), cwd=str(tmp_path), env=ENV, input=b"z" * 300_000)
+        with pytest.raises(FileNotFoundError):
+            await spawn((str(tmp_path / "nope"),), cwd=str(tmp_path), env=ENV)
+        with anyio.move_on_after(0.05):
+            await spawn((SH, "-c", "exec sleep 30"), cwd=str(tmp_path), env=ENV)
+    assert open_fds() == before

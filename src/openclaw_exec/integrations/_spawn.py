@@ -32,7 +32,6 @@ import select
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import IO
 
 import anyio
 import anyio.lowlevel
@@ -96,18 +95,30 @@ async def spawn(
         )
         return Completed(done.returncode, done.stdout or b"", done.stderr or b"")
     # Never started for a cancelled caller (as anyio.run_process). No yield to the event
-    # loop here: guarded_run's decision has just yielded once, and a round trip through
-    # the scheduler costs 10-20 us.
+    # loop here: the wait for the child below is one, and a round trip through the
+    # scheduler costs 10-20 us.
     await anyio.lowlevel.checkpoint_if_cancelled()
-    # Started on this thread, as asyncio's subprocess_exec does: vfork+exec is brief.
-    child = subprocess.Popen(  # noqa: S603, ASYNC220 - the checked plan, no shell string
-        list(argv),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.PIPE if input else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    # The pipes are made here, as bare descriptors: Popen would wrap each end it keeps in
+    # a buffered file object (three system calls and two objects per pipe) only for us to
+    # read the descriptor underneath. The ends the child gets are closed here once it has
+    # them; ours are close-on-exec (os.pipe), so no other child inherits them.
+    ours: list[int] = []
+    theirs: list[int] = []
+    try:
+        out_r, out_w = _pipe(ours, theirs, keep=0)
+        err_r, err_w = _pipe(ours, theirs, keep=0)
+        in_r, in_w = _pipe(ours, theirs, keep=1) if input else (subprocess.DEVNULL, -1)
+        # Started on this thread, as asyncio's subprocess_exec does: vfork+exec is brief.
+        child = subprocess.Popen(  # noqa: S603, ASYNC220 - the checked plan, no shell string
+            list(argv), cwd=cwd, env=dict(env), stdin=in_r, stdout=out_w, stderr=err_w
+        )
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        raise
+    finally:
+        for fd in theirs:
+            os.close(fd)
     if started is not None:
         started()
     try:
@@ -115,15 +126,34 @@ async def spawn(
     except OSError:
         exited = -1  # reaped already by someone else's waitpid(-1): only wait() can tell
     try:
-        return await _collect(child, exited, input)
+        return await _collect(child, exited, out_r, err_r, in_w, input or b"", ours)
     finally:
+        for fd in ours:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         if exited >= 0:
             os.close(exited)
 
 
-async def _collect(child: subprocess.Popen[bytes], exited: int, data: bytes | None) -> Completed:
-    assert child.stdout is not None
-    assert child.stderr is not None
+def _pipe(ours: list[int], theirs: list[int], *, keep: int) -> tuple[int, int]:
+    """A pipe whose end *keep* (0: read, 1: write) is ours, non-blocking; both recorded."""
+    read_end, write_end = os.pipe()
+    mine, child_end = (read_end, write_end) if keep == 0 else (write_end, read_end)
+    ours.append(mine)
+    theirs.append(child_end)
+    os.set_blocking(mine, False)
+    return read_end, write_end
+
+
+async def _collect(  # noqa: PLR0917 - the child, its pidfd and our three ends
+    child: subprocess.Popen[bytes],
+    exited: int,
+    out_fd: int,
+    err_fd: int,
+    in_fd: int,
+    data: bytes,
+    ours: list[int],
+) -> Completed:
     out = bytearray()
     err = bytearray()
     # Both pipes (and the input, if any) are watched through one epoll descriptor, itself
@@ -132,13 +162,10 @@ async def _collect(child: subprocess.Popen[bytes], exited: int, data: bytes | No
     # while we wait on the other can never happen: every ready pipe is served.
     poller = select.epoll(3)
     try:
-        sinks: dict[int, bytearray] = {}
-        for stream, into in ((child.stdout, out), (child.stderr, err)):
-            fd = stream.fileno()
-            os.set_blocking(fd, False)
+        sinks: dict[int, bytearray] = {out_fd: out, err_fd: err}
+        for fd in sinks:
             poller.register(fd, select.EPOLLIN)
-            sinks[fd] = into
-        feed = _Feed(child.stdin, data or b"", poller) if child.stdin is not None else None
+        feed = _Feed(in_fd, data, poller, ours) if in_fd >= 0 else None
         while sinks or (feed is not None and feed.open):
             ready = poller.poll(0)
             if not ready:
@@ -180,27 +207,19 @@ async def _collect(child: subprocess.Popen[bytes], exited: int, data: bytes | No
         raise
     finally:
         poller.close()
-        for pipe in (child.stdin, child.stdout, child.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
     return Completed(returncode, bytes(out), bytes(err))
 
 
 class _Feed:
     """The child's standard input: *data* written as the pipe takes it, then closed."""
 
-    def __init__(self, pipe: IO[bytes], data: bytes, poller: select.epoll) -> None:
-        self.pipe = pipe
-        self.fd = pipe.fileno()
+    def __init__(self, fd: int, data: bytes, poller: select.epoll, ours: list[int]) -> None:
+        self.fd = fd
         self.view = memoryview(data)
         self.poller = poller
+        self.ours = ours  # spawn closes what is left in it: never this end twice
         self.open = True
-        os.set_blocking(self.fd, False)
-        if self.view:
-            poller.register(self.fd, select.EPOLLOUT)
-        else:
-            self.close(registered=False)
+        poller.register(fd, select.EPOLLOUT)
 
     def write(self) -> None:
         try:
@@ -210,11 +229,8 @@ class _Feed:
             return  # the pipe is full: epoll says when it takes more
         except (BrokenPipeError, ConnectionResetError):
             pass  # the child stopped reading: what it got is what it wanted
-        self.close(registered=True)
-
-    def close(self, *, registered: bool) -> None:
-        if registered:
-            self.poller.unregister(self.fd)
+        # End of input: closing our end is the child's EOF (spawn's cleanup then skips it).
+        self.poller.unregister(self.fd)
         self.open = False
-        with contextlib.suppress(OSError):
-            self.pipe.close()  # end of input; closed through its owner, so never twice
+        self.ours.remove(self.fd)
+        os.close(self.fd)
