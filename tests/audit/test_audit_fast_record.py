@@ -167,6 +167,22 @@ def _fields(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def test_the_usual_fields_take_the_direct_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The differential tests below compare the direct way with the generic one only if
+    # the direct way is the one taken: no draft record's body() for the guard's fields.
+    fields: dict[str, Any] = {"ts_ms": 1, "command": "true", "allowed": True, "reason": "r"}
+    expected_line = chain_record_line(None, **fields)[1]
+
+    def no_body(self: AuditRecord) -> dict[str, Any]:
+        raise AssertionError("the generic way was taken")
+
+    monkeypatch.setattr(AuditRecord, "body", no_body)
+    assert chain_record_line(None, **fields)[1] == expected_line
+    assert chain_record_line(None, **fields, cwd="/x", details={"a": [1]})[0].cwd == "/x"
+    with pytest.raises(TypeError):  # not a field a caller passes: the generic way refuses it
+        chain_record_line(None, **fields, seq=3)
+
+
 @given(_fields(), st.sampled_from([None, KEY]), st.booleans())
 def test_the_fast_record_is_the_generic_one(
     fields: dict[str, Any], key: bytes | None, chained: bool

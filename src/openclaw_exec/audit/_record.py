@@ -395,8 +395,11 @@ def chain_record_line(
 
 _RECORD_FIELDS: Final[tuple[attrs.Attribute[Any], ...]] = tuple(attrs.fields(AuditRecord))
 #: What a caller may pass (chain_record_line sets the rest), and what it must.
-_PASSED_FIELDS: Final = frozenset(a.name for a in _RECORD_FIELDS) - {"seq", "prev", "hash", "mac"}
-_REQUIRED_FIELDS: Final = frozenset(a.name for a in _RECORD_FIELDS if a.default is attrs.NOTHING)
+_SET_HERE: Final = frozenset({"seq", "prev", "hash", "mac"})
+_PASSED_FIELDS: Final = frozenset(a.name for a in _RECORD_FIELDS) - _SET_HERE
+_REQUIRED_FIELDS: Final = (
+    frozenset(a.name for a in _RECORD_FIELDS if a.default is attrs.NOTHING) - _SET_HERE
+)
 # The members of body() with a plain default, by the piece they sort into (before "hash",
 # between "hash" and "mac", after "mac"); policy and details (made by factories) apart.
 _PLAIN = [
