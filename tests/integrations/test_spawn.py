@@ -10,7 +10,9 @@ the pidfd path and through the fallback (``anyio.run_process`` itself).
 from __future__ import annotations
 
 import os
+import select
 import subprocess
+import time
 from pathlib import Path
 
 import anyio
@@ -142,3 +144,25 @@ async def test_no_descriptor_is_left_open(path_taken: str, tmp_path: Path) -> No
         with anyio.move_on_after(0.05):
             await spawn((SH, "-c", "exec sleep 30"), cwd=str(tmp_path), env=ENV)
     assert open_fds() == before
+
+
+async def test_a_failure_after_the_start_still_kills_and_reaps_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not _spawn._pidfd_works():
+        pytest.skip("no pidfd on this kernel")
+    pid_file = tmp_path / "pid"
+
+    def no_epoll(*args: object) -> object:
+        # The child is running by now: let it write its pid before failing.
+        for _ in range(500):
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            time.sleep(0.01)
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(select, "epoll", no_epoll)
+    with pytest.raises(OSError, match="Too many open files"):
+        await spawn((SH, "-c", f"echo $$ > {pid_file}; exec sleep 30"), cwd=str(tmp_path), env=ENV)
+    with pytest.raises(ProcessLookupError):  # killed, and no zombie left behind
+        os.kill(int(pid_file.read_text()), 0)

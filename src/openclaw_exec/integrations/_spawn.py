@@ -160,8 +160,9 @@ async def _collect(  # noqa: PLR0917 - the child, its pidfd and our three ends
     # awaited with anyio's wait_readable: one task and one wait per wake-up, where a task
     # per pipe (a task group) cost 50-100 us per command. A child blocked writing one pipe
     # while we wait on the other can never happen: every ready pipe is served.
-    poller = select.epoll(3)
+    poller: select.epoll | None = None
     try:
+        poller = select.epoll(3)  # in the try: if even this fails, the child is reaped
         sinks: dict[int, bytearray] = {out_fd: out, err_fd: err}
         for fd in sinks:
             poller.register(fd, select.EPOLLIN)
@@ -206,7 +207,8 @@ async def _collect(  # noqa: PLR0917 - the child, its pidfd and our three ends
                 await anyio.to_thread.run_sync(child.wait)
         raise
     finally:
-        poller.close()
+        if poller is not None:
+            poller.close()
     return Completed(returncode, bytes(out), bytes(err))
 
 
