@@ -25,6 +25,7 @@ from openclaw_exec.analysis import (
     sanitize_inherited_env,
 )
 from openclaw_exec.analysis._evaluate import pattern_home
+from openclaw_exec.analysis._resolver import symlink_free
 from openclaw_exec.audit import AuditRecord
 from openclaw_exec.exceptions import AnalysisError
 from openclaw_exec.policy import (
@@ -419,6 +420,11 @@ def checked_cwd(cwd: str | os.PathLike[str] | None = None) -> str:
     if not isinstance(where, str):
         raise AnalysisError(f"cwd must be a str path, got {where!r}")
     if not where.startswith("/"):
+        return where
+    # A normalised path the kernel reaches without meeting a symlink is its own real path:
+    # one openat2 answers that, where realpath lstat-s every component in Python.
+    # Anything else (a symlink on the way, a missing folder, "..", no openat2): realpath.
+    if (where == "/" or not where.endswith("/")) and symlink_free(where) is True:
         return where
     return os.path.realpath(where)
 
