@@ -210,3 +210,17 @@ def test_names_the_shortcut_refuses(word: str) -> None:
 @pytest.mark.parametrize("word", ["ls", "/usr/bin/ls", "git", "rg", "cat", "wc", "./tool"])
 def test_names_it_takes(word: str) -> None:
     assert _segment._ordinary(word)
+
+
+def test_long_first_words_are_decided_but_never_kept() -> None:
+    """The per-word caches hold names, not 64 KiB words an agent may send."""
+    from openclaw_exec.analysis import _wrappers  # noqa: PLC0415 - the cache under test
+
+    long_word = "x" * 5000
+    before = (_segment._ordinary_word.cache_info(), _wrappers._normalize.cache_info())
+    for i in range(20):
+        _check([f"{long_word}{i}", "-c", "id"])
+        _check(f"/usr/bin/{long_word}{i} -la")
+    after = (_segment._ordinary_word.cache_info(), _wrappers._normalize.cache_info())
+    assert after[0].currsize <= before[0].currsize + 1
+    assert after[1].currsize <= before[1].currsize + 2

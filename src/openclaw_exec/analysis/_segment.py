@@ -123,8 +123,17 @@ def evaluate_segment(seg: RawSegment, ctx: Context, depth: int, strict: bool) ->
     )
 
 
-@functools.lru_cache(maxsize=4096)
 def _ordinary(word: str) -> bool:
+    """
+    :func:`_ordinary_word`, kept per word up to 256 characters (no program name is longer).
+
+    A longer word takes the full steps: the cache must not hold 4,096 words of 64 KiB.
+    """
+    return len(word) <= 256 and _ordinary_word(word)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ordinary_word(word: str) -> bool:
     """
     Whether a segment whose first word is *word* needs no wrapper, inline-eval or builtin step.
 

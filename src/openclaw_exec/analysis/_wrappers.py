@@ -39,9 +39,14 @@ SHELL_WRAPPER_NAMES = SHELL_NAMES
 MAX_WRAPPER_DEPTH = 4
 
 
-@functools.lru_cache(maxsize=4096)
 def normalize_executable_token(word: str) -> str:
     """Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
+    # Kept per word up to 256 characters: the cache must not hold 4,096 words of 64 KiB.
+    return _normalize(word) if len(word) <= 256 else _normalize.__wrapped__(word)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize(word: str) -> str:
     posix = word.rsplit("/", 1)[-1]
     win = word.replace("/", "\\").rsplit("\\", 1)[-1]
     if ":" in win[:2] and len(win) >= 2 and win[1] == ":":
