@@ -29,6 +29,7 @@ compares both paths on generated texts, the corpus and the harness mix.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from openclaw_exec.analysis._builtins import check_builtin
@@ -107,73 +108,67 @@ def plain_parts(text: str) -> RawParts | None:
     return _quoted_parts(text)
 
 
+_Words = tuple[list[str], list[tuple[str, str]]]
+
+
+def _bare_words(group: str) -> _Words | None:
+    """The argv of a segment of unquoted words without assignments (``_BARE_SEGMENT``)."""
+    words = group.split()
+    return None if not _RESERVED.isdisjoint(words) else (words, [])
+
+
+def _quoted_words(group: str) -> _Words | None:
+    """The argv and leading assignments of a segment matched by ``_SEGMENT``."""
+    argv: list[str] = []
+    assignments: list[tuple[str, str]] = []
+    for word in _WORDS.findall(group):
+        first = word[0]
+        if first in "'\"":
+            argv.append(word[1:-1])
+        elif word[-1] in "'\"":  # NAME='...': plain characters never hold a quote
+            if argv:
+                return None  # only before the command word
+            name, _, value = word.partition("=")
+            assignments.append((name, value[1:-1]))
+        elif word in _RESERVED:
+            return None
+        elif argv or _COMMAND_WORD.match(word) is not None:
+            argv.append(word)
+        else:
+            assignment = _ASSIGNMENT.match(word)
+            if assignment is None:
+                return None  # NAME+=value, =x, NAME=, ls@x ...: the walk decides
+            assignments.append((assignment.group(1), assignment.group(2)))
+    return (argv, assignments) if argv else None  # not assignments without a command
+
+
 def _bare_parts(text: str) -> RawParts | None:
     """:func:`plain_parts` for unquoted words without assignments (``None``: not that)."""
-    parts: RawParts = []
-    pipeline: list[RawSegment] = []
-    pos = 0
-    end = len(text)
-    match = _BARE_SEGMENT.match
-    while True:
-        found = match(text, pos)
-        if found is None:
-            return None
-        words = found.group(1).split()
-        if not _RESERVED.isdisjoint(words):
-            return None
-        segment = _segment(words, [], text, found.start(1), found.end(1))
-        if segment is None:
-            return None
-        pipeline.append(segment)
-        op = found.group(2)
-        pos = found.end()
-        if op == "|":
-            continue
-        if not op:  # the end of the text
-            if pos != end:
-                return None
-            parts.append((pipeline, None))
-            return parts
-        if len(pipeline) > 2 and op != ";":
-            return None  # as in _quoted_parts: the walk refuses `a | b | c && d`
-        parts.append((pipeline, op))
-        pipeline = []
+    return _split(text, _BARE_SEGMENT, _bare_words)
 
 
 def _quoted_parts(text: str) -> RawParts | None:
     """:func:`plain_parts` segment by segment: quotes and leading assignments too."""
+    return _split(text, _SEGMENT, _quoted_words)
+
+
+def _split(
+    text: str, segment_shape: re.Pattern[str], words_of: Callable[[str], _Words | None]
+) -> RawParts | None:
+    """Segments of *segment_shape* (words, then the operator after them) to the end."""
     parts: RawParts = []
     pipeline: list[RawSegment] = []
     pos = 0
     end = len(text)
-    match = _SEGMENT.match
+    match = segment_shape.match
     while True:
         found = match(text, pos)
         if found is None:
             return None
-        argv: list[str] = []
-        assignments: list[tuple[str, str]] = []
-        for word in _WORDS.findall(found.group(1)):
-            first = word[0]
-            if first in "'\"":
-                argv.append(word[1:-1])
-            elif word[-1] in "'\"":  # NAME='...': plain characters never hold a quote
-                if argv:
-                    return None  # only before the command word
-                name, _, value = word.partition("=")
-                assignments.append((name, value[1:-1]))
-            elif word in _RESERVED:
-                return None
-            elif argv or _COMMAND_WORD.match(word) is not None:
-                argv.append(word)
-            else:
-                assignment = _ASSIGNMENT.match(word)
-                if assignment is None:
-                    return None  # NAME+=value, =x, NAME=, ls@x ...: the walk decides
-                assignments.append((assignment.group(1), assignment.group(2)))
-        if not argv:
-            return None  # assignments without a command
-        segment = _segment(argv, assignments, text, found.start(1), found.end(1))
+        words = words_of(found.group(1))
+        if words is None:
+            return None
+        segment = _segment(words[0], words[1], text, found.start(1), found.end(1))
         if segment is None:
             return None
         pipeline.append(segment)
