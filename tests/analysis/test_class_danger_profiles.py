@@ -30,10 +30,13 @@ from _canary import (
     assert_refused,
     verdict,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openclaw_exec.analysis import (
     DANGER_ROWS,
     DangerRow,
+    _danger_git,
     evaluate_command,
     find_danger,
     format_evaluation_table,
@@ -660,3 +663,44 @@ def test_an_allow_always_path_grant_does_not_waive_a_row() -> None:
     exact = [AllowlistEntry(pattern=durable_command_pattern(command), source="allow-always")]
     ev = evaluate_command(command, cwd=CWD, env=ENV, allowlist=exact, resolver=VFS)
     assert ev.verdict(POLICY).verdict is Verdict.ALLOW
+
+
+_GIT_WORDS = (
+    "n5",
+    "HEAD",
+    "run",
+    "foreach",
+    "start",
+    "register",
+    "edit",
+    "set",
+    "get",
+    "core.pager",
+    "less",
+    "x=y",
+    "ext::sh",
+    "-",
+    "--",
+    "-c",
+    "-p",
+    "-e",
+    "--output=x",
+    "--exec=id",
+    "--upload-pack=x",
+    "--config",
+    "--file",
+    "--global",
+    "-x",
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    sub=st.sampled_from(
+        sorted(set(_danger_git.GIT_SUBCOMMANDS) - set(_danger_git._WHOLE_SUBCOMMANDS))
+    ),
+    rest=st.lists(st.sampled_from(_GIT_WORDS), max_size=4),
+)
+def test_git_subcommands_without_options_skip_no_row(sub: str, rest: list[str]) -> None:
+    """The shortcut for option-free subcommands answers exactly what the full read does."""
+    assert list(_danger_git._subcommand(sub, rest)) == list(_danger_git._subcommand_rows(sub, rest))

@@ -359,6 +359,16 @@ def _subcommand(sub: str, rest: list[str]) -> Iterator[Hit]:
     if sub not in GIT_SUBCOMMANDS:
         yield "<alias or git-NAME program>", f"git {sub}"
         return
+    if sub in _OPERAND_ROWS or any(w.startswith("-") for w in rest):
+        yield from _subcommand_rows(sub, rest)
+    # else: no option to read (`git status`), and no row reads this subcommand's operands
+
+
+# The subcommands whose operands alone can fire a row (see the end of _subcommand_rows).
+_OPERAND_ROWS = frozenset({"bisect", "submodule", "maintenance", "config"})
+
+
+def _subcommand_rows(sub: str, rest: list[str]) -> Iterator[Hit]:
     tokens = scan(rest, _grammar(sub))
     short_rows = _SHORT_ROWS.get(sub, {})
     for name, value in options(tokens):
