@@ -265,7 +265,7 @@ def main() -> None:
             for label, value in phases.items():
                 print(f"    {label:>38}: {value * 1e3:8.1f} us")
         figure(
-            f"guard overhead: guarded_run p50, audit log fsync={fsync}",
+            f"guard overhead ({args.backend}): guarded_run p50, audit log fsync={fsync}",
             guarded,
             "ms",
             reference="anyio.run_process of the same command, p50",
