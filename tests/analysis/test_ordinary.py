@@ -217,10 +217,10 @@ def test_long_first_words_are_decided_but_never_kept() -> None:
     from openclaw_exec.analysis import _wrappers  # noqa: PLC0415 - the cache under test
 
     long_word = "x" * 5000
-    before = (_segment._ordinary_word.cache_info(), _wrappers._normalize.cache_info())
+    before = (_segment._ordinary.cache_info(), _wrappers.normalize_executable_token.cache_info())
     for i in range(20):
         _check([f"{long_word}{i}", "-c", "id"])
         _check(f"/usr/bin/{long_word}{i} -la")
-    after = (_segment._ordinary_word.cache_info(), _wrappers._normalize.cache_info())
+    after = (_segment._ordinary.cache_info(), _wrappers.normalize_executable_token.cache_info())
     assert after[0].currsize <= before[0].currsize + 1
     assert after[1].currsize <= before[1].currsize + 2

@@ -396,18 +396,14 @@ def _command_words(argv: Sequence[str]) -> Sequence[str]:
     return argv[i:] if i else argv
 
 
-def _lookup(word: str) -> BuiltinSpec | None:
+def builtin_spec(word: str) -> BuiltinSpec | None:
+    """The builtin *word* names as a command word, or ``None``."""
     spec = BUILTINS.get(word)
     if spec is None and word.startswith(_ZSH_COMP_PREFIX) and word.isalpha() and len(word) > 4:
         # compadd, compcall, compdescribe, compfiles, compgroups, compquote, compset,
         # comptags, comptry, compvalues, comparguments (zsh), compgen/complete (bash).
         return _ZSH_COMP_SPEC
     return spec
-
-
-def builtin_spec(word: str) -> BuiltinSpec | None:
-    """The builtin *word* names as a command word, or ``None``."""
-    return _lookup(word)
 
 
 def check_builtin(argv: Sequence[str]) -> BuiltinFinding | None:
@@ -426,7 +422,7 @@ def check_builtin(argv: Sequence[str]) -> BuiltinFinding | None:
     if not words:
         return None  # a bare ``time`` times nothing
     name = words[0]
-    spec = _lookup(name)
+    spec = builtin_spec(name)
     if spec is None:
         return None
     kind = spec.kind

@@ -337,14 +337,15 @@ def find_danger(
     if not argv:
         return None
     first = profile_name(argv[0])
-    if first is None and all(profile_name(n) is None for n in names):
+    found = [p for p in (first, *map(profile_name, names)) if p is not None]
+    if not found:
         return None  # the commonest answer: no profile by any name (ls, cat, rg)
-    profiles = dict.fromkeys(p for p in (first, *(profile_name(n) for n in names)) if p is not None)
+    profiles = dict.fromkeys(found)
     ctx = PathContext(cwd, env, resolver)
     for profile in profiles:
         # A matcher reads argv[0] for the program's own name (npx, pnpm, chgrp); reached
         # through another name (a symlink), it is called by the profile's name.
-        call = argv if profile_name(argv[0]) == profile else (profile, *argv[1:])
+        call = argv if first == profile else (profile, *argv[1:])
         try:
             for key, detail in DANGER_PROGRAMS[profile](call, ctx):
                 row = row_for(profile, key)

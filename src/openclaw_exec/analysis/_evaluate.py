@@ -9,6 +9,7 @@ library deliberately answers "no" where OpenClaw answers "yes" is listed in
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -314,24 +315,19 @@ def _compiled_for(
     return found
 
 
-_SAFE_BIN_NAMES: dict[tuple[str, ...], frozenset[str]] = {}
-
-
 def _safe_bin_names(safe_bins: Iterable[str] | None) -> frozenset[str]:
     """The safe-bin names, trimmed and lower-cased (one set per distinct list, kept)."""
     if safe_bins is None:
         return DEFAULT_SAFE_BINS
-    key = tuple(safe_bins)
     try:
-        found = _SAFE_BIN_NAMES.get(key)
-    except TypeError:
+        return _safe_bin_set(tuple(safe_bins))
+    except TypeError:  # an unhashable item: not a string
         raise AnalysisError("safe_bins must be strings") from None
-    if found is None:
-        found = frozenset(b.strip().lower() for b in key if b.strip())
-        if len(_SAFE_BIN_NAMES) >= _COMPILED_MAX:
-            _SAFE_BIN_NAMES.clear()
-        _SAFE_BIN_NAMES[key] = found
-    return found
+
+
+@functools.lru_cache(maxsize=_COMPILED_MAX)
+def _safe_bin_set(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(b.strip().lower() for b in names if b.strip())
 
 
 def _trusted_dirs(extra_dirs: tuple[str, ...]) -> frozenset[str]:

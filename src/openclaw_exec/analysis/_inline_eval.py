@@ -46,7 +46,7 @@ __all__ = [
     "InlineEvalHit",
     "detect_carried_inline_eval",
     "detect_inline_eval",
-    "inline_eval_spec_names",
+    "has_inline_eval_spec",
     "interpreter_name_variants",
     "is_interpreter_like",
 ]
@@ -114,7 +114,7 @@ for _spec in FLAG_SPECS:
 _POSITIONAL_BY_NAME = {name: pspec for pspec in POSITIONAL_SPECS for name in pspec.names}
 
 
-def inline_eval_spec_names(normalized: str) -> bool:
+def has_inline_eval_spec(normalized: str) -> bool:
     """Whether any name variant of *normalized* has an inline-eval spec (flag or positional)."""
     return _find_flag_spec(normalized) is not None or _find_positional_spec(normalized) is not None
 

@@ -176,7 +176,6 @@ class OsResolver(ExecutableResolver):
 _SYS_OPENAT2 = 437
 _AT_FDCWD = -100
 _RESOLVE_NO_SYMLINKS = 0x04
-_ELOOP = 40
 
 
 class _OpenHow(ctypes.Structure):
@@ -201,7 +200,6 @@ def _openat2_caller() -> tuple[object, ...] | None:
 
 
 _OPENAT2: tuple[object, ...] | None = _openat2_caller()
-_OPENAT2_LOCK = threading.Lock()
 
 
 def symlink_free(path: str) -> bool | None:
@@ -233,12 +231,11 @@ def symlink_free(path: str) -> bool | None:
         os.close(fd)
         return True
     err = ctypes.get_errno()
-    if err == _ELOOP:
+    if err == errno.ELOOP:
         return False
     if err in {errno.ENOSYS, errno.EPERM, errno.E2BIG, errno.EINVAL}:
         # No openat2 (or a filter refuses it): the lstat loop from now on.
-        with _OPENAT2_LOCK:
-            _OPENAT2 = None
+        _OPENAT2 = None
     return None
 
 

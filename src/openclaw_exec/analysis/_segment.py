@@ -12,7 +12,6 @@ wrapper's ``-c`` payload is parsed and evaluated recursively, up to
 
 from __future__ import annotations
 
-import functools
 import posixpath
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypedDict
@@ -22,7 +21,7 @@ from openclaw_exec.analysis._builtins import builtin_spec, check_builtin
 from openclaw_exec.analysis._context import Abort, Context
 from openclaw_exec.analysis._danger import DangerHit
 from openclaw_exec.analysis._danger_rows import find_danger
-from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval, inline_eval_spec_names
+from openclaw_exec.analysis._inline_eval import detect_carried_inline_eval, has_inline_eval_spec
 from openclaw_exec.analysis._resolver import ResolvedExecutable
 from openclaw_exec.analysis._results import SatisfiedBy, SegmentEvaluation, make_segment
 from openclaw_exec.analysis._rules import InlineEvalHit, detect_inline_eval
@@ -33,6 +32,7 @@ from openclaw_exec.analysis._safe_bins import (
 )
 from openclaw_exec.analysis._shell import AnalysisFailure, RawSegment, parse_raw
 from openclaw_exec.analysis._shells import shell_family
+from openclaw_exec.analysis._word_cache import WordCache
 from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS
 from openclaw_exec.analysis._wrappers import (
     WrapperPlan,
@@ -123,16 +123,6 @@ def evaluate_segment(seg: RawSegment, ctx: Context, depth: int, strict: bool) ->
     )
 
 
-def _ordinary(word: str) -> bool:
-    """
-    :func:`_ordinary_word`, kept per word up to 256 characters (no program name is longer).
-
-    A longer word takes the full steps: the cache must not hold 4,096 words of 64 KiB.
-    """
-    return len(word) <= 256 and _ordinary_word(word)
-
-
-@functools.lru_cache(maxsize=4096)
 def _ordinary_word(word: str) -> bool:
     """
     Whether a segment whose first word is *word* needs no wrapper, inline-eval or builtin step.
@@ -152,9 +142,12 @@ def _ordinary_word(word: str) -> bool:
         name not in DISPATCH
         and name not in MULTIPLEXERS
         and not shell_family(name)[0]
-        and not inline_eval_spec_names(name)
+        and not has_inline_eval_spec(name)
         and builtin_spec(word) is None
     )
+
+
+_ordinary = WordCache(_ordinary_word)
 
 
 def _danger(

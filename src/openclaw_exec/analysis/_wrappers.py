@@ -11,7 +11,6 @@ are macOS/BSD-only and block here, as they do in OpenClaw on Linux.
 
 from __future__ import annotations
 
-import functools
 import posixpath
 from collections.abc import Sequence
 
@@ -19,6 +18,7 @@ import attrs
 
 from openclaw_exec._values import positional_maker
 from openclaw_exec.analysis._shells import SHELL_NAMES, parse_shell_argv, shell_family
+from openclaw_exec.analysis._word_cache import WordCache
 from openclaw_exec.analysis._wrapper_table import DISPATCH, MULTIPLEXERS, WrapperSpec
 
 __all__ = [
@@ -39,14 +39,8 @@ SHELL_WRAPPER_NAMES = SHELL_NAMES
 MAX_WRAPPER_DEPTH = 4
 
 
-def normalize_executable_token(word: str) -> str:
-    """Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
-    # Kept per word up to 256 characters: the cache must not hold 4,096 words of 64 KiB.
-    return _normalize(word) if len(word) <= 256 else _normalize.__wrapped__(word)
-
-
-@functools.lru_cache(maxsize=4096)
 def _normalize(word: str) -> str:
+    """Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
     posix = word.rsplit("/", 1)[-1]
     win = word.replace("/", "\\").rsplit("\\", 1)[-1]
     if ":" in win[:2] and len(win) >= 2 and win[1] == ":":
@@ -56,6 +50,10 @@ def _normalize(word: str) -> str:
         if base.endswith(suffix):
             return base[: -len(suffix)]
     return base
+
+
+normalize_executable_token = WordCache(_normalize)
+"""Basename (POSIX or Windows, whichever is shorter), lower-cased, ``.exe`` etc. stripped."""
 
 
 def is_shell_wrapper(word: str) -> bool:
@@ -151,7 +149,7 @@ def wrapper_plan(argv: Sequence[str], max_depth: int = MAX_WRAPPER_DEPTH) -> Wra
     if name not in DISPATCH and name not in MULTIPLEXERS:
         plain = tuple(argv)
         if not shell_family(name)[0]:
-            return _make_plan(plain, plain, (), None, False, None, None)  # noqa: FBT003
+            return make_plain_plan(plain)
         return _shell_plan(plain, plain, (), name)
     current = list(argv)
     policy_argv = current
