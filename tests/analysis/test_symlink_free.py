@@ -13,10 +13,13 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _canary import CANARY, SCRIPT, SHELLS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,17 +183,36 @@ def test_a_known_link_name_never_answers_the_folder_question(tmp_path: Path) -> 
     """
     ``find -exec`` asks only whether the file is a link; a later ``find`` of the same path
     must still find its folder symlinked (the two answers are kept apart).
+
+    The shape is real: run by bash and dash, the ``find`` reached through the symlinked
+    folder plants the canary. Allowlisting its real path too (the control) allows it.
     """
     root = tmp_path.resolve()
     (root / "real").mkdir()
     find = root / "real" / "find"
-    find.write_text("#!/bin/sh\n")
+    find.write_text(SCRIPT)
     find.chmod(0o755)
     (root / "link").symlink_to(root / "real")
     only_link = compile_allowlist([AllowlistEntry(pattern=str(root / "link" / "find"))])
-    env = {"PATH": f"{root}/link"}
-    for command in ("find . -exec ls '{}' + ; find .", "find . ; find . -exec ls '{}' +", "find ."):
+    both = compile_allowlist(
+        [AllowlistEntry(pattern=str(root / "link" / "find")), AllowlistEntry(pattern=str(find))]
+    )
+    env = {"PATH": f"{root}/link:/usr/bin:/bin"}  # the stub finds touch
+    commands = ("find . -exec ls '{}' + ; find .", "find . ; find . -exec ls '{}' +", "find .")
+    for command in commands:
         found = evaluate_command(command, cwd=str(root), env=env, allowlist=only_link)
         assert not found.allowlist_satisfied, command
         last = found.segments[-1] if command.endswith("find .") else found.segments[0]
         assert "symlinked folder" in (last.miss_reason or ""), command
+        for shell in SHELLS:
+            (root / CANARY).unlink(missing_ok=True)
+            subprocess.run(
+                [shutil.which(shell) or shell, "-c", command],
+                cwd=root,
+                env=env,
+                check=False,
+                capture_output=True,
+                timeout=30,
+            )
+            assert (root / CANARY).exists(), (shell, command)
+    assert evaluate_command("find .", cwd=str(root), env=env, allowlist=both).allowlist_satisfied
