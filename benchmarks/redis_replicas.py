@@ -31,9 +31,10 @@ Lines:
   request (plain ``subscribe()``), and also runs against a tree from before audiences
   (``PYTHONPATH=<old tree>/src python benchmarks/redis_replicas.py --broadcast``).
 * **6 replicas / 3 replicas**: the ratio of the two lines (target >= 1), beside the memory
-  store. It is taken in ``--rounds`` rounds (default 5), each a pair of runs, 3 then 6 or 6
-  then 3 in turn (the pass over ``--replicas`` is the first round); the figure is the median
-  round's, by wall clock and by CPU per approval. The one-at-a-time line is taken as many
+  store. After the pass over ``--replicas`` it is taken in ``--rounds`` rounds (default 5)
+  of four lines each, 3-6-6-3 or 6-3-3-6 in turn (the second line of a pair ran slower in
+  every run, so each round compares the sums, which cancels that drift); the figure is the
+  median round's, by wall clock and by CPU per approval. The one-at-a-time line is taken as many
   times and its figure is the median p50. This machine's speed moves by 1.5-3x from one
   minute to the next (the one-at-a-time p50 went from 1.5 to 4.4 ms within five minutes,
   the code unchanged): one pass is one draw of that.
@@ -552,17 +553,28 @@ async def _main(
                     ),
                 )
             if 3 in rates and 6 in rates:
-                # 6 against 3 in rounds of one pair each, the pair's order alternating (the
-                # pass above is the first round); the figure is the median round's.
-                pairs = [(rates[3], rates[6], cpu[3], cpu[6])]
-                for round_no in range(1, rounds):
-                    got: dict[int, tuple[float, float]] = {}
-                    for replicas in (6, 3) if round_no % 2 else (3, 6):
+                # 6 against 3 in rounds of four lines each, 3-6-6-3 or 6-3-3-6 in turn: the
+                # second line of a pair ran slower in every run (0.79-1.00 for 6/3 with 3
+                # first, 1.05-1.13 with 6 first), so each round's ratio is of the sums, which
+                # cancels a drift within the round; the figure is the median round's.
+                pairs: list[tuple[float, float, float, float]] = []
+                for round_no in range(rounds):
+                    got: dict[int, list[tuple[float, float]]] = {3: [], 6: []}
+                    order = (3, 6, 6, 3) if round_no % 2 == 0 else (6, 3, 3, 6)
+                    for replicas in order:
                         rate, used, line = await anyio.to_thread.run_sync(line_of, replicas)
-                        got[replicas] = (rate, used)
+                        got[replicas].append((rate, used))
                         label = f"  round {round_no + 1}: {replicas:2d} replicas"
                         print(f"{label:<40} {line}", flush=True)
-                    pairs.append((got[3][0], got[6][0], got[3][1], got[6][1]))
+                    three, six = got[3], got[6]
+                    pairs.append(
+                        (
+                            sum(r for r, _ in three) / 2,
+                            sum(r for r, _ in six) / 2,
+                            sum(c for _, c in three) / 2,
+                            sum(c for _, c in six) / 2,
+                        )
+                    )
                 by_rate = _median_round(
                     [(six / three, i) for i, (three, six, _, _) in enumerate(pairs)]
                 )
@@ -626,7 +638,7 @@ def main() -> None:
         "--rounds",
         type=int,
         default=5,
-        help="rounds of the one-at-a-time line and of the 3/6 pair (median; default 5)",
+        help="rounds of the one-at-a-time line and of 3 against 6 replicas (median; default 5)",
     )
     parser.add_argument(
         "--broadcast",
