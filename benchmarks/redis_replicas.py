@@ -32,8 +32,8 @@ Lines:
   (``PYTHONPATH=<old tree>/src python benchmarks/redis_replicas.py --broadcast``).
 * **6 replicas / 3 replicas**: the ratio of the two lines (target >= 1), beside the memory
   store. After the pass over ``--replicas`` it is taken in ``--rounds`` rounds (default 5)
-  of four lines each, 3-6-6-3 or 6-3-3-6 in turn (the second line of a pair ran slower in
-  every run, so each round compares the sums, which cancels that drift); the figure is the
+  of four lines each, 3-6-6-3 or 6-3-3-6 in turn (single pairs were too noisy, and the line
+  that ran second tended to be slower, so each round compares the sums); the figure is the
   median round's, by wall clock and by CPU per approval. The one-at-a-time line is taken as many
   times and its figure is the median p50. This machine's speed moves by 1.5-3x from one
   minute to the next (the one-at-a-time p50 went from 1.5 to 4.4 ms within five minutes,
@@ -441,7 +441,7 @@ def _start_redis(directory: str, *, aof: bool) -> tuple[subprocess.Popen[bytes],
 @contextlib.contextmanager
 def _one_cpu(*pids: int) -> Iterator[int | None]:
     """
-    Run this process and *pids* on one CPU for the block (the one this process is on).
+    Run this process and *pids* on one CPU for the block (the lowest this process may use).
 
     Yields the CPU, or ``None`` (nothing pinned) without ``sched_setaffinity`` or with one
     CPU. Every affinity is restored on leaving, so nothing started later is pinned.
@@ -497,7 +497,7 @@ async def _main(
         try:
             print(f"redis-server: {mode}")
             # Rounds, as the analyser's harness takes them: this machine's speed moves by
-            # 1.5-3x from one minute to the next, so one pass is one draw of the weather.
+            # 1.5-3x from one minute to the next, so a single pass says little.
             p50s: list[float] = []
             for round_no in range(rounds):
                 p50, text = await _timeline(url, port, max(approvals // 4, 100))
@@ -553,10 +553,10 @@ async def _main(
                     ),
                 )
             if 3 in rates and 6 in rates:
-                # 6 against 3 in rounds of four lines each, 3-6-6-3 or 6-3-3-6 in turn: the
-                # second line of a pair ran slower in every run (0.79-1.00 for 6/3 with 3
-                # first, 1.05-1.13 with 6 first), so each round's ratio is of the sums, which
-                # cancels a drift within the round; the figure is the median round's.
+                # 6 against 3 in rounds of four lines each, 3-6-6-3 or 6-3-3-6 in turn, each
+                # round's ratio of the sums: single pairs ranged 0.82-1.22 within one run, and
+                # the line that ran second tended to be slower (6/3 averaged 1.05 with 6 first,
+                # 0.99 with 3 first, over 20 pairs); the figure is the median round's.
                 pairs: list[tuple[float, float, float, float]] = []
                 for round_no in range(rounds):
                     got: dict[int, list[tuple[float, float]]] = {3: [], 6: []}
