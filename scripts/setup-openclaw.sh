@@ -60,7 +60,18 @@ for v in $versions; do
   tmp="$(mktemp -d "$cache/.openclaw-$v.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
   printf '{"name":"openclaw-exec-interop-%s","private":true}\n' "$v" > "$tmp/package.json"
-  (cd "$tmp" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "openclaw@$v")
+  # A registry can list a dependency's newest version a few minutes before it serves it
+  # (ETARGET: "No matching version found"; seen on 2026-12-03): try again after a pause.
+  attempt=1
+  until (cd "$tmp" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "openclaw@$v"); do
+    if ((attempt >= 4)); then
+      log "openclaw $v: npm install failed $attempt times"
+      exit 1
+    fi
+    log "openclaw $v: npm install failed (attempt $attempt of 4); again in $((attempt * 60)) s ..."
+    sleep $((attempt * 60))
+    attempt=$((attempt + 1))
+  done
   [[ -f "$tmp/node_modules/openclaw/openclaw.mjs" ]] || { log "openclaw $v: install incomplete"; exit 1; }
   rm -rf "$dir"
   mv "$tmp" "$dir"
