@@ -472,10 +472,9 @@ def _calibration() -> str:
     return f"calibration: sha256(4 bytes) {per:.2f} us"
 
 
-def _median_round(ratios: list[tuple[float, int]]) -> int:
-    """The round whose ratio is the median (the lower middle one for an even count)."""
-    ordered = sorted(ratios)
-    return ordered[(len(ordered) - 1) // 2][1]
+def _median_round(ratios: list[float]) -> int:
+    """The index of the round whose ratio is the median (the lower middle one for an even count)."""
+    return ratios.index(statistics.median_low(ratios))
 
 
 async def _main(
@@ -530,15 +529,13 @@ async def _main(
                 target="<= 1.5 ms",
             )
             rates: dict[int, float] = {}
-            cpu: dict[int, float] = {}
 
             def line_of(replicas: int) -> tuple[float, float, str]:
                 share = max(approvals // replicas, in_flight)
-                run = functools.partial(_processes, broadcast=broadcast)
-                return run(url, port, replicas, share, in_flight)
+                return _processes(url, port, replicas, share, in_flight, broadcast=broadcast)
 
             for replicas in replica_counts:
-                rate, cpu[replicas], line = await anyio.to_thread.run_sync(line_of, replicas)
+                rate, _, line = await anyio.to_thread.run_sync(line_of, replicas)
                 rates[replicas] = rate
                 label = f"redis, {replicas:2d} replica processes x {in_flight} in flight"
                 print(f"{label:<40} {line}", flush=True)
@@ -557,7 +554,8 @@ async def _main(
                 # round's ratio of the sums: single pairs ranged 0.82-1.22 within one run, and
                 # the line that ran second tended to be slower (6/3 averaged 1.05 with 6 first,
                 # 0.99 with 3 first, over 20 pairs); the figure is the median round's.
-                pairs: list[tuple[float, float, float, float]] = []
+                # Per round: the mean rate of 3 and of 6 replicas, and their mean CPU per approval.
+                per_round: list[tuple[float, float, float, float]] = []
                 for round_no in range(rounds):
                     got: dict[int, list[tuple[float, float]]] = {3: [], 6: []}
                     order = (3, 6, 6, 3) if round_no % 2 == 0 else (6, 3, 3, 6)
@@ -567,24 +565,22 @@ async def _main(
                         label = f"  round {round_no + 1}: {replicas:2d} replicas"
                         print(f"{label:<40} {line}", flush=True)
                     three, six = got[3], got[6]
-                    pairs.append(
+                    per_round.append(
                         (
-                            sum(r for r, _ in three) / 2,
-                            sum(r for r, _ in six) / 2,
-                            sum(c for _, c in three) / 2,
-                            sum(c for _, c in six) / 2,
+                            statistics.fmean(r for r, _ in three),
+                            statistics.fmean(r for r, _ in six),
+                            statistics.fmean(c for _, c in three),
+                            statistics.fmean(c for _, c in six),
                         )
                     )
-                by_rate = _median_round(
-                    [(six / three, i) for i, (three, six, _, _) in enumerate(pairs)]
-                )
-                by_cpu = _median_round([(c3 / c6, i) for i, (_, _, c3, c6) in enumerate(pairs)])
-                rate3, rate6, _, _ = pairs[by_rate]
-                _, _, cpu3, cpu6 = pairs[by_cpu]
-                listed = ", ".join(f"{six / three:.2f}" for three, six, _, _ in pairs)
+                by_rate = _median_round([six / three for three, six, _, _ in per_round])
+                by_cpu = _median_round([c3 / c6 for _, _, c3, c6 in per_round])
+                rate3, rate6, _, _ = per_round[by_rate]
+                _, _, cpu3, cpu6 = per_round[by_cpu]
+                listed = ", ".join(f"{six / three:.2f}" for three, six, _, _ in per_round)
                 print(
-                    f"6 replicas / 3 replicas: {rate6 / rate3:.2f}x, the median of {len(pairs)} "
-                    f"rounds ({listed}; target >= 1); 3 replicas / memory store: "
+                    f"6 replicas / 3 replicas: {rate6 / rate3:.2f}x, the median of {rounds} rounds "
+                    f"({listed}; target >= 1); 3 replicas / memory store: "
                     f"{rate3 / memory_rate:.2f}x, 6 replicas / memory store: "
                     f"{rate6 / memory_rate:.2f}x (memory store {memory_rate:.0f}/s, same run)"
                 )
@@ -592,7 +588,7 @@ async def _main(
                 # approval costs (every replica and redis-server) is what decides how many
                 # approvals a given machine carries, and it is measured in the same run.
                 cores = os.cpu_count() or 1
-                listed = ", ".join(f"{c3 / c6:.2f}" for _, _, c3, c6 in pairs)
+                listed = ", ".join(f"{c3 / c6:.2f}" for _, _, c3, c6 in per_round)
                 print(
                     f"CPU per approval (replicas + redis-server), median round: 3 replicas "
                     f"{cpu3:.0f} us, 6 replicas {cpu6:.0f} us: 6/3 capacity {cpu3 / cpu6:.2f}x "
