@@ -25,7 +25,7 @@ from openclaw_exec.analysis import (
     sanitize_inherited_env,
 )
 from openclaw_exec.analysis._evaluate import pattern_home
-from openclaw_exec.analysis._resolver import symlink_free
+from openclaw_exec.analysis._openat2 import symlink_free
 from openclaw_exec.audit import AuditRecord
 from openclaw_exec.exceptions import AnalysisError
 from openclaw_exec.policy import (

@@ -23,12 +23,13 @@ from _canary import CANARY, SCRIPT, SHELLS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openclaw_exec.analysis import _resolver, compile_allowlist, evaluate_command
-from openclaw_exec.analysis._resolver import OsResolver, symlink_free
+from openclaw_exec.analysis import _openat2, compile_allowlist, evaluate_command
+from openclaw_exec.analysis._openat2 import symlink_free
+from openclaw_exec.analysis._resolver import OsResolver
 from openclaw_exec.policy import AllowlistEntry
 
 pytestmark = pytest.mark.skipif(
-    _resolver._OPENAT2 is None,
+    _openat2._OPENAT2 is None,
     reason="no openat2 on this kernel (the lstat loop is then the only path)",
 )
 
@@ -48,12 +49,12 @@ def _tree(root: Path) -> None:
 
 
 def _lstat_loop(path: str) -> bool:
-    saved = _resolver._OPENAT2
-    _resolver._OPENAT2 = None
+    saved = _openat2._OPENAT2
+    _openat2._OPENAT2 = None
     try:
         return OsResolver().has_symlink(path)
     finally:
-        _resolver._OPENAT2 = saved
+        _openat2._OPENAT2 = saved
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +122,11 @@ def test_a_kernel_that_refuses_the_call_switches_it_off(monkeypatch: pytest.Monk
         ctypes.set_errno(errno.ENOSYS)
         return -1
 
-    caller = _resolver._OPENAT2
+    caller = _openat2._OPENAT2
     assert caller is not None
-    monkeypatch.setattr(_resolver, "_OPENAT2", (refusing, *caller[1:]))
+    monkeypatch.setattr(_openat2, "_OPENAT2", (refusing, *caller[1:]))
     assert symlink_free("/usr") is None
-    assert _resolver._OPENAT2 is None
+    assert _openat2._OPENAT2 is None
     assert symlink_free("/usr") is None
     assert calls == [1]
     # The loop still answers.
@@ -146,12 +147,12 @@ def test_evaluations_are_identical_with_and_without_the_one_call_check(tree: Pat
         env = {"PATH": path_env}
         for command in commands:
             fast = evaluate_command(command, cwd=str(tree), env=env, allowlist=compiled)
-            saved = _resolver._OPENAT2
-            _resolver._OPENAT2 = None
+            saved = _openat2._OPENAT2
+            _openat2._OPENAT2 = None
             try:
                 slow = evaluate_command(command, cwd=str(tree), env=env, allowlist=compiled)
             finally:
-                _resolver._OPENAT2 = saved
+                _openat2._OPENAT2 = saved
             assert fast == slow, command
             assert fast.allowlist_satisfied == slow.allowlist_satisfied
     # And the point of the check: an allowlisted path reached through a symlinked folder

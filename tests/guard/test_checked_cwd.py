@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openclaw_exec.analysis import _resolver
+from openclaw_exec.analysis import _openat2
 from openclaw_exec.guard import checked_cwd
 
 pytestmark = pytest.mark.skipif(
-    _resolver._OPENAT2 is None, reason="no openat2 on this kernel: realpath is the only path"
+    _openat2._OPENAT2 is None, reason="no openat2 on this kernel: realpath is the only path"
 )
 
 PARTS = ("d", "ld", "f", "lf", "dangle", "loop", "missing", "x", ".", "..", "")
@@ -42,12 +42,12 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _check(path: str) -> None:
     assert checked_cwd(path) == os.path.realpath(path), path
-    saved = _resolver._OPENAT2
-    _resolver._OPENAT2 = None  # the realpath way only
+    saved = _openat2._OPENAT2
+    _openat2._OPENAT2 = None  # the realpath way only
     try:
         assert checked_cwd(path) == os.path.realpath(path), path
     finally:
-        _resolver._OPENAT2 = saved
+        _openat2._OPENAT2 = saved
 
 
 @given(parts=st.lists(st.sampled_from(PARTS), max_size=5), trailing=st.booleans())

@@ -12,13 +12,13 @@ import posixpath
 from collections.abc import Mapping
 
 from openclaw_exec.analysis._allowlist import CompiledAllowlist
+from openclaw_exec.analysis._openat2 import symlink_free
 from openclaw_exec.analysis._resolver import (
     ExecutableResolver,
     OsResolver,
     ResolutionCache,
     ResolvedExecutable,
     resolve_executable,
-    symlink_free,
 )
 from openclaw_exec.analysis._safe_bins import SafeBinProfile
 from openclaw_exec.analysis._shell import AnalysisFailure

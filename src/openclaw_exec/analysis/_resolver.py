@@ -18,13 +18,10 @@ those stamps are unchanged, so a binary dropped into an earlier PATH folder, a
 from __future__ import annotations
 
 import abc
-import ctypes
-import errno
 import functools
 import os
 import posixpath
 import stat
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -33,13 +30,13 @@ import attrs
 
 from openclaw_exec._values import positional_maker
 from openclaw_exec.analysis._host_env import MAX_PATH_ENTRIES
+from openclaw_exec.analysis._openat2 import symlink_free
 
 __all__ = [
     "ExecutableResolver",
     "OsResolver",
     "ResolutionCache",
     "ResolvedExecutable",
-    "symlink_free",
 ]
 
 
@@ -166,77 +163,6 @@ class OsResolver(ExecutableResolver):
         except (OSError, ValueError):
             return True
         return previous != _stamp_of(st)
-
-
-# openat2(2) with RESOLVE_NO_SYMLINKS answers "is any component of this path a symlink?"
-# in one system call where an lstat per component takes one each (three for
-# /usr/local/bin): about 2.8 us instead of 8 us on the CI machine, on the path of every
-# allowlisted program. Since Linux 5.1 new system calls have one number on every
-# architecture but alpha; Python has no wrapper, so it is called through libc's syscall().
-_SYS_OPENAT2 = 437
-_AT_FDCWD = -100
-_RESOLVE_NO_SYMLINKS = 0x04
-
-
-class _OpenHow(ctypes.Structure):
-    _fields_ = (
-        ("flags", ctypes.c_uint64),
-        ("mode", ctypes.c_uint64),
-        ("resolve", ctypes.c_uint64),
-    )
-
-
-def _openat2_caller() -> tuple[object, ...] | None:
-    if not sys.platform.startswith("linux") or os.uname().machine.startswith("alpha"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syscall = libc.syscall
-    except (OSError, AttributeError):
-        return None
-    syscall.restype = ctypes.c_long
-    how = _OpenHow(os.O_PATH | os.O_CLOEXEC, 0, _RESOLVE_NO_SYMLINKS)
-    return (syscall, ctypes.byref(how), ctypes.sizeof(how), how)
-
-
-_OPENAT2: tuple[object, ...] | None = _openat2_caller()
-
-
-def symlink_free(path: str) -> bool | None:
-    """
-    Whether no component of the absolute path *path* (the last one included) is a symlink.
-
-    ``True``: *path* exists and the kernel followed no symlink to reach it; ``False``: it
-    met one. ``None`` (ask per component instead) for anything else: no ``openat2`` here
-    (not Linux, a kernel before 5.6, a seccomp filter), a path that does not exist or
-    cannot be searched, a relative path or one with ``..``, ``.`` or a NUL byte (the
-    C string would end there). Magic links (``/proc/self/...``) count as symlinks, as
-    ``lstat`` reports them.
-    """
-    global _OPENAT2  # noqa: PLW0603 - switched off once if the kernel refuses the call
-    caller = _OPENAT2
-    if caller is None or not path.startswith("/") or "\x00" in path:
-        return None
-    if "//" in path or "/./" in path or "/../" in path or path.endswith(("/.", "/..")):
-        # Only normalised paths: the kernel resolves ".." after symlinks, lstat-ing
-        # components lexically does not, so the two would answer different questions.
-        return None
-    try:
-        raw = os.fsencode(path)
-    except UnicodeError:
-        return None
-    syscall, how, size, _keep = caller
-    fd = syscall(_SYS_OPENAT2, _AT_FDCWD, raw, how, size)  # type: ignore[operator]
-    if fd >= 0:
-        os.close(fd)
-        return True
-    err = ctypes.get_errno()
-    if err == errno.ELOOP:
-        return False
-    if err in {errno.ENOSYS, errno.EPERM, errno.E2BIG, errno.EINVAL}:
-        # No openat2 (or a filter refuses it): the lstat loop from now on.
-        _OPENAT2 = None
-    return None
 
 
 def _stamps_changed(resolver: ExecutableResolver, stamps: tuple[tuple[str, Hashable], ...]) -> bool:
