@@ -24,10 +24,10 @@ from openclaw_exec._guard_values import (
     _Ask,
     _Outcome,
     _portable,
+    _Request,
 )
-from openclaw_exec.analysis import ExecEnvironment
 from openclaw_exec.exceptions import LocalProtocolError, OpenClawExecError, TransportError
-from openclaw_exec.policy import ExecPolicy, Sandbox, fallback_verdict
+from openclaw_exec.policy import fallback_verdict
 from openclaw_exec.protocol import (
     ApprovalOutcome,
     ApprovalRecord,
@@ -126,13 +126,7 @@ class _Asking:
         return await self._settle(ask, record)
 
     async def _open(
-        self,
-        ask: _Ask,
-        environ: ExecEnvironment,
-        call_policy: ExecPolicy | None,
-        call_sandbox: Sandbox | None,
-        *,
-        has_route: bool | None,
+        self, ask: _Ask, call: _Request, *, has_route: bool | None
     ) -> tuple[Authorization | PendingApproval, _Ask | None]:
         """Register the approval: a :class:`PendingApproval`, or a final answer at once."""
         outcome = ask.outcome
@@ -194,9 +188,9 @@ class _Asking:
             request=request,
             verdict=outcome.verdict,
             policy=policy,
-            call_policy=call_policy,
-            call_sandbox=call_sandbox,
-            environment=environ,
+            call_policy=call.policy,
+            call_sandbox=call.sandbox,
+            environment=call.environ,
         )
         return pending, ask
 

@@ -20,10 +20,10 @@ from openclaw_exec._guard_grants import deny_check
 from openclaw_exec._guard_values import (
     _host_home,
     _PolicyCheck,
+    _Request,
 )
 from openclaw_exec.analysis import (
     Evaluation,
-    ExecEnvironment,
     ExecutableResolver,
     ResolutionCache,
     evaluate_command,
@@ -129,17 +129,7 @@ class _Checking:
         """Whether the analysis may run on the calling thread (see ``_INLINE_COMMAND_CHARS``)."""
         return self.resolver is None and len(command) <= _INLINE_COMMAND_CHARS
 
-    async def _check(
-        self,
-        file: ApprovalsFile | None,
-        command: str,
-        *,
-        cwd: str,
-        env: ExecEnvironment,
-        agent_id: str | None,
-        policy: ExecPolicy | None,
-        session_key: str | None = None,
-    ) -> _PolicyCheck:
+    async def _check(self, file: ApprovalsFile | None, request: _Request) -> _PolicyCheck:
         """
         The policy's answer for *command*, before any human is asked (no side effects).
 
@@ -148,14 +138,17 @@ class _Checking:
         so the two cannot drift apart. With ``security=deny`` nothing is analysed.
         """
         requested = self.policy
+        policy = request.policy
         if policy is not None:
             requested = policy if requested is None else stricter(requested, policy)
         now = self._clock()
-        resolved = self._resolve(file, agent_id, requested, now, session_key)
+        resolved = self._resolve(file, request.agent_id, requested, now, request.session_key)
         effective = resolved.effective
         if effective.security is Security.DENY:
             verdict = decide_verdict(effective, analysis_ok=False, allowlist_satisfied=False)
             return _PolicyCheck(resolved=resolved, evaluation=None, verdict=verdict, now_ms=now)
+
+        command, cwd, env = request.command, request.where, request.environ
 
         # "~/" in the host's allowlist is the host's home, as in OpenClaw (os.homedir()):
         # a HOME in the command's environment never re-roots the patterns.

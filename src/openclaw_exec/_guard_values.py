@@ -484,6 +484,25 @@ def _all_segments(evaluation: Evaluation) -> list[Any]:
     return out
 
 
+@attrs.frozen
+class _Request:
+    """
+    One call's question, built once from checked values and handed down every layer.
+
+    The command; the resolved folder it would run in (:func:`checked_cwd`); the
+    environment built and checked for it (:func:`exec_environment`); who asks (agent,
+    conversation); the per-call policy (it only tightens) and sandbox spec.
+    """
+
+    command: str
+    where: str
+    environ: ExecEnvironment
+    agent_id: str | None = None
+    session_key: str | None = None
+    policy: ExecPolicy | None = None
+    sandbox: Sandbox | None = None
+
+
 @attrs.frozen(kw_only=True)
 class _PolicyCheck:
     """What the policy says before any human is asked: ``evaluation`` is ``None`` at deny."""

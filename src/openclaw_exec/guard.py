@@ -60,6 +60,7 @@ from openclaw_exec._guard_values import (
     PendingApproval,
     _Ask,
     _Outcome,
+    _Request,
     _wall_ms,
     checked_cwd,
     exec_environment,
@@ -299,28 +300,10 @@ class ExecGuard(_Checking, _Asking):
         """
         where = checked_cwd(cwd)
         environ = exec_environment(env, env_overrides)
-        return await self._authorize(
-            command,
-            where=where,
-            environ=environ,
-            agent_id=agent_id,
-            session_key=session_key,
-            policy=policy,
-            sandbox=sandbox,
-        )
+        request = _Request(command, where, environ, agent_id, session_key, policy, sandbox)
+        return await self._authorize(request)
 
-    async def _authorize(
-        self,
-        command: str,
-        *,
-        where: str,
-        environ: ExecEnvironment,
-        agent_id: str | None,
-        session_key: str | None,
-        policy: ExecPolicy | None,
-        sandbox: Sandbox | None,
-        yield_now: bool = True,
-    ) -> Authorization:
+    async def _authorize(self, request: _Request, *, yield_now: bool = True) -> Authorization:
         """
         :meth:`authorize` for a cwd already resolved and an environment already built.
 
@@ -328,17 +311,7 @@ class ExecGuard(_Checking, _Asking):
         caller is still refused), for a caller that waits for something right after it
         (``guarded_run``, for its command), so other tasks get their turn there.
         """
-        first, ask = await self._check_and_open(
-            command,
-            where=where,
-            environ=environ,
-            agent_id=agent_id,
-            session_key=session_key,
-            policy=policy,
-            sandbox=sandbox,
-            has_route=None,
-            yield_now=yield_now,
-        )
+        first, ask = await self._check_and_open(request, has_route=None, yield_now=yield_now)
         if isinstance(first, Authorization):
             return first
         assert ask is not None
@@ -391,16 +364,8 @@ class ExecGuard(_Checking, _Asking):
         """
         where = checked_cwd(cwd)
         environ = exec_environment(env, env_overrides)
-        first, _ = await self._check_and_open(
-            command,
-            where=where,
-            environ=environ,
-            agent_id=agent_id,
-            session_key=session_key,
-            policy=policy,
-            sandbox=sandbox,
-            has_route=has_route,
-        )
+        request = _Request(command, where, environ, agent_id, session_key, policy, sandbox)
+        first, _ = await self._check_and_open(request, has_route=has_route)
         return first
 
     async def resume(
@@ -458,66 +423,37 @@ class ExecGuard(_Checking, _Asking):
         parsed = decision if decision is None or isinstance(decision, Decision) else None
         if decision is not None and parsed is None:
             parsed = Decision.parse(decision)
-        env = pending.environment.env
-        plan = await self._plan(
+        request = _Request(
             pending.command,
-            where=pending.cwd,
-            environ=pending.environment,
-            agent_id=pending.agent_id,
-            session_key=pending.session_key,
-            policy=pending.call_policy,
-            sandbox=pending.call_sandbox,
+            pending.cwd,
+            pending.environment,
+            pending.agent_id,
+            pending.session_key,
+            pending.call_policy,
+            pending.call_sandbox,
         )
+        plan = await self._plan(request)
         if isinstance(plan, _Outcome):
-            return await self._finish(plan, pending.session_key, env)
+            return await self._finish(plan, pending.session_key, pending.environment.env)
         return await self._resume_asked(plan, pending, parsed, approver, wait)
 
     # ------------------------------------------------------------------ the plan
 
     async def _check_and_open(
-        self,
-        command: str,
-        *,
-        where: str,
-        environ: ExecEnvironment,
-        agent_id: str | None,
-        session_key: str | None,
-        policy: ExecPolicy | None,
-        sandbox: Sandbox | None,
-        has_route: bool | None,
-        yield_now: bool = True,
+        self, request: _Request, *, has_route: bool | None, yield_now: bool = True
     ) -> tuple[Authorization | PendingApproval, _Ask | None]:
-        plan = await self._plan(
-            command,
-            where=where,
-            environ=environ,
-            agent_id=agent_id,
-            session_key=session_key,
-            policy=policy,
-            sandbox=sandbox,
-            yield_now=yield_now,
-        )
+        plan = await self._plan(request, yield_now=yield_now)
         if isinstance(plan, _Outcome):
-            return await self._finish(plan, session_key, environ.env), None
-        return await self._open(plan, environ, policy, sandbox, has_route=has_route)
+            return await self._finish(plan, request.session_key, request.environ.env), None
+        return await self._open(plan, request, has_route=has_route)
 
-    async def _plan(
-        self,
-        command: str,
-        *,
-        where: str,
-        environ: ExecEnvironment,
-        agent_id: str | None,
-        session_key: str | None,
-        policy: ExecPolicy | None,
-        sandbox: Sandbox | None,
-        yield_now: bool = True,
-    ) -> _Outcome | _Ask:
+    async def _plan(self, request: _Request, *, yield_now: bool = True) -> _Outcome | _Ask:
         """The final answer when the policy decides alone, else what to ask a human."""
+        command, environ, session_key = request.command, request.environ, request.session_key
         base = _Outcome(
             command=command,
-            cwd=where,
-            agent_id=agent_id,
+            cwd=request.where,
+            agent_id=request.agent_id,
             env_stripped=environ.stripped,
             env_blocked=environ.blocked,
             environment=environ,
@@ -535,19 +471,11 @@ class ExecGuard(_Checking, _Asking):
             file = await self._load_file()
         except ApprovalsFileError as exc:
             return base.deny(GuardReason.APPROVALS_FILE_ERROR, f"approvals file error: {exc}")
-        check = await self._check(
-            file,
-            command,
-            cwd=where,
-            env=environ,
-            agent_id=agent_id,
-            policy=policy,
-            session_key=session_key,
-        )
+        check = await self._check(file, request)
         resolved, evaluation, verdict = check.resolved, check.evaluation, check.verdict
         if evaluation is not None and verdict.verdict is not Verdict.DENY:
             # Chosen before anyone is asked: the approval binds the confinement.
-            spec = sandbox if sandbox is not None else self.sandbox
+            spec = request.sandbox if request.sandbox is not None else self.sandbox
             mode = resolved.effective.sandbox
             if mode is SandboxMode.OFF:  # nothing is probed: no worker thread
                 choice = choose_backend(mode, ())

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import attrs
 
+from openclaw_exec._guard_values import _Request
 from openclaw_exec.analysis import Evaluation, ExecEnvironment
 from openclaw_exec.exceptions import ApprovalsFileError
 from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_environment
@@ -186,9 +187,8 @@ async def _preview(
         file = await guard._load_file()  # noqa: SLF001
     except (ApprovalsFileError, OSError):
         return _Preview(Requirement.DENY, None, None)
-    check = await guard._check(  # noqa: SLF001
-        file, command, cwd=cwd, env=env, agent_id=agent_id, policy=policy
-    )
+    request = _Request(command, cwd, env, agent_id, policy=policy)
+    check = await guard._check(file, request)  # noqa: SLF001
     effective = check.resolved.effective
     if check.evaluation is None:  # security=deny: nothing was analysed
         return _Preview(Requirement.DENY, effective, None)

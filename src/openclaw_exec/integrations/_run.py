@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import anyio.to_thread
 import attrs
 
+from openclaw_exec._guard_values import _Request
 from openclaw_exec.analysis import ExecEnvironment
 from openclaw_exec.audit._log import held_group_sync
 from openclaw_exec.exceptions import AnalysisError, ExecDeniedError
@@ -171,14 +172,9 @@ async def guarded_run(
         else:
             # The cwd resolved and the environment built above are the ones checked (not
             # resolved again: a symlink swapped meanwhile changes nothing checked or run).
+            request = _Request(text, where, environ, agent_id, session_key, policy, sandbox)
             auth = await guard._authorize(  # noqa: SLF001 - authorize without re-resolving
-                text,
-                where=where,
-                environ=environ,
-                agent_id=agent_id,
-                session_key=session_key,
-                policy=policy,
-                sandbox=sandbox,
+                request,
                 yield_now=False,  # the run below waits for the command: others go then
             )
         if auth.cwd is None:
