@@ -43,9 +43,11 @@ from openclaw_exec.policy import (
     AllowlistEntry,
     ApprovalsFile,
     Ask,
+    Grant,
     PolicyDefaults,
     Security,
     Verdict,
+    add_grant,
 )
 from openclaw_exec.protocol import ApprovalRecord, ExecBinding
 
@@ -320,6 +322,37 @@ async def test_deny_and_failing_assessors_refuse(bin_dir: Path) -> None:
             assert auth.reason == RISK_DENIED
             assert auth.decision is None  # nobody was even asked
         assert "model offline" in auth.message
+
+
+async def test_ask_assessor_is_asked_where_only_the_sessions_grant_allows(bin_dir: Path) -> None:
+    # The policy allows `other` only through a grant bound to the session. The preview must
+    # see that grant too, so the assessor's ASK raises the answer to a human's; a preview
+    # without the session judged ASK, forced nothing, and the grant then allowed the
+    # command past the assessor: refused as unapproved, no human ever asked.
+    grant = Grant(
+        id="session-other",
+        pattern=f"{bin_dir}/other",
+        session_key="s-1",
+        expires_at_ms=4_000_000_000_000,
+    )
+    approvals = add_grant(_file(bin_dir), "main", grant)
+    command, cwd = f"{bin_dir}/other", str(bin_dir)
+    plain = await ExecGuard(approvals_file=approvals).authorize(command, cwd=cwd, session_key="s-1")
+    assert plain.allowed  # the grant alone allows it
+    async with approver(Decision.ALLOW_ONCE) as store:
+        guard = ExecGuard(store=store, approvals_file=approvals)
+        human = await authorize_assessed(
+            guard, command, assessors=[_ask], cwd=cwd, session_key="s-1"
+        )
+        other_session = await authorize_assessed(
+            guard, command, assessors=[_ask], cwd=cwd, session_key="s-2"
+        )
+    assert human.allowed, human.message
+    assert human.decision is Decision.ALLOW_ONCE
+    assert "touches production" in human.message
+    # Without the grant the policy itself asks: the human answers there too.
+    assert other_session.allowed
+    assert other_session.decision is Decision.ALLOW_ONCE
 
 
 async def test_allow_assessor_cannot_lower_the_policy(bin_dir: Path) -> None:

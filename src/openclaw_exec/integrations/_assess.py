@@ -177,9 +177,14 @@ async def _preview(
     cwd: str,
     env: ExecEnvironment,
     agent_id: str | None,
+    session_key: str | None,
     policy: ExecPolicy | None,
 ) -> _Preview:
-    """What the guard's policy would say before any human is asked (no side effects)."""
+    """
+    What the guard's policy would say before any human is asked (no side effects).
+
+    For the same session as the call: a grant bound to it counts, as in the guard.
+    """
     if mentions_approve_command(command):
         return _Preview(Requirement.DENY, None, None)
     # The guard's own loading and policy step, so this preview cannot drift from authorize.
@@ -187,7 +192,7 @@ async def _preview(
         file = await guard._load_file()  # noqa: SLF001
     except (ApprovalsFileError, OSError):
         return _Preview(Requirement.DENY, None, None)
-    request = _Request(command, cwd, env, agent_id, policy=policy)
+    request = _Request(command, cwd, env, agent_id, session_key, policy)
     check = await guard._check(file, request)  # noqa: SLF001
     effective = check.resolved.effective
     if check.evaluation is None:  # security=deny: nothing was analysed
@@ -252,7 +257,13 @@ async def authorize_assessed(
     where = checked_cwd(cwd)
     environ = exec_environment(env, env_overrides)
     preview = await _preview(
-        guard, command, cwd=where, env=environ, agent_id=agent_id, policy=policy
+        guard,
+        command,
+        cwd=where,
+        env=environ,
+        agent_id=agent_id,
+        session_key=session_key,
+        policy=policy,
     )
     context = RiskContext(
         command=command,
