@@ -253,7 +253,8 @@ async def authorize_assessed(
         appended to its message (and reason ``risk-assessor-denied`` /
         ``risk-assessor-unapproved`` when they are what refused it).
     """
-    # Resolved once: the preview, the assessors and the guard all see the same values.
+    # Resolved once for the preview and the assessors; guard.authorize resolves the cwd
+    # again, so a folder swapped in between is checked, bound and run as it then is.
     where = checked_cwd(cwd)
     environ = exec_environment(env, env_overrides)
     preview = await _preview(
