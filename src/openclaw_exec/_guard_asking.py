@@ -191,6 +191,7 @@ class _Asking:
             call_policy=call.policy,
             call_sandbox=call.sandbox,
             environment=call.environ,
+            cwd_identity=outcome.cwd_identity,
         )
         return pending, ask
 

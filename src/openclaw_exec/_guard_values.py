@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from openclaw_exec._guard_cwd import CwdIdentity, checked_cwd
 from openclaw_exec.analysis import (
     Evaluation,
     ExecEnvironment,
@@ -25,7 +26,6 @@ from openclaw_exec.analysis import (
     sanitize_inherited_env,
 )
 from openclaw_exec.analysis._evaluate import pattern_home
-from openclaw_exec.analysis._openat2 import symlink_free
 from openclaw_exec.audit import AuditRecord
 from openclaw_exec.exceptions import AnalysisError
 from openclaw_exec.policy import (
@@ -72,6 +72,8 @@ class GuardReason:
     APPROVAL_REPLAYED = "approval-replayed"  # this approval's outcome was already collected
     APPROVAL_UNKNOWN = "approval-unknown"  # the store does not know the id (or forgot it)
     APPROVAL_PLAN_MISMATCH = "approval-plan-mismatch"  # the approval binds another plan
+    # Refused at the start (guarded_run, run_authorized): the allowed command did not run.
+    CWD_CHANGED = "cwd-changed"  # the cwd path no longer reaches the folder that was checked
 
 
 @attrs.frozen(kw_only=True)
@@ -113,6 +115,9 @@ class Authorization:
             approval binding's environment hash covers it).
         grants: The ids of the grants (``agents.<id>.grants``) that allowed the command;
             each use was recorded (``useCount``) before the answer.
+        cwd_identity: ``(st_dev, st_ino)`` of the folder :attr:`cwd` reached when the
+            command was checked (``None``: it reached none). The run refuses to start
+            (``cwd-changed``) unless the path still reaches that very folder.
     """
 
     allowed: bool
@@ -137,6 +142,7 @@ class Authorization:
     env_blocked: tuple[str, ...] = ()
     environment: ExecEnvironment | None = attrs.field(default=None, repr=False, eq=False)
     grants: tuple[str, ...] = ()
+    cwd_identity: CwdIdentity | None = attrs.field(default=None, repr=False)
 
     def __bool__(self) -> bool:
         """Truthy only when allowed."""
@@ -176,6 +182,8 @@ class PendingApproval:
         call_sandbox: The per-call sandbox spec given to :meth:`check`; re-applied likewise.
         environment: The environment the command was checked for and must run with
             (values are never serialised: :meth:`to_dict` keeps the hash only).
+        cwd_identity: ``(st_dev, st_ino)`` of the folder :attr:`cwd` reached at the
+            check; the approved command starts only in that very folder.
     """
 
     approval_id: str
@@ -192,6 +200,7 @@ class PendingApproval:
     call_policy: ExecPolicy | None = attrs.field(default=None, repr=False, eq=False)
     call_sandbox: Sandbox | None = attrs.field(default=None, repr=False, eq=False)
     environment: ExecEnvironment = attrs.field(repr=False, eq=False)
+    cwd_identity: CwdIdentity | None = attrs.field(default=None, repr=False, eq=False)
 
     allowed = False
     """Never allowed: a pending approval runs nothing (mirrors :attr:`Authorization.allowed`)."""
@@ -227,6 +236,10 @@ class PendingApproval:
                 "sessionKey": binding.session_key,
                 "envHash": binding.env_hash,
             },
+            # A string: an inode may exceed what a JSON number keeps exactly elsewhere.
+            "cwdIdentity": None
+            if self.cwd_identity is None
+            else f"{self.cwd_identity[0]}:{self.cwd_identity[1]}",
         }
 
     @classmethod
@@ -288,7 +301,21 @@ class PendingApproval:
             call_policy=policy,
             call_sandbox=sandbox,
             environment=exec_environment(env, env_overrides),
+            cwd_identity=_identity_field(data),
         )
+
+
+def _identity_field(data: Mapping[str, Any]) -> CwdIdentity | None:
+    """``cwdIdentity``: ``"<dev>:<ino>"``; absent or null in a handle made before it existed."""
+    raw = _field(data, "cwdIdentity", str, optional=True)
+    if raw is None:
+        return None
+    dev, sep, ino = raw.partition(":")
+    digits = sep and dev.isascii() and ino.isascii() and dev.isdigit() and ino.isdigit()
+    if not digits or len(raw) > 41:  # two 64-bit numbers at most
+        msg = f"pending approval: cwdIdentity must be '<device>:<inode>', got {raw!r}"
+        raise ValueError(msg)
+    return (int(dev), int(ino))
 
 
 def _field(data: Mapping[str, Any], name: str, kind: type, *, optional: bool = False) -> Any:
@@ -406,29 +433,6 @@ def _copied(environment: ExecEnvironment) -> ExecEnvironment:
     )
 
 
-def checked_cwd(cwd: str | os.PathLike[str] | None = None) -> str:
-    """
-    The working directory a command is checked for and run in: resolved once.
-
-    ``None`` means the process's. An absolute path is resolved through the real
-    filesystem (every symlink followed, ``..`` applied after them as the kernel does), so
-    the folder the analysis sees is the folder the command runs in even when a symlink
-    in the path changes later. A relative path is returned as it is (the analysis
-    refuses it as misuse).
-    """
-    where: object = os.getcwd() if cwd is None else os.fspath(cwd)  # noqa: PTH109 (a str)
-    if not isinstance(where, str):
-        raise AnalysisError(f"cwd must be a str path, got {where!r}")
-    if not where.startswith("/"):
-        return where
-    # A normalised path the kernel reaches without meeting a symlink is its own real path:
-    # one openat2 answers that, where realpath lstat-s every component in Python.
-    # Anything else (a symlink on the way, a missing folder, "..", no openat2): realpath.
-    if (where == "/" or not where.endswith("/")) and symlink_free(where) is True:
-        return where
-    return os.path.realpath(where)
-
-
 def _host_home() -> str:
     """
     The host's folder for ``~`` in allowlist patterns.
@@ -501,6 +505,7 @@ class _Request:
     session_key: str | None = None
     policy: ExecPolicy | None = None
     sandbox: Sandbox | None = None
+    cwd_identity: CwdIdentity | None = None  # taken at the check (resume: the first check's)
 
 
 @attrs.frozen(kw_only=True)
@@ -536,6 +541,7 @@ class _Outcome:
     env_blocked: tuple[str, ...] = ()
     environment: ExecEnvironment | None = None
     grants: tuple[str, ...] = ()
+    cwd_identity: CwdIdentity | None = None
 
     def replace(self, **changes: Any) -> _Outcome:
         """``attrs.evolve`` without its per-call field introspection (the hot path's copy)."""

@@ -52,6 +52,7 @@ import attrs
 
 from openclaw_exec._guard_asking import _Asking
 from openclaw_exec._guard_checking import _Checking
+from openclaw_exec._guard_cwd import cwd_identity
 from openclaw_exec._guard_effects import record_uses
 from openclaw_exec._guard_grants import ALLOW_ALWAYS_SCOPES, spend_grants
 from openclaw_exec._guard_values import (
@@ -431,6 +432,7 @@ class ExecGuard(_Checking, _Asking):
             pending.session_key,
             pending.call_policy,
             pending.call_sandbox,
+            pending.cwd_identity,  # the folder of the first check, not the one there now
         )
         plan = await self._plan(request)
         if isinstance(plan, _Outcome):
@@ -450,6 +452,7 @@ class ExecGuard(_Checking, _Asking):
     async def _plan(self, request: _Request, *, yield_now: bool = True) -> _Outcome | _Ask:
         """The final answer when the policy decides alone, else what to ask a human."""
         command, environ, session_key = request.command, request.environ, request.session_key
+        identity = request.cwd_identity
         base = _Outcome(
             command=command,
             cwd=request.where,
@@ -457,6 +460,8 @@ class ExecGuard(_Checking, _Asking):
             env_stripped=environ.stripped,
             env_blocked=environ.blocked,
             environment=environ,
+            # The folder checked now is the one the command may start in (see _guard_cwd).
+            cwd_identity=cwd_identity(request.where) if identity is None else identity,
         )
         if mentions_approve_command(command):
             return base.deny(GuardReason.APPROVE_COMMAND, "exec cannot run /approve commands")
