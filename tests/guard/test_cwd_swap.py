@@ -22,7 +22,7 @@ from openclaw_exec._guard_cwd import cwd_drift, cwd_identity
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.audit import AuditLog, read_audit_log
 from openclaw_exec.guard import Authorization, ExecGuard, GuardReason, PendingApproval
-from openclaw_exec.integrations import guarded_run, run_authorized
+from openclaw_exec.integrations import guarded_run, guarded_tool, run_authorized
 from openclaw_exec.integrations._run import START_REFUSED
 from openclaw_exec.policy import ApprovalsFile, Ask, PolicyDefaults, Security
 from openclaw_exec.protocol import ApprovalRecord, Decision
@@ -172,3 +172,33 @@ def test_a_malformed_cwd_identity_in_a_handle_is_refused(tmp_path: Path, raw: ob
         PendingApproval.from_dict(form)
     del form["cwdIdentity"]  # a handle from before the field: accepted, no identity
     assert PendingApproval.from_dict(form).cwd_identity is None
+
+
+@pytest.mark.parametrize("swap", SWAPS)
+async def test_a_guarded_tool_body_is_not_called_in_a_swapped_folder(
+    tmp_path: Path, swap: str
+) -> None:
+    project, elsewhere = _world(tmp_path)
+    calls: list[str] = []
+
+    def swap_then_allow(_record: ApprovalRecord) -> Decision:
+        SWAPS[swap](project, elsewhere)
+        return Decision.ALLOW_ONCE
+
+    async with MemoryApprovalStore() as store, anyio.create_task_group() as tg:
+        await tg.start(AutoApprover(store, swap_then_allow).run)
+        guard = ExecGuard(store=store, approvals_file=ASK_ALWAYS)
+
+        @guarded_tool(guard, on_denied=lambda auth: auth)
+        async def shell(command: str, cwd: str) -> object:
+            calls.append(cwd)
+            (Path(cwd) / "canary").touch()  # what a body that runs the command would do
+            return None
+
+        answer = await shell(COMMAND, str(project))
+        tg.cancel_scope.cancel()
+    assert calls == []
+    assert isinstance(answer, Authorization)
+    assert answer.decision is Decision.ALLOW_ONCE
+    assert answer.reason == GuardReason.CWD_CHANGED
+    _no_canary(tmp_path)

@@ -262,7 +262,7 @@ async def _run_plan(
     if drift is not None:
         if started is not None:
             started()  # nothing will start: release the held fsync
-        refused = await _refuse_start(guard, auth, drift)
+        refused = await refuse_start(guard, auth, drift)
         return GuardedRun(authorization=refused, argv=argv, cwd=where, executable=shell)
     if auth.sandbox is not None:
         if started is not None:
@@ -282,7 +282,7 @@ async def _run_plan(
     )
 
 
-async def _refuse_start(guard: ExecGuard, auth: Authorization, why: str) -> Authorization:
+async def refuse_start(guard: ExecGuard, auth: Authorization, why: str) -> Authorization:
     """*auth* turned into the refusal of its start, recorded in the guard's audit log."""
     refused = attrs.evolve(auth, allowed=False, reason=GuardReason.CWD_CHANGED, message=why)
     if guard.audit is None:

@@ -10,10 +10,11 @@ from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
+from openclaw_exec._guard_cwd import cwd_drift
 from openclaw_exec.exceptions import ExecDeniedError
 from openclaw_exec.guard import Authorization, ExecGuard, GuardReason, checked_cwd
 from openclaw_exec.integrations._assess import RiskAssessor, authorize_assessed
-from openclaw_exec.integrations._run import command_text
+from openclaw_exec.integrations._run import command_text, refuse_start
 
 __all__ = ["guarded_tool"]
 
@@ -51,8 +52,10 @@ def guarded_tool(
     The body receives the arguments as called, except the *cwd* parameter: it gets the
     checked folder (``Authorization.cwd``, resolved through the real filesystem once),
     never the raw value, so a symlink swapped after the check cannot move the body
-    elsewhere. It must run that exact command there; when it starts a local process,
-    call :func:`guarded_run` instead (it also runs with the checked environment).
+    elsewhere; when the path no longer reaches that folder as the body is about to be
+    called (a folder on it swapped while a human decided), the call is denied
+    (``cwd-changed``). The body must run that exact command there; when it starts a local
+    process, call :func:`guarded_run` instead (it also runs with the checked environment).
 
     Raises:
         TypeError: At decoration time, when the function is not async or has no
@@ -88,6 +91,12 @@ def guarded_tool(
                         "guarded_tool body runs it unconfined: use guarded_run"
                     ),
                 )
+            if auth.allowed and auth.cwd is not None:
+                # As guarded_run's start: the body gets the folder that was checked or nothing
+                # (a folder on the path may have been swapped while a human decided).
+                drift = cwd_drift(auth.cwd, auth.cwd_identity)
+                if drift is not None:
+                    auth = await refuse_start(guard, auth, drift)
             if not auth.allowed:
                 if on_denied is not None:
                     result: _R = on_denied(auth)
