@@ -9,11 +9,13 @@ decision, a failed grant is reported in the message, a failed audit write denies
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
+import attrs
 
+from openclaw_exec._guard_cwd import cwd_drift
 from openclaw_exec._guard_grants import Lifetime, persist_as_grants
 from openclaw_exec._guard_values import (
     Authorization,
@@ -30,7 +32,7 @@ from openclaw_exec.policy import AllowlistEntry, ApprovalsFile
 if TYPE_CHECKING:
     from openclaw_exec.adapters.filestore import ApprovalsStore
     from openclaw_exec.analysis import Evaluation
-    from openclaw_exec.audit import AuditLog
+    from openclaw_exec.audit import AuditLog, AuditRecord
 
 __all__: list[str] = []
 
@@ -139,6 +141,53 @@ def _recently_stamped(
     return found
 
 
+#: The audit record ``kind`` of an allowed command refused at its start (``cwd-changed``).
+START_REFUSED = "exec.start-refused"
+
+
+async def _append(
+    audit: AuditLog,
+    auth: _Outcome | Authorization,
+    *,
+    kind: str,
+    session_key: str | None,
+    host: str,
+    env: Mapping[str, str],
+    **details: Any,
+) -> AuditRecord:
+    """One record of *auth* (a decision, or the refusal of its start); raises if unwritten."""
+    return await audit.append(
+        ts_ms=_wall_ms(),
+        kind=kind,
+        command=auth.command,
+        cwd=auth.cwd,
+        agent_id=auth.agent_id,
+        session_key=session_key,
+        host=host,
+        env_keys=tuple(sorted(env)),
+        path_env=env.get("PATH"),
+        policy=_policy_dict(auth.policy),
+        allowed=auth.allowed,
+        reason=auth.reason,
+        decision=auth.decision.value if auth.decision else None,
+        approval_id=auth.approval_id,
+        approver=auth.approver,
+        details={
+            "message": auth.message,
+            "verdict": auth.verdict.verdict.value if auth.verdict else None,
+            "verdictReason": auth.verdict.reason.value if auth.verdict else None,
+            "persisted": list(auth.persisted),
+            "noRoute": auth.no_route,
+            "analysisOk": auth.evaluation.analysis_ok if auth.evaluation else None,
+            "segments": _segment_summary(auth.evaluation),
+            "envStripped": list(auth.env_stripped),
+            "envBlocked": list(auth.env_blocked),
+            "grants": list(auth.grants),
+            **details,
+        },
+    )
+
+
 async def audit_authorization(
     audit: AuditLog | None,
     auth: _Outcome,
@@ -151,33 +200,8 @@ async def audit_authorization(
     if audit is None:
         return auth.build()
     try:
-        record = await audit.append(
-            ts_ms=_wall_ms(),
-            command=auth.command,
-            cwd=auth.cwd,
-            agent_id=auth.agent_id,
-            session_key=session_key,
-            host=host,
-            env_keys=tuple(sorted(env)),
-            path_env=env.get("PATH"),
-            policy=_policy_dict(auth.policy),
-            allowed=auth.allowed,
-            reason=auth.reason,
-            decision=auth.decision.value if auth.decision else None,
-            approval_id=auth.approval_id,
-            approver=auth.approver,
-            details={
-                "message": auth.message,
-                "verdict": auth.verdict.verdict.value if auth.verdict else None,
-                "verdictReason": auth.verdict.reason.value if auth.verdict else None,
-                "persisted": list(auth.persisted),
-                "noRoute": auth.no_route,
-                "analysisOk": auth.evaluation.analysis_ok if auth.evaluation else None,
-                "segments": _segment_summary(auth.evaluation),
-                "envStripped": list(auth.env_stripped),
-                "envBlocked": list(auth.env_blocked),
-                "grants": list(auth.grants),
-            },
+        record = await _append(
+            audit, auth, kind="exec.authorize", session_key=session_key, host=host, env=env
         )
     except (OSError, ValueError) as exc:
         return auth.replace(
@@ -186,3 +210,35 @@ async def audit_authorization(
             message=f"{auth.message}; denied because the audit log failed: {exc}",
         ).build()
     return auth.build(audit=record)
+
+
+async def checked_start(auth: Authorization, *, audit: AuditLog | None, host: str) -> Authorization:
+    """
+    *auth* as it is, or the refusal of its start when its cwd moved (see ``_guard_cwd``).
+
+    The last step before an allowed command starts (``guarded_run``, ``run_authorized``,
+    a ``guarded_tool`` body): the path must still reach the folder that was checked, or
+    the answer becomes ``cwd-changed``, recorded as a :data:`START_REFUSED` record.
+    """
+    if not auth.allowed or auth.cwd is None:
+        return auth
+    why = cwd_drift(auth.cwd, auth.cwd_identity)
+    if why is None:
+        return auth
+    refused = attrs.evolve(auth, allowed=False, reason=GuardReason.CWD_CHANGED, message=why)
+    if audit is None:
+        return refused
+    env = auth.environment.env if auth.environment is not None else {}
+    try:
+        record = await _append(
+            audit,
+            refused,
+            kind=START_REFUSED,
+            session_key=None,  # not part of an Authorization; the decision's record has it
+            host=host,
+            env=env,
+            authorizedSeq=auth.audit.seq if auth.audit else None,
+        )
+    except (OSError, ValueError) as exc:  # refused either way; say that it went unrecorded
+        return attrs.evolve(refused, message=f"{why}; the audit log failed too: {exc}")
+    return attrs.evolve(refused, audit=record)

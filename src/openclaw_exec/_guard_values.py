@@ -2,8 +2,8 @@
 The exec guard's values: its answers, their reason codes, the plan a command is checked for.
 
 :class:`Authorization` and :class:`PendingApproval` are the two answers; :class:`GuardReason`
-the codes the guard adds to the policy's; :func:`checked_cwd` and :func:`exec_environment`
-build the cwd and environment a command is checked for and runs with.
+the codes the guard adds to the policy's; :func:`exec_environment` builds the environment a
+command is checked for and runs with (its cwd: :mod:`openclaw_exec._guard_cwd`).
 
 Split from :mod:`openclaw_exec.guard` (which re-exports every public name here) so the
 guard module holds the decision flow only.
@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from openclaw_exec._guard_cwd import CwdIdentity, checked_cwd
+from openclaw_exec._guard_cwd import CwdIdentity
 from openclaw_exec.analysis import (
     Evaluation,
     ExecEnvironment,
@@ -44,7 +44,6 @@ __all__ = [
     "Authorization",
     "GuardReason",
     "PendingApproval",
-    "checked_cwd",
     "exec_environment",
 ]
 
@@ -493,7 +492,7 @@ class _Request:
     """
     One call's question, built once from checked values and handed down every layer.
 
-    The command; the resolved folder it would run in (:func:`checked_cwd`); the
+    The command; the resolved folder it would run in (``_guard_cwd.checked_cwd``); the
     environment built and checked for it (:func:`exec_environment`); who asks (agent,
     conversation); the per-call policy (it only tightens) and sandbox spec.
     """

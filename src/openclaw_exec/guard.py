@@ -52,7 +52,7 @@ import attrs
 
 from openclaw_exec._guard_asking import _Asking
 from openclaw_exec._guard_checking import _Checking
-from openclaw_exec._guard_cwd import cwd_identity
+from openclaw_exec._guard_cwd import checked_cwd, cwd_identity
 from openclaw_exec._guard_effects import record_uses
 from openclaw_exec._guard_grants import ALLOW_ALWAYS_SCOPES, spend_grants
 from openclaw_exec._guard_values import (
@@ -63,7 +63,6 @@ from openclaw_exec._guard_values import (
     _Outcome,
     _Request,
     _wall_ms,
-    checked_cwd,
     exec_environment,
 )
 from openclaw_exec._open_guard import open_guard

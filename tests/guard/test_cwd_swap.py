@@ -19,11 +19,11 @@ import anyio
 import pytest
 
 from openclaw_exec._guard_cwd import cwd_drift, cwd_identity
+from openclaw_exec._guard_effects import START_REFUSED
 from openclaw_exec.adapters.memory import AutoApprover, MemoryApprovalStore
 from openclaw_exec.audit import AuditLog, read_audit_log
 from openclaw_exec.guard import Authorization, ExecGuard, GuardReason, PendingApproval
 from openclaw_exec.integrations import guarded_run, guarded_tool, run_authorized
-from openclaw_exec.integrations._run import START_REFUSED
 from openclaw_exec.policy import ApprovalsFile, Ask, PolicyDefaults, Security
 from openclaw_exec.protocol import ApprovalRecord, Decision
 

@@ -11,32 +11,22 @@ from __future__ import annotations
 
 import os
 import shlex
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import anyio.to_thread
 import attrs
 
-from openclaw_exec._guard_cwd import cwd_drift
+from openclaw_exec._guard_effects import checked_start
 from openclaw_exec._guard_values import _Request
 from openclaw_exec.analysis import ExecEnvironment
 from openclaw_exec.audit._log import held_group_sync
 from openclaw_exec.exceptions import AnalysisError, ExecDeniedError
-from openclaw_exec.guard import (
-    Authorization,
-    ExecGuard,
-    GuardReason,
-    checked_cwd,
-    exec_environment,
-)
+from openclaw_exec.guard import Authorization, ExecGuard, checked_cwd, exec_environment
 from openclaw_exec.integrations._assess import RiskAssessor, authorize_assessed
 from openclaw_exec.integrations._spawn import spawn
 from openclaw_exec.policy import ExecPolicy, Sandbox
 
 __all__ = ["DEFAULT_SHELL", "GuardedRun", "command_text", "guarded_run", "run_authorized"]
-
-#: The audit record ``kind`` of an allowed command refused at its start (``cwd-changed``).
-START_REFUSED = "exec.start-refused"
 
 #: The shell :func:`guarded_run` starts, by absolute path (the approval plan says ``sh``).
 DEFAULT_SHELL = "/bin/sh"
@@ -258,12 +248,11 @@ async def _run_plan(
     run_env = dict(checked.env)  # exactly the environment that was checked and bound
     # The last step before the start: the path must still reach the folder that was checked
     # (a human may have taken minutes; a folder on the path may have been swapped meanwhile).
-    drift = cwd_drift(where, auth.cwd_identity)
-    if drift is not None:
+    auth = await checked_start(auth, audit=guard.audit, host=guard.host)
+    if not auth.allowed:
         if started is not None:
             started()  # nothing will start: release the held fsync
-        refused = await refuse_start(guard, auth, drift)
-        return GuardedRun(authorization=refused, argv=argv, cwd=where, executable=shell)
+        return GuardedRun(authorization=auth, argv=argv, cwd=where, executable=shell)
     if auth.sandbox is not None:
         if started is not None:
             started()  # the confinement is prepared in worker threads: nothing held there
@@ -280,34 +269,6 @@ async def _run_plan(
         stdout=done.stdout,
         stderr=done.stderr,
     )
-
-
-async def refuse_start(guard: ExecGuard, auth: Authorization, why: str) -> Authorization:
-    """*auth* turned into the refusal of its start, recorded in the guard's audit log."""
-    refused = attrs.evolve(auth, allowed=False, reason=GuardReason.CWD_CHANGED, message=why)
-    if guard.audit is None:
-        return refused
-    env = auth.environment.env if auth.environment is not None else {}
-    try:
-        record = await guard.audit.append(
-            ts_ms=int(time.time() * 1000),
-            kind=START_REFUSED,
-            command=auth.command,
-            cwd=auth.cwd,
-            agent_id=auth.agent_id,
-            host=guard.host,
-            env_keys=tuple(sorted(env)),
-            path_env=env.get("PATH"),
-            allowed=False,
-            reason=GuardReason.CWD_CHANGED,
-            decision=auth.decision.value if auth.decision else None,
-            approval_id=auth.approval_id,
-            approver=auth.approver,
-            details={"message": why, "authorizedSeq": auth.audit.seq if auth.audit else None},
-        )
-    except (OSError, ValueError) as exc:  # refused either way; say that it went unrecorded
-        return attrs.evolve(refused, message=f"{why}; the audit log failed too: {exc}")
-    return attrs.evolve(refused, audit=record)
 
 
 async def _run_confined(

@@ -10,11 +10,11 @@ from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
-from openclaw_exec._guard_cwd import cwd_drift
+from openclaw_exec._guard_effects import checked_start
 from openclaw_exec.exceptions import ExecDeniedError
 from openclaw_exec.guard import Authorization, ExecGuard, GuardReason, checked_cwd
 from openclaw_exec.integrations._assess import RiskAssessor, authorize_assessed
-from openclaw_exec.integrations._run import command_text, refuse_start
+from openclaw_exec.integrations._run import command_text
 
 __all__ = ["guarded_tool"]
 
@@ -91,12 +91,9 @@ def guarded_tool(
                         "guarded_tool body runs it unconfined: use guarded_run"
                     ),
                 )
-            if auth.allowed and auth.cwd is not None:
-                # As guarded_run's start: the body gets the folder that was checked or nothing
-                # (a folder on the path may have been swapped while a human decided).
-                drift = cwd_drift(auth.cwd, auth.cwd_identity)
-                if drift is not None:
-                    auth = await refuse_start(guard, auth, drift)
+            # As guarded_run's start: the body gets the folder that was checked or nothing
+            # (a folder on the path may have been swapped while a human decided).
+            auth = await checked_start(auth, audit=guard.audit, host=guard.host)
             if not auth.allowed:
                 if on_denied is not None:
                     result: _R = on_denied(auth)
